@@ -1,0 +1,47 @@
+/* datasets.c: the dataset table. */
+#include "experiments/datasets.h"
+
+#include <string.h>
+
+#include "data/idx.h"
+
+static int load_fmnist(data_set *train, data_set *test, const char *dir, qa_err *err)
+{
+    int rc = data_idx_load(train, dir, "train", err);
+    if (!rc)
+        rc = data_idx_load(test, dir, "t10k", err);
+    return rc;
+}
+
+static const exp_dataset datasets[] = {
+    {"fmnist", "Fashion-MNIST (IDX files, Debian package dataset-fashion-mnist)",
+     DATA_IDX_DEFAULT_DIR, load_fmnist},
+};
+
+enum { NDATASETS = (int)(sizeof datasets / sizeof datasets[0]) };
+
+const exp_dataset *exp_dataset_get(int i)
+{
+    return i >= 0 && i < NDATASETS ? &datasets[i] : NULL;
+}
+
+const char *exp_dataset_choice(int i)
+{
+    return i >= 0 && i < NDATASETS ? datasets[i].name : NULL;
+}
+
+int exp_dataset_load(int i, const char *dir, data_set *train, data_set *test, qa_err *err)
+{
+    const exp_dataset *d = exp_dataset_get(i);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (!d)
+        return qa_fail(err, QA_ERR_ARG, "dataset %d is not in the dataset table", i);
+    int rc = d->load(train, test, dir && *dir ? dir : d->default_dir, err);
+    if (rc) {
+        data_set_free(train);
+        data_set_free(test);
+        qa_err_prefix(err, "dataset %s: ", d->name);
+    }
+    return rc;
+}
