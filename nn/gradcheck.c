@@ -67,30 +67,32 @@ static int check_element(nn_gradcheck_loss loss, void *ctx, float *x, const floa
     return compare(o, grad[i], lp, lm, h, what, res, err);
 }
 
-/* along d in {-1, +1}^n: a = g . (x+ - x-), num = L(x+) - L(x-), over 2 eps */
+/* along d = (+-1, ..., +-1) / sqrt(n), a step of norm eps whatever the size
+ * of x (a larger one would cross more kinks): a = g . (x+ - x-),
+ * num = L(x+) - L(x-), both over 2 eps */
 static int check_direction(nn_gradcheck_loss loss, void *ctx, float *x, const float *grad,
                            size_t n, int dir, const char *name, const gc_opts *o, nn_rng *rng,
                            nn_gradcheck_result *res, qa_err *err)
 {
-    float *x0 = malloc(n * sizeof *x0);
-    signed char *d = malloc(n);
+    float *x0 = malloc(n * sizeof *x0), *d = malloc(n * sizeof *d);
     if (!x0 || !d) {
         free(x0);
         free(d);
         return qa_fail(err, QA_ERR_NOMEM, "gradient check: out of memory for %zu values", n);
     }
     memcpy(x0, x, n * sizeof *x0);
+    float step = o->eps / (float)sqrt((double)n);
     for (size_t i = 0; i < n; i++)
-        d[i] = (nn_rng_u32(rng) & 1) ? 1 : -1;
+        d[i] = (nn_rng_u32(rng) & 1) ? step : -step;
     double a = 0;
     for (size_t i = 0; i < n; i++) {
-        float xp = x0[i] + (float)d[i] * o->eps, xm = x0[i] - (float)d[i] * o->eps;
+        float xp = x0[i] + d[i], xm = x0[i] - d[i];
         a += (double)grad[i] * ((double)xp - (double)xm);
         x[i] = xp;
     }
     double lp = loss(ctx);
     for (size_t i = 0; i < n; i++)
-        x[i] = x0[i] - (float)d[i] * o->eps;
+        x[i] = x0[i] - d[i];
     double lm = loss(ctx);
     memcpy(x, x0, n * sizeof *x0);
     free(x0);

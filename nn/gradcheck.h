@@ -6,7 +6,8 @@
  * taken with the steps actually representable in float, and compared with
  * the analytic one as |a - n| <= atol + rtol * max(|a|, |n|). A tensor of at
  * most max_elems values is checked element by element; a larger one at
- * max_elems random elements and along ndirs random +-1 directions
+ * max_elems random elements and along ndirs random directions
+ * d = (+-1, ..., +-1) / sqrt(size), a step of norm eps
  * (a = g . (x+ - x-), n = L(x+) - L(x-), both over 2 eps).
  * Across a kink (ReLU at 0, a tie in max pooling) the central difference
  * averages the two sides while the analytic gradient is one of them; with
