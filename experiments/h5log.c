@@ -128,6 +128,12 @@ int h5log_attr_i64(h5log *log, const char *obj, const char *name, int64_t value,
     return attr_write(log, obj, name, H5T_NATIVE_INT64, 1, 1, &value, err);
 }
 
+int h5log_attr_f64v(h5log *log, const char *obj, const char *name, const double *v, int n,
+                    qa_err *err)
+{
+    return attr_write(log, obj, name, H5T_NATIVE_DOUBLE, 0, (hsize_t)n, v, err);
+}
+
 int h5log_create(h5log **out, const char *path, qa_err *err)
 {
     *out = NULL;
@@ -152,7 +158,7 @@ int h5log_create(h5log **out, const char *path, qa_err *err)
     h5log_now(now, sizeof now);
     rc = h5log_attr_str(log, "/", "qadapt_version", QADAPT_VERSION, err);
     if (!rc)
-        rc = h5log_attr_str(log, "/", "git_revision", QA_VERSION, err);
+        rc = h5log_attr_str(log, "/", "git_revision", QA_GIT_REVISION, err);
     if (!rc)
         rc = h5log_attr_str(log, "/", "start_time", now, err);
     if (!rc)

@@ -53,6 +53,9 @@ int h5log_attr_str(h5log *log, const char *obj, const char *name, const char *va
                    qa_err *err);
 int h5log_attr_f64(h5log *log, const char *obj, const char *name, double value, qa_err *err);
 int h5log_attr_i64(h5log *log, const char *obj, const char *name, int64_t value, qa_err *err);
+/* A 1-D array of n doubles. */
+int h5log_attr_f64v(h5log *log, const char *obj, const char *name, const double *v, int n,
+                    qa_err *err);
 
 /* /config: the INI text as a scalar string dataset and one attribute per
  * key ("section.key"), typed: int64, double, bool, string or 1-D arrays. */

@@ -1,0 +1,156 @@
+/* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]`.
+ * SIGINT/SIGTERM raise a flag the run loop checks after every step; the
+ * handler resets itself, so a second Ctrl-C ends the process at once. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiments/commands.h"
+#include "experiments/run.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void run_usage(void)
+{
+    printf("usage: qadapt run CONFIG [--set section.key=value ...] [--out DIR]\n\n"
+           "Trains the model CONFIG describes and writes OUT_DIR/NAME/run.h5 (HDF5: the\n"
+           "resolved config, one row per epoch in /train/epochs, status). Progress goes to\n"
+           "stderr. Ctrl-C stops after the current step and leaves a complete file with\n"
+           "status 'interrupted' (exit code 130).\n\n"
+           "  --set section.key=value  override one config key (repeatable), e.g.\n"
+           "                           --set train.epochs=2 --set data.limit=1000\n"
+           "  --out DIR                write the run folder under DIR instead of\n"
+           "                           [experiment] out_dir\n"
+           "  --help                   this text\n");
+}
+
+typedef struct {
+    const char *config, *out;
+    char **sets;
+    int nsets;
+} run_args;
+
+/* Option values may follow as the next argument or after '='. */
+static int take_value(int argc, char **argv, int *i, const char *opt, const char **val,
+                      qa_err *err)
+{
+    size_t n = strlen(opt);
+    if (argv[*i][n] == '=') {
+        *val = argv[*i] + n + 1;
+        return QA_OK;
+    }
+    if (*i + 1 >= argc)
+        return qa_fail(err, QA_ERR_ARG, "%s needs a value (see qadapt run --help)", opt);
+    *val = argv[++*i];
+    return QA_OK;
+}
+
+static int is_opt(const char *arg, const char *opt)
+{
+    size_t n = strlen(opt);
+    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static int parse_args(int argc, char **argv, run_args *a, qa_err *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int rc = QA_OK;
+        if (is_opt(argv[i], "--set")) {
+            rc = take_value(argc, argv, &i, "--set", &v, err);
+            if (!rc)
+                a->sets[a->nsets++] = (char *)v;
+        } else if (is_opt(argv[i], "--out")) {
+            rc = take_value(argc, argv, &i, "--out", &a->out, err);
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt run --help)", argv[i]);
+        } else if (a->config) {
+            rc = qa_fail(err, QA_ERR_ARG, "one CONFIG expected, got '%s' and '%s'", a->config,
+                         argv[i]);
+        } else {
+            a->config = argv[i];
+        }
+        if (rc)
+            return rc;
+    }
+    if (!a->config)
+        return qa_fail(err, QA_ERR_ARG, "missing CONFIG (see qadapt run --help)");
+    return QA_OK;
+}
+
+static void join_args(int argc, char **argv, char *buf, size_t n)
+{
+    size_t used = (size_t)snprintf(buf, n, "qadapt");
+    for (int i = 0; i < argc && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, " %s", argv[i]);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static int run_config(const run_args *a, const char *command, qa_err *err)
+{
+    exp_config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
+    int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
+    exp_run_result res = {0};
+    exp_run_opts opts = {a->out, command, &stop_flag, stderr};
+    if (!rc) {
+        install_signals();
+        rc = exp_run_main(cfg, &opts, &res, err);
+    }
+    free(cfg);
+    if (rc && res.path[0]) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res.path);
+    }
+    if (rc)
+        return rc;
+    printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
+           res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
+    if (!isnan(res.test_acc))
+        printf("test accuracy: %.2f%%  test loss: %.4f\n", 100.0 * res.test_acc, res.test_loss);
+    if (res.status == EXP_RUN_INTERRUPTED)
+        return qa_fail(err, QA_ERR_INTERRUPTED, "interrupted; %s is complete with status "
+                                                "'interrupted'", res.path);
+    return QA_OK;
+}
+
+int exp_cmd_run(int argc, char **argv, qa_err *err)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            run_usage();
+            return QA_OK;
+        }
+    run_args a = {0};
+    a.sets = calloc((size_t)argc, sizeof *a.sets);
+    if (!a.sets)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for arguments");
+    int rc = parse_args(argc, argv, &a, err);
+    if (!rc) {
+        char command[4096];
+        join_args(argc, argv, command, sizeof command);
+        rc = run_config(&a, command, err);
+    }
+    free(a.sets);
+    return rc;
+}

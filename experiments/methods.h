@@ -1,0 +1,71 @@
+/* methods.h: training methods (fp32, fixed-precision QAT, DQMQ, ...) as
+ * tables of hooks the method-agnostic run loop (run.h) calls.
+ *
+ * A method is one file, experiments/method_<name>.c, defining a const
+ * exp_method, and one line in the table in methods.c; [experiment] method
+ * names it. Every hook may be NULL, which means the default behaviour: a
+ * method with only a name trains the backbone in fp32 with the default step.
+ * The run calls, in order:
+ *
+ *   create     after the data is loaded, before the network exists: parse
+ *              the method's config sections into *state (r->cfg).
+ *   wrap       r->net was built by nn_model_build and is NOT finalized:
+ *              replace layers (nn_net_replace_layer), add tensors, layers
+ *              or buffers. Parameters do not exist yet.
+ *   setup      r->net is finalized and r->opt (the backbone's optimizer) is
+ *              made: register extra parameter sets with their own optimizer
+ *              (exp_run_add_params: a policy network), add columns to the
+ *              per-epoch table (exp_run_add_column) and create datasets of
+ *              the run file (h5log_file(r->log)).
+ *   train_step one optimisation step on a prepared batch (b->n samples,
+ *              network input filled, labels in b->label, per-sample
+ *              corruption/severity/features in b); adds the batch's loss
+ *              and correct count to *s. Default: exp_step_train (forward,
+ *              softmax CE, backward, r->opt step at r->lr). The run checks
+ *              the loss and every registered gradient for NaN/Inf after it.
+ *   eval_step  inference on a prepared batch (e.g. with per-sample bit
+ *              plans); adds to *s. Default: exp_step_eval.
+ *   epoch_end  after each epoch's evaluation: fill the method's columns of
+ *              the row (indices from exp_run_add_column), write datasets.
+ *   destroy    release *state (the run frees what it was given to own).
+ *
+ * Deliberately not here: the loop, logging of the common columns, data,
+ * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
+#ifndef EXP_METHODS_H
+#define EXP_METHODS_H
+
+#include "experiments/h5log.h"
+#include "nn/status.h"
+
+typedef struct exp_run exp_run;
+typedef struct exp_batch exp_batch;
+
+/* Running sums over the batches of an epoch or an evaluation. */
+typedef struct {
+    double loss_sum; /* sum over samples of the per-sample loss */
+    long correct;    /* samples whose argmax is the label */
+    long n;          /* samples */
+} exp_stats;
+
+typedef struct {
+    const char *name;
+    const char *help;
+    int (*create)(exp_run *r, void **state, qa_err *err);
+    int (*wrap)(exp_run *r, void *state, qa_err *err);
+    int (*setup)(exp_run *r, void *state, qa_err *err);
+    int (*train_step)(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err);
+    int (*eval_step)(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err);
+    int (*epoch_end)(exp_run *r, void *state, h5log_value *row, qa_err *err);
+    void (*destroy)(void *state);
+} exp_method;
+
+/* The table: index i is what [experiment] method stores. */
+const exp_method *exp_method_get(int i);
+/* Name of entry i, NULL past the end (the schema's enum choices). */
+const char *exp_method_choice(int i);
+
+/* The default steps, for methods that add to them rather than replace them. */
+int exp_step_train(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err);
+int exp_step_eval(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err);
+
+#endif

@@ -1,0 +1,192 @@
+/* schema.c: the sections and keys of experiments/ itself, the section table
+ * and the checks across keys. */
+#include "experiments/schema.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "experiments/datasets.h"
+#include "experiments/methods.h"
+#include "nn/models.h"
+
+#define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+
+static const cfg_key experiment_keys[] = {
+    {.key = "name", .type = CFG_STRING, FIELD(exp_experiment_cfg, name), .def = "run",
+     .help = "run name: the run file is out_dir/name/run.h5"},
+    {.key = "seed", .type = CFG_INT, FIELD(exp_experiment_cfg, seed), .def = "0", .min = 0,
+     .max = 2147483647, .help = "seed of every random stream (init, shuffle, split, ...)"},
+    {.key = "out_dir", .type = CFG_STRING, FIELD(exp_experiment_cfg, out_dir), .def = "runs",
+     .help = "directory of run folders (--out overrides)"},
+    {.key = "method", .type = CFG_ENUM, FIELD(exp_experiment_cfg, method), .def = "fp32",
+     .choice = exp_method_choice, .help = "training method"},
+    {.key = "threads", .type = CFG_INT, FIELD(exp_experiment_cfg, threads), .def = "0", .min = 0,
+     .max = 64, .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores"},
+    {0},
+};
+
+static const char *const norm_names[] = {"dataset", "fixed", "none", NULL};
+
+static const cfg_key data_keys[] = {
+    {.key = "dataset", .type = CFG_ENUM, FIELD(exp_data_cfg, dataset), .def = "fmnist",
+     .choice = exp_dataset_choice, .help = "image source"},
+    {.key = "dir", .type = CFG_STRING, FIELD(exp_data_cfg, dir), .def = "",
+     .help = "dataset directory, empty = the dataset's default location"},
+    {.key = "limit", .type = CFG_INT, FIELD(exp_data_cfg, limit), .def = "0", .min = 0,
+     .max = 2147483647, .help = "use only the first N training images, 0 = all"},
+    {.key = "test_limit", .type = CFG_INT, FIELD(exp_data_cfg, test_limit), .def = "0", .min = 0,
+     .max = 2147483647, .help = "evaluate on the first N test images only, 0 = all"},
+    {.key = "val_fraction", .type = CFG_DOUBLE, FIELD(exp_data_cfg, val_fraction), .def = "0",
+     .min = 0, .max = 0.9, .help = "fraction of the training images held out for validation"},
+    {.key = "normalize", .type = CFG_ENUM, FIELD(exp_data_cfg, normalize), .def = "dataset",
+     .names = norm_names,
+     .help = "input normalisation: per-channel mean/std of the training images, fixed "
+             "(mean, std keys) or none (pixels / 255)"},
+    {.key = "mean", .type = CFG_NUM_LIST, FIELD(exp_data_cfg, mean), .def = "", .min = 0,
+     .max = 1, .help = "normalize = fixed: per-channel mean of pixels / 255"},
+    {.key = "std", .type = CFG_NUM_LIST, FIELD(exp_data_cfg, std), .def = "", .min = 1e-6,
+     .max = 1, .help = "normalize = fixed: per-channel standard deviation of pixels / 255"},
+    {0},
+};
+
+static const char *model_choice(int i)
+{
+    const char *const *names = nn_model_names();
+    for (int j = 0; names[j]; j++)
+        if (j == i)
+            return names[j];
+    return NULL;
+}
+
+static const cfg_key model_keys[] = {
+    {.key = "arch", .type = CFG_ENUM, FIELD(exp_model_cfg, arch), .def = "small",
+     .choice = model_choice, .help = "network architecture (nn/models.h)"},
+    {0},
+};
+
+static const char *const optimizer_names[] = {"sgd", "adamw", NULL};
+static const char *const schedule_names[] = {"const", "cosine", "step", NULL};
+
+static const cfg_key train_keys[] = {
+    {.key = "epochs", .type = CFG_INT, FIELD(exp_train_cfg, epochs), .def = "10", .min = 1,
+     .max = 100000, .help = "passes over the training images"},
+    {.key = "batch", .type = CFG_INT, FIELD(exp_train_cfg, batch), .def = "128", .min = 1,
+     .max = 65536, .help = "training batch size"},
+    {.key = "drop_last", .type = CFG_BOOL, FIELD(exp_train_cfg, drop_last), .def = "true",
+     .help = "skip each epoch's final short batch"},
+    {.key = "optimizer", .type = CFG_ENUM, FIELD(exp_train_cfg, optimizer), .def = "sgd",
+     .names = optimizer_names, .help = "sgd (momentum, coupled weight decay) or adamw"},
+    {.key = "lr", .type = CFG_FLOAT, FIELD(exp_train_cfg, lr), .def = "0.05", .min = 1e-8,
+     .max = 100, .help = "base learning rate"},
+    {.key = "momentum", .type = CFG_FLOAT, FIELD(exp_train_cfg, momentum), .def = "0.9",
+     .min = 0, .max = 0.999, .help = "SGD momentum"},
+    {.key = "nesterov", .type = CFG_BOOL, FIELD(exp_train_cfg, nesterov), .def = "false",
+     .help = "SGD with Nesterov momentum"},
+    {.key = "weight_decay", .type = CFG_FLOAT, FIELD(exp_train_cfg, weight_decay),
+     .def = "0.0005", .min = 0, .max = 1, .help = "L2 (SGD) or decoupled (AdamW) weight decay"},
+    {.key = "beta1", .type = CFG_FLOAT, FIELD(exp_train_cfg, beta1), .def = "0.9", .min = 0,
+     .max = 0.9999, .help = "AdamW first-moment decay"},
+    {.key = "beta2", .type = CFG_FLOAT, FIELD(exp_train_cfg, beta2), .def = "0.999", .min = 0,
+     .max = 0.99999, .help = "AdamW second-moment decay"},
+    {.key = "eps", .type = CFG_FLOAT, FIELD(exp_train_cfg, eps), .def = "1e-08", .min = 1e-12,
+     .max = 1, .help = "AdamW denominator epsilon"},
+    {.key = "schedule", .type = CFG_ENUM, FIELD(exp_train_cfg, schedule), .def = "cosine",
+     .names = schedule_names, .help = "learning-rate schedule over all steps: const, cosine, step"},
+    {.key = "warmup", .type = CFG_INT, FIELD(exp_train_cfg, warmup), .def = "0", .min = 0,
+     .max = 100000, .help = "epochs of linear learning-rate warm-up before the schedule"},
+    {.key = "step_epochs", .type = CFG_INT, FIELD(exp_train_cfg, step_epochs), .def = "30",
+     .min = 1, .max = 100000, .help = "schedule = step: epochs between decays"},
+    {.key = "gamma", .type = CFG_FLOAT, FIELD(exp_train_cfg, gamma), .def = "0.1", .min = 1e-6,
+     .max = 1, .help = "schedule = step: learning-rate factor at each decay"},
+    {0},
+};
+
+static const cfg_key eval_keys[] = {
+    {.key = "batch", .type = CFG_INT, FIELD(exp_eval_cfg, batch), .def = "0", .min = 0,
+     .max = 65536, .help = "test batch size, 0 = train.batch (the net is built for the larger)"},
+    {.key = "every", .type = CFG_INT, FIELD(exp_eval_cfg, every), .def = "1", .min = 0,
+     .max = 100000, .help = "test every N epochs and after the last; 0 = after the last only"},
+    {0},
+};
+
+/* The sections in the order they are rendered. A module's section: one line
+ * here, its struct in exp_config, its keys in schema_<section>.c. */
+static const cfg_section sections[] = {
+    {"experiment", experiment_keys, offsetof(exp_config, experiment), "what is run and where", NULL},
+    {"data", data_keys, offsetof(exp_config, data), "images and their normalisation", NULL},
+    {"model", model_keys, offsetof(exp_config, model), "the network", NULL},
+    {"train", train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
+    {"eval", eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
+};
+
+const cfg_schema exp_schema = {sections, (int)(sizeof sections / sizeof sections[0])};
+
+cfg_doc exp_config_doc(exp_config *c)
+{
+    cfg_doc d = {&exp_schema, c, &c->trace};
+    return d;
+}
+
+int exp_config_defaults(exp_config *c, qa_err *err)
+{
+    memset(c, 0, sizeof *c);
+    cfg_doc d = exp_config_doc(c);
+    return cfg_defaults(&d, err);
+}
+
+int exp_config_load(exp_config *c, const char *path, char *const *sets, int nsets, qa_err *err)
+{
+    int rc = exp_config_defaults(c, err);
+    cfg_doc d = exp_config_doc(c);
+    if (!rc && path)
+        rc = cfg_load_file(&d, path, err);
+    for (int i = 0; !rc && i < nsets; i++)
+        rc = cfg_set(&d, sets[i], err);
+    return rc ? rc : exp_config_check(c, err);
+}
+
+/* "section.key (where it was set)" for messages about a key's value */
+static void key_where(exp_config *c, const char *section, const char *key, char *buf, size_t n)
+{
+    int idx = -1;
+    cfg_lookup(&exp_schema, section, key, NULL, &idx);
+    cfg_doc d = exp_config_doc(c);
+    char where[300];
+    cfg_where(&d, idx, where, sizeof where);
+    snprintf(buf, n, "%s.%s (%s)", section, key, where);
+}
+
+static int check_normalize(exp_config *c, qa_err *err)
+{
+    const exp_data_cfg *dc = &c->data;
+    char a[400], b[400];
+    if (dc->normalize != EXP_NORM_FIXED)
+        return QA_OK;
+    key_where(c, "data", "mean", a, sizeof a);
+    key_where(c, "data", "std", b, sizeof b);
+    if (dc->mean.n == 0 || dc->mean.n != dc->std.n)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "data.normalize = fixed needs as many values in %s as in %s, one per "
+                       "channel (got %d and %d)",
+                       a, b, dc->mean.n, dc->std.n);
+    return QA_OK;
+}
+
+int exp_config_check(exp_config *c, qa_err *err)
+{
+    char a[400], b[400];
+    if (c->train.warmup >= c->train.epochs) {
+        key_where(c, "train", "warmup", a, sizeof a);
+        key_where(c, "train", "epochs", b, sizeof b);
+        return qa_fail(err, QA_ERR_CONFIG, "%s = %d must be less than %s = %d", a,
+                       c->train.warmup, b, c->train.epochs);
+    }
+    int rc = check_normalize(c, err);
+    for (int i = 0; !rc && i < exp_schema.nsections; i++) {
+        const cfg_section *sec = &exp_schema.sections[i];
+        if (sec->check && (rc = sec->check((char *)c + sec->off, err)) != QA_OK)
+            qa_err_prefix(err, "[%s]: ", sec->name);
+    }
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* schema.h: the experiment config (exp_config) and the table binding every
+ * INI section and key to it.
+ *
+ * exp_config holds one struct per section. The sections of experiments/
+ * itself are defined here; a module that owns a section (env, quant, agent)
+ * defines its struct in its own header, adds one field below, one line to
+ * the section table in schema.c and its key table in
+ * experiments/schema_<section>.c. Consistency rules inside a section go in
+ * the section's check function; rules across sections in exp_config_check.
+ *
+ * Deliberately not here: INI syntax and value parsing (config.h), what the
+ * values do (run.c, the methods, the modules). */
+#ifndef EXP_SCHEMA_H
+#define EXP_SCHEMA_H
+
+#include "experiments/config.h"
+#include "nn/status.h"
+
+typedef struct {
+    char name[64];     /* run name: the run file goes to out_dir/name/run.h5 */
+    int seed;          /* the one seed every random stream is keyed on */
+    char out_dir[512];
+    int method;        /* index into exp_methods (methods.h) */
+    int threads;       /* compute threads (nn_par), 0 = all online cores */
+} exp_experiment_cfg;
+
+typedef enum { EXP_NORM_DATASET, EXP_NORM_FIXED, EXP_NORM_NONE } exp_norm;
+
+typedef struct {
+    int dataset;          /* index into the dataset table (datasets.h) */
+    char dir[512];        /* "" = the dataset's default location */
+    int limit;            /* use the first N training images, 0 = all */
+    int test_limit;       /* evaluate on the first N test images, 0 = all */
+    double val_fraction;  /* held out of training for validation */
+    int normalize;        /* exp_norm */
+    cfg_num_list mean, std; /* per channel, in [0, 1] pixel units (normalize = fixed) */
+} exp_data_cfg;
+
+typedef struct {
+    int arch; /* index into nn's model table (nn/models.h) */
+} exp_model_cfg;
+
+typedef enum { EXP_OPT_SGD, EXP_OPT_ADAMW } exp_optimizer;
+typedef enum { EXP_SCHED_CONST, EXP_SCHED_COSINE, EXP_SCHED_STEP } exp_schedule;
+
+typedef struct {
+    int epochs;
+    int batch;
+    int drop_last;      /* skip the final short batch of an epoch (as the peer does) */
+    int optimizer;      /* exp_optimizer */
+    float lr;
+    float momentum;
+    int nesterov;
+    float weight_decay;
+    float beta1, beta2, eps; /* AdamW */
+    int schedule;       /* exp_schedule */
+    int warmup;         /* epochs of linear warm-up */
+    int step_epochs;    /* schedule = step: epochs between decays */
+    float gamma;        /* schedule = step: decay factor */
+} exp_train_cfg;
+
+typedef struct {
+    int batch; /* test batch, 0 = train.batch */
+    int every; /* evaluate on the test set every N epochs (and after the last), 0 = last only */
+} exp_eval_cfg;
+
+typedef struct {
+    exp_experiment_cfg experiment;
+    exp_data_cfg data;
+    exp_model_cfg model;
+    exp_train_cfg train;
+    exp_eval_cfg eval;
+    cfg_trace trace; /* where each key was set */
+} exp_config;
+
+extern const cfg_schema exp_schema;
+
+/* The binding of c to exp_schema, for the cfg_* functions. */
+cfg_doc exp_config_doc(exp_config *c);
+/* Every key at its default. */
+int exp_config_defaults(exp_config *c, qa_err *err);
+/* Defaults, then the file (NULL: none), then each "section.key=value" of
+ * sets in order, then exp_config_check. */
+int exp_config_load(exp_config *c, const char *path, char *const *sets, int nsets,
+                    qa_err *err);
+/* Rules across keys and each section's own check; messages say where the
+ * offending keys were set. */
+int exp_config_check(exp_config *c, qa_err *err);
+
+#endif
