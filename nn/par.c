@@ -24,6 +24,7 @@ typedef struct {
     void *arg;
     int nt;
     int quit;
+    unsigned start_gen; /* gen when the workers were created: jobs after it are new */
 } par_pool;
 
 static par_pool pool = {
@@ -62,7 +63,7 @@ static unsigned wait_job(unsigned seen)
 static void *worker(void *p)
 {
     int tid = (int)(long)p;
-    unsigned seen = atomic_load(&pool.gen);
+    unsigned seen = pool.start_gen;
     in_job = 1;
     for (;;) {
         seen = wait_job(seen);
@@ -107,6 +108,7 @@ int nn_par_set_threads(int n, qa_err *err)
         atexit(nn_par_shutdown);
         atexit_done = 1;
     }
+    pool.start_gen = atomic_load(&pool.gen);
     for (int t = 1; t < n; t++) {
         if (pthread_create(&pool.th[t], NULL, worker, (void *)(long)t) != 0) {
             pool.nthreads = t;
