@@ -1,0 +1,63 @@
+/* cost.h: the cost model of METHODS.md, on the list of quantized layers.
+ *
+ * For a layer with MACs (per sample) and P weights at widths b_w, b_a:
+ *   BitOps = MACs * b_w * b_a          weight bytes = P * b_w / 8
+ * Soft plans (probabilities p over weight widths c_k, r over activation
+ * widths): E[BitOps] = MACs * (sum p_k c_k)(sum r_k c_k) when independent,
+ * MACs * sum p_k c_k^2 when tied; E[bytes] = P * sum p_k c_k / 8. Their
+ * gradients with respect to p and r are what a policy descends.
+ * References: every layer at 32 x 32 bits (fp32) and at 8 x 8 bits; costs
+ * are reported as fractions of both. Biases, batchnorm and pooling are not
+ * counted: they are not multiplied at the chosen widths.
+ *
+ * Deliberately not here: measuring time or memory, and the layers. */
+#ifndef Q_COST_H
+#define Q_COST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nn/status.h"
+#include "quant/plan.h"
+
+typedef struct {
+    char name[32];
+    char type[16];    /* "conv2d", "dense", ... as nn names it */
+    int64_t macs;     /* per sample */
+    int64_t params;   /* weights, biases excluded */
+    int plan_layer;   /* row in the plan, -1 when pinned */
+    int wbits, abits; /* the pinned widths (plan_layer < 0) */
+} q_cost_layer;
+
+typedef struct {
+    q_cost_layer *layers; /* (n) in forward order */
+    int n;
+    int nplanned;
+    double ref_fp32;      /* BitOps per sample, all layers at 32 x 32 */
+    double ref_int8;      /* all layers at 8 x 8 */
+    double bytes_fp32;    /* weight bytes at 32 bits */
+} q_cost_model;
+
+typedef struct {
+    double bitops; /* per sample */
+    double bytes;  /* weight bytes */
+} q_cost;
+
+/* Copies layers; fails if plan rows are not 0..nplanned-1 in order. */
+int q_cost_model_init(q_cost_model *cm, const q_cost_layer *layers, int n, qa_err *err);
+void q_cost_model_free(q_cost_model *cm);
+
+/* Cost of sample i under the plan's current mode. In soft mode, gw/ga (each
+ * nlayers * ncand, NULL to skip) receive d E[BitOps] / d p for the sample's
+ * row (ga unused when the plan is tied: everything goes into gw). */
+q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, float *ga);
+/* Every layer at the given widths (the references use this too). */
+q_cost q_cost_uniform(const q_cost_model *cm, int wbits, int abits);
+/* Planned layers at the given widths, pinned layers at theirs. */
+q_cost q_cost_fixed(const q_cost_model *cm, int wbits, int abits);
+
+/* The per-layer table of `qadapt info --model`: MACs, weights and BitOps at
+ * the reference widths, plus totals normalised to fp32 and 8 bits. */
+void q_cost_print(const q_cost_model *cm, FILE *f);
+
+#endif

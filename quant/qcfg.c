@@ -1,0 +1,153 @@
+/* qcfg.c: defaults, list parsing and cross-key checks of the [quant] section. */
+#include "quant/qcfg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant/fake_quant.h"
+
+static const char *const kind_names[Q_NKINDS] = {"lsq", "pact", "dorefa", "minmax", "ema"};
+
+void q_cfg_defaults(q_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    static const int cand[] = {2, 3, 4, 6, 8};
+    c->ncand = (int)(sizeof cand / sizeof cand[0]);
+    memcpy(c->cand, cand, sizeof cand);
+    c->tied = 1;
+    c->w_kind = Q_KIND_LSQ;
+    c->a_kind = Q_KIND_LSQ;
+    c->first_bits = 8;
+    c->last_bits = 8;
+    c->pact_init = 8.0f;
+    c->pact_decay = 1e-4f;
+    c->ema_momentum = 0.9f;
+    c->w_bits = 8;
+    c->a_bits = 8;
+}
+
+int q_kind_from_name(const char *name)
+{
+    for (int k = 0; k < Q_NKINDS; k++)
+        if (strcmp(kind_names[k], name) == 0)
+            return k;
+    return -1;
+}
+
+const char *q_kind_name(int kind)
+{
+    return kind >= 0 && kind < Q_NKINDS ? kind_names[kind] : "?";
+}
+
+/* Reads one width at *p, advancing past it. */
+static int parse_width(const char **p, int *bits, const char *what, const char *text, qa_err *err)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(*p, &end, 10);
+    if (end == *p || errno || !q_bits_valid((int)v))
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "%s '%s': expected widths in 2..8 or 32 separated by commas, at '%s'", what,
+                       text, *p);
+    *bits = (int)v;
+    *p = end;
+    while (**p == ' ')
+        (*p)++;
+    return QA_OK;
+}
+
+int q_cfg_parse_cand(q_cfg *c, const char *text, qa_err *err)
+{
+    const char *p = text;
+    int n = 0;
+    while (*p == ' ')
+        p++;
+    while (*p) {
+        if (n == Q_MAX_CAND)
+            return qa_fail(err, QA_ERR_CONFIG, "quant.bits '%s': at most %d candidate widths", text,
+                           Q_MAX_CAND);
+        int rc = parse_width(&p, &c->cand[n], "quant.bits", text, err);
+        if (rc < 0)
+            return rc;
+        if (n > 0 && c->cand[n] <= c->cand[n - 1])
+            return qa_fail(err, QA_ERR_CONFIG,
+                           "quant.bits '%s': widths must be distinct and ascending", text);
+        n++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return qa_fail(err, QA_ERR_CONFIG, "quant.bits '%s': unexpected '%c'", text, *p);
+    }
+    if (n == 0)
+        return qa_fail(err, QA_ERR_CONFIG, "quant.bits is empty: expected e.g. 2,4,8");
+    c->ncand = n;
+    return QA_OK;
+}
+
+int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err)
+{
+    const char *p = text;
+    int n = 0;
+    while (*p == ' ')
+        p++;
+    while (*p) {
+        if (n == Q_MAX_LAYERS)
+            return qa_fail(err, QA_ERR_CONFIG, "quant.layer_bits: more than %d layers", Q_MAX_LAYERS);
+        int rc = parse_width(&p, &c->layer_wbits[n], "quant.layer_bits", text, err);
+        if (rc < 0)
+            return rc;
+        c->layer_abits[n] = c->layer_wbits[n];
+        if (*p == ':') {
+            p++;
+            rc = parse_width(&p, &c->layer_abits[n], "quant.layer_bits", text, err);
+            if (rc < 0)
+                return rc;
+        }
+        n++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            return qa_fail(err, QA_ERR_CONFIG,
+                           "quant.layer_bits '%s': unexpected '%c' (expected W or W:A per layer)", text,
+                           *p);
+    }
+    c->nlayer_bits = n;
+    return QA_OK;
+}
+
+static int check_pinned(int bits, const char *key, qa_err *err)
+{
+    if (bits != 0 && !q_bits_valid(bits))
+        return qa_fail(err, QA_ERR_CONFIG, "%s = %d: expected 0 (chosen by the plan), 2..8 or 32",
+                       key, bits);
+    return QA_OK;
+}
+
+int q_cfg_check(const q_cfg *c, qa_err *err)
+{
+    if (c->w_kind < 0 || c->w_kind >= Q_NKINDS || c->a_kind < 0 || c->a_kind >= Q_NKINDS)
+        return qa_fail(err, QA_ERR_CONFIG, "quant: unknown quantizer kind");
+    if (c->w_kind == Q_KIND_PACT || c->w_kind == Q_KIND_EMA)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "quant.w_quantizer = %s: weights take lsq, dorefa or minmax",
+                       q_kind_name(c->w_kind));
+    if (c->ncand < 1)
+        return qa_fail(err, QA_ERR_CONFIG, "quant.bits: no candidate widths");
+    int rc = check_pinned(c->first_bits, "quant.first_bits", err);
+    if (rc == QA_OK)
+        rc = check_pinned(c->last_bits, "quant.last_bits", err);
+    if (rc < 0)
+        return rc;
+    if (!q_bits_valid(c->w_bits) || !q_bits_valid(c->a_bits))
+        return qa_fail(err, QA_ERR_CONFIG, "quant.w_bits/a_bits = %d/%d: expected 2..8 or 32",
+                       c->w_bits, c->a_bits);
+    if (!(c->ema_momentum >= 0.0f && c->ema_momentum < 1.0f))
+        return qa_fail(err, QA_ERR_CONFIG, "quant.ema_momentum = %g: expected [0, 1)",
+                       (double)c->ema_momentum);
+    if (!(c->pact_init > 0.0f) || !(c->pact_decay >= 0.0f))
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "quant.pact_alpha = %g, quant.pact_decay = %g: expected > 0 and >= 0",
+                       (double)c->pact_init, (double)c->pact_decay);
+    return QA_OK;
+}

@@ -1,0 +1,55 @@
+/* qcfg.h: the [quant] configuration as quant/ sees it, independent of how it
+ * was read. experiments/ binds the INI keys to these fields through its
+ * schema; quant/ only fills defaults, parses its own list syntaxes and
+ * checks consistency (q_cfg_check), so the rules live next to the code that
+ * relies on them.
+ *
+ * Deliberately not here: INI parsing, key names' help text (the schema). */
+#ifndef Q_QCFG_H
+#define Q_QCFG_H
+
+#include "nn/status.h"
+
+#define Q_MAX_CAND 8    /* candidate widths per layer */
+#define Q_MAX_LAYERS 128 /* entries of a static per-layer list */
+
+typedef enum {
+    Q_KIND_LSQ,    /* learned step (Esser et al. 2020) */
+    Q_KIND_PACT,   /* learned clip alpha (activations only) */
+    Q_KIND_DOREFA, /* tanh-normalised weights / [0,1]-clipped activations */
+    Q_KIND_MINMAX, /* step from the max |x| (activations: running max at eval) */
+    Q_KIND_EMA,    /* step from an EMA of the batch max |x| (activations only) */
+    Q_NKINDS
+} q_kind;
+
+typedef struct {
+    int cand[Q_MAX_CAND]; /* candidate widths a plan may choose, ascending */
+    int ncand;
+    int tied;             /* 1: one width (or distribution) per layer for w and a */
+    int w_kind, a_kind;   /* q_kind of weights and activations */
+    int per_channel;      /* weight steps per output channel (else per tensor) */
+    int first_bits;       /* width of the first conv/dense, 0 = chosen by the plan */
+    int last_bits;        /* width of the last conv/dense, 0 = chosen by the plan */
+    int input_signed;     /* the network input is signed (standardised), else [0, inf) */
+    int soft;             /* build the buffers of soft (relaxed) mode */
+    float pact_init;      /* PACT alpha at the first batch */
+    float pact_decay;     /* L2 decay on alpha, added to its gradient */
+    float ema_momentum;   /* weight of the old value in the EMA calibration */
+    /* method = fixed: a uniform width, or a per-layer list for the plan's layers */
+    int w_bits, a_bits;
+    int nlayer_bits;      /* 0: uniform w_bits/a_bits */
+    int layer_wbits[Q_MAX_LAYERS], layer_abits[Q_MAX_LAYERS];
+} q_cfg;
+
+void q_cfg_defaults(q_cfg *c);
+/* "lsq" -> Q_KIND_LSQ; -1 if unknown */
+int q_kind_from_name(const char *name);
+const char *q_kind_name(int kind);
+/* "2,3,4,8" -> cand/ncand (ascending, distinct, each 2..8 or 32) */
+int q_cfg_parse_cand(q_cfg *c, const char *text, qa_err *err);
+/* "8,4,4:2,8" -> per-layer widths; "w:a" gives them separately */
+int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err);
+/* consistency across keys (kinds valid for their side, widths in range) */
+int q_cfg_check(const q_cfg *c, qa_err *err);
+
+#endif

@@ -1,0 +1,131 @@
+/* qnet.c: choosing, pinning and wrapping the quantizable layers. */
+#include "quant/qnet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* layers whose output is non-negative when their input is */
+static const char *const sign_keeping[] = {"maxpool", "avgpool", "global_avgpool"};
+/* layers whose output is never negative */
+static const char *const non_negative[] = {"relu", "relu6"};
+
+static int in_list(const char *type, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(type, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static const nn_layer *producer(const nn_net *net, int tensor)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i]->out == tensor)
+            return net->layers[i];
+    return NULL;
+}
+
+q_domain q_net_input_domain(const nn_net *net, const nn_layer *l, int input_signed)
+{
+    int t = l->in[0];
+    for (;;) {
+        if (t == 0)
+            return input_signed ? Q_DOM_SIGNED : Q_DOM_UNSIGNED;
+        const nn_layer *p = producer(net, t);
+        QA_ASSERT(p);
+        if (in_list(p->ops->type, non_negative, sizeof non_negative / sizeof *non_negative))
+            return Q_DOM_UNSIGNED;
+        if (!in_list(p->ops->type, sign_keeping, sizeof sign_keeping / sizeof *sign_keeping))
+            return Q_DOM_SIGNED;
+        t = p->in[0];
+    }
+}
+
+void q_net_free(q_net *qn)
+{
+    if (!qn)
+        return;
+    q_plan_free(qn->plan);
+    q_cost_model_free(&qn->cost);
+    free(qn->layers);
+    free(qn);
+}
+
+/* pinned width of the k-th of n quantizable layers, 0 when planned */
+static int pinned_bits(const q_cfg *cfg, int k, int n)
+{
+    if (k == 0 && cfg->first_bits)
+        return cfg->first_bits;
+    if (k == n - 1 && cfg->last_bits)
+        return cfg->last_bits;
+    return 0;
+}
+
+static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_err *err)
+{
+    int row = 0;
+    for (int k = 0; k < qn->n; k++) {
+        nn_layer *inner = net->layers[at[k]];
+        int pin = pinned_bits(&qn->cfg, k, qn->n);
+        q_layer_spec spec = {qn->plan, pin ? -1 : row, pin, pin,
+                             q_net_input_domain(net, inner, qn->cfg.input_signed), &qn->cfg};
+        q_cost_layer *c = &cl[k];
+        memset(c, 0, sizeof *c);
+        snprintf(c->name, sizeof c->name, "%s", inner->name);
+        snprintf(c->type, sizeof c->type, "%s", inner->ops->type);
+        int rc = q_layer_wrap(net, at[k], &spec, &qn->layers[k], err);
+        if (rc < 0)
+            return rc;
+        c->macs = qn->layers[k]->base.macs;
+        c->params = (int64_t)qn->layers[k]->w_n;
+        c->plan_layer = spec.row;
+        c->wbits = c->abits = pin;
+        row += !pin;
+    }
+    return q_cost_model_init(&qn->cost, cl, qn->n, err);
+}
+
+static int find_layers(const nn_net *net, int *at)
+{
+    int n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        if (q_layer_supported(net->layers[i]))
+            at[n++] = i;
+    return n;
+}
+
+int q_net_wrap(q_net **out, nn_net *net, const q_cfg *cfg, qa_err *err)
+{
+    *out = NULL;
+    int rc = q_cfg_check(cfg, err);
+    if (rc < 0)
+        return rc;
+    q_net *qn = calloc(1, sizeof *qn);
+    int *at = malloc((size_t)net->nlayers * sizeof *at);
+    q_cost_layer *cl = malloc((size_t)net->nlayers * sizeof *cl);
+    if (!qn || !at || !cl) {
+        free(qn), free(at), free(cl);
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory quantizing a network");
+    }
+    qn->cfg = *cfg;
+    qn->n = find_layers(net, at);
+    int planned = 0;
+    for (int k = 0; k < qn->n; k++)
+        planned += pinned_bits(cfg, k, qn->n) == 0;
+    qn->layers = calloc((size_t)(qn->n ? qn->n : 1), sizeof *qn->layers);
+    rc = qn->layers ? QA_OK : qa_fail(err, QA_ERR_NOMEM, "out of memory quantizing a network");
+    if (rc == QA_OK)
+        rc = q_plan_create(&qn->plan, net->max_batch, planned, cfg->cand, cfg->ncand, cfg->tied,
+                           err);
+    if (rc == QA_OK)
+        rc = wrap_all(qn, net, at, cl, err);
+    free(at);
+    free(cl);
+    if (rc < 0) {
+        q_net_free(qn);
+        return rc;
+    }
+    *out = qn;
+    return QA_OK;
+}

@@ -1,0 +1,210 @@
+/* qsoft.c: soft (relaxed) mode of a planned q_layer: every candidate over
+ * the whole batch, mixed per sample with the plan's probabilities, and the
+ * gradient with respect to those probabilities (formulas in qlayer.h). */
+#include <string.h>
+
+#include "nn/vec.h"
+#include "quant/qlayer.h"
+
+/* stacked channel of candidate j's output channel oc (groups kept intact) */
+static size_t stacked(const q_layer *q, int j, int oc)
+{
+    return ((size_t)(oc / q->ocg) * (size_t)q->nslot + (size_t)j) * (size_t)q->ocg +
+           (size_t)(oc % q->ocg);
+}
+
+/* offset in z (and dz) of candidate j's output channel oc of sample i */
+static size_t z_off(const q_layer *q, int i, int j, int oc)
+{
+    size_t pos = (size_t)q->pos;
+    if (q->plan->tied)
+        return ((size_t)j * (size_t)q->plan->max_batch + (size_t)i) * q->out_n + (size_t)oc * pos;
+    return (size_t)i * (size_t)q->nslot * q->out_n + stacked(q, j, oc) * pos;
+}
+
+static const float *z_at(const q_layer *q, int i, int j, int oc)
+{
+    return q->z + z_off(q, i, j, oc);
+}
+
+static int out_channels(const q_layer *q)
+{
+    return q->groups * q->ocg;
+}
+
+/* Quantizes all slots' weights; the untied path stacks them by group. */
+static void quantize_weights(q_layer *q, const nn_ctx *c)
+{
+    const float *w = nn_params_value(c->p, q->w_view);
+    for (int j = 0; j < q->nslot; j++) {
+        q_rows wrows = q_layer_wrows(q, j);
+        q_quant_resolve(&q->wq[j], c->p, w, &wrows, c->train);
+        q_quant_forward(&q->wq[j], q->wqbuf + (size_t)j * q->w_n, w, &wrows);
+    }
+    if (q->wstack == q->wqbuf || q->plan->tied)
+        return;
+    int K = q->nslot;
+    for (int j = 0; j < K; j++)
+        for (int oc = 0; oc < out_channels(q); oc++) {
+            size_t s = stacked(q, j, oc);
+            memcpy(q->wstack + s * q->w_row, q->wqbuf + (size_t)j * q->w_n + (size_t)oc * q->w_row,
+                   q->w_row * sizeof(float));
+        }
+}
+
+/* the stacked weight gradient (interleaved by group) back to per-slot rows */
+static void unstack_grad(const q_layer *q, const float *ds, float *dw)
+{
+    int K = q->nslot;
+    for (int j = 0; j < K; j++)
+        for (int oc = 0; oc < out_channels(q); oc++) {
+            size_t s = stacked(q, j, oc);
+            memcpy(dw + (size_t)j * q->w_n + (size_t)oc * q->w_row, ds + s * q->w_row,
+                   q->w_row * sizeof(float));
+        }
+}
+
+/* y_i = sum_j prob_ij z_ij (+ b) */
+static void mix(const q_layer *q, const nn_ctx *c, float *y)
+{
+    for (int i = 0; i < c->n; i++) {
+        const float *p = q_plan_pw(q->plan, i, q->row);
+        for (int oc = 0; oc < out_channels(q); oc++) {
+            float *yr = y + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos;
+            memset(yr, 0, (size_t)q->pos * sizeof *yr);
+            for (int j = 0; j < q->nslot; j++) {
+                const float *zr = z_at(q, i, j, oc);
+                float pj = p[j];
+                for (int t = 0; t < q->pos; t++)
+                    yr[t] += pj * zr[t];
+            }
+        }
+    }
+    q_layer_add_bias(q, c, y);
+}
+
+void q_layer_soft_forward(q_layer *q, const nn_ctx *c)
+{
+    QA_ASSERT(q->z); /* soft plans need quant.soft = true at build */
+    const float *x = c->t[q->base.in[0]].data;
+    float *xt = c->scratch + q->sc_xt;
+    q_rows all = {q->in_n, NULL, c->n};
+    int K = q->nslot;
+    quantize_weights(q, c);
+    for (int k = 0; k < K; k++) {
+        q_quant_resolve(&q->aq[k], c->p, x, &all, c->train);
+        q_quant_forward(&q->aq[k], xt, x, &all);
+        if (q->plan->tied) {
+            q->kern->forward(q, xt, q->wqbuf + (size_t)k * q->w_n,
+                             q->z + (size_t)k * (size_t)q->plan->max_batch * q->out_n, NULL, c->n,
+                             1, c->scratch);
+            continue;
+        }
+        for (int i = 0; i < c->n; i++) {
+            float r = q_plan_pa(q->plan, i, q->row)[k];
+            float *xb = q->xq + (size_t)i * q->in_n;
+            const float *xk = xt + (size_t)i * q->in_n;
+            for (size_t e = 0; e < q->in_n; e++)
+                xb[e] = k == 0 ? r * xk[e] : xb[e] + r * xk[e];
+        }
+    }
+    if (!q->plan->tied)
+        q->kern->forward(q, q->xq, q->wstack, q->z, NULL, c->n, K, c->scratch);
+    mix(q, c, c->t[q->base.out].data);
+}
+
+/* db += sum dy; gpw_ij = <dy_i, z_ij> */
+static void bias_and_prob_grads(const q_layer *q, const nn_ctx *c, const float *dy)
+{
+    float *db = q->b_view >= 0 ? nn_params_grad(c->p, q->b_view) : NULL;
+    for (int i = 0; i < c->n; i++) {
+        float *gp = q_plan_gpw(q->plan, i, q->row);
+        for (int j = 0; j < q->nslot; j++) {
+            double s = 0.0;
+            for (int oc = 0; oc < out_channels(q); oc++)
+                s += nn_vec_dot(dy + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos,
+                                z_at(q, i, j, oc), (size_t)q->pos);
+            gp[j] = (float)s;
+        }
+        for (int oc = 0; db && oc < out_channels(q); oc++)
+            db[oc] += (float)nn_vec_sum(dy + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos,
+                                        (size_t)q->pos);
+    }
+}
+
+static void weight_backward(const q_layer *q, const nn_ctx *c, int j, const float *dwq)
+{
+    q_rows wrows = q_layer_wrows(q, j);
+    q_quant_backward(&q->wq[j], c->p, nn_params_grad(c->p, q->w_view), dwq,
+                     nn_params_value(c->p, q->w_view), &wrows, NULL, 1, NULL);
+}
+
+/* tied: candidate k alone, with dy scaled by p_ik */
+static void tied_backward(q_layer *q, const nn_ctx *c, const float *dy, float *dx)
+{
+    const float *x = c->t[q->base.in[0]].data;
+    float *xt = c->scratch + q->sc_xt, *dz = c->scratch + q->sc_dz, *dwq = c->scratch + q->sc_dw;
+    float *dxq = (dx || q->a_learned) ? c->scratch + q->sc_dxq : NULL;
+    q_rows all = {q->in_n, NULL, c->n};
+    for (int k = 0; k < q->nslot; k++) {
+        q_quant_forward(&q->aq[k], xt, x, &all);
+        for (int i = 0; i < c->n; i++) {
+            float p = q_plan_pw(q->plan, i, q->row)[k];
+            for (size_t e = 0; e < q->out_n; e++)
+                dz[(size_t)i * q->out_n + e] = p * dy[(size_t)i * q->out_n + e];
+        }
+        memset(dwq, 0, q->w_n * sizeof *dwq);
+        q->kern->backward(q, xt, q->wqbuf + (size_t)k * q->w_n, dz, dxq, dwq, NULL, NULL, c->n, 1,
+                          c->scratch);
+        weight_backward(q, c, k, dwq);
+        if (dxq)
+            q_quant_backward(&q->aq[k], c->p, dx, dxq, x, &all, NULL, k > 0 || q->base.acc[0],
+                             NULL);
+    }
+}
+
+/* untied: one stacked backward, then each activation slot weighted by r_ik */
+static void untied_backward(q_layer *q, const nn_ctx *c, const float *dy, float *dx)
+{
+    const float *x = c->t[q->base.in[0]].data;
+    float *dz = c->scratch + q->sc_dz, *dwq = c->scratch + q->sc_dw;
+    float *dxb = c->scratch + q->sc_dxq;
+    float *ds = q->groups > 1 ? c->scratch + q->sc_ds : dwq;
+    int K = q->nslot;
+    for (int i = 0; i < c->n; i++) {
+        const float *p = q_plan_pw(q->plan, i, q->row);
+        for (int j = 0; j < K; j++)
+            for (int oc = 0; oc < out_channels(q); oc++) {
+                float *zr = dz + z_off(q, i, j, oc);
+                const float *dr = dy + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos;
+                for (int t = 0; t < q->pos; t++)
+                    zr[t] = p[j] * dr[t];
+            }
+    }
+    memset(ds, 0, (size_t)K * q->w_n * sizeof *ds);
+    q->kern->backward(q, q->xq, q->wstack, dz, dxb, ds, NULL, NULL, c->n, K, c->scratch);
+    if (ds != dwq)
+        unstack_grad(q, ds, dwq);
+    for (int j = 0; j < K; j++)
+        weight_backward(q, c, j, dwq + (size_t)j * q->w_n);
+    q_rows all = {q->in_n, NULL, c->n};
+    for (int k = 0; k < K; k++) {
+        for (int i = 0; i < c->n; i++)
+            q->wt[i] = q_plan_pa(q->plan, i, q->row)[k];
+        q_quant_backward(&q->aq[k], c->p, dx, dxb, x, &all, q->wt, k > 0 || q->base.acc[0],
+                         q->dot);
+        for (int i = 0; i < c->n; i++)
+            q_plan_gpa(q->plan, i, q->row)[k] = q->dot[i];
+    }
+}
+
+void q_layer_soft_backward(q_layer *q, const nn_ctx *c)
+{
+    const float *dy = c->dt[q->base.out].data;
+    float *dx = q->base.need_dx[0] ? c->dt[q->base.in[0]].data : NULL;
+    bias_and_prob_grads(q, c, dy);
+    if (q->plan->tied)
+        tied_backward(q, c, dy, dx);
+    else
+        untied_backward(q, c, dy, dx);
+}

@@ -1,0 +1,181 @@
+/* quantizer.c: registration, the bits = 32 bypass, and the pieces the
+ * uniform kinds (LSQ, PACT, min-max, EMA, DoReFa activations) share. */
+#include "quant/quantizer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const q_quant_ops *const kind_table[Q_NKINDS] = {
+    [Q_KIND_LSQ] = &q_lsq_ops,
+    [Q_KIND_PACT] = &q_pact_ops,
+    [Q_KIND_DOREFA] = &q_dorefa_ops,
+    [Q_KIND_MINMAX] = &q_minmax_ops,
+    [Q_KIND_EMA] = &q_ema_ops,
+};
+
+const q_quant_ops *q_kind_ops(int kind)
+{
+    return kind >= 0 && kind < Q_NKINDS ? kind_table[kind] : NULL;
+}
+
+static int add_view(nn_net *net, const char *layer, const char *side, const char *what, int bits,
+                    size_t n, nn_param_kind kind, qa_err *err)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s.%s_%s.b%d", layer, side, what, bits);
+    int v = nn_params_add(&net->params, name, n, kind, err);
+    if (v >= 0 && kind == NN_PARAM_QUANT)
+        net->params.views[v].decay_mult = 0.0f; /* PACT adds its own decay; LSQ steps have none */
+    return v;
+}
+
+int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec *spec,
+                 const q_cfg *cfg, qa_err *err)
+{
+    memset(q, 0, sizeof *q);
+    q->ops = q_kind_ops(spec->kind);
+    const char *side = spec->side == Q_SIDE_W ? "w" : "a";
+    if (!q->ops || !(q->ops->sides & (1 << spec->side)))
+        return qa_fail(err, QA_ERR_CONFIG, "layer %s: quantizer '%s' cannot quantize %s",
+                       layer, q_kind_name(spec->kind),
+                       spec->side == Q_SIDE_W ? "weights" : "activations");
+    if (!q_bits_valid(spec->bits))
+        return qa_fail(err, QA_ERR_CONFIG, "layer %s: width %d, expected 2..8 or 32", layer,
+                       spec->bits);
+    q->side = spec->side;
+    q->r = q->ops->clip_symmetric && spec->dom == Q_DOM_SIGNED ? q_range_symmetric(spec->bits)
+                                                                 : q_range_make(spec->bits, spec->dom);
+    q->nch = spec->nch;
+    q->m = spec->m;
+    q->vparam = -1;
+    q->pact_init = cfg->pact_init;
+    q->pact_decay = cfg->pact_decay;
+    q->ema_m = cfg->ema_momentum;
+    /* LSQ's N: elements sharing one step (a channel, the tensor, one sample) */
+    q->gscale = q->r.qp > 0 ? 1.0f / sqrtf((float)spec->m * q->r.qp) : 1.0f;
+    q->s = nn_arena_floats(&net->arena, (size_t)spec->nch, err);
+    q->sums = nn_arena_alloc(&net->arena, (size_t)spec->nch * sizeof *q->sums, err);
+    if (!q->s || !q->sums)
+        return err ? err->code : QA_ERR_NOMEM;
+    if (q->ops->pname && spec->bits != Q_BITS_OFF) {
+        q->vparam = add_view(net, layer, side, q->ops->pname, spec->bits, (size_t)spec->nch,
+                             NN_PARAM_QUANT, err);
+        if (q->vparam < 0)
+            return q->vparam;
+    }
+    q->vstate = add_view(net, layer, side, "state", spec->bits, Q_STATE_N, NN_PARAM_BUFFER, err);
+    return q->vstate < 0 ? q->vstate : QA_OK;
+}
+
+void q_quant_resolve(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train)
+{
+    if (q->r.bits != Q_BITS_OFF)
+        q->ops->resolve(q, p, x, rows, train);
+}
+
+void q_quant_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
+{
+    if (q->r.bits != Q_BITS_OFF) {
+        q->ops->forward(q, y, x, rows);
+        return;
+    }
+    for (int j = 0; j < rows->n; j++)
+        if (y != x)
+            memcpy(y + q_row(rows, j), x + q_row(rows, j), rows->m * sizeof *y);
+}
+
+void q_quant_backward(const q_quant *q, const nn_params *p, float *dx, const float *dy,
+                      const float *x, const q_rows *rows, const float *wt, int acc, float *dot)
+{
+    if (q->r.bits != Q_BITS_OFF) {
+        q->ops->backward(q, p, dx, dy, x, rows, wt, acc, dot);
+        return;
+    }
+    q_fq_sums o;
+    for (int j = 0; j < rows->n; j++) {
+        size_t at = q_row(rows, j);
+        q_fq_backward(dx ? dx + at : NULL, dy + at, x + at, rows->m, 1.0f, q->r,
+                      wt ? wt[j] : 1.0f, acc, &o);
+        if (dot)
+            dot[j] = o.dot;
+    }
+}
+
+void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows)
+{
+    QA_ASSERT(q->r.bits != Q_BITS_OFF);
+    q->ops->codes(q, c, scale, x, rows);
+}
+
+static inline int step_of(const q_quant *q, const q_rows *rows, int j)
+{
+    return q->nch == 1 ? 0 : (rows->idx ? rows->idx[j] : j);
+}
+
+void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
+{
+    for (int j = 0; j < rows->n; j++) {
+        size_t at = q_row(rows, j);
+        q_fq_forward(y + at, x + at, rows->m, q->s[step_of(q, rows, j)], q->r);
+    }
+}
+
+void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows)
+{
+    for (int j = 0; j < rows->n; j++) {
+        size_t at = q_row(rows, j);
+        float s = q->s[step_of(q, rows, j)];
+        q_fq_codes(c + at, x + at, rows->m, s, q->r);
+        scale[j] = s;
+    }
+}
+
+void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const float *x,
+                        const q_rows *rows, const float *wt, int acc, float *dot)
+{
+    q_fq_sums *sums = q->sums;
+    memset(sums, 0, (size_t)q->nch * sizeof *sums);
+    for (int j = 0; j < rows->n; j++) {
+        size_t at = q_row(rows, j);
+        int c = step_of(q, rows, j);
+        float w = wt ? wt[j] : 1.0f;
+        q_fq_sums o;
+        q_fq_backward(dx ? dx + at : NULL, dy + at, x + at, rows->m, q->s[c], q->r, w, acc, &o);
+        sums[c].lsq += w * o.lsq;
+        sums[c].hi += w * o.hi;
+        sums[c].lo += w * o.lo;
+        sums[c].dot += w * o.dot;
+        if (dot)
+            dot[j] = o.dot;
+    }
+}
+
+float q_rows_absmax(const float *x, const q_rows *rows)
+{
+    float mx = 0.0f;
+    for (int j = 0; j < rows->n; j++) {
+        const float *r = x + q_row(rows, j);
+        for (size_t i = 0; i < rows->m; i++)
+            mx = fmaxf(mx, fabsf(r[i]));
+    }
+    return mx;
+}
+
+/* Double sums: a tensor's |x| total is formed once per initialisation, so
+ * accuracy is worth more than speed here. */
+void q_rows_absmean(const q_quant *q, const float *x, const q_rows *rows, float *out)
+{
+    double all = 0.0;
+    for (int j = 0; j < rows->n; j++) {
+        const float *r = x + q_row(rows, j);
+        double a = 0.0;
+        for (size_t i = 0; i < rows->m; i++)
+            a += fabsf(r[i]);
+        all += a;
+        if (q->nch > 1)
+            out[step_of(q, rows, j)] = (float)(a / (double)rows->m);
+    }
+    if (q->nch == 1)
+        out[0] = (float)(all / ((double)rows->m * (rows->n > 0 ? rows->n : 1)));
+}

@@ -1,0 +1,120 @@
+/* quantizer.h: one quantizer instance = one tensor side (weights or input
+ * activations) of one layer at one bit-width, with its learned parameter and
+ * calibration state registered in the network's flat parameters.
+ *
+ * A mixed-precision layer owns one q_quant per candidate width and side, so
+ * a width's step never leaks into another's. The kinds (lsq.c, pact.c,
+ * dorefa.c, calib.c) share this ops table and are looked up by q_kind.
+ *
+ * Data are "rows": weights are (nch rows = output channels, m) with a step
+ * per row when per-channel; activations are samples of m elements chosen by
+ * an index list (hard mode groups), all sharing one step. Parameters:
+ *   "<layer>.<w|a>_<step|alpha>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
+ *   "<layer>.<w|a>_state.b<bits>"         NN_PARAM_BUFFER, Q_STATE_N floats
+ * State: [Q_ST_INIT] 1 once initialised from a batch, [Q_ST_MAX] running max
+ * |x| (minmax), [Q_ST_EMA] EMA of the batch max |x| (ema).
+ * resolve() turns parameters/state into the steps of the current call and
+ * performs first-batch initialisation (LSQ s = 2 mean|x| / sqrt(Qp), PACT
+ * alpha = pact_init) and calibration updates (training only); it also runs
+ * in evaluation when the width was never initialised, so a step is never 0.
+ * Learned steps are floored at Q_STEP_MIN when read. bits = 32 bypasses
+ * every kind: identity forward, unmasked backward.
+ *
+ * Deliberately not here: which width a sample uses (plan.h) and how the
+ * quantized tensors meet the GEMMs (qlayer.h). */
+#ifndef Q_QUANTIZER_H
+#define Q_QUANTIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/net.h"
+#include "quant/fake_quant.h"
+#include "quant/qcfg.h"
+
+#define Q_STEP_MIN 1e-8f
+
+enum { Q_ST_INIT, Q_ST_MAX, Q_ST_EMA, Q_STATE_N };
+
+typedef enum { Q_SIDE_W, Q_SIDE_A } q_side;
+
+typedef struct q_quant q_quant;
+
+/* Rows of a tensor: row j starts at base + idx[j] * m (idx NULL: j). */
+typedef struct {
+    size_t m;
+    const int *idx;
+    int n;
+} q_rows;
+
+static inline size_t q_row(const q_rows *r, int j)
+{
+    return (size_t)(r->idx ? r->idx[j] : j) * r->m;
+}
+
+typedef struct {
+    const char *name;
+    const char *pname; /* learned parameter's name, NULL if none */
+    int sides;         /* 1 << Q_SIDE_W | 1 << Q_SIDE_A that the kind supports */
+    int clip_symmetric; /* signed data clip at [-alpha, alpha]: codes [-qp, qp] */
+    /* fills q->s from parameters/state (and x when initialising/calibrating) */
+    void (*resolve)(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train);
+    /* y rows = x_hat rows (y may alias x) */
+    void (*forward)(const q_quant *q, float *y, const float *x, const q_rows *rows);
+    /* dx rows (+)= wt[j] * dx_hat/dx * dy; parameter gradient += wt[j] * ...;
+     * dot[j] = <dy_j, x_hat_j> if dot; wt NULL = all 1; dx NULL = skip */
+    void (*backward)(const q_quant *q, const nn_params *p, float *dx, const float *dy,
+                     const float *x, const q_rows *rows, const float *wt, int acc, float *dot);
+    /* integer codes and the scale of each row, so x_hat = code * scale[row] */
+    void (*codes)(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows);
+} q_quant_ops;
+
+struct q_quant {
+    const q_quant_ops *ops;
+    int side;          /* q_side */
+    q_range r;
+    int nch;           /* steps: 1, or the weight rows (per channel) */
+    size_t m;          /* elements per row (per channel or per sample) */
+    int vparam;        /* NN_PARAM_QUANT view (nch floats) or -1 */
+    int vstate;        /* NN_PARAM_BUFFER view (Q_STATE_N floats) */
+    float gscale;      /* LSQ gradient scale 1 / sqrt(N * Qp) */
+    float pact_init, pact_decay, ema_m;
+    float *s;          /* (nch) steps of the current call (DoReFa weights: max |tanh w|) */
+    q_fq_sums *sums;   /* (nch) backward's per-step sums */
+};
+
+typedef struct {
+    int kind;      /* q_kind */
+    int side;      /* q_side */
+    q_domain dom;  /* activations: signed or after ReLU; weights: signed */
+    int bits;
+    int nch;       /* weight rows with their own step (1 = per tensor) */
+    size_t m;      /* elements per row */
+} q_quant_spec;
+
+extern const q_quant_ops q_lsq_ops, q_pact_ops, q_dorefa_ops, q_minmax_ops, q_ema_ops;
+
+const q_quant_ops *q_kind_ops(int kind);
+/* Registers the views "<layer>.<side>_..." in net's params; build time only. */
+int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec *spec,
+                 const q_cfg *cfg, qa_err *err);
+
+/* Dispatchers: bypass for bits = 32, else the kind's ops. */
+void q_quant_resolve(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train);
+void q_quant_forward(const q_quant *q, float *y, const float *x, const q_rows *rows);
+void q_quant_backward(const q_quant *q, const nn_params *p, float *dx, const float *dy,
+                      const float *x, const q_rows *rows, const float *wt, int acc, float *dot);
+void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows);
+
+/* Shared pieces of the uniform kinds (x_hat = clip(round(x/s)) * s). */
+void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows);
+void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x,
+                     const q_rows *rows);
+/* STE backward over rows; leaves the wt-weighted sums of each step in q->sums */
+void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const float *x,
+                        const q_rows *rows, const float *wt, int acc, float *dot);
+/* max |x| over rows; mean |x| of each step's rows into out (q->nch) */
+float q_rows_absmax(const float *x, const q_rows *rows);
+void q_rows_absmean(const q_quant *q, const float *x, const q_rows *rows, float *out);
+
+#endif

@@ -1,0 +1,692 @@
+/* test_fake_quant.c: the quantizers on hand-made tensors.
+ * Known answers (codes and dequantised values) at 2, 3, 4, 8 bits for LSQ,
+ * PACT, DoReFa (weights and activations), min-max and EMA; rounding half
+ * away from zero; idempotence; code range; LSQ initialisation; finite
+ * differences of the LSQ step, PACT alpha, DoReFa's weight transform and
+ * the STE clip mask; the bits = 32 bypass; config parsing errors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "nn/gradcheck.h"
+#include "nn/net.h"
+#include "quant/quantizer.h"
+
+static const int WIDTHS[4] = {2, 3, 4, 8};
+
+/* A quantizer registered in a throw-away net whose params are allocated. */
+typedef struct {
+    nn_net *net;
+    q_quant q;
+} fixture;
+
+static void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m)
+{
+    qa_err err;
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    ck_assert_int_eq(nn_net_create(&f->net, 4, 1, 1, 1, &err), QA_OK);
+    q_quant_spec s = {kind, side, dom, bits, nch, m};
+    ck_assert_msg(q_quant_init(&f->q, f->net, "l", &s, &cfg, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(nn_params_alloc(&f->net->params, &err), QA_OK);
+}
+
+static void fx_free(fixture *f)
+{
+    nn_net_free(f->net);
+}
+
+static float *fx_param(fixture *f)
+{
+    return nn_params_value(&f->net->params, f->q.vparam);
+}
+
+static float *fx_state(fixture *f)
+{
+    return nn_params_value(&f->net->params, f->q.vstate);
+}
+
+/* sets a learned parameter and marks the quantizer initialised */
+static void fx_set(fixture *f, float v)
+{
+    fx_param(f)[0] = v;
+    fx_state(f)[Q_ST_INIT] = 1.0f;
+}
+
+/* runs resolve + forward + codes on one row of n values */
+static void fx_run(fixture *f, const float *x, int n, float *y, int32_t *codes, int train)
+{
+    q_rows r = {(size_t)n, NULL, 1};
+    float scale;
+    q_quant_resolve(&f->q, &f->net->params, x, &r, train);
+    q_quant_forward(&f->q, y, x, &r);
+    q_quant_codes(&f->q, codes, &scale, x, &r);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(y[i] == (float)codes[i] * scale || f->q.ops == &q_dorefa_ops,
+                      "value %d: %g != %d * %g", i, y[i], codes[i], scale);
+}
+
+static void expect_codes(const int32_t *got, const int *want, int n, const char *what, int bits)
+{
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i], "%s %d bits, element %d: code %d, expected %d", what,
+                      bits, i, got[i], want[i]);
+}
+
+/* signed LSQ, s = 0.5: v = x/s = -2.6 -1.6 -0.5 -0.4 0 0.48 0.5 1.2 2 6
+ * round half away: -3 -2 -1 0 0 0 1 1 2 6, then clip to [-2^(b-1), 2^(b-1)-1] */
+START_TEST(test_lsq_signed_known)
+{
+    static const float x[10] = {-1.3f, -0.8f, -0.25f, -0.2f, 0.0f, 0.24f, 0.25f, 0.6f, 1.0f, 3.0f};
+    static const int want[4][10] = {
+        {-2, -2, -1, 0, 0, 0, 1, 1, 1, 1},
+        {-3, -2, -1, 0, 0, 0, 1, 1, 2, 3},
+        {-3, -2, -1, 0, 0, 0, 1, 1, 2, 6},
+        {-3, -2, -1, 0, 0, 0, 1, 1, 2, 6},
+    };
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_LSQ, Q_SIDE_W, Q_DOM_SIGNED, WIDTHS[b], 1, 10);
+        fx_set(&f, 0.5f);
+        float y[10];
+        int32_t c[10];
+        fx_run(&f, x, 10, y, c, 1);
+        expect_codes(c, want[b], 10, "lsq signed", WIDTHS[b]);
+        for (int i = 0; i < 10; i++)
+            ck_assert_float_eq(y[i], 0.5f * (float)want[b][i]);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* unsigned LSQ, s = 0.5: v = 0 0.4 0.5 1.48 1.5 2.6 3.2 10 -2
+ * round: 0 0 1 1 2 3 3 10 -2, clip to [0, 2^b - 1] */
+START_TEST(test_lsq_unsigned_known)
+{
+    static const float x[9] = {0.0f, 0.2f, 0.25f, 0.74f, 0.75f, 1.3f, 1.6f, 5.0f, -1.0f};
+    static const int want[4][9] = {
+        {0, 0, 1, 1, 2, 3, 3, 3, 0},
+        {0, 0, 1, 1, 2, 3, 3, 7, 0},
+        {0, 0, 1, 1, 2, 3, 3, 10, 0},
+        {0, 0, 1, 1, 2, 3, 3, 10, 0},
+    };
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_UNSIGNED, WIDTHS[b], 1, 9);
+        fx_set(&f, 0.5f);
+        float y[9];
+        int32_t c[9];
+        fx_run(&f, x, 9, y, c, 1);
+        expect_codes(c, want[b], 9, "lsq unsigned", WIDTHS[b]);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* PACT with alpha = 0.25 (2^b - 1), so s = 0.25 exactly:
+ * v = 4x = -4 0.4 0.5 1.2 2.4 3.6 7.2 400 -> round -4 0 1 1 2 4 7 400 -> clip */
+START_TEST(test_pact_known)
+{
+    static const float x[8] = {-1.0f, 0.1f, 0.125f, 0.3f, 0.6f, 0.9f, 1.8f, 100.0f};
+    static const int want[4][8] = {
+        {0, 0, 1, 1, 2, 3, 3, 3},
+        {0, 0, 1, 1, 2, 4, 7, 7},
+        {0, 0, 1, 1, 2, 4, 7, 15},
+        {0, 0, 1, 1, 2, 4, 7, 255},
+    };
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_PACT, Q_SIDE_A, Q_DOM_UNSIGNED, WIDTHS[b], 1, 8);
+        fx_set(&f, 0.25f * (float)((1 << WIDTHS[b]) - 1));
+        float y[8];
+        int32_t c[8];
+        fx_run(&f, x, 8, y, c, 1);
+        expect_codes(c, want[b], 8, "pact", WIDTHS[b]);
+        ck_assert_float_eq(y[7], fx_param(&f)[0]); /* clipped at alpha */
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* DoReFa activations: s = 1/(2^b - 1), clip [0, 1]. v = (2^b - 1) x:
+ *  b=2: -1.5 .21 .63 1.35 2.64 4.5    -> 0 0 1 1 3 3
+ *  b=3: -3.5 .49 1.47 3.15 6.16 10.5  -> 0 0 1 3 6 7
+ *  b=4: -7.5 1.05 3.15 6.75 13.2 22.5 -> 0 1 3 7 13 15
+ *  b=8: -127.5 17.85 53.55 114.75 224.4 382.5 -> 0 18 54 115 224 255 */
+START_TEST(test_dorefa_act_known)
+{
+    static const float x[6] = {-0.5f, 0.07f, 0.21f, 0.45f, 0.88f, 1.5f};
+    static const int want[4][6] = {
+        {0, 0, 1, 1, 3, 3}, {0, 0, 1, 3, 6, 7}, {0, 1, 3, 7, 13, 15}, {0, 18, 54, 115, 224, 255}};
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_DOREFA, Q_SIDE_A, Q_DOM_UNSIGNED, WIDTHS[b], 1, 6);
+        float y[6];
+        int32_t c[6];
+        fx_run(&f, x, 6, y, c, 1);
+        expect_codes(c, want[b], 6, "dorefa act", WIDTHS[b]);
+        ck_assert_float_eq(y[5], 1.0f);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* DoReFa weights with tanh(w) = -0.8 -0.3 0 0.1 0.45 0.8, M = 0.8:
+ * u = t/1.6 + 0.5 = 0 .3125 .5 .5625 .78125 1; k = round(u n), n = 2^b - 1;
+ * code = 2k - n. u n = 0.5 n is a tie, broken away from zero (up).
+ *  b=2 (n=3):   0 .9375 1.5 1.6875 2.34375 3        -> k 0 1 2 2 2 3
+ *  b=3 (n=7):   0 2.1875 3.5 3.9375 5.46875 7       -> k 0 2 4 4 5 7
+ *  b=4 (n=15):  0 4.6875 7.5 8.4375 11.71875 15     -> k 0 5 8 8 12 15
+ *  b=8 (n=255): 0 79.6875 127.5 143.4375 199.21875 255 -> k 0 80 128 143 199 255 */
+START_TEST(test_dorefa_weight_known)
+{
+    static const double t[6] = {-0.8, -0.3, 0.0, 0.1, 0.45, 0.8};
+    static const int want[4][6] = {{-3, -1, 1, 1, 1, 3},
+                                   {-7, -3, 1, 1, 3, 7},
+                                   {-15, -5, 1, 1, 9, 15},
+                                   {-255, -95, 1, 31, 143, 255}};
+    float w[6];
+    for (int i = 0; i < 6; i++)
+        w[i] = (float)atanh(t[i]);
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_DOREFA, Q_SIDE_W, Q_DOM_SIGNED, WIDTHS[b], 1, 6);
+        float y[6];
+        int32_t c[6];
+        fx_run(&f, w, 6, y, c, 1);
+        expect_codes(c, want[b], 6, "dorefa weight", WIDTHS[b]);
+        float n = (float)((1 << WIDTHS[b]) - 1);
+        for (int i = 0; i < 6; i++)
+            ck_assert_float_eq_tol(y[i], (float)want[b][i] / n, 1e-7f);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* min-max weights, max|w| = 1, s = 1/Qp: v = Qp w
+ *  b=2 (Qp=1):   -1 -.45 .1 .3 .7          -> -1 0 0 0 1
+ *  b=3 (Qp=3):   -3 -1.35 .3 .9 2.1        -> -3 -1 0 1 2
+ *  b=4 (Qp=7):   -7 -3.15 .7 2.1 4.9       -> -7 -3 1 2 5
+ *  b=8 (Qp=127): -127 -57.15 12.7 38.1 88.9 -> -127 -57 13 38 89 */
+START_TEST(test_minmax_weight_known)
+{
+    static const float w[5] = {-1.0f, -0.45f, 0.1f, 0.3f, 0.7f};
+    static const int want[4][5] = {
+        {-1, 0, 0, 0, 1}, {-3, -1, 0, 1, 2}, {-7, -3, 1, 2, 5}, {-127, -57, 13, 38, 89}};
+    for (int b = 0; b < 4; b++) {
+        fixture f;
+        fx_make(&f, Q_KIND_MINMAX, Q_SIDE_W, Q_DOM_SIGNED, WIDTHS[b], 1, 5);
+        float y[5];
+        int32_t c[5];
+        fx_run(&f, w, 5, y, c, 1);
+        expect_codes(c, want[b], 5, "minmax weight", WIDTHS[b]);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* Per-channel min-max: each row gets its own step. */
+START_TEST(test_minmax_per_channel)
+{
+    static const float w[6] = {-2.0f, 1.0f, 0.5f, 0.1f, -0.05f, 0.02f};
+    fixture f;
+    fx_make(&f, Q_KIND_MINMAX, Q_SIDE_W, Q_DOM_SIGNED, 4, 2, 3);
+    q_rows r = {3, NULL, 2};
+    q_quant_resolve(&f.q, &f.net->params, w, &r, 1);
+    ck_assert_float_eq(f.q.s[0], 2.0f / 7.0f);
+    ck_assert_float_eq(f.q.s[1], 0.1f / 7.0f);
+    float y[6];
+    q_quant_forward(&f.q, y, w, &r);
+    ck_assert_float_eq(y[0], -7.0f * f.q.s[0]);
+    ck_assert_float_eq(y[3], 7.0f * f.q.s[1]);
+    fx_free(&f);
+}
+END_TEST
+
+/* Activation calibration: min-max keeps the largest batch max for
+ * evaluation; EMA (m = 0.9) of batch maxima 2 and 4 is 2.2. */
+START_TEST(test_calibration_state)
+{
+    float b1[3] = {0.5f, -2.0f, 1.0f}, b2[3] = {4.0f, 0.0f, 1.0f}, y[3];
+    int32_t c[3];
+    fixture f;
+    fx_make(&f, Q_KIND_MINMAX, Q_SIDE_A, Q_DOM_SIGNED, 8, 1, 3);
+    fx_run(&f, b1, 3, y, c, 1);
+    ck_assert_float_eq(f.q.s[0], 2.0f / 127.0f);
+    fx_run(&f, b2, 3, y, c, 1);
+    fx_run(&f, b1, 3, y, c, 0);
+    ck_assert_float_eq(f.q.s[0], 4.0f / 127.0f);
+    fx_free(&f);
+    fx_make(&f, Q_KIND_EMA, Q_SIDE_A, Q_DOM_UNSIGNED, 4, 1, 3);
+    fx_run(&f, b1, 3, y, c, 1);
+    ck_assert_float_eq(f.q.s[0], 2.0f / 15.0f);
+    fx_run(&f, b2, 3, y, c, 1);
+    ck_assert_float_eq_tol(fx_state(&f)[Q_ST_EMA], 2.2f, 1e-6f);
+    fx_run(&f, b2, 3, y, c, 0); /* evaluation leaves the EMA alone */
+    ck_assert_float_eq_tol(fx_state(&f)[Q_ST_EMA], 2.2f, 1e-6f);
+    fx_free(&f);
+}
+END_TEST
+
+/* LSQ's first-batch init: s = 2 mean|x| / sqrt(Qp); later batches keep it. */
+START_TEST(test_lsq_init)
+{
+    float x[4] = {1.0f, -3.0f, 0.5f, -1.5f}, y[4]; /* mean |x| = 1.5 */
+    int32_t c[4];
+    fixture f;
+    fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_SIGNED, 4, 1, 4);
+    fx_run(&f, x, 4, y, c, 1);
+    ck_assert_float_eq_tol(fx_param(&f)[0], 3.0f / sqrtf(7.0f), 1e-6f);
+    ck_assert_float_eq(fx_state(&f)[Q_ST_INIT], 1.0f);
+    float x2[4] = {10, 10, 10, 10};
+    fx_run(&f, x2, 4, y, c, 1);
+    ck_assert_float_eq_tol(fx_param(&f)[0], 3.0f / sqrtf(7.0f), 1e-6f);
+    fx_free(&f);
+    fx_make(&f, Q_KIND_PACT, Q_SIDE_A, Q_DOM_UNSIGNED, 4, 1, 4);
+    fx_run(&f, x, 4, y, c, 0);
+    ck_assert_float_eq(fx_param(&f)[0], 8.0f); /* default quant.pact_alpha */
+    fx_free(&f);
+}
+END_TEST
+
+/* round half away from zero, symmetric in sign, and the integer-valued path */
+START_TEST(test_round_half_away)
+{
+    static const float v[8] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, -0.49999997f};
+    static const int want[8] = {1, 2, 3, -1, -2, -3, 0, 0};
+    int32_t c[8];
+    q_fq_codes(c, v, 8, 1.0f, q_range_make(8, Q_DOM_SIGNED));
+    expect_codes(c, want, 8, "round", 8);
+    float big[40], y[40]; /* long enough for the vectorised loop body */
+    for (int i = 0; i < 40; i++)
+        big[i] = (float)(i - 20) + 0.5f;
+    q_fq_forward(y, big, 40, 1.0f, q_range_make(8, Q_DOM_SIGNED));
+    for (int i = 0; i < 40; i++)
+        ck_assert_float_eq(y[i], big[i] > 0 ? big[i] + 0.5f : big[i] - 0.5f);
+}
+END_TEST
+
+/* Q(Q(x)) = Q(x) and codes in range, every width and domain, random data */
+START_TEST(test_idempotent_and_range)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 3, NN_STREAM_TEST, 1, 0);
+    float x[257], y[257], z[257];
+    int32_t c[257];
+    for (int bits = 2; bits <= 8; bits++)
+        for (int dom = 0; dom < 2; dom++) {
+            q_range r = q_range_make(bits, (q_domain)dom);
+            float s = 0.01f + nn_rng_uniform(&rng);
+            for (int i = 0; i < 257; i++)
+                x[i] = 3.0f * (float)bits * s * nn_rng_normal(&rng);
+            q_fq_forward(y, x, 257, s, r);
+            q_fq_forward(z, y, 257, s, r);
+            q_fq_codes(c, x, 257, s, r);
+            for (int i = 0; i < 257; i++) {
+                ck_assert_msg(z[i] == y[i], "%d bits: Q(Q(x)) %g != Q(x) %g", bits, z[i], y[i]);
+                ck_assert(c[i] >= -(int)r.qn && c[i] <= (int)r.qp);
+                ck_assert(y[i] >= -r.qn * s && y[i] <= r.qp * s);
+            }
+        }
+}
+END_TEST
+
+/* ---- finite differences ---- */
+
+typedef struct {
+    fixture *f;
+    const float *x, *R;
+    int n;
+    float *param; /* the perturbed learned parameter */
+    int interior; /* PACT: include the (STE-ignored) interior elements */
+} lsq_ctx;
+
+static double quant_loss(void *arg)
+{
+    lsq_ctx *c = arg;
+    float y[64];
+    q_rows r = {(size_t)c->n, NULL, 1};
+    q_quant_resolve(&c->f->q, &c->f->net->params, c->x, &r, 0);
+    q_quant_forward(&c->f->q, y, c->x, &r);
+    double l = 0.0;
+    for (int i = 0; i < c->n; i++)
+        l += (double)c->R[i] * y[i];
+    return l;
+}
+
+/* x with every x/s at least 0.15 away from a rounding tie */
+static void away_from_ties(float *x, int n, float s, float spread, nn_rng *rng)
+{
+    for (int i = 0; i < n; i++) {
+        float v;
+        do {
+            v = spread * (2.0f * nn_rng_uniform(rng) - 1.0f);
+        } while (fabsf(fabsf(v - truncf(v)) - 0.5f) < 0.15f);
+        x[i] = v * s;
+    }
+}
+
+/* LSQ: dx_hat/ds = round(v) - v inside, -Qn below, Qp above, times the
+ * gradient scale. Away from ties the true derivative inside is round(v);
+ * the -v is the straight-through term (round taken as identity), known in
+ * closed form, so the check removes it and compares the rest with finite
+ * differences. */
+START_TEST(test_lsq_step_fd)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 5, NN_STREAM_TEST, 2, 0);
+    for (int b = 0; b < 4; b++)
+        for (int side = 0; side < 2; side++) {
+            int bits = WIDTHS[b];
+            q_domain dom = side == Q_SIDE_W ? Q_DOM_SIGNED : Q_DOM_UNSIGNED;
+            fixture f;
+            fx_make(&f, Q_KIND_LSQ, side, dom, bits, 1, 48);
+            float s = 0.1f, x[48], R[48];
+            fx_set(&f, s);
+            /* spread past the range on both sides so clipped elements count too */
+            away_from_ties(x, 48, s, 1.5f * (float)(1 << bits), &rng);
+            for (int i = 0; i < 48; i++)
+                R[i] = nn_rng_normal(&rng);
+            double ste = 0.0; /* LSQ's straight-through term -v inside the range */
+            q_range qr = f.q.r;
+            for (int i = 0; i < 48; i++) {
+                float v = x[i] / s;
+                if (v >= -qr.qn && v <= qr.qp)
+                    ste -= (double)R[i] * v;
+            }
+            q_rows r = {48, NULL, 1};
+            q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+            q_quant_backward(&f.q, &f.net->params, NULL, R, x, &r, NULL, 0, NULL);
+            float g = nn_params_grad(&f.net->params, f.q.vparam)[0] / f.q.gscale - (float)ste;
+            lsq_ctx c = {&f, x, R, 48, fx_param(&f), 1};
+            nn_gradcheck_cfg cfg = {.eps = 1e-5f, .rtol = 1e-3f, .atol = 1e-4f};
+            nn_gradcheck_result res = {0};
+            qa_err err;
+            ck_assert_msg(nn_gradcheck_vec(quant_loss, &c, c.param, &g, 1, "lsq step", &cfg, &res,
+                                           &err) == QA_OK,
+                          "%d bits side %d: %s", bits, side, err.msg);
+            fx_free(&f);
+        }
+}
+END_TEST
+
+/* PACT: dalpha = sum over clipped elements (x >= alpha) of dy; interior
+ * elements move with alpha through s = alpha/Qp (d = q/Qp), which PACT's
+ * straight-through rule ignores, so the check subtracts that known term. */
+START_TEST(test_pact_alpha_fd)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 6, NN_STREAM_TEST, 3, 0);
+    for (int b = 0; b < 4; b++) {
+        int bits = WIDTHS[b];
+        fixture f;
+        fx_make(&f, Q_KIND_PACT, Q_SIDE_A, Q_DOM_UNSIGNED, bits, 1, 40);
+        f.q.pact_decay = 0.0f;
+        float alpha = 2.0f, qp = (float)((1 << bits) - 1), x[40], R[40];
+        fx_set(&f, alpha);
+        away_from_ties(x, 40, alpha / qp, 1.6f * qp, &rng);
+        double interior = 0.0;
+        for (int i = 0; i < 40; i++) {
+            R[i] = nn_rng_normal(&rng);
+            float v = x[i] * qp / alpha;
+            if (v > 0 && v < qp)
+                interior += (double)R[i] * roundf(v) / qp;
+        }
+        q_rows r = {40, NULL, 1};
+        q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+        q_quant_backward(&f.q, &f.net->params, NULL, R, x, &r, NULL, 0, NULL);
+        float g = nn_params_grad(&f.net->params, f.q.vparam)[0] + (float)interior;
+        lsq_ctx c = {&f, x, R, 40, fx_param(&f), 1};
+        nn_gradcheck_cfg cfg = {.eps = 1e-4f, .rtol = 1e-3f, .atol = 1e-4f};
+        nn_gradcheck_result res = {0};
+        qa_err err;
+        ck_assert_msg(nn_gradcheck_vec(quant_loss, &c, c.param, &g, 1, "pact alpha", &cfg, &res,
+                                       &err) == QA_OK,
+                      "%d bits: %s", bits, err.msg);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+START_TEST(test_pact_decay)
+{
+    fixture f;
+    fx_make(&f, Q_KIND_PACT, Q_SIDE_A, Q_DOM_UNSIGNED, 4, 1, 2);
+    fx_set(&f, 3.0f);
+    float x[2] = {0.1f, 0.2f}, dy[2] = {1.0f, 1.0f};
+    q_rows r = {2, NULL, 1};
+    q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+    q_quant_backward(&f.q, &f.net->params, NULL, dy, x, &r, NULL, 0, NULL);
+    ck_assert_float_eq_tol(nn_params_grad(&f.net->params, f.q.vparam)[0], 3e-4f, 1e-9f);
+    fx_free(&f);
+}
+END_TEST
+
+/* The STE differentiates clip(x, -Qn s, Qp s): checked against finite
+ * differences of that surrogate, elements kept away from the clip edges. */
+typedef struct {
+    const float *R;
+    float lo, hi;
+    int n;
+    float *x;
+} clip_ctx;
+
+static double clip_loss(void *arg)
+{
+    clip_ctx *c = arg;
+    double l = 0.0;
+    for (int i = 0; i < c->n; i++)
+        l += (double)c->R[i] * fminf(fmaxf(c->x[i], c->lo), c->hi);
+    return l;
+}
+
+START_TEST(test_ste_mask_fd)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 7, NN_STREAM_TEST, 4, 0);
+    for (int b = 0; b < 4; b++)
+        for (int dom = 0; dom < 2; dom++) {
+            q_range r = q_range_make(WIDTHS[b], (q_domain)dom);
+            float s = 0.05f, x[64], R[64], dx[64];
+            for (int i = 0; i < 64; i++) {
+                do
+                    x[i] = 1.5f * r.qp * s * (2.0f * nn_rng_uniform(&rng) - 1.0f);
+                while (fabsf(x[i] - r.qp * s) < 1e-3f || fabsf(x[i] + r.qn * s) < 1e-3f);
+                R[i] = nn_rng_normal(&rng);
+            }
+            q_fq_sums sums;
+            q_fq_backward(dx, R, x, 64, s, r, 1.0f, 0, &sums);
+            clip_ctx c = {R, -r.qn * s, r.qp * s, 64, x};
+            nn_gradcheck_cfg cfg = {.eps = 1e-4f, .max_elems = 64};
+            nn_gradcheck_result res = {0};
+            qa_err err;
+            ck_assert_msg(nn_gradcheck_vec(clip_loss, &c, x, dx, 64, "ste", &cfg, &res, &err) ==
+                              QA_OK,
+                          "%s", err.msg);
+            int clipped = 0;
+            for (int i = 0; i < 64; i++)
+                clipped += dx[i] == 0.0f;
+            ck_assert_int_gt(clipped, 0); /* both masks occur */
+        }
+}
+END_TEST
+
+/* DoReFa weights: straight-through on the rounding, exact on tanh/(2 max):
+ * checked against finite differences of 2u - 1 = tanh(w) / max|tanh(w)|. */
+typedef struct {
+    const float *R;
+    float *w;
+    int rows, m, per_channel;
+} dorefa_ctx;
+
+static double abs_tanh_max(const float *w, int lo, int hi)
+{
+    double mx = 0.0;
+    for (int i = lo; i < hi; i++)
+        mx = fmax(mx, fabs(tanh((double)w[i])));
+    return mx;
+}
+
+static double dorefa_surrogate(void *arg)
+{
+    dorefa_ctx *c = arg;
+    double l = 0.0;
+    for (int j = 0; j < c->rows; j++) {
+        double mx = c->per_channel ? abs_tanh_max(c->w, j * c->m, (j + 1) * c->m)
+                                   : abs_tanh_max(c->w, 0, c->rows * c->m);
+        for (int i = j * c->m; i < (j + 1) * c->m; i++)
+            l += (double)c->R[i] * tanh((double)c->w[i]) / mx;
+    }
+    return l;
+}
+
+START_TEST(test_dorefa_weight_fd)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 8, NN_STREAM_TEST, 5, 0);
+    for (int pc = 0; pc < 2; pc++) {
+        fixture f;
+        fx_make(&f, Q_KIND_DOREFA, Q_SIDE_W, Q_DOM_SIGNED, 3, pc ? 3 : 1, pc ? 8 : 24);
+        float w[24], R[24], dw[24];
+        for (int i = 0; i < 24; i++) {
+            w[i] = 0.7f * nn_rng_normal(&rng);
+            R[i] = nn_rng_normal(&rng);
+        }
+        q_rows r = {pc ? 8 : 24, NULL, pc ? 3 : 1};
+        q_quant_resolve(&f.q, &f.net->params, w, &r, 1);
+        q_quant_backward(&f.q, &f.net->params, dw, R, w, &r, NULL, 0, NULL);
+        dorefa_ctx c = {R, w, 3, 8, pc};
+        nn_gradcheck_cfg cfg = {.eps = 1e-3f, .max_elems = 24};
+        nn_gradcheck_result res = {0};
+        qa_err err;
+        ck_assert_msg(nn_gradcheck_vec(dorefa_surrogate, &c, w, dw, 24, "dorefa w", &cfg, &res,
+                                       &err) == QA_OK,
+                      "%s", err.msg);
+        fx_free(&f);
+    }
+}
+END_TEST
+
+/* bits = 32 is the identity forward and an unmasked backward. */
+START_TEST(test_bits_off)
+{
+    fixture f;
+    fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_UNSIGNED, Q_BITS_OFF, 1, 3);
+    ck_assert_int_eq(f.q.vparam, -1);
+    float x[3] = {-1.25f, 0.3f, 1e6f}, y[3], dx[3], dy[3] = {1, 2, 3}, wt = 0.5f, dot;
+    q_rows r = {3, NULL, 1};
+    q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+    q_quant_forward(&f.q, y, x, &r);
+    q_quant_backward(&f.q, &f.net->params, dx, dy, x, &r, &wt, 0, &dot);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_float_eq(y[i], x[i]);
+        ck_assert_float_eq(dx[i], 0.5f * dy[i]);
+    }
+    ck_assert_float_eq_tol(dot, -1.25f + 0.6f + 3e6f, 1.0f);
+    fx_free(&f);
+}
+END_TEST
+
+/* Weighted backward (soft mode): dx and the step gradient scale with wt,
+ * the returned dot product <dy, x_hat> does not. */
+START_TEST(test_weighted_backward)
+{
+    fixture f;
+    fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_UNSIGNED, 4, 1, 3);
+    fx_set(&f, 0.5f);
+    float x[6] = {0.3f, 1.2f, 9.0f, 0.3f, 1.2f, 9.0f}, dy[6] = {1, 1, 1, 1, 1, 1}, dx[6];
+    float wt[2] = {0.25f, 0.75f}, dot[2];
+    q_rows r = {3, NULL, 2};
+    q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+    q_quant_backward(&f.q, &f.net->params, dx, dy, x, &r, wt, 0, dot);
+    /* x_hat = 0.5, 1.0, 7.5 */
+    ck_assert_float_eq(dot[0], 9.0f);
+    ck_assert_float_eq(dot[1], 9.0f);
+    ck_assert_float_eq(dx[0], 0.25f);
+    ck_assert_float_eq(dx[3], 0.75f);
+    ck_assert_float_eq(dx[2], 0.0f); /* clipped */
+    /* LSQ: (round(.6)-.6) + (round(2.4)-2.4) + Qp = 0.4 - 0.4 + 15 per row */
+    float g = nn_params_grad(&f.net->params, f.q.vparam)[0] / f.q.gscale;
+    ck_assert_float_eq_tol(g, 15.0f, 1e-4f);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(test_cfg_parse)
+{
+    q_cfg c;
+    qa_err err;
+    q_cfg_defaults(&c);
+    ck_assert_int_eq(q_cfg_check(&c, &err), QA_OK);
+    ck_assert_int_eq(q_cfg_parse_cand(&c, "2, 4,8", &err), QA_OK);
+    ck_assert_int_eq(c.ncand, 3);
+    ck_assert_int_eq(c.cand[2], 8);
+    ck_assert_int_eq(q_cfg_parse_cand(&c, "4,2", &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "ascending"));
+    ck_assert_int_eq(q_cfg_parse_cand(&c, "2,9", &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(q_cfg_parse_cand(&c, "2,x", &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(q_cfg_parse_cand(&c, "", &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(q_cfg_parse_layer_bits(&c, "8, 4:2,32", &err), QA_OK);
+    ck_assert_int_eq(c.nlayer_bits, 3);
+    ck_assert_int_eq(c.layer_wbits[1], 4);
+    ck_assert_int_eq(c.layer_abits[1], 2);
+    ck_assert_int_eq(c.layer_abits[2], 32);
+    ck_assert_int_eq(q_cfg_parse_layer_bits(&c, "8;4", &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(q_cfg_parse_layer_bits(&c, "1", &err), QA_ERR_CONFIG);
+    c.w_kind = Q_KIND_PACT;
+    ck_assert_int_eq(q_cfg_check(&c, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "w_quantizer"));
+    q_cfg_defaults(&c);
+    c.first_bits = 9;
+    ck_assert_int_eq(q_cfg_check(&c, &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(q_kind_from_name("dorefa"), Q_KIND_DOREFA);
+    ck_assert_int_eq(q_kind_from_name("nope"), -1);
+}
+END_TEST
+
+START_TEST(test_bad_spec)
+{
+    nn_net *net;
+    qa_err err;
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    ck_assert_int_eq(nn_net_create(&net, 1, 1, 1, 1, &err), QA_OK);
+    q_quant q;
+    q_quant_spec s = {Q_KIND_PACT, Q_SIDE_W, Q_DOM_SIGNED, 4, 1, 4};
+    ck_assert_int_eq(q_quant_init(&q, net, "conv9", &s, &cfg, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "conv9"));
+    s.kind = Q_KIND_LSQ;
+    s.bits = 1;
+    ck_assert_int_eq(q_quant_init(&q, net, "conv9", &s, &cfg, &err), QA_ERR_CONFIG);
+    nn_net_free(net);
+}
+END_TEST
+
+Suite *qa_test_suite(void)
+{
+    Suite *s = suite_create("quant_fake_quant");
+    TCase *tc = tcase_create("quantizers");
+    tcase_add_test(tc, test_lsq_signed_known);
+    tcase_add_test(tc, test_lsq_unsigned_known);
+    tcase_add_test(tc, test_pact_known);
+    tcase_add_test(tc, test_dorefa_act_known);
+    tcase_add_test(tc, test_dorefa_weight_known);
+    tcase_add_test(tc, test_minmax_weight_known);
+    tcase_add_test(tc, test_minmax_per_channel);
+    tcase_add_test(tc, test_calibration_state);
+    tcase_add_test(tc, test_lsq_init);
+    tcase_add_test(tc, test_round_half_away);
+    tcase_add_test(tc, test_idempotent_and_range);
+    tcase_add_test(tc, test_lsq_step_fd);
+    tcase_add_test(tc, test_pact_alpha_fd);
+    tcase_add_test(tc, test_pact_decay);
+    tcase_add_test(tc, test_ste_mask_fd);
+    tcase_add_test(tc, test_dorefa_weight_fd);
+    tcase_add_test(tc, test_bits_off);
+    tcase_add_test(tc, test_weighted_backward);
+    tcase_add_test(tc, test_cfg_parse);
+    tcase_add_test(tc, test_bad_spec);
+    suite_add_tcase(s, tc);
+    return s;
+}
