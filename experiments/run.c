@@ -43,7 +43,8 @@ int exp_run_add_params(exp_run *r, const char *name, nn_params *p, const nn_opti
 int exp_run_check_finite(const exp_run *r, double loss, qa_err *err)
 {
     if (!isfinite(loss))
-        return qa_fail(err, QA_ERR_NUMERIC, "the training loss is %g", loss);
+        return qa_fail(err, QA_ERR_NUMERIC, "NaN or Inf detected: the training loss is %s",
+                       isnan(loss) ? "NaN" : loss > 0 ? "+Inf" : "-Inf");
     for (int i = 0; i < r->nsets; i++) {
         const nn_params *p = r->sets[i].p;
         for (int v = 0; v < p->nviews; v++) {
@@ -52,7 +53,7 @@ int exp_run_check_finite(const exp_run *r, double loss, qa_err *err)
             for (size_t j = 0; g && j < p->views[v].n; j++)
                 sum += g[j] * 0.0f;
             if (!isfinite(sum))
-                return qa_fail(err, QA_ERR_NUMERIC, "the gradient of %s %s holds NaN or Inf",
+                return qa_fail(err, QA_ERR_NUMERIC, "NaN or Inf detected in the gradient of %s %s",
                                r->sets[i].name, p->views[v].name);
         }
     }

@@ -11,6 +11,8 @@
 
 #include "check_main.h"
 #include "experiments/config.h"
+#include "experiments/schema.h"
+#include <dirent.h>
 
 typedef struct {
     int n;
@@ -345,6 +347,81 @@ START_TEST(test_schema_check)
 }
 END_TEST
 
+/* The real schema: sane, defaults render and read back, rules across keys. */
+START_TEST(test_exp_schema)
+{
+    qa_err err = {0};
+    ck_assert_int_eq(cfg_schema_check(&exp_schema, &err), QA_OK);
+    exp_config *c = malloc(sizeof *c), *d = malloc(sizeof *d);
+    ck_assert_int_eq(exp_config_defaults(c, &err), QA_OK);
+    ck_assert_int_eq(exp_config_check(c, &err), QA_OK);
+    cfg_doc dc = exp_config_doc(c), dd = exp_config_doc(d);
+    char *t1, *t2;
+    ck_assert_int_eq(cfg_render(&dc, &t1, &err), QA_OK);
+    ck_assert_ptr_nonnull(strstr(t1, "[experiment]\nname = run\nseed = 0\n"));
+    ck_assert_ptr_nonnull(strstr(t1, "method = fp32\n"));
+    ck_assert_ptr_nonnull(strstr(t1, "[model]\narch = small\n"));
+    ck_assert_int_eq(exp_config_defaults(d, &err), QA_OK);
+    ck_assert_int_eq(cfg_load_text(&dd, t1, "rendered", &err), QA_OK);
+    ck_assert_int_eq(cfg_render(&dd, &t2, &err), QA_OK);
+    ck_assert_str_eq(t1, t2);
+    free(t1);
+    free(t2);
+    const cfg_key *k = cfg_lookup(&exp_schema, "model", "arch", NULL, NULL);
+    ck_assert_str_eq(cfg_choice(k, 1), "resnet20");
+    free(c);
+    free(d);
+}
+END_TEST
+
+static void expect_load_error(char **sets, int n, const char *frag1, const char *frag2)
+{
+    exp_config *c = malloc(sizeof *c);
+    qa_err err = {0};
+    ck_assert_int_eq(exp_config_load(c, NULL, sets, n, &err), QA_ERR_CONFIG);
+    ck_assert_msg(strstr(err.msg, frag1) && strstr(err.msg, frag2), "%s", err.msg);
+    free(c);
+}
+
+START_TEST(test_exp_checks)
+{
+    char *s1[] = {"train.warmup=10"};
+    expect_load_error(s1, 1, "train.warmup (--set train.warmup=10) = 10",
+                      "train.epochs (the default) = 10");
+    char *s2[] = {"data.normalize=fixed", "data.mean=0.5"};
+    expect_load_error(s2, 2, "data.normalize = fixed", "got 1 and 0");
+    char *s3[] = {"experiment.method=magic"};
+    expect_load_error(s3, 1, "--set experiment.method=magic", "not one of: fp32");
+}
+END_TEST
+
+/* Every shipped config loads and passes the checks. */
+START_TEST(test_shipped_configs)
+{
+    const char *root = getenv("QADAPT_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "run through meson test (QADAPT_SOURCE_ROOT unset)");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/configs", root);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    exp_config *c = malloc(sizeof *c);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        qa_err err = {0};
+        ck_assert_msg(exp_config_load(c, path, NULL, 0, &err) == QA_OK, "%s", err.msg);
+        n++;
+    }
+    closedir(d);
+    free(c);
+    ck_assert_int_ge(n, 3);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("config");
@@ -362,5 +439,10 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_bad_strings);
     tcase_add_test(tc, test_schema_check);
     suite_add_tcase(s, tc);
+    TCase *ts = tcase_create("schema");
+    tcase_add_test(ts, test_exp_schema);
+    tcase_add_test(ts, test_exp_checks);
+    tcase_add_test(ts, test_shipped_configs);
+    suite_add_tcase(s, ts);
     return s;
 }

@@ -1,0 +1,87 @@
+/* h5read.c: test helpers reading attributes, strings and table columns. */
+#include "h5read.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_main.h"
+
+static hid_t vlen_utf8(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+char *h5read_str_attr(hid_t f, const char *obj, const char *name)
+{
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s of %s missing", name, obj);
+    hid_t t = vlen_utf8();
+    char *v = NULL;
+    ck_assert_int_ge(H5Aread(a, t, &v), 0);
+    char *copy = strdup(v);
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Aclose(a);
+    return copy;
+}
+
+char *h5read_str_dataset(hid_t f, const char *path)
+{
+    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+    ck_assert_msg(ds >= 0, "dataset %s missing", path);
+    hid_t t = vlen_utf8();
+    char *v = NULL;
+    ck_assert_int_ge(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), 0);
+    char *copy = strdup(v);
+    H5free_memory(v);
+    H5Tclose(t);
+    H5Dclose(ds);
+    return copy;
+}
+
+double h5read_f64_attr(hid_t f, const char *obj, const char *name)
+{
+    double v = 0;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s of %s missing", name, obj);
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_DOUBLE, &v), 0);
+    H5Aclose(a);
+    return v;
+}
+
+int64_t h5read_i64_attr(hid_t f, const char *obj, const char *name)
+{
+    int64_t v = 0;
+    hid_t a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_msg(a >= 0, "attribute %s of %s missing", name, obj);
+    ck_assert_int_ge(H5Aread(a, H5T_NATIVE_INT64, &v), 0);
+    H5Aclose(a);
+    return v;
+}
+
+double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
+{
+    hid_t ds = H5Dopen2(f, table, H5P_DEFAULT);
+    if (ds < 0)
+        return NULL;
+    hid_t space = H5Dget_space(ds);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(space, &n, NULL);
+    /* a compound type with just this member reads that column */
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(double));
+    H5Tinsert(t, col, 0, H5T_NATIVE_DOUBLE);
+    double *v = calloc(n ? n : 1, sizeof *v);
+    herr_t rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Tclose(t);
+    H5Sclose(space);
+    H5Dclose(ds);
+    if (rc < 0) {
+        free(v);
+        return NULL;
+    }
+    *nrows = (int)n;
+    return v;
+}
