@@ -2,10 +2,12 @@
 #include "experiments/methods.h"
 
 extern const exp_method exp_method_fp32;
+extern const exp_method exp_method_fixed;
 
 /* One line per method, defined in experiments/method_<name>.c. */
 static const exp_method *const methods[] = {
     &exp_method_fp32,
+    &exp_method_fixed,
 };
 
 enum { NMETHODS = (int)(sizeof methods / sizeof methods[0]) };

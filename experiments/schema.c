@@ -116,6 +116,8 @@ static const cfg_section sections[] = {
     {"experiment", experiment_keys, offsetof(exp_config, experiment), "what is run and where", NULL},
     {"data", data_keys, offsetof(exp_config, data), "images and their normalisation", NULL},
     {"model", model_keys, offsetof(exp_config, model), "the network", NULL},
+    {"quant", exp_quant_keys, offsetof(exp_config, quant),
+     "quantizers, candidate widths and the fixed method's widths", exp_quant_check},
     {"train", train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -15,6 +15,7 @@
 
 #include "experiments/config.h"
 #include "nn/status.h"
+#include "quant/qcfg.h"
 
 typedef struct {
     char name[64];     /* run name: the run file goes to out_dir/name/run.h5 */
@@ -68,12 +69,17 @@ typedef struct {
     exp_experiment_cfg experiment;
     exp_data_cfg data;
     exp_model_cfg model;
+    q_cfg quant;        /* [quant]: experiments/schema_quant.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
 } exp_config;
 
 extern const cfg_schema exp_schema;
+
+/* [quant] keys and checks (experiments/schema_quant.c) */
+extern const cfg_key exp_quant_keys[];
+int exp_quant_check(const void *section, qa_err *err);
 
 /* The binding of c to exp_schema, for the cfg_* functions. */
 cfg_doc exp_config_doc(exp_config *c);

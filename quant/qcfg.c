@@ -2,6 +2,7 @@
 #include "quant/qcfg.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,27 @@ int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err)
     }
     c->nlayer_bits = n;
     return QA_OK;
+}
+
+void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < c->ncand && at < n; k++)
+        at += (size_t)snprintf(buf + at, n - at, "%s%d", k ? "," : "", c->cand[k]);
+}
+
+void q_cfg_format_layer_bits(const q_cfg *c, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < c->nlayer_bits && at < n; l++) {
+        if (c->layer_wbits[l] == c->layer_abits[l])
+            at += (size_t)snprintf(buf + at, n - at, "%s%d", l ? "," : "", c->layer_wbits[l]);
+        else
+            at += (size_t)snprintf(buf + at, n - at, "%s%d:%d", l ? "," : "", c->layer_wbits[l],
+                                   c->layer_abits[l]);
+    }
 }
 
 static int check_pinned(int bits, const char *key, qa_err *err)

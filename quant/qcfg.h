@@ -8,6 +8,8 @@
 #ifndef Q_QCFG_H
 #define Q_QCFG_H
 
+#include <stddef.h>
+
 #include "nn/status.h"
 
 #define Q_MAX_CAND 8    /* candidate widths per layer */
@@ -22,6 +24,11 @@ typedef enum {
     Q_NKINDS
 } q_kind;
 
+/* The network input (first layer's activation quantizer): standardised
+ * images are signed, pixels / 255 are not. AUTO is resolved by the caller
+ * from the data normalisation; left unresolved it means signed. */
+typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED } q_input;
+
 typedef struct {
     int cand[Q_MAX_CAND]; /* candidate widths a plan may choose, ascending */
     int ncand;
@@ -30,7 +37,7 @@ typedef struct {
     int per_channel;      /* weight steps per output channel (else per tensor) */
     int first_bits;       /* width of the first conv/dense, 0 = chosen by the plan */
     int last_bits;        /* width of the last conv/dense, 0 = chosen by the plan */
-    int input_signed;     /* the network input is signed (standardised), else [0, inf) */
+    int input_domain;     /* q_input: how the network input is quantized */
     int soft;             /* build the buffers of soft (relaxed) mode */
     float pact_init;      /* PACT alpha at the first batch */
     float pact_decay;     /* L2 decay on alpha, added to its gradient */
@@ -49,6 +56,9 @@ const char *q_kind_name(int kind);
 int q_cfg_parse_cand(q_cfg *c, const char *text, qa_err *err);
 /* "8,4,4:2,8" -> per-layer widths; "w:a" gives them separately */
 int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err);
+/* the inverse of the two parsers, for rendering a resolved config */
+void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n);
+void q_cfg_format_layer_bits(const q_cfg *c, char *buf, size_t n);
 /* consistency across keys (kinds valid for their side, widths in range) */
 int q_cfg_check(const q_cfg *c, qa_err *err);
 

@@ -6,8 +6,8 @@
  *   y_i = conv(Q^w_{b_w,i}(W), Q^a_{b_a,i}(x_i)) + b
  * Q^a quantizes the layer's INPUT: unsigned after ReLU/ReLU6 (also through
  * pooling), signed for anything else (residual sums, linear bottlenecks);
- * the network input follows quant.input_signed (default signed: the loader
- * standardises images). The bias is not quantized.
+ * the network input follows quant.input (auto: signed when the loader
+ * standardises images, unsigned for pixels / 255). The bias is not quantized.
  * Each width the layer can run (its slots: the plan's candidates, or the one
  * pinned width of a first/last layer) has its own weight and activation
  * quantizer, so LSQ steps / PACT alphas are per width ("conv2.w_step.b4").

@@ -69,7 +69,7 @@ static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_
         nn_layer *inner = net->layers[at[k]];
         int pin = pinned_bits(&qn->cfg, k, qn->n);
         q_layer_spec spec = {qn->plan, pin ? -1 : row, pin, pin,
-                             q_net_input_domain(net, inner, qn->cfg.input_signed), &qn->cfg};
+                             q_net_input_domain(net, inner, qn->cfg.input_domain != Q_INPUT_UNSIGNED), &qn->cfg};
         q_cost_layer *c = &cl[k];
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", inner->name);
@@ -115,6 +115,9 @@ int q_net_wrap(q_net **out, nn_net *net, const q_cfg *cfg, qa_err *err)
         planned += pinned_bits(cfg, k, qn->n) == 0;
     qn->layers = calloc((size_t)(qn->n ? qn->n : 1), sizeof *qn->layers);
     rc = qn->layers ? QA_OK : qa_fail(err, QA_ERR_NOMEM, "out of memory quantizing a network");
+    if (rc == QA_OK && planned > Q_MAX_LAYERS)
+        rc = qa_fail(err, QA_ERR_UNSUPPORTED, "%d quantized layers to plan, at most %d", planned,
+                     Q_MAX_LAYERS);
     if (rc == QA_OK)
         rc = q_plan_create(&qn->plan, net->max_batch, planned, cfg->cand, cfg->ncand, cfg->tied,
                            err);

@@ -6,7 +6,7 @@
  * candidates are cfg->cand, tied by cfg->tied. The cost model lists every
  * wrapped layer with its MACs and weights.
  * Input domains: a layer reading a ReLU/ReLU6 output (possibly through
- * pooling) quantizes unsigned, the network input per cfg->input_signed,
+ * pooling) quantizes unsigned, the network input per cfg->input_domain,
  * anything else (residual sums, linear bottlenecks) signed.
  *
  * Deliberately not here: how a method fills the plan. */

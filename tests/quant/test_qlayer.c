@@ -406,7 +406,7 @@ START_TEST(test_identity_mobilenet)
 END_TEST
 
 /* unsigned after ReLU (also through pooling), signed after a residual sum
- * or a linear bottleneck, the network input per quant.input_signed */
+ * or a linear bottleneck, the network input per quant.input */
 START_TEST(test_input_domains)
 {
     qa_err err;
