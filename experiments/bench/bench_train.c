@@ -1,0 +1,202 @@
+/* bench_train.c: training throughput of nn/ on the peer's recipe.
+ *
+ *   bench_train [--model small|resnet20|mobilenetv2_tiny] [--steps N]
+ *               [--reps R] [--batch B] [--threads T] [--synthetic]
+ *
+ * Trains on Fashion-MNIST (pixels / 255, like the PyTorch peer; --synthetic
+ * uses random images of the same shape) with SGD momentum 0.9, weight
+ * decay 5e-4, lr 0.05 on a cosine schedule. After a warm-up of 5 steps
+ * it times R repetitions of N steps each; a step is what the peer's loop
+ * times: gather the batch, forward, cross-entropy, backward, update.
+ * Loading and normalising the data set is not timed (the peer keeps it in
+ * memory too). Prints every repetition and a final line
+ *   RESULT model=.. threads=.. batch=.. img_per_s=<median> min=.. max=..
+ *          ms_per_step=.. peak_rss_mb=.. final_loss=..
+ * experiments/bench/train_vs_torch.sh runs it against the peer. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "data/idx.h"
+#include "nn/loss.h"
+#include "nn/models.h"
+#include "nn/optim.h"
+#include "nn/par.h"
+#include "nn/rng.h"
+
+typedef struct {
+    const char *model;
+    int steps, reps, batch, threads, synthetic;
+} bench_args;
+
+typedef struct {
+    float *x; /* (n, 1, 28, 28) in [0, 1] */
+    int *y;   /* (n) */
+    int n;
+} bench_data;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    bench_args d = {"small", 50, 5, 128, 2, 0};
+    *a = d;
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int *num = !strcmp(k, "--steps") ? &a->steps : !strcmp(k, "--reps") ? &a->reps
+                 : !strcmp(k, "--batch") ? &a->batch : !strcmp(k, "--threads") ? &a->threads : NULL;
+        if (!strcmp(k, "--synthetic")) {
+            a->synthetic = 1;
+        } else if (!strcmp(k, "--model") && v) {
+            a->model = v;
+            i++;
+        } else if (num && v && atoi(v) > 0) {
+            *num = atoi(v);
+            i++;
+        } else {
+            fprintf(stderr, "bench_train: bad argument '%s' (see the comment at the top of "
+                            "bench_train.c)\n", k);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_data(bench_data *d, int synthetic, qa_err *err)
+{
+    data_set ds = {0};
+    if (!synthetic) {
+        int rc = data_idx_load(&ds, NULL, "train", err);
+        if (rc < 0)
+            return rc;
+    }
+    d->n = synthetic ? 60000 : ds.n;
+    d->x = malloc((size_t)d->n * 784 * sizeof(float));
+    d->y = malloc((size_t)d->n * sizeof(int));
+    if (!d->x || !d->y) {
+        data_set_free(&ds);
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
+    }
+    nn_rng r;
+    nn_rng_init(&r, 1, NN_STREAM_TEST, 0xbe, 0);
+    for (size_t i = 0; i < (size_t)d->n * 784; i++)
+        d->x[i] = synthetic ? (float)nn_rng_below(&r, 256) / 255.0f : ds.pixels[i] / 255.0f;
+    for (int i = 0; i < d->n; i++)
+        d->y[i] = synthetic ? (int)nn_rng_below(&r, 10) : ds.labels[i];
+    data_set_free(&ds);
+    return QA_OK;
+}
+
+typedef struct {
+    nn_net *net;
+    nn_optim *opt;
+    nn_sched_cfg sched;
+    const bench_data *d;
+    int *perm, *labels, batch;
+    long step, total;
+    float loss;
+} trainer;
+
+/* the peer's loop body: gather, forward, CE, zero_grad, backward, step */
+static void train_step(trainer *t)
+{
+    long per_epoch = t->d->n / t->batch, k = t->step % per_epoch;
+    float *x = nn_net_input(t->net);
+    for (int i = 0; i < t->batch; i++) {
+        int s = t->perm[(k * t->batch + i) % t->d->n];
+        memcpy(x + (size_t)i * 784, t->d->x + (size_t)s * 784, 784 * sizeof(float));
+        t->labels[i] = t->d->y[s];
+    }
+    nn_net_forward(t->net, t->batch, 1);
+    t->loss = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, t->batch, 10,
+                            nn_net_output_grad(t->net), NULL, NULL);
+    nn_net_zero_grad(t->net);
+    nn_net_backward(t->net, t->batch);
+    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
+    t->step++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int run(const bench_args *a, const bench_data *d, qa_err *err)
+{
+    trainer t = {.d = d, .batch = a->batch, .total = 5 + (long)a->steps * a->reps};
+    int rc = nn_model_build(&t.net, a->model, a->batch, 1, 28, 28, 10, err);
+    if (rc == QA_OK)
+        rc = nn_net_finalize(t.net, 1, err);
+    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
+    if (rc == QA_OK)
+        rc = nn_optim_create(&t.opt, &oc, &t.net->params, err);
+    t.sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
+    t.perm = malloc((size_t)d->n * sizeof(int));
+    t.labels = malloc((size_t)a->batch * sizeof(int));
+    double *rate = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t.perm || !t.labels || !rate))
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    if (rc == QA_OK) {
+        nn_rng r;
+        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
+        nn_rng_permutation(&r, t.perm, d->n);
+        for (int i = 0; i < 5; i++)
+            train_step(&t);
+        for (int rep = 0; rep < a->reps; rep++) {
+            double t0 = now_s();
+            for (int i = 0; i < a->steps; i++)
+                train_step(&t);
+            rate[rep] = (double)a->steps * a->batch / (now_s() - t0);
+            printf("rep %d: %.1f img/s, loss %.4f\n", rep + 1, rate[rep], t.loss);
+            fflush(stdout);
+        }
+        qsort(rate, (size_t)a->reps, sizeof *rate, cmp_double);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double med = rate[a->reps / 2];
+        printf("RESULT model=%s threads=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
+               "ms_per_step=%.2f peak_rss_mb=%.0f final_loss=%.4f\n",
+               a->model, a->threads, a->batch, med, rate[0], rate[a->reps - 1],
+               1e3 * a->batch / med, (double)ru.ru_maxrss / 1024.0, t.loss);
+        rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
+    }
+    free(rate);
+    free(t.perm);
+    free(t.labels);
+    nn_optim_free(t.opt);
+    nn_net_free(t.net);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    bench_data d = {0};
+    qa_err err = {0};
+    if (parse_args(argc, argv, &a) < 0)
+        return 2;
+    int rc = nn_par_set_threads(a.threads, &err);
+    if (rc == QA_OK)
+        rc = load_data(&d, a.synthetic, &err);
+    if (rc == QA_OK) {
+        printf("bench_train: model %s, batch %d, %d threads, %s data, %d x %d steps\n", a.model,
+               a.batch, a.threads, a.synthetic ? "synthetic" : "Fashion-MNIST", a.reps, a.steps);
+        rc = run(&a, &d, &err);
+    }
+    free(d.x);
+    free(d.y);
+    if (rc < 0) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
