@@ -60,22 +60,6 @@ void q_fq_codes(int32_t *q, const float *x, size_t n, float s, q_range r)
         q[i] = (int32_t)clampf(roundf(x[i] / s), lo, hi);
 }
 
-/* One element: returns the STE mask and adds to the lane sums. */
-static inline float fq_back1(float x, float g, float s, float lo, float hi, float *lsq, float *clip_hi,
-                             float *clip_lo, float *dot)
-{
-    float v = x / s;
-    float q = roundf(v);
-    float in = (v >= lo && v <= hi) ? 1.0f : 0.0f;
-    float above = v > hi ? 1.0f : 0.0f;
-    float below = v < lo ? 1.0f : 0.0f;
-    *lsq += g * (in * (q - v) + above * hi + below * lo);
-    *clip_hi += g * above;
-    *clip_lo += g * below;
-    *dot += g * clampf(q, lo, hi) * s;
-    return in;
-}
-
 static void fq_back_off(float *dx, const float *dy, const float *x, size_t n, float wt, int acc,
                         q_fq_sums *out)
 {
@@ -89,6 +73,25 @@ static void fq_back_off(float *dx, const float *dy, const float *x, size_t n, fl
     out->dot = dot;
 }
 
+/* One block of Q_LANES elements: lane sums, and the STE mask in m. Written
+ * branch-free (& not &&) so that gcc turns the lane loop into vector code. */
+static inline void fq_back_block(const float *restrict x, const float *restrict dy, float s,
+                                 float lo, float hi, float *restrict lsq, float *restrict ch,
+                                 float *restrict cl, float *restrict dot, float *restrict m)
+{
+    for (int j = 0; j < Q_LANES; j++) {
+        float v = x[j] / s, g = dy[j];
+        float q = roundf(v);
+        float in = (float)((v >= lo) & (v <= hi));
+        float above = (float)(v > hi), below = (float)(v < lo);
+        lsq[j] += g * (in * (q - v) + above * hi + below * lo);
+        ch[j] += g * above;
+        cl[j] += g * below;
+        dot[j] += g * clampf(q, lo, hi) * s;
+        m[j] = in;
+    }
+}
+
 void q_fq_backward(float *dx, const float *dy, const float *x, size_t n, float s, q_range r,
                    float wt, int acc, q_fq_sums *out)
 {
@@ -98,20 +101,28 @@ void q_fq_backward(float *dx, const float *dy, const float *x, size_t n, float s
     }
     const float lo = -r.qn, hi = r.qp;
     float lsq[Q_LANES] = {0}, ch[Q_LANES] = {0}, cl[Q_LANES] = {0}, dot[Q_LANES] = {0};
-    size_t nb = n / Q_LANES * Q_LANES;
-    for (size_t b = 0; b < nb; b += Q_LANES) {
-        for (int j = 0; j < Q_LANES; j++) {
-            size_t i = b + (size_t)j;
-            float m = fq_back1(x[i], dy[i], s, lo, hi, &lsq[j], &ch[j], &cl[j], &dot[j]);
-            if (dx)
-                dx[i] = acc ? dx[i] + wt * m * dy[i] : wt * m * dy[i];
+    float m[Q_LANES], xb[Q_LANES], gb[Q_LANES];
+    for (size_t b = 0; b < n; b += Q_LANES) {
+        size_t nb = n - b < Q_LANES ? n - b : Q_LANES;
+        const float *xp = x + b, *gp = dy + b;
+        if (nb < Q_LANES) { /* the tail, padded with zeros that add nothing */
+            memset(xb, 0, sizeof xb);
+            memset(gb, 0, sizeof gb);
+            memcpy(xb, xp, nb * sizeof *xb);
+            memcpy(gb, gp, nb * sizeof *gb);
+            xp = xb;
+            gp = gb;
         }
-    }
-    for (size_t i = nb; i < n; i++) {
-        int j = (int)(i - nb);
-        float m = fq_back1(x[i], dy[i], s, lo, hi, &lsq[j], &ch[j], &cl[j], &dot[j]);
-        if (dx)
-            dx[i] = acc ? dx[i] + wt * m * dy[i] : wt * m * dy[i];
+        fq_back_block(xp, gp, s, lo, hi, lsq, ch, cl, dot, m);
+        if (!dx)
+            continue;
+        float *d = dx + b;
+        if (acc)
+            for (size_t j = 0; j < nb; j++)
+                d[j] += wt * m[j] * gp[j];
+        else
+            for (size_t j = 0; j < nb; j++)
+                d[j] = wt * m[j] * gp[j];
     }
     q_fq_sums o = {0, 0, 0, 0};
     for (int j = 0; j < Q_LANES; j++) {

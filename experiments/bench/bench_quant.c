@@ -1,0 +1,277 @@
+/* bench_quant.c: cost of quantization-aware training steps against fp32.
+ *
+ *   bench_quant [--model small|resnet20|mobilenetv2_tiny] [--steps N]
+ *               [--reps R] [--batch B] [--threads T] [--bits W] [--cand LIST]
+ *
+ * Four networks of the same architecture train side by side on
+ * Fashion-MNIST (pixels / 255 like the PyTorch peer; SGD momentum 0.9,
+ * weight decay 5e-4, lr 0.05 cosine):
+ *   fp32        the plain nn network
+ *   hard        method fixed's plan: every sample at W<bits>A<bits> in the
+ *               planned layers, first/last layers pinned at 8 bits (one
+ *               width per layer, LSQ)
+ *   soft-tied   a soft plan over the candidate widths (default 2,3,4,8),
+ *               uniform probabilities, one distribution per layer
+ *   soft-untied the same with separate weight and activation distributions
+ * A step is: gather the batch, forward, cross-entropy, backward, update.
+ * After 5 warm-up steps each, the R repetitions are interleaved (fp32,
+ * hard, soft-tied, soft-untied, fp32, ...) so that load from other
+ * processes hits all of them alike; medians are reported with the ratios
+ * to fp32 and a final line per mode:
+ *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fp32=..
+ * experiments/bench/bench_quant.sh adds the PyTorch peer (--qat) in the
+ * same invocation. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "data/idx.h"
+#include "nn/loss.h"
+#include "nn/models.h"
+#include "nn/optim.h"
+#include "nn/par.h"
+#include "quant/qnet.h"
+
+enum { M_FP32, M_HARD, M_TIED, M_UNTIED, NMODES };
+static const char *const MODE_NAMES[NMODES] = {"fp32", "hard", "soft-tied", "soft-untied"};
+
+typedef struct {
+    const char *model, *cand;
+    int steps, reps, batch, threads, bits;
+} bench_args;
+
+typedef struct {
+    float *x; /* (n, 784) in [0, 1] */
+    int *y;
+    int n;
+} bench_data;
+
+typedef struct {
+    nn_net *net;
+    q_net *qn;
+    nn_optim *opt;
+    nn_sched_cfg sched;
+    int *labels;
+    long step, total;
+    float loss;
+    double *rate; /* (reps) images/s */
+} trainer;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    bench_args d = {"small", "2,3,4,8", 30, 7, 128, 2, 4};
+    *a = d;
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int *num = !strcmp(k, "--steps")     ? &a->steps
+                   : !strcmp(k, "--reps")    ? &a->reps
+                   : !strcmp(k, "--batch")   ? &a->batch
+                   : !strcmp(k, "--threads") ? &a->threads
+                   : !strcmp(k, "--bits")    ? &a->bits
+                                             : NULL;
+        if (!v) {
+            fprintf(stderr, "bench_quant: '%s' needs a value\n", k);
+            return -1;
+        }
+        if (!strcmp(k, "--model"))
+            a->model = v;
+        else if (!strcmp(k, "--cand"))
+            a->cand = v;
+        else if (num && atoi(v) > 0)
+            *num = atoi(v);
+        else {
+            fprintf(stderr, "bench_quant: bad argument '%s' (see bench_quant.c's header)\n", k);
+            return -1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int load_data(bench_data *d, qa_err *err)
+{
+    data_set ds = {0};
+    int rc = data_idx_load(&ds, NULL, "train", err);
+    if (rc < 0)
+        return rc;
+    d->n = ds.n;
+    d->x = malloc((size_t)d->n * 784 * sizeof(float));
+    d->y = malloc((size_t)d->n * sizeof(int));
+    if (!d->x || !d->y) {
+        data_set_free(&ds);
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
+    }
+    for (size_t i = 0; i < (size_t)d->n * 784; i++)
+        d->x[i] = ds.pixels[i] / 255.0f;
+    for (int i = 0; i < d->n; i++)
+        d->y[i] = ds.labels[i];
+    data_set_free(&ds);
+    return QA_OK;
+}
+
+static int make_plan(trainer *t, int mode, const bench_args *a, qa_err *err)
+{
+    q_plan *p = t->qn->plan;
+    if (mode == M_HARD)
+        return q_plan_set_hard(p, a->batch, a->bits, a->bits, NULL, NULL, err);
+    for (int i = 0; i < a->batch; i++)
+        for (int l = 0; l < p->nlayers; l++)
+            for (int k = 0; k < p->ncand; k++)
+                q_plan_pw(p, i, l)[k] = q_plan_pa(p, i, l)[k] = 1.0f / (float)p->ncand;
+    p->mode = Q_PLAN_SOFT;
+    return QA_OK;
+}
+
+static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
+{
+    int rc = nn_model_build(&t->net, a->model, a->batch, 1, 28, 28, 10, err);
+    q_cfg qc;
+    q_cfg_defaults(&qc);
+    qc.input_domain = Q_INPUT_UNSIGNED; /* pixels / 255 */
+    qc.tied = mode != M_UNTIED;
+    qc.soft = mode == M_TIED || mode == M_UNTIED;
+    if (mode == M_HARD) {
+        qc.cand[0] = a->bits;
+        qc.ncand = 1;
+    } else if (rc == QA_OK) {
+        rc = q_cfg_parse_cand(&qc, a->cand, err);
+    }
+    if (rc == QA_OK && mode != M_FP32)
+        rc = q_net_wrap(&t->qn, t->net, &qc, err);
+    if (rc == QA_OK)
+        rc = nn_net_finalize(t->net, 1, err);
+    if (rc == QA_OK && mode != M_FP32)
+        rc = make_plan(t, mode, a, err);
+    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
+    if (rc == QA_OK)
+        rc = nn_optim_create(&t->opt, &oc, &t->net->params, err);
+    t->sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
+    t->total = 5 + (long)a->steps * a->reps;
+    t->labels = malloc((size_t)a->batch * sizeof(int));
+    t->rate = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t->labels || !t->rate))
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+static void trainer_free(trainer *t)
+{
+    free(t->labels);
+    free(t->rate);
+    nn_optim_free(t->opt);
+    q_net_free(t->qn);
+    nn_net_free(t->net);
+}
+
+static void train_step(trainer *t, const bench_data *d, const int *perm, int batch)
+{
+    long per_epoch = d->n / batch, k = t->step % per_epoch;
+    float *x = nn_net_input(t->net);
+    for (int i = 0; i < batch; i++) {
+        int s = perm[(k * batch + i) % d->n];
+        memcpy(x + (size_t)i * 784, d->x + (size_t)s * 784, 784 * sizeof(float));
+        t->labels[i] = d->y[s];
+    }
+    nn_net_forward(t->net, batch, 1);
+    t->loss = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, batch, 10,
+                            nn_net_output_grad(t->net), NULL, NULL);
+    nn_net_zero_grad(t->net);
+    nn_net_backward(t->net, batch);
+    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
+    t->step++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static void timed(trainer *t, int m, int rep, const bench_args *a, const bench_data *d,
+                  const int *perm)
+{
+    double t0 = now_s();
+    for (int i = 0; i < a->steps; i++)
+        train_step(t, d, perm, a->batch);
+    t->rate[rep] = (double)a->steps * a->batch / (now_s() - t0);
+    printf("rep %d %-11s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[m], t->rate[rep],
+           t->loss);
+    fflush(stdout);
+}
+
+static int run(const bench_args *a, const bench_data *d, qa_err *err)
+{
+    trainer t[NMODES] = {0};
+    int rc = QA_OK;
+    int *perm = malloc((size_t)d->n * sizeof *perm);
+    if (!perm)
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    for (int m = 0; rc == QA_OK && m < NMODES; m++)
+        rc = build(&t[m], m, a, err);
+    if (rc == QA_OK) {
+        nn_rng r;
+        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
+        nn_rng_permutation(&r, perm, d->n);
+        for (int m = 0; m < NMODES; m++)
+            for (int i = 0; i < 5; i++)
+                train_step(&t[m], d, perm, a->batch);
+        for (int rep = 0; rep < a->reps; rep++)
+            for (int m = 0; m < NMODES; m++)
+                timed(&t[m], m, rep, a, d, perm);
+        double med[NMODES];
+        for (int m = 0; m < NMODES; m++)
+            med[m] = median(t[m].rate, a->reps);
+        for (int m = 0; m < NMODES; m++)
+            printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f ms_per_step=%.2f "
+                   "ratio_fp32=%.3f final_loss=%.4f\n",
+                   MODE_NAMES[m], a->model, a->batch, a->threads, med[m], 1e3 * a->batch / med[m],
+                   med[M_FP32] / med[m], t[m].loss);
+        for (int m = 0; rc == QA_OK && m < NMODES; m++)
+            if (!isfinite(t[m].loss))
+                rc = qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].loss);
+    }
+    for (int m = 0; m < NMODES; m++)
+        trainer_free(&t[m]);
+    free(perm);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    bench_data d = {0};
+    qa_err err = {0};
+    if (parse_args(argc, argv, &a) < 0)
+        return 2;
+    int rc = nn_par_set_threads(a.threads, &err);
+    if (rc == QA_OK)
+        rc = load_data(&d, &err);
+    if (rc == QA_OK) {
+        printf("bench_quant: model %s, batch %d, %d threads, W%dA%d hard, soft over %s, "
+               "%d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, a.reps, a.steps);
+        rc = run(&a, &d, &err);
+    }
+    free(d.x);
+    free(d.y);
+    if (rc < 0) {
+        fprintf(stderr, "bench_quant: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
