@@ -19,6 +19,7 @@
 
 #include "nn/status.h"
 #include "quant/plan.h"
+#include "quant/qcfg.h"
 
 typedef struct {
     char name[32];
@@ -59,5 +60,10 @@ q_cost q_cost_fixed(const q_cost_model *cm, int wbits, int abits);
 /* The per-layer table of `qadapt info --model`: MACs, weights and BitOps at
  * the reference widths, plus totals normalised to fp32 and 8 bits. */
 void q_cost_print(const q_cost_model *cm, FILE *f);
+
+/* Builds model `arch` for (c, h, w) inputs, wraps it with cfg and prints
+ * its table to f (cost_info.c). */
+int q_cost_info(FILE *f, const char *arch, int c, int h, int w, int nclass, const q_cfg *cfg,
+                qa_err *err);
 
 #endif

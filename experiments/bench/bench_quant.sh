@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# bench_quant.sh: QAT step cost against fp32 and against the PyTorch peer,
+# in one invocation on the same machine state.
+#
+#   experiments/bench/bench_quant.sh [BUILD_DIR] [ROUNDS]
+#
+# Each round runs bench_quant (fp32, hard W4A4, soft tied/untied over
+# 2,3,4,8; interleaved repetitions) and then the peer's small W4A4 QAT for 2
+# epochs (/usr/bin/python3 ../shared/peer/torch_train.py --qat 4, its 2nd,
+# steady-state epoch), so load from other processes hits both alike. Prints
+# the medians over rounds and the ratio of qadapt's hard W4A4 images/s to
+# PyTorch's (target >= 1.5), and the load average before and after.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+rounds=${2:-3}
+peer=$here/../../../shared/peer/torch_train.py
+bench=$build/experiments/bench/bench_quant
+[ -x "$bench" ] || { echo "bench_quant.sh: no $bench (build first)" >&2; exit 2; }
+[ -f "$peer" ] || { echo "bench_quant.sh: no peer script at $peer" >&2; exit 2; }
+
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+out=$(mktemp -d)
+for r in $(seq "$rounds"); do
+    "$bench" --steps 30 --reps 5 --threads 2 > "$out/q$r.txt"
+    grep RESULT "$out/q$r.txt"
+    /usr/bin/python3 "$peer" --model small --epochs 2 --threads 2 --qat 4 > "$out/t$r.txt"
+    sed -n 2p "$out/t$r.txt" | awk '{print "torch epoch 2:", $0}'
+done
+for m in fp32 hard soft-tied soft-untied; do
+    v=$(cat "$out"/q*.txt | grep "RESULT mode=$m " | sed 's/.*img_per_s=\([0-9.]*\).*/\1/' | median)
+    r=$(cat "$out"/q*.txt | grep "RESULT mode=$m " | sed 's/.*ratio_fp32=\([0-9.]*\).*/\1/' | median)
+    printf '%-12s %9.1f img/s  step time / fp32 %.3f\n' "$m" "$v" "$r"
+    [ "$m" = hard ] && hard=$v
+done
+torch=$(cat "$out"/t*.txt | sed -n '/^epoch 2 /s/.*train_img_per_s \([0-9.]*\).*/\1/p' | median)
+printf 'torch W4A4  %9.1f img/s (2nd epoch, median of %d)\n' "$torch" "$rounds"
+awk -v a="$hard" -v b="$torch" 'BEGIN {printf "qadapt hard W4A4 / torch W4A4 = %.2f (target >= 1.5)\n", a / b}'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$out"
