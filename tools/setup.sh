@@ -17,7 +17,7 @@ PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libhdf5-dev zlib1g-de
           check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools)
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
 
 deps_only=0
