@@ -6,6 +6,22 @@
 #include "nn/vec.h"
 #include "quant/qlayer.h"
 
+/* sum_i a[i] b[i] in 16 float lanes (vectorised, fixed order), reduced in double */
+static double dot(const float *a, const float *b, size_t n)
+{
+    float acc[16] = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++)
+            acc[j] += a[i + j] * b[i + j];
+    double s = 0.0;
+    for (; i < n; i++)
+        s += (double)a[i] * b[i];
+    for (int j = 0; j < 16; j++)
+        s += acc[j];
+    return s;
+}
+
 /* stacked channel of candidate j's output channel oc (groups kept intact) */
 static size_t stacked(const q_layer *q, int j, int oc)
 {
@@ -122,7 +138,7 @@ static void bias_and_prob_grads(const q_layer *q, const nn_ctx *c, const float *
         for (int j = 0; j < q->nslot; j++) {
             double s = 0.0;
             for (int oc = 0; oc < out_channels(q); oc++)
-                s += nn_vec_dot(dy + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos,
+                s += dot(dy + (size_t)i * q->out_n + (size_t)oc * (size_t)q->pos,
                                 z_at(q, i, j, oc), (size_t)q->pos);
             gp[j] = (float)s;
         }
