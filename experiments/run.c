@@ -310,8 +310,11 @@ int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result
         rc = run_open(r, err);
     if (!rc)
         rc = exp_run_log_describe(r, err);
-    for (r->epoch = 0; !rc && r->epoch < cfg->train.epochs && !stop_requested(r); r->epoch++)
+    for (r->epoch = 0; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
         rc = run_epoch(r, res, err);
+        if (rc || stop_requested(r))
+            break; /* r->epoch stays the epoch that was stopped */
+    }
     res->seconds = exp_now() - r->t_start;
     res->status = rc                               ? EXP_RUN_FAILED
                   : res->epochs < cfg->train.epochs ? EXP_RUN_INTERRUPTED

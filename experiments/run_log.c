@@ -160,7 +160,8 @@ int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err
     if (res->status == EXP_RUN_FAILED)
         snprintf(msg, sizeof msg, "%s", err->msg);
     else if (res->status == EXP_RUN_INTERRUPTED)
-        snprintf(msg, sizeof msg, "interrupted in epoch %d after step %ld", r->epoch + 1, r->step);
+        snprintf(msg, sizeof msg, "interrupted at step %ld in epoch %d; %d epochs complete",
+                 r->step, r->epoch + 1, res->epochs);
     qa_err e2 = {0};
     int rc2 = log_outcome(r, res, &e2);
     int rc3 = h5log_finish(r->log, status[res->status], msg, rc2 ? NULL : &e2);

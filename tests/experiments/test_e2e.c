@@ -167,7 +167,7 @@ START_TEST(test_interrupted_run)
     ck_assert_int_eq(code, 130);
     hid_t f = open_run("smoke");
     expect_attr(f, "status", "interrupted");
-    expect_attr(f, "error", "interrupted in epoch");
+    expect_attr(f, "error", "interrupted at step");
     int n;
     double *epoch = h5read_column(f, "/train/epochs", "epoch", &n);
     ck_assert_ptr_nonnull(epoch);
