@@ -1,0 +1,52 @@
+/* qfixture.c: see qfixture.h. */
+#include "qfixture.h"
+
+#include "check_main.h"
+
+const int QF_WIDTHS[4] = {2, 3, 4, 8};
+
+void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m)
+{
+    qa_err err;
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    ck_assert_int_eq(nn_net_create(&f->net, 4, 1, 1, 1, &err), QA_OK);
+    q_quant_spec s = {kind, side, dom, bits, nch, m};
+    ck_assert_msg(q_quant_init(&f->q, f->net, "l", &s, &cfg, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(nn_params_alloc(&f->net->params, &err), QA_OK);
+}
+
+void fx_free(fixture *f)
+{
+    nn_net_free(f->net);
+}
+
+float *fx_param(fixture *f)
+{
+    return nn_params_value(&f->net->params, f->q.vparam);
+}
+
+float *fx_state(fixture *f)
+{
+    return nn_params_value(&f->net->params, f->q.vstate);
+}
+
+/* sets a learned parameter and marks the quantizer initialised */
+void fx_set(fixture *f, float v)
+{
+    fx_param(f)[0] = v;
+    fx_state(f)[Q_ST_INIT] = 1.0f;
+}
+
+/* runs resolve + forward + codes on one row of n values */
+void fx_run(fixture *f, const float *x, int n, float *y, int32_t *codes, int train)
+{
+    q_rows r = {(size_t)n, NULL, 1};
+    float scale;
+    q_quant_resolve(&f->q, &f->net->params, x, &r, train);
+    q_quant_forward(&f->q, y, x, &r);
+    q_quant_codes(&f->q, codes, &scale, x, &r);
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(y[i] == (float)codes[i] * scale || f->q.ops == &q_dorefa_ops,
+                      "value %d: %g != %d * %g", i, y[i], codes[i], scale);
+}

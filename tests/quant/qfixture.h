@@ -1,0 +1,27 @@
+/* qfixture.h: one quantizer registered in a throw-away net whose
+ * parameters are allocated, for the quantizer tests. */
+#ifndef QA_TEST_QFIXTURE_H
+#define QA_TEST_QFIXTURE_H
+
+#include <stdint.h>
+
+#include "nn/net.h"
+#include "quant/quantizer.h"
+
+extern const int QF_WIDTHS[4]; /* 2, 3, 4, 8 */
+
+typedef struct {
+    nn_net *net;
+    q_quant q;
+} fixture;
+
+void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m);
+void fx_free(fixture *f);
+float *fx_param(fixture *f);
+float *fx_state(fixture *f);
+/* sets a learned parameter and marks the quantizer initialised */
+void fx_set(fixture *f, float v);
+/* resolve + forward + codes on one row of n values; checks y = code * scale */
+void fx_run(fixture *f, const float *x, int n, float *y, int32_t *codes, int train);
+
+#endif
