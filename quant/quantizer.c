@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/par.h"
+
 static const q_quant_ops *const kind_table[Q_NKINDS] = {
     [Q_KIND_LSQ] = &q_lsq_ops,
     [Q_KIND_PACT] = &q_pact_ops,
@@ -113,12 +115,44 @@ static inline int step_of(const q_quant *q, const q_rows *rows, int j)
     return q->nch == 1 ? 0 : (rows->idx ? rows->idx[j] : j);
 }
 
+/* Rows of one shared step (activations) are split over nn's threads when
+ * there is enough work to pay for waking them; sums are kept per thread and
+ * added in thread order, so results depend on the thread count only. */
+#define PAR_MIN_ELEMS (1L << 15)
+
+typedef struct {
+    const q_quant *q;
+    float *out;       /* y (forward) or dx (backward) */
+    const float *dy, *x;
+    const q_rows *rows;
+    const float *wt;
+    int acc;
+    float *dot;
+    q_fq_sums part[NN_PAR_MAX_THREADS];
+} rows_job;
+
+static int job_threads(const q_quant *q, const q_rows *rows)
+{
+    int par = q->nch == 1 && rows->n > 1 && (long)rows->n * (long)rows->m >= PAR_MIN_ELEMS;
+    return par ? nn_par_threads() : 1;
+}
+
+static void forward_rows(void *arg, int tid, int nt)
+{
+    rows_job *j = arg;
+    long lo, hi;
+    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    for (long r = lo; r < hi; r++) {
+        size_t at = q_row(j->rows, (int)r);
+        q_fq_forward(j->out + at, j->x + at, j->rows->m, j->q->s[step_of(j->q, j->rows, (int)r)],
+                     j->q->r);
+    }
+}
+
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
 {
-    for (int j = 0; j < rows->n; j++) {
-        size_t at = q_row(rows, j);
-        q_fq_forward(y + at, x + at, rows->m, q->s[step_of(q, rows, j)], q->r);
-    }
+    rows_job j = {.q = q, .out = y, .x = x, .rows = rows};
+    nn_par_run(forward_rows, &j, job_threads(q, rows));
 }
 
 void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows)
@@ -131,24 +165,45 @@ void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x,
     }
 }
 
+static void add_sums(q_fq_sums *to, const q_fq_sums *o, float w)
+{
+    to->lsq += w * o->lsq;
+    to->hi += w * o->hi;
+    to->lo += w * o->lo;
+    to->dot += w * o->dot;
+}
+
+/* one thread's rows; per-step sums into part (one thread) or q->sums */
+static void backward_rows(void *arg, int tid, int nt)
+{
+    rows_job *j = arg;
+    const q_quant *q = j->q;
+    long lo, hi;
+    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    for (long r = lo; r < hi; r++) {
+        size_t at = q_row(j->rows, (int)r);
+        int c = step_of(q, j->rows, (int)r);
+        float w = j->wt ? j->wt[r] : 1.0f;
+        q_fq_sums o;
+        q_fq_backward(j->out ? j->out + at : NULL, j->dy + at, j->x + at, j->rows->m, q->s[c], q->r,
+                      w, j->acc, &o);
+        add_sums(nt > 1 ? &j->part[tid] : &q->sums[c], &o, w);
+        if (j->dot)
+            j->dot[r] = o.dot;
+    }
+}
+
 void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const float *x,
                         const q_rows *rows, const float *wt, int acc, float *dot)
 {
-    q_fq_sums *sums = q->sums;
-    memset(sums, 0, (size_t)q->nch * sizeof *sums);
-    for (int j = 0; j < rows->n; j++) {
-        size_t at = q_row(rows, j);
-        int c = step_of(q, rows, j);
-        float w = wt ? wt[j] : 1.0f;
-        q_fq_sums o;
-        q_fq_backward(dx ? dx + at : NULL, dy + at, x + at, rows->m, q->s[c], q->r, w, acc, &o);
-        sums[c].lsq += w * o.lsq;
-        sums[c].hi += w * o.hi;
-        sums[c].lo += w * o.lo;
-        sums[c].dot += w * o.dot;
-        if (dot)
-            dot[j] = o.dot;
-    }
+    rows_job j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
+                  .dot = dot};
+    int nt = job_threads(q, rows);
+    memset(q->sums, 0, (size_t)q->nch * sizeof *q->sums);
+    memset(j.part, 0, (size_t)nt * sizeof *j.part);
+    nn_par_run(backward_rows, &j, nt);
+    for (int t = 0; nt > 1 && t < nt; t++)
+        add_sums(&q->sums[0], &j.part[t], 1.0f);
 }
 
 float q_rows_absmax(const float *x, const q_rows *rows)

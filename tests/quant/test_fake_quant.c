@@ -2,13 +2,15 @@
  * Known answers (codes and dequantised values) at 2, 3, 4, 8 bits for LSQ,
  * PACT, DoReFa (weights and activations), min-max and EMA; rounding half
  * away from zero; idempotence; code range; LSQ initialisation; the bits =
- * 32 bypass; weighted (soft-mode) backward; config parsing errors.
+ * 32 bypass; weighted (soft-mode) backward; rows split over threads;
+ * config parsing errors.
  * Finite differences are in test_quant_fd.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
+#include "nn/par.h"
 #include "qfixture.h"
 
 #define WIDTHS QF_WIDTHS
@@ -323,6 +325,55 @@ START_TEST(test_weighted_backward)
 }
 END_TEST
 
+/* Activation rows split over nn's threads: values and dx identical to one
+ * thread, the step gradient equal up to summation order and identical
+ * between two runs at the same thread count. */
+static void run_rows(int threads, const float *x, const float *dy, float *y, float *dx, float *g)
+{
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(threads, &err), QA_OK);
+    fixture f;
+    fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_UNSIGNED, 3, 1, 1024);
+    fx_set(&f, 0.3f);
+    q_rows r = {1024, NULL, 64};
+    float wt[64];
+    for (int i = 0; i < 64; i++)
+        wt[i] = 0.5f + (float)i / 64.0f;
+    q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+    q_quant_forward(&f.q, y, x, &r);
+    q_quant_backward(&f.q, &f.net->params, dx, dy, x, &r, wt, 0, NULL);
+    *g = nn_params_grad(&f.net->params, f.q.vparam)[0];
+    fx_free(&f);
+}
+
+START_TEST(test_threads)
+{
+    size_t n = 64 * 1024;
+    float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy);
+    float *y[3], *dx[3], g[3];
+    nn_rng r;
+    nn_rng_init(&r, 9, NN_STREAM_TEST, 6, 0);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = 2.0f * nn_rng_uniform(&r);
+        dy[i] = nn_rng_normal(&r);
+    }
+    static const int threads[3] = {1, 2, 2};
+    for (int k = 0; k < 3; k++) {
+        y[k] = malloc(n * sizeof *y[k]);
+        dx[k] = malloc(n * sizeof *dx[k]);
+        run_rows(threads[k], x, dy, y[k], dx[k], &g[k]);
+    }
+    ck_assert_mem_eq(y[0], y[1], n * sizeof *y[0]);
+    ck_assert_mem_eq(dx[0], dx[1], n * sizeof *dx[0]);
+    ck_assert_float_eq_tol(g[0], g[1], 1e-5f * fabsf(g[0]));
+    ck_assert_float_eq(g[1], g[2]);
+    for (int k = 0; k < 3; k++)
+        free(y[k]), free(dx[k]);
+    free(x);
+    free(dy);
+}
+END_TEST
+
 START_TEST(test_cfg_parse)
 {
     q_cfg c;
@@ -389,6 +440,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_idempotent_and_range);
     tcase_add_test(tc, test_bits_off);
     tcase_add_test(tc, test_weighted_backward);
+    tcase_add_test(tc, test_threads);
     tcase_add_test(tc, test_cfg_parse);
     tcase_add_test(tc, test_bad_spec);
     suite_add_tcase(s, tc);
