@@ -1,8 +1,9 @@
-/* batchnorm.c: BatchNorm2d forward/backward, channels split over threads.
+/* batchnorm.c: BatchNorm2d forward/backward in streaming passes.
  * Legend: N samples, C channels, HW = H*W, M = N*HW values per channel. */
 #include "nn/batchnorm.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "nn/build.h"
 #include "nn/par.h"
@@ -13,119 +14,174 @@ typedef struct {
     const nn_ctx *c;
 } bn_job;
 
-/* batch mean and biased variance of channel ch */
-static void channel_stats(const nn_batchnorm2d *bn, const float *x, int n, int ch, double *mean,
-                          double *var)
+static size_t chunk_off(const nn_batchnorm2d *bn, long i, int ch)
 {
-    double k = x[(size_t)ch * (size_t)bn->hw], s1 = 0, s2 = 0;
-    for (int i = 0; i < n; i++)
-        nn_vec_moments(x + ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw,
-                       (size_t)bn->hw, k, &s1, &s2);
-    double m = (double)n * bn->hw, d = s1 / m;
-    *mean = k + d;
-    *var = s2 / m - d * d > 0 ? s2 / m - d * d : 0.0;
+    return ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw;
 }
 
-static void forward_job(void *arg, int tid, int nt)
+/* part[tid] = per-channel sums over this thread's samples of (x - k) and
+ * (x - k)^2, k = x[0, c, 0] (a shift near the mean: no cancellation) */
+static void stats_job(void *arg, int tid, int nt)
 {
     const bn_job *j = arg;
-    nn_batchnorm2d *bn = j->bn;
-    const nn_ctx *c = j->c;
-    const float *x = c->t[bn->base.in[0]].data;
-    float *y = c->t[bn->base.out].data;
-    const float *gamma = nn_params_value(c->p, bn->gamma_view);
-    const float *beta = nn_params_value(c->p, bn->beta_view);
-    float *rmean = nn_params_value(c->p, bn->mean_view), *rvar = nn_params_value(c->p, bn->var_view);
+    const nn_batchnorm2d *bn = j->bn;
+    const float *x = j->c->t[bn->base.in[0]].data;
+    double *s1 = bn->part + (size_t)tid * 2 * (size_t)bn->c, *s2 = s1 + bn->c;
+    memset(s1, 0, 2 * (size_t)bn->c * sizeof *s1);
     long lo, hi;
-    nn_par_range(bn->c, tid, nt, &lo, &hi);
-    for (long ch = lo; ch < hi; ch++) {
-        double mean = rmean[ch], var = rvar[ch];
-        if (c->train) {
-            channel_stats(bn, x, c->n, (int)ch, &mean, &var);
-            double m = (double)c->n * bn->hw, mom = bn->momentum;
-            rmean[ch] = (float)((1 - mom) * rmean[ch] + mom * mean);
-            rvar[ch] = (float)((1 - mom) * rvar[ch] + mom * var * (m > 1 ? m / (m - 1) : 1.0));
+    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        for (int ch = 0; ch < bn->c; ch++)
+            nn_vec_moments(x + chunk_off(bn, i, ch), (size_t)bn->hw, x[chunk_off(bn, 0, ch)],
+                           &s1[ch], &s2[ch]);
+}
+
+/* batch statistics from the partial sums (thread order), running update */
+static void batch_stats(nn_batchnorm2d *bn, const nn_ctx *c, int nt)
+{
+    const float *x = c->t[bn->base.in[0]].data;
+    float *rmean = nn_params_value(c->p, bn->mean_view), *rvar = nn_params_value(c->p, bn->var_view);
+    double m = (double)c->n * bn->hw, mom = bn->momentum;
+    for (int ch = 0; ch < bn->c; ch++) {
+        double s1 = 0, s2 = 0;
+        for (int t = 0; t < nt; t++) {
+            s1 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)ch];
+            s2 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
         }
-        float istd = (float)(1.0 / sqrt(var + bn->eps));
+        double d = s1 / m, mean = x[chunk_off(bn, 0, ch)] + d;
+        double var = s2 / m - d * d > 0 ? s2 / m - d * d : 0.0;
+        rmean[ch] = (float)((1 - mom) * rmean[ch] + mom * mean);
+        rvar[ch] = (float)((1 - mom) * rvar[ch] + mom * var * (m > 1 ? m / (m - 1) : 1.0));
         bn->mean[ch] = (float)mean;
-        bn->istd[ch] = istd;
-        /* y = gamma * (x - mean) * istd + beta = x * scale + shift */
-        float scale = gamma[ch] * istd, shift = beta[ch] - (float)mean * scale;
-        for (int i = 0; i < c->n; i++) {
-            size_t off = ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw;
-            for (int k = 0; k < bn->hw; k++)
-                y[off + k] = x[off + k] * scale + shift;
-        }
+        bn->istd[ch] = (float)(1.0 / sqrt(var + bn->eps));
     }
+}
+
+/* y = gamma (x - mean) istd + beta = x scale + shift */
+static void normalize_job(void *arg, int tid, int nt)
+{
+    const bn_job *j = arg;
+    const nn_batchnorm2d *bn = j->bn;
+    const float *x = j->c->t[bn->base.in[0]].data;
+    float *y = j->c->t[bn->base.out].data;
+    long lo, hi;
+    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        for (int ch = 0; ch < bn->c; ch++) {
+            const float *xs = x + chunk_off(bn, i, ch);
+            float *ys = y + chunk_off(bn, i, ch), a = bn->scale[ch], b = bn->shift[ch];
+            for (int q = 0; q < bn->hw; q++)
+                ys[q] = xs[q] * a + b;
+        }
+}
+
+static int bn_threads(const nn_batchnorm2d *bn, int n)
+{
+    int nt = nn_par_threads() < bn->nthreads ? nn_par_threads() : bn->nthreads;
+    return nt < n ? nt : n;
 }
 
 static void bn_forward(nn_layer *l, const nn_ctx *c)
 {
-    bn_job j = {(nn_batchnorm2d *)l, c};
-    j.bn->last_train = c->train;
-    nn_par_run(forward_job, &j, nn_par_threads());
+    nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
+    bn_job j = {bn, c};
+    int nt = bn_threads(bn, c->n);
+    const float *gamma = nn_params_value(c->p, bn->gamma_view);
+    const float *beta = nn_params_value(c->p, bn->beta_view);
+    bn->last_train = c->train;
+    if (c->train) {
+        nn_par_run(stats_job, &j, nt);
+        batch_stats(bn, c, nt);
+    } else {
+        const float *rmean = nn_params_value(c->p, bn->mean_view);
+        const float *rvar = nn_params_value(c->p, bn->var_view);
+        for (int ch = 0; ch < bn->c; ch++) {
+            bn->mean[ch] = rmean[ch];
+            bn->istd[ch] = (float)(1.0 / sqrt((double)rvar[ch] + bn->eps));
+        }
+    }
+    for (int ch = 0; ch < bn->c; ch++) {
+        bn->scale[ch] = gamma[ch] * bn->istd[ch];
+        bn->shift[ch] = beta[ch] - bn->mean[ch] * bn->scale[ch];
+    }
+    nn_par_run(normalize_job, &j, nt);
 }
 
-/* dx = a * dy + b * (x - xm) + k over channel ch (overwrite or accumulate) */
-static void channel_dx(const nn_batchnorm2d *bn, const nn_ctx *c, int ch, float a, float b,
-                       float xm, float k)
+/* part[tid] = per-channel sums of dy and dy (x - mean) over this thread's samples */
+static void grad_sums_job(void *arg, int tid, int nt)
 {
-    const float *x = c->t[bn->base.in[0]].data, *dy = c->dt[bn->base.out].data;
-    float *dx = c->dt[bn->base.in[0]].data;
-    for (int i = 0; i < c->n; i++) {
-        size_t off = ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw;
-        if (bn->base.acc[0])
-            for (int q = 0; q < bn->hw; q++)
-                dx[off + q] += a * dy[off + q] + b * (x[off + q] - xm) + k;
-        else
-            for (int q = 0; q < bn->hw; q++)
-                dx[off + q] = a * dy[off + q] + b * (x[off + q] - xm) + k;
-    }
+    const bn_job *j = arg;
+    const nn_batchnorm2d *bn = j->bn;
+    const float *x = j->c->t[bn->base.in[0]].data, *dy = j->c->dt[bn->base.out].data;
+    double *sdy = bn->part + (size_t)tid * 2 * (size_t)bn->c, *sdyx = sdy + bn->c;
+    memset(sdy, 0, 2 * (size_t)bn->c * sizeof *sdy);
+    long lo, hi;
+    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        for (int ch = 0; ch < bn->c; ch++) {
+            size_t off = chunk_off(bn, i, ch);
+            nn_vec_sum_dot(dy + off, x + off, (size_t)bn->hw, bn->mean[ch], &sdy[ch], &sdyx[ch]);
+        }
+}
+
+/* dx = a dy + b (x - mean) + k per channel: coef[0..C) = a, [C..2C) = b,
+ * [2C..3C) = k */
+typedef struct {
+    bn_job j;
+    const float *coef;
+} dx_job;
+
+static void dx_job_run(void *arg, int tid, int nt)
+{
+    const dx_job *d = arg;
+    const nn_batchnorm2d *bn = d->j.bn;
+    const float *x = d->j.c->t[bn->base.in[0]].data, *dy = d->j.c->dt[bn->base.out].data;
+    float *dx = d->j.c->dt[bn->base.in[0]].data;
+    long lo, hi;
+    nn_par_range(d->j.c->n, tid, nt, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        for (int ch = 0; ch < bn->c; ch++) {
+            size_t off = chunk_off(bn, i, ch);
+            float a = d->coef[ch], b = d->coef[bn->c + ch], k = d->coef[2 * bn->c + ch];
+            float xm = bn->mean[ch];
+            if (bn->base.acc[0])
+                for (int q = 0; q < bn->hw; q++)
+                    dx[off + q] += a * dy[off + q] + b * (x[off + q] - xm) + k;
+            else
+                for (int q = 0; q < bn->hw; q++)
+                    dx[off + q] = a * dy[off + q] + b * (x[off + q] - xm) + k;
+        }
 }
 
 /* With xhat = (x - mean) istd, sdy = sum dy, sdx = sum dy xhat:
  *   dgamma += sdx, dbeta += sdy
  *   train: dx = gamma istd (dy - sdy/M - xhat sdx/M)   (mean and var depend on x)
  *   eval:  dx = gamma istd dy */
-static void backward_job(void *arg, int tid, int nt)
-{
-    const bn_job *j = arg;
-    const nn_batchnorm2d *bn = j->bn;
-    const nn_ctx *c = j->c;
-    const float *x = c->t[bn->base.in[0]].data, *dy = c->dt[bn->base.out].data;
-    const float *gamma = nn_params_value(c->p, bn->gamma_view);
-    float *dgamma = nn_params_grad(c->p, bn->gamma_view);
-    float *dbeta = nn_params_grad(c->p, bn->beta_view);
-    long lo, hi;
-    nn_par_range(bn->c, tid, nt, &lo, &hi);
-    for (long ch = lo; ch < hi; ch++) {
-        double sdy = 0, sdyx = 0;
-        for (int i = 0; i < c->n; i++) {
-            size_t off = ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw;
-            sdy += nn_vec_sum(dy + off, (size_t)bn->hw);
-            sdyx += nn_vec_dot(dy + off, x + off, (size_t)bn->hw);
-        }
-        double mean = bn->mean[ch], istd = bn->istd[ch];
-        double sdx = (sdyx - mean * sdy) * istd;
-        dgamma[ch] += (float)sdx;
-        dbeta[ch] += (float)sdy;
-        if (!bn->base.need_dx[0])
-            continue;
-        double k = (double)gamma[ch] * istd;
-        if (!bn->last_train) {
-            channel_dx(bn, c, (int)ch, (float)k, 0.0f, 0.0f, 0.0f);
-            continue;
-        }
-        double m = (double)c->n * bn->hw;
-        channel_dx(bn, c, (int)ch, (float)k, (float)(-k * istd * sdx / m), (float)mean,
-                   (float)(-k * sdy / m));
-    }
-}
-
 static void bn_backward(nn_layer *l, const nn_ctx *c)
 {
-    bn_job j = {(nn_batchnorm2d *)l, c};
-    nn_par_run(backward_job, &j, nn_par_threads());
+    nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
+    int nt = bn_threads(bn, c->n);
+    dx_job d = {{bn, c}, bn->coef};
+    nn_par_run(grad_sums_job, &d.j, nt);
+    const float *gamma = nn_params_value(c->p, bn->gamma_view);
+    float *dgamma = nn_params_grad(c->p, bn->gamma_view), *dbeta = nn_params_grad(c->p, bn->beta_view);
+    float *coef = bn->coef;
+    double m = (double)c->n * bn->hw;
+    for (int ch = 0; ch < bn->c; ch++) {
+        double sdy = 0, sdyx = 0, istd = bn->istd[ch];
+        for (int t = 0; t < nt; t++) {
+            sdy += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)ch];
+            sdyx += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
+        }
+        double sdx = sdyx * istd, k = (double)gamma[ch] * istd;
+        dgamma[ch] += (float)sdx;
+        dbeta[ch] += (float)sdy;
+        coef[ch] = (float)k;
+        coef[bn->c + ch] = bn->last_train ? (float)(-k * istd * sdx / m) : 0.0f;
+        coef[2 * bn->c + ch] = bn->last_train ? (float)(-k * sdy / m) : 0.0f;
+    }
+    if (l->need_dx[0])
+        nn_par_run(dx_job_run, &d, nt);
 }
 
 static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng)
@@ -141,13 +197,34 @@ static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng)
 
 const nn_layer_ops nn_batchnorm2d_ops = {"batchnorm2d", bn_forward, bn_backward, bn_init};
 
+static int add_params(nn_net *net, nn_batchnorm2d *bn, qa_err *err)
+{
+    size_t c = (size_t)bn->c;
+    if ((bn->gamma_view = nn_build_param(net, &bn->base, "gamma", c, NN_PARAM_NORM, err)) < 0 ||
+        (bn->beta_view = nn_build_param(net, &bn->base, "beta", c, NN_PARAM_NORM, err)) < 0 ||
+        (bn->mean_view = nn_build_param(net, &bn->base, "running_mean", c, NN_PARAM_BUFFER, err)) < 0 ||
+        (bn->var_view = nn_build_param(net, &bn->base, "running_var", c, NN_PARAM_BUFFER, err)) < 0)
+        return err ? err->code : QA_ERR_ARG;
+    bn->nthreads = nn_par_threads();
+    float *f = nn_arena_floats(&net->arena, 7 * c, err);
+    bn->part = nn_arena_alloc(&net->arena, (size_t)bn->nthreads * 2 * c * sizeof(double), err);
+    if (!f || !bn->part)
+        return err ? err->code : QA_ERR_NOMEM;
+    bn->mean = f;
+    bn->istd = f + c;
+    bn->scale = f + 2 * c;
+    bn->shift = f + 3 * c;
+    bn->coef = f + 4 * c;
+    return QA_OK;
+}
+
 int nn_batchnorm2d_new(nn_net *net, const nn_batchnorm2d_cfg *cfg, int input, qa_err *err)
 {
     nn_batchnorm2d *bn =
         nn_build_layer(net, sizeof *bn, &nn_batchnorm2d_ops, cfg->name, input, -1, err);
     if (!bn)
         return err ? err->code : QA_ERR_ARG;
-    if (cfg->eps < 0 || cfg->momentum < 0 || cfg->momentum > 1)
+    if (!(cfg->eps >= 0) || !(cfg->momentum >= 0 && cfg->momentum <= 1))
         return qa_fail(err, QA_ERR_ARG, "layer '%s': eps %g must be >= 0 and momentum %g in [0, 1]",
                        cfg->name, cfg->eps, cfg->momentum);
     const nn_tensor *x = &net->t[input];
@@ -155,16 +232,8 @@ int nn_batchnorm2d_new(nn_net *net, const nn_batchnorm2d_cfg *cfg, int input, qa
     bn->hw = x->d[2] * x->d[3];
     bn->eps = cfg->eps > 0 ? cfg->eps : 1e-5f;
     bn->momentum = cfg->momentum > 0 ? cfg->momentum : 0.1f;
-    size_t c = (size_t)bn->c;
-    if ((bn->gamma_view = nn_build_param(net, &bn->base, "gamma", c, NN_PARAM_NORM, err)) < 0 ||
-        (bn->beta_view = nn_build_param(net, &bn->base, "beta", c, NN_PARAM_NORM, err)) < 0 ||
-        (bn->mean_view = nn_build_param(net, &bn->base, "running_mean", c, NN_PARAM_BUFFER, err)) < 0 ||
-        (bn->var_view = nn_build_param(net, &bn->base, "running_var", c, NN_PARAM_BUFFER, err)) < 0)
-        return err ? err->code : QA_ERR_ARG;
-    bn->mean = nn_arena_floats(&net->arena, c, err);
-    bn->istd = nn_arena_floats(&net->arena, c, err);
-    if (!bn->mean || !bn->istd)
-        return err ? err->code : QA_ERR_NOMEM;
-    bn->base.macs = 0;
+    int rc = add_params(net, bn, err);
+    if (rc < 0)
+        return rc;
     return nn_build_finish(net, &bn->base, x->d[1], x->d[2], x->d[3], err);
 }

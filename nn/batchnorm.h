@@ -8,9 +8,12 @@
  *   eval:  the same y with running_mean and running_var
  *
  * Backward follows the mode of the last forward (batch statistics or the
- * fixed running ones). Channels are split over the nn_par threads, so every
- * statistic has a single writer. Parameters "<name>.gamma", "<name>.beta";
- * buffers "<name>.running_mean", "<name>.running_var". */
+ * fixed running ones). Every pass streams the tensor in memory order (a
+ * channel-by-channel walk jumps between N separate H*W runs and pays
+ * memory latency at each), with samples split over the nn_par threads;
+ * per-thread channel sums are reduced in thread order. Parameters
+ * "<name>.gamma", "<name>.beta"; buffers "<name>.running_mean",
+ * "<name>.running_var". */
 #ifndef NN_BATCHNORM_H
 #define NN_BATCHNORM_H
 
@@ -30,6 +33,10 @@ typedef struct {
     int gamma_view, beta_view;  /* (C) trainable */
     int mean_view, var_view;    /* (C) running statistics (NN_PARAM_BUFFER) */
     float *mean, *istd;         /* (C) statistics the last forward normalised with */
+    float *scale, *shift;       /* (C) y = x scale + shift of the last forward */
+    float *coef;                /* (3, C) dx = a dy + b (x - mean) + k, by backward */
+    double *part;               /* (nthreads, 2, C) per-thread channel sums */
+    int nthreads;               /* threads part was sized for (nn_par_threads() at build) */
     int last_train;             /* mode of the last forward */
 } nn_batchnorm2d;
 

@@ -1,11 +1,18 @@
 /* conv2d_kern.c: the convolution kernels on explicit pointers.
  *
- * Each thread takes a contiguous share of the selected samples and walks it
- * in chunks of cs samples: im2col of the chunk (Kg, cs*P) -> one GEMM per
- * group (OCg, Kg) @ (Kg, cs*P) -> copy into NCHW. A chunk is sized to stay
- * in L2, which keeps the GEMM near its peak for these skinny shapes; a
- * one-sample chunk writes the GEMM output straight into y, and a 1x1
- * stride-1 convolution reads x straight from the input without lowering. */
+ * Each thread takes a contiguous share of the selected samples and handles
+ * them one at a time: im2col of the sample (Kg, N) -> one GEMM per group
+ * (OCg, Kg) @ (Kg, N). One sample's columns stay in L2, and OpenBLAS keeps
+ * 90-105 GFLOP/s per core on these shapes down to N = 49 (measured for
+ * small's conv1-conv3), so batching samples into wider GEMMs would only add
+ * copies in and out of NCHW.
+ * Narrow lowering (N = P = OH*OW): the GEMM writes the sample's NCHW output
+ * and reads dy in place. Wide lowering (N = OH*QW, see im2col.h): a tap is
+ * one copy instead of OH, paid for by QW/OW more GEMM columns and one
+ * compaction of y (expansion of dy, with zero junk) per sample; it is used
+ * when it saves row copies (many input channels per output channel, e.g.
+ * 3x3 convolutions after the first layer). A 1x1 stride-1 unpadded
+ * convolution reads x and writes dx directly. */
 #include <string.h>
 
 #include "nn/blas.h"
@@ -13,18 +20,22 @@
 #include "nn/par.h"
 #include "nn/vec.h"
 
-/* Floats of im2col per chunk: L2-sized (256 KiB). */
-#define CHUNK_FLOATS (1 << 16)
-
 typedef struct {
-    int cs;                      /* samples per chunk */
     int P, Kg, OCg, Cg;          /* positions, GEMM depth, channels per group */
-    size_t col, ybuf, dw, db, total; /* per-thread scratch layout (floats) */
+    int ld, N;                   /* lowering row length (OW or QW), GEMM columns OH*ld */
+    size_t planes, col, ybuf, dw, db, total; /* per-thread scratch layout (floats) */
 } conv_plan;
 
 static size_t pad16(size_t n)
 {
     return (n + 15) & ~(size_t)15;
+}
+
+/* Row copies per sample, forward and backward: narrow 3 Kg OH (im2col
+ * twice, col2im), wide 3 Kg (whole taps) + 2 OCg OH (compact y, expand dy). */
+static int use_wide(const nn_conv_geom *g, int Kg, int OCg)
+{
+    return nn_im2col_wide_width(g) > g->ow && 3L * Kg * g->oh > 3L * Kg + 2L * OCg * g->oh;
 }
 
 static conv_plan plan_of(const nn_conv_geom *g)
@@ -34,12 +45,12 @@ static conv_plan plan_of(const nn_conv_geom *g)
     p.Cg = g->c / g->groups;
     p.OCg = g->oc / g->groups;
     p.Kg = p.Cg * g->kh * g->kw;
-    size_t per = (size_t)p.Kg * (size_t)p.P;
-    p.cs = per >= CHUNK_FLOATS ? 1 : (int)(CHUNK_FLOATS / per);
-    size_t cols = (size_t)p.cs * (size_t)p.P;
-    p.col = 0;
-    p.ybuf = pad16((size_t)p.Kg * cols);
-    p.dw = p.ybuf + pad16((size_t)p.OCg * cols);
+    p.ld = use_wide(g, p.Kg, p.OCg) ? nn_im2col_wide_width(g) : g->ow;
+    p.N = g->oh * p.ld;
+    p.planes = 0;
+    p.col = pad16(nn_im2col_planes_floats(g, p.Cg));
+    p.ybuf = p.col + pad16((size_t)p.Kg * (size_t)p.N);
+    p.dw = p.ybuf + (p.ld == g->ow ? 0 : pad16((size_t)p.OCg * (size_t)p.N));
     p.db = p.dw + pad16((size_t)g->oc * (size_t)p.Kg);
     p.total = p.db + pad16((size_t)g->oc);
     return p;
@@ -66,83 +77,66 @@ typedef struct {
     float *scratch;
 } conv_job;
 
-static int sample_of(const conv_job *j, long i)
+static size_t x_off(const conv_job *j, long i)
 {
-    return j->idx ? j->idx[i] : (int)i;
-}
-
-static const float *x_at(const conv_job *j, long i)
-{
-    const nn_conv_geom *g = j->g;
-    return j->x + (size_t)sample_of(j, i) * (size_t)g->c * (size_t)g->h * (size_t)g->w;
+    size_t s = (size_t)(j->idx ? j->idx[i] : (int)i);
+    return s * (size_t)j->g->c * (size_t)j->g->h * (size_t)j->g->w;
 }
 
 static size_t y_off(const conv_job *j, long i)
 {
-    return (size_t)sample_of(j, i) * (size_t)j->g->oc * (size_t)j->p.P;
+    size_t s = (size_t)(j->idx ? j->idx[i] : (int)i);
+    return s * (size_t)j->g->oc * (size_t)j->p.P;
 }
 
-/* The GEMM's right operand for group gi of samples [s0, s0+ns): the input
- * itself for a one-sample pointwise chunk, else its lowering into col. */
-static const float *chunk_cols(const conv_job *j, long s0, int ns, int gi, float *col, int *ld)
+/* The GEMM's right operand (Kg, P) for group gi of sample i: the input
+ * itself for a pointwise convolution, else its lowering into sc's columns. */
+static const float *sample_cols(const conv_job *j, long i, int gi, float *sc)
 {
     const conv_plan *p = &j->p;
-    if (ns == 1 && is_pointwise(j->g)) {
-        *ld = p->P;
-        return x_at(j, s0) + (size_t)gi * (size_t)p->Cg * (size_t)p->P;
-    }
-    *ld = ns * p->P;
-    for (int k = 0; k < ns; k++)
-        nn_im2col(j->g, x_at(j, s0 + k), gi * p->Cg, p->Cg, col + (size_t)k * (size_t)p->P, *ld);
-    return col;
+    if (is_pointwise(j->g))
+        return j->x + x_off(j, i) + (size_t)gi * (size_t)p->Cg * (size_t)p->P;
+    nn_im2col(j->g, j->x + x_off(j, i), gi * p->Cg, p->Cg, sc + p->col, p->ld, sc + p->planes);
+    return sc + p->col;
 }
 
-/* ybuf (OCg, ns*P) + b -> y rows of group gi, sample by sample */
-static void chunk_store(const conv_job *j, long s0, int ns, int gi, const float *ybuf)
+/* y rows (OCg, OH, OW) = the wide result (OCg, OH, QW) without its junk */
+static void compact(const conv_plan *p, int oh, int ow, const float *ybuf, float *y)
 {
-    const conv_plan *p = &j->p;
-    size_t ld = (size_t)ns * (size_t)p->P;
-    for (int k = 0; k < ns; k++)
-        for (int o = 0; o < p->OCg; o++) {
-            int oc = gi * p->OCg + o;
-            float *dst = j->y + y_off(j, s0 + k) + (size_t)oc * (size_t)p->P;
-            const float *src = ybuf + (size_t)o * ld + (size_t)k * (size_t)p->P;
-            float bias = j->b ? j->b[oc] : 0.0f;
-            for (int i = 0; i < p->P; i++)
-                dst[i] = src[i] + bias;
-        }
+    for (int r = 0; r < p->OCg * oh; r++)
+        memcpy(y + (size_t)r * (size_t)ow, ybuf + (size_t)r * (size_t)p->ld, sizeof(float) * (size_t)ow);
 }
 
-static void bias_add(const conv_job *j, long s, int gi)
+/* ybuf (OCg, OH, QW) = dy rows (OCg, OH, OW) and zeros in the junk columns */
+static void expand(const conv_plan *p, int oh, int ow, const float *dy, float *ybuf)
 {
-    const conv_plan *p = &j->p;
-    for (int o = 0; o < p->OCg; o++) {
-        int oc = gi * p->OCg + o;
-        float *dst = j->y + y_off(j, s) + (size_t)oc * (size_t)p->P;
-        for (int i = 0; i < p->P; i++)
-            dst[i] += j->b[oc];
+    for (int r = 0; r < p->OCg * oh; r++) {
+        float *d = ybuf + (size_t)r * (size_t)p->ld;
+        memcpy(d, dy + (size_t)r * (size_t)ow, sizeof(float) * (size_t)ow);
+        for (int q = ow; q < p->ld; q++)
+            d[q] = 0.0f;
     }
 }
 
-static void forward_chunk(const conv_job *j, long s0, int ns, float *sc)
+/* y[i] = W (*) x[i] + b, group by group */
+static void forward_sample(const conv_job *j, long i, float *sc)
 {
     const conv_plan *p = &j->p;
+    int wide = p->ld != j->g->ow;
+    float *y = j->y + y_off(j, i);
     for (int gi = 0; gi < j->g->groups; gi++) {
-        int ldb;
-        const float *B = chunk_cols(j, s0, ns, gi, sc + p->col, &ldb);
+        const float *B = sample_cols(j, i, gi, sc);
         const float *W = j->w + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg;
-        if (ns == 1) {
-            float *Y = j->y + y_off(j, s0) + (size_t)gi * (size_t)p->OCg * (size_t)p->P;
-            nn_sgemm(0, 0, p->OCg, p->P, p->Kg, 1.0f, W, p->Kg, B, ldb, 0.0f, Y, p->P);
-            if (j->b)
-                bias_add(j, s0, gi);
-        } else {
-            float *ybuf = sc + p->ybuf;
-            nn_sgemm(0, 0, p->OCg, ns * p->P, p->Kg, 1.0f, W, p->Kg, B, ldb, 0.0f, ybuf,
-                     ns * p->P);
-            chunk_store(j, s0, ns, gi, ybuf);
-        }
+        float *Y = y + (size_t)gi * (size_t)p->OCg * (size_t)p->P;
+        nn_sgemm(0, 0, p->OCg, p->N, p->Kg, 1.0f, W, p->Kg, B, p->N, 0.0f,
+                 wide ? sc + p->ybuf : Y, p->N);
+        if (wide)
+            compact(p, j->g->oh, j->g->ow, sc + p->ybuf, Y);
     }
+    if (j->b)
+        for (int o = 0; o < j->g->oc; o++)
+            for (int q = 0; q < p->P; q++)
+                y[(size_t)o * (size_t)p->P + (size_t)q] += j->b[o];
 }
 
 static void forward_job(void *arg, int tid, int nt)
@@ -151,22 +145,18 @@ static void forward_job(void *arg, int tid, int nt)
     long lo, hi;
     nn_par_range(j->n, tid, nt, &lo, &hi);
     float *sc = j->scratch + (size_t)tid * j->p.total;
-    for (long s0 = lo; s0 < hi; s0 += j->p.cs) {
-        int ns = hi - s0 < j->p.cs ? (int)(hi - s0) : j->p.cs;
-        forward_chunk(j, s0, ns, sc);
-    }
+    for (long i = lo; i < hi; i++)
+        forward_sample(j, i, sc);
 }
 
 static int usable_threads(const conv_plan *p, size_t scratch_n, int n)
 {
     int nt = nn_par_threads();
     size_t fit = scratch_n / p->total;
+    QA_ASSERT(fit >= 1);
     if ((size_t)nt > fit)
         nt = (int)fit;
-    if (nt > n)
-        nt = n;
-    QA_ASSERT(fit >= 1);
-    return nt < 1 ? 1 : nt;
+    return nt > n ? n : nt;
 }
 
 void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w,
@@ -180,59 +170,39 @@ void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w
     nn_par_run(forward_job, &j, usable_threads(&j.p, scratch_n, n));
 }
 
-/* dy rows of group gi for samples [s0, s0+ns) as one (OCg, ns*P) operand */
-static const float *chunk_dy(const conv_job *j, long s0, int ns, int gi, float *ybuf, int *ld)
-{
-    const conv_plan *p = &j->p;
-    size_t goff = (size_t)gi * (size_t)p->OCg * (size_t)p->P;
-    *ld = ns * p->P;
-    if (ns == 1) {
-        *ld = p->P;
-        return j->dy + y_off(j, s0) + goff;
-    }
-    for (int k = 0; k < ns; k++)
-        for (int o = 0; o < p->OCg; o++)
-            memcpy(ybuf + (size_t)o * (size_t)*ld + (size_t)k * (size_t)p->P,
-                   j->dy + y_off(j, s0 + k) + goff + (size_t)o * (size_t)p->P,
-                   sizeof(float) * (size_t)p->P);
-    return ybuf;
-}
-
-/* dx of group gi += W_g^T @ dY, through col2im unless the layout matches */
-static void chunk_dx(const conv_job *j, long s0, int ns, int gi, const float *dY, int ld,
-                     float *col)
+/* dx[i] group gi = (acc ? dx : 0) + W_g^T @ dy, through col2im unless pointwise */
+static void sample_dx(const conv_job *j, long i, int gi, const float *dY, float *sc)
 {
     const conv_plan *p = &j->p;
     const float *W = j->w + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg;
-    size_t chw = (size_t)j->g->c * (size_t)j->g->h * (size_t)j->g->w;
-    if (ns == 1 && is_pointwise(j->g)) {
-        float *dx = j->dx + (size_t)sample_of(j, s0) * chw + (size_t)gi * (size_t)p->Cg * (size_t)p->P;
-        nn_sgemm(1, 0, p->Kg, p->P, p->OCg, 1.0f, W, p->Kg, dY, ld, 1.0f, dx, p->P);
+    float *dx = j->dx + x_off(j, i);
+    if (is_pointwise(j->g)) {
+        nn_sgemm(1, 0, p->Kg, p->P, p->OCg, 1.0f, W, p->Kg, dY, p->P, j->dx_acc ? 1.0f : 0.0f,
+                 dx + (size_t)gi * (size_t)p->Cg * (size_t)p->P, p->P);
         return;
     }
-    nn_sgemm(1, 0, p->Kg, ns * p->P, p->OCg, 1.0f, W, p->Kg, dY, ld, 0.0f, col, ns * p->P);
-    for (int k = 0; k < ns; k++)
-        nn_col2im_add(j->g, col + (size_t)k * (size_t)p->P, ns * p->P, gi * p->Cg, p->Cg,
-                      j->dx + (size_t)sample_of(j, s0 + k) * chw);
+    nn_sgemm(1, 0, p->Kg, p->N, p->OCg, 1.0f, W, p->Kg, dY, p->N, 0.0f, sc + p->col, p->N);
+    nn_col2im(j->g, sc + p->col, p->ld, gi * p->Cg, p->Cg, dx, j->dx_acc, sc + p->planes);
 }
 
-static void backward_chunk(const conv_job *j, long s0, int ns, float *sc, float *dw, float *db)
+static void backward_sample(const conv_job *j, long i, float *sc, float *dw, float *db)
 {
     const conv_plan *p = &j->p;
+    const float *dy = j->dy + y_off(j, i);
     for (int gi = 0; gi < j->g->groups; gi++) {
-        int ld, ldb;
-        const float *dY = chunk_dy(j, s0, ns, gi, sc + p->ybuf, &ld);
+        const float *dY = dy + (size_t)gi * (size_t)p->OCg * (size_t)p->P;
         if (db)
             for (int o = 0; o < p->OCg; o++)
-                db[gi * p->OCg + o] += (float)nn_vec_sum(dY + (size_t)o * (size_t)ld,
-                                                         (size_t)ns * (size_t)p->P);
-        if (dw) {
-            const float *B = chunk_cols(j, s0, ns, gi, sc + p->col, &ldb);
-            nn_sgemm(0, 1, p->OCg, p->Kg, ns * p->P, 1.0f, dY, ld, B, ldb, 1.0f,
-                     dw + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg, p->Kg);
+                db[gi * p->OCg + o] += (float)nn_vec_sum(dY + (size_t)o * (size_t)p->P, (size_t)p->P);
+        if (p->ld != j->g->ow) {
+            expand(p, j->g->oh, j->g->ow, dY, sc + p->ybuf);
+            dY = sc + p->ybuf;
         }
+        if (dw)
+            nn_sgemm(0, 1, p->OCg, p->Kg, p->N, 1.0f, dY, p->N, sample_cols(j, i, gi, sc), p->N,
+                     1.0f, dw + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg, p->Kg);
         if (j->dx)
-            chunk_dx(j, s0, ns, gi, dY, ld, sc + p->col);
+            sample_dx(j, i, gi, dY, sc);
     }
 }
 
@@ -254,15 +224,8 @@ static void backward_job(void *arg, int tid, int nt)
         if (db)
             memset(db, 0, sizeof(float) * (size_t)j->g->oc);
     }
-    if (j->dx && !j->dx_acc) {
-        size_t chw = (size_t)j->g->c * (size_t)j->g->h * (size_t)j->g->w;
-        for (long s = lo; s < hi; s++)
-            memset(j->dx + (size_t)sample_of(j, s) * chw, 0, sizeof(float) * chw);
-    }
-    for (long s0 = lo; s0 < hi; s0 += p->cs) {
-        int ns = hi - s0 < p->cs ? (int)(hi - s0) : p->cs;
-        backward_chunk(j, s0, ns, sc, dw, db);
-    }
+    for (long i = lo; i < hi; i++)
+        backward_sample(j, i, sc, dw, db);
 }
 
 static void reduce_partials(const conv_job *j, int nt)

@@ -1,85 +1,236 @@
-/* im2col.c: lowering by rows. For each kernel tap the valid output columns
- * form one interval [lo, hi) per output row, so borders are filled with
- * zeros and the interior is a copy (stride 1) or a strided gather. */
+/* im2col.c: lowering through zero-padded phase planes (see im2col.h). */
 #include "nn/im2col.h"
 
 #include <string.h>
 
-/* output positions o in [0, n) whose input o*s - pad + k lies in [0, in) */
-static void valid_range(int n, int in, int s, int pad, int k, int *lo, int *hi)
+typedef struct {
+    int qh, qw;    /* plane size */
+    int nph;       /* SH*SW planes per channel */
+    size_t plane;  /* floats per plane */
+} planes_shape;
+
+static planes_shape shape_of(const nn_conv_geom *g)
 {
-    int a = pad - k; /* o*s >= a */
-    int l = a <= 0 ? 0 : (a + s - 1) / s;
-    int b = in + pad - k; /* o*s < b */
-    int h = b <= 0 ? 0 : (b + s - 1) / s;
-    *lo = l < n ? l : n;
-    *hi = h < n ? h : n;
-    if (*hi < *lo)
-        *hi = *lo;
+    planes_shape s;
+    s.qh = g->oh + (g->kh - 1) / g->sh;
+    s.qw = g->ow + (g->kw - 1) / g->sw;
+    s.nph = g->sh * g->sw;
+    s.plane = (size_t)s.qh * (size_t)s.qw;
+    return s;
 }
 
-static void row_gather(const nn_conv_geom *g, const float *xc, int ki, int kj, float *dst)
+/* a wide tap of the last plane reads up to QW floats past its end: slack */
+size_t nn_im2col_planes_floats(const nn_conv_geom *g, int cn)
 {
-    int olo, ohi, wlo, whi;
-    valid_range(g->oh, g->h, g->sh, g->ph, ki, &olo, &ohi);
-    valid_range(g->ow, g->w, g->sw, g->pw, kj, &wlo, &whi);
-    if (olo > 0)
-        memset(dst, 0, sizeof(float) * (size_t)olo * (size_t)g->ow);
-    for (int oh = olo; oh < ohi; oh++) {
-        float *d = dst + (size_t)oh * (size_t)g->ow;
-        const float *s = xc + (size_t)(oh * g->sh - g->ph + ki) * (size_t)g->w +
-                         (wlo * g->sw - g->pw + kj);
-        for (int ow = 0; ow < wlo; ow++)
-            d[ow] = 0.0f;
-        if (g->sw == 1)
-            memcpy(d + wlo, s, sizeof(float) * (size_t)(whi - wlo));
-        else
-            for (int i = 0; i < whi - wlo; i++)
-                d[wlo + i] = s[i * g->sw];
-        for (int ow = whi; ow < g->ow; ow++)
-            d[ow] = 0.0f;
-    }
-    if (ohi < g->oh)
-        memset(dst + (size_t)ohi * (size_t)g->ow, 0,
-               sizeof(float) * (size_t)(g->oh - ohi) * (size_t)g->ow);
+    planes_shape s = shape_of(g);
+    return (size_t)cn * (size_t)s.nph * s.plane + (size_t)s.qw;
 }
 
-void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ldc)
+int nn_im2col_wide_width(const nn_conv_geom *g)
 {
-    size_t hw = (size_t)g->h * (size_t)g->w;
-    for (int c = 0; c < cn; c++)
-        for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) {
-                size_t r = ((size_t)c * (size_t)g->kh + (size_t)ki) * (size_t)g->kw + (size_t)kj;
-                row_gather(g, x + (size_t)(c0 + c) * hw, ki, kj, col + r * (size_t)ldc);
-            }
+    return shape_of(g).qw;
 }
 
-static void row_scatter(const nn_conv_geom *g, const float *src, int ki, int kj, float *dxc)
+/* Row helpers. Rows here are short (OW = 7..32), where a loop's vector
+ * body hardly runs and GCC turns plain copies into memcpy calls; with
+ * AVX-512 a row is one or two masked loads and stores. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+static inline __mmask16 lanes(int n)
 {
-    int olo, ohi, wlo, whi;
-    valid_range(g->oh, g->h, g->sh, g->ph, ki, &olo, &ohi);
-    valid_range(g->ow, g->w, g->sw, g->pw, kj, &wlo, &whi);
-    for (int oh = olo; oh < ohi; oh++) {
-        const float *s = src + (size_t)oh * (size_t)g->ow + wlo;
-        float *d = dxc + (size_t)(oh * g->sh - g->ph + ki) * (size_t)g->w +
-                   (wlo * g->sw - g->pw + kj);
-        if (g->sw == 1)
-            for (int i = 0; i < whi - wlo; i++)
-                d[i] += s[i];
-        else
-            for (int i = 0; i < whi - wlo; i++)
-                d[i * g->sw] += s[i];
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+static void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        _mm512_mask_storeu_ps(d + i, m, _mm512_maskz_loadu_ps(m, s + i));
     }
 }
 
-void nn_col2im_add(const nn_conv_geom *g, const float *col, int ldc, int c0, int cn, float *dx)
+static void add_row(float *restrict d, const float *restrict s, int n)
 {
-    size_t hw = (size_t)g->h * (size_t)g->w;
+    for (int i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_maskz_loadu_ps(m, s + i));
+        _mm512_mask_storeu_ps(d + i, m, v);
+    }
+}
+
+/* d[2i] += s[i]: s expanded into the even lanes of 16 d values */
+static void scatter_add2_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i += 8) {
+        int k = n - i < 8 ? n - i : 8;
+        __mmask16 m = lanes(2 * k - 1);
+        __m512 v = _mm512_maskz_expandloadu_ps((__mmask16)(m & 0x5555), s + i);
+        _mm512_mask_storeu_ps(d + 2 * i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, d + 2 * i), v));
+    }
+}
+#else
+static void copy_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+static void add_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] += s[i];
+}
+
+static void scatter_add2_row(float *restrict d, const float *restrict s, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[2 * i] += s[i];
+}
+#endif
+
+static void gather_row(float *restrict d, const float *restrict s, int n, int stride)
+{
+    if (stride == 2)
+        for (int i = 0; i < n; i++)
+            d[i] = s[2 * i];
+    else
+        for (int i = 0; i < n; i++)
+            d[i] = s[i * stride];
+}
+
+static void scatter_add_row(float *restrict d, const float *restrict s, int n, int stride)
+{
+    if (stride == 1)
+        add_row(d, s, n);
+    else if (stride == 2)
+        scatter_add2_row(d, s, n);
+    else
+        for (int i = 0; i < n; i++)
+            d[i * stride] += s[i];
+}
+
+/* Columns j of phase b that fall inside x: j0 <= j < j1, x column
+ * j*SW + b - PW; the same for every row, so computed once per plane. */
+static void phase_cols(const nn_conv_geom *g, const planes_shape *s, int b, int *j0, int *j1)
+{
+    int lo = g->pw - b <= 0 ? 0 : (g->pw - b + g->sw - 1) / g->sw;
+    int hi = g->w + g->pw - b <= 0 ? 0 : (g->w + g->pw - b + g->sw - 1) / g->sw;
+    *j0 = lo < s->qw ? lo : s->qw;
+    *j1 = hi < s->qw ? hi : s->qw;
+    if (*j1 < *j0)
+        *j1 = *j0;
+}
+
+/* plane (a, b)[i][j] = xpad[i*SH + a][j*SW + b] */
+static void fill_plane(const nn_conv_geom *g, const planes_shape *s, const float *xc, int a, int b,
+                       float *pl)
+{
+    int j0, j1;
+    phase_cols(g, s, b, &j0, &j1);
+    for (int i = 0; i < s->qh; i++) {
+        float *dst = pl + (size_t)i * (size_t)s->qw;
+        int r = i * g->sh + a - g->ph;
+        if (r < 0 || r >= g->h || j1 == j0) {
+            memset(dst, 0, sizeof(float) * (size_t)s->qw);
+            continue;
+        }
+        for (int j = 0; j < j0; j++)
+            dst[j] = 0.0f;
+        gather_row(dst + j0, xc + (size_t)r * (size_t)g->w + (j0 * g->sw + b - g->pw), j1 - j0, g->sw);
+        for (int j = j1; j < s->qw; j++)
+            dst[j] = 0.0f;
+    }
+}
+
+static void fill_planes(const nn_conv_geom *g, const planes_shape *s, const float *xc, float *pl)
+{
+    for (int a = 0; a < g->sh; a++)
+        for (int b = 0; b < g->sw; b++, pl += s->plane)
+            fill_plane(g, s, xc, a, b, pl);
+}
+
+/* the adjoint of fill_plane: x rows += plane (a, b); pixels no plane
+ * holds (beyond the last window) get nothing */
+static void unfill_plane(const nn_conv_geom *g, const planes_shape *s, const float *pl, int a,
+                         int b, float *dxc)
+{
+    int j0, j1;
+    phase_cols(g, s, b, &j0, &j1);
+    for (int i = 0; i < s->qh && j1 > j0; i++) {
+        int r = i * g->sh + a - g->ph;
+        if (r >= 0 && r < g->h)
+            scatter_add_row(dxc + (size_t)r * (size_t)g->w + (j0 * g->sw + b - g->pw),
+                            pl + (size_t)i * (size_t)s->qw + j0, j1 - j0, g->sw);
+    }
+}
+
+/* dst (OH, ld) = the block of src (rows of QW) starting at row r0, col c0;
+ * with ld == QW the rows are contiguous in src too: one copy */
+static void block_copy(const float *src, int qw, int r0, int c0, int oh, int ld, float *dst)
+{
+    src += (size_t)r0 * (size_t)qw + (size_t)c0;
+    if (ld == qw) {
+        copy_row(dst, src, oh * ld);
+        return;
+    }
+    for (int i = 0; i < oh; i++)
+        copy_row(dst + (size_t)i * (size_t)ld, src + (size_t)i * (size_t)qw, ld);
+}
+
+void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ld,
+               float *planes)
+{
+    planes_shape s = shape_of(g);
+    size_t hw = (size_t)g->h * (size_t)g->w, P = (size_t)g->oh * (size_t)ld;
+    size_t per_c = (size_t)s.nph * s.plane;
+    /* all planes and the slack first: wide taps read a little past their own
+     * plane, and those junk columns must be finite (they meet zeros later) */
     for (int c = 0; c < cn; c++)
+        fill_planes(g, &s, x + (size_t)(c0 + c) * hw, planes + (size_t)c * per_c);
+    memset(planes + (size_t)cn * per_c, 0, sizeof(float) * (size_t)s.qw);
+    for (int c = 0; c < cn; c++) {
+        const float *pl = planes + (size_t)c * per_c;
         for (int ki = 0; ki < g->kh; ki++)
             for (int kj = 0; kj < g->kw; kj++) {
+                const float *src = pl + (size_t)((ki % g->sh) * g->sw + kj % g->sw) * s.plane;
                 size_t r = ((size_t)c * (size_t)g->kh + (size_t)ki) * (size_t)g->kw + (size_t)kj;
-                row_scatter(g, col + r * (size_t)ldc, ki, kj, dx + (size_t)(c0 + c) * hw);
+                block_copy(src, s.qw, ki / g->sh, kj / g->sw, g->oh, ld, col + r * P);
             }
+    }
+}
+
+/* dst block at (r0, c0) of rows QW += src (OH, ld) */
+static void block_add(const float *src, int qw, int r0, int c0, int oh, int ld, float *dst)
+{
+    dst += (size_t)r0 * (size_t)qw + (size_t)c0;
+    if (ld == qw) {
+        add_row(dst, src, oh * ld);
+        return;
+    }
+    for (int i = 0; i < oh; i++)
+        add_row(dst + (size_t)i * (size_t)qw, src + (size_t)i * (size_t)ld, ld);
+}
+
+void nn_col2im(const nn_conv_geom *g, const float *col, int ld, int c0, int cn, float *dx,
+               int acc, float *planes)
+{
+    planes_shape s = shape_of(g);
+    size_t hw = (size_t)g->h * (size_t)g->w, P = (size_t)g->oh * (size_t)ld;
+    for (int c = 0; c < cn; c++) {
+        float *pl = planes + (size_t)c * (size_t)s.nph * s.plane;
+        memset(pl, 0, sizeof(float) * (size_t)s.nph * s.plane);
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++) {
+                float *dst = pl + (size_t)((ki % g->sh) * g->sw + kj % g->sw) * s.plane;
+                size_t r = ((size_t)c * (size_t)g->kh + (size_t)ki) * (size_t)g->kw + (size_t)kj;
+                block_add(col + r * P, s.qw, ki / g->sh, kj / g->sw, g->oh, ld, dst);
+            }
+        float *dxc = dx + (size_t)(c0 + c) * hw;
+        if (!acc)
+            memset(dxc, 0, sizeof(float) * hw);
+        for (int a = 0; a < g->sh; a++)
+            for (int b = 0; b < g->sw; b++)
+                unfill_plane(g, &s, pl + (size_t)(a * g->sw + b) * s.plane, a, b, dxc);
+    }
 }

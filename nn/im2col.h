@@ -5,9 +5,25 @@
  * zero padding; G groups (Cg = C/G input channels per group); P = OH*OW.
  * Row r = (c, ki, kj) of the columns holds, for every output position p,
  * the input pixel that kernel tap (ki, kj) of channel c sees at p (0 in the
- * padding). Only whole samples are lowered; batching is the caller's. */
+ * padding).
+ *
+ * How: each channel is first copied into SH*SW zero-padded phase planes,
+ * plane (a, b)[i][j] = xpad[i*SH + a][j*SW + b] (xpad = x padded by PH, PW),
+ * of QH x QW = (OH + (KH-1)/SH) x (OW + (KW-1)/SW). Tap (ki, kj) is then the
+ * block of plane (ki % SH, kj % SW) starting at (ki / SH, kj / SW): every row
+ * of the columns is a plain 2-D copy, with no bounds tests and no strided
+ * reads, whatever the stride and padding. The adjoint adds the rows into
+ * zeroed planes and writes them back into x's layout once. Only whole
+ * samples are lowered; batching is the caller's.
+ *
+ * Rows of the columns have P = OH*LD entries, LD = OW ("narrow") or LD = QW
+ * ("wide"). Wide rows are whole plane rows, so a tap is one contiguous copy
+ * instead of OH short ones; the QW - OW extra columns per output row are
+ * junk the caller discards (forward) or must feed as zeros (adjoint). */
 #ifndef NN_IM2COL_H
 #define NN_IM2COL_H
+
+#include <stddef.h>
 
 typedef struct {
     int c, h, w;    /* input */
@@ -23,11 +39,21 @@ static inline int nn_conv_out_size(int in, int k, int s, int pad)
     return in + 2 * pad < k ? 0 : (in + 2 * pad - k) / s + 1;
 }
 
-/* col (cn*KH*KW rows, row stride ldc) columns [0, P) = im2col of channels
- * [c0, c0+cn) of one sample x (C, H, W) */
-void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ldc);
+/* floats of phase planes for cn channels (the planes argument below) */
+size_t nn_im2col_planes_floats(const nn_conv_geom *g, int cn);
 
-/* dx (C, H, W) channels [c0, c0+cn) += col2im(col): the adjoint of nn_im2col */
-void nn_col2im_add(const nn_conv_geom *g, const float *col, int ldc, int c0, int cn, float *dx);
+/* QW: the row length of the wide lowering (== OW when KW <= SW) */
+int nn_im2col_wide_width(const nn_conv_geom *g);
+
+/* col (cn*KH*KW, OH*ld) = im2col of channels [c0, c0+cn) of one sample x
+ * (C, H, W), ld = OW or nn_im2col_wide_width(g); planes is scratch of
+ * nn_im2col_planes_floats(g, cn) floats */
+void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ld,
+               float *planes);
+
+/* dx (C, H, W) channels [c0, c0+cn) = (acc ? dx : 0) + col2im(col), the
+ * adjoint of nn_im2col; with ld = QW the junk columns of col must be 0 */
+void nn_col2im(const nn_conv_geom *g, const float *col, int ld, int c0, int cn, float *dx,
+               int acc, float *planes);
 
 #endif
