@@ -21,7 +21,9 @@
  *           one GEMM over the K quantized weights stacked (K*OC outputs)
  *   tied    y_i = sum_k p_ik conv(Q_k(W), Q_k(x_i)) + b, K GEMMs
  *   dL/dp_ij = <dy_i, conv(Q_j(W), xbar_i)>, dL/dr_ik = <dL/dxbar_i, Q_k(x_i)>
- *   (tied: dL/dp_ik = <dy_i, conv(Q_k(W), Q_k(x_i))>), written to the plan.
+ *   (tied: dL/dp_ik = <dy_i, conv(Q_k(W), Q_k(x_i))>), written to the plan
+ *   for every candidate, also when p is one-hot: a straight-through
+ *   (hard-forward, soft-backward) relaxation runs soft mode with one-hot p.
  * Stacking keeps groups intact: stacked output s = (g*K + j)*OCg + o holds
  * candidate j of output channel g*OCg + o.
  *
