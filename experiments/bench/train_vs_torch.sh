@@ -1,0 +1,60 @@
+#!/bin/sh
+# train_vs_torch.sh [BUILD_DIR]: training throughput of qadapt's nn/ against
+# the PyTorch peer (Debian's python3-torch) in one invocation.
+#
+# For each model (small, resnet20) and each of ROUNDS rounds, runs
+#   BUILD_DIR/experiments/bench/bench_train --model M --threads T
+# (median of its repetitions) and then the peer for 2 epochs, whose second
+# (steady-state) epoch is the reference; rounds interleave the two so that
+# a change in machine load hits both. Prints a table of medians over rounds
+# with the ratio qadapt / PyTorch, both peak RSS, and the load average
+# before and after. Environment: ROUNDS (default 2), THREADS (2), PEER (the
+# peer script), MODELS ("small resnet20"), RESNET_LIMIT (training images the
+# peer uses for resnet20, default 12800: 100 steps per epoch).
+set -eu
+
+build=${1:-build}
+bench="$build/experiments/bench/bench_train"
+peer=${PEER:-$(dirname "$0")/../../../shared/peer/torch_train.py}
+rounds=${ROUNDS:-2}
+threads=${THREADS:-2}
+models=${MODELS:-"small resnet20"}
+resnet_limit=${RESNET_LIMIT:-12800}
+[ -x "$bench" ] || { echo "train_vs_torch: $bench not found (build it with ninja -C $build)" >&2; exit 1; }
+[ -f "$peer" ] || { echo "train_vs_torch: peer script $peer not found (set PEER)" >&2; exit 1; }
+
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -n 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "train_vs_torch: $(nproc) cores, load average before: $load_before"
+for m in $models; do
+    case $m in
+        small) qargs="--steps 50 --reps 5"; targs="" ;;
+        *) qargs="--steps 10 --reps 5"; targs="--limit $resnet_limit" ;;
+    esac
+    r=1
+    while [ "$r" -le "$rounds" ]; do
+        # shellcheck disable=SC2086
+        "$bench" --model "$m" --threads "$threads" $qargs > "$tmp/q.out"
+        grep RESULT "$tmp/q.out" | field img_per_s >> "$tmp/$m.q"
+        grep RESULT "$tmp/q.out" | field peak_rss_mb >> "$tmp/$m.qrss"
+        # shellcheck disable=SC2086
+        /usr/bin/python3 "$peer" --model "$m" --epochs 2 --threads "$threads" $targs > "$tmp/t.out"
+        sed -n 's/^epoch 2 .*train_img_per_s \([0-9.]*\).*/\1/p' "$tmp/t.out" >> "$tmp/$m.t"
+        grep RESULT "$tmp/t.out" | field peak_rss_mb >> "$tmp/$m.trss"
+        echo "  round $r $m: qadapt $(tail -n 1 "$tmp/$m.q") img/s, PyTorch epoch 2 $(tail -n 1 "$tmp/$m.t") img/s"
+        r=$((r + 1))
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\n%-10s %14s %14s %7s %14s %14s\n' model "qadapt img/s" "PyTorch img/s" ratio "qadapt RSS MB" "PyTorch RSS MB"
+for m in $models; do
+    q=$(median < "$tmp/$m.q")
+    t=$(median < "$tmp/$m.t")
+    printf '%-10s %14.1f %14.1f %7.2f %14.0f %14.0f\n' "$m" "$q" "$t" "$(echo "$q $t" | awk '{print $1 / $2}')" \
+        "$(median < "$tmp/$m.qrss")" "$(median < "$tmp/$m.trss")"
+done
+echo "(medians over $rounds rounds; $threads threads, batch 128; PyTorch: steady-state second epoch)"
