@@ -1,0 +1,34 @@
+/* objective.c: see objective.h. */
+#include "agent/objective.h"
+
+#include <string.h>
+
+double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
+                       int n, float *gw, float *ga, double *mean_rel)
+{
+    QA_ASSERT(plan->mode == Q_PLAN_SOFT && plan->nlayers <= Q_MAX_LAYERS);
+    size_t row = (size_t)plan->nlayers * (size_t)plan->ncand;
+    float rw[Q_MAX_LAYERS * Q_MAX_CAND], ra[Q_MAX_LAYERS * Q_MAX_CAND];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += q_cost_sample(cm, plan, i, NULL, NULL).bitops;
+    double mean = n > 0 ? sum / cm->ref_int8 / n : 0.0;
+    if (mean_rel)
+        *mean_rel = mean;
+    int active = o->kind == AGENT_COST_EXPECTED || mean > o->target;
+    if (!active || n == 0)
+        return 0.0;
+    float scale = (float)(o->lambda / (cm->ref_int8 * n));
+    for (int i = 0; i < n; i++) {
+        memset(rw, 0, row * sizeof *rw);
+        memset(ra, 0, row * sizeof *ra);
+        q_cost_sample(cm, plan, i, rw, ra);
+        float *w = gw + (size_t)i * row, *a = plan->tied ? NULL : ga + (size_t)i * row;
+        for (size_t j = 0; j < row; j++) {
+            w[j] += scale * rw[j];
+            if (a)
+                a[j] += scale * ra[j];
+        }
+    }
+    return o->lambda * (o->kind == AGENT_COST_EXPECTED ? mean : mean - o->target);
+}

@@ -1,0 +1,31 @@
+/* objective.h: the cost part of DQMQ's hybrid objective (METHODS.md
+ * section 2) and its gradient with respect to the plan's probabilities.
+ *
+ *   expected  C = lambda * mean_i E[BitOps_i] / ref
+ *   budget    C = lambda * max(0, mean_i E[BitOps_i] / ref - target)
+ * ref = every quantized layer at 8 x 8 bits (q_cost_model.ref_int8), so
+ * target 0.25 asks for a quarter of the uniform 8-bit BitOps. E[BitOps_i]
+ * and dE/dp come from quant/cost.h (soft plan); the task part (mean
+ * cross-entropy) reaches the plan through the backbone's backward.
+ * Deliberately not here: the task loss, the update (the methods). */
+#ifndef AGENT_OBJECTIVE_H
+#define AGENT_OBJECTIVE_H
+
+#include "quant/cost.h"
+#include "quant/plan.h"
+
+typedef enum { AGENT_COST_EXPECTED, AGENT_COST_BUDGET } agent_cost_kind;
+
+typedef struct {
+    int kind;     /* agent_cost_kind */
+    float lambda;
+    float target; /* budget: mean BitOps / ref allowed without penalty */
+} agent_objective;
+
+/* C for samples [0, n) of a soft plan; adds dC/dp into gw and ga (layout
+ * (B, L, K) like plan->gpw/gpa; ga unused when tied). *mean_rel receives
+ * mean_i E[BitOps_i] / ref (nullable). */
+double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
+                       int n, float *gw, float *ga, double *mean_rel);
+
+#endif
