@@ -10,6 +10,7 @@
 #include "experiments/commands.h"
 #include "experiments/run.h"
 
+#include "experiments/sweep.h"
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -126,6 +127,7 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
         return rc;
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
            res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
+        exp_sweep_note(a->config, stderr);
     if (!isnan(res.test_acc))
         printf("test accuracy: %.2f%%  test loss: %.4f\n", 100.0 * res.test_acc, res.test_loss);
     if (res.status == EXP_RUN_INTERRUPTED)

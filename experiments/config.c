@@ -215,7 +215,10 @@ static void reader_check_header(cfg_parser *p, const char *line)
     char name[128];
     size_t len = (size_t)(end - line - 1);
     snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), line + 1);
-    if (!section_find(p->d->schema, name, NULL)) {
+    int foreign = 0;
+    for (int i = 0; p->d->schema->foreign && p->d->schema->foreign[i]; i++)
+        foreign |= strcmp(p->d->schema->foreign[i], name) == 0;
+    if (!foreign && !section_find(p->d->schema, name, NULL)) {
         char list[512];
         section_list(p->d->schema, list, sizeof list);
         parser_fail(p, p->line, "unknown section [%s] (sections: %s)", name, list);

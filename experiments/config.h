@@ -81,6 +81,9 @@ typedef struct {
 typedef struct {
     const cfg_section *sections;
     int nsections;
+    /* sections another reader owns (experiments/sweep.h: [sweep]), NULL-
+     * terminated or NULL: the engine passes over their lines */
+    const char *const *foreign;
 } cfg_schema;
 
 /* Where each key (by flat index over the schema) was last set: file index

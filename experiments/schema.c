@@ -122,7 +122,11 @@ static const cfg_section sections[] = {
     {"eval", eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };
 
-const cfg_schema exp_schema = {sections, (int)(sizeof sections / sizeof sections[0])};
+/* [sweep] is read by qadapt sweep (sweep.h); qadapt run trains the base config. */
+static const char *const foreign_sections[] = {"sweep", NULL};
+
+const cfg_schema exp_schema = {sections, (int)(sizeof sections / sizeof sections[0]),
+                               foreign_sections};
 
 cfg_doc exp_config_doc(exp_config *c)
 {

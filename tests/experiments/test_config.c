@@ -78,7 +78,7 @@ static const cfg_section sections[] = {
     {"alpha", a_keys, offsetof(tconf, a), "first", NULL},
     {"beta", b_keys, offsetof(tconf, b), "second", NULL},
 };
-static const cfg_schema schema = {sections, 2};
+static const cfg_schema schema = {sections, 2, NULL};
 
 static tconf conf;
 static cfg_doc doc;
@@ -328,7 +328,7 @@ START_TEST(test_schema_check)
     };
     qa_err err;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cfg_schema s = {&bad[i].sec, 1};
+        cfg_schema s = {&bad[i].sec, 1, NULL};
         ck_assert_int_eq(cfg_schema_check(&s, &err), QA_ERR_CONFIG);
         ck_assert_msg(strstr(err.msg, bad[i].frag) != NULL, "%s", err.msg);
     }
@@ -336,13 +336,13 @@ START_TEST(test_schema_check)
     static const cfg_key far[] = {
         {.key = "x", .type = CFG_INT, .off = 0, .def = "7", .min = 0, .max = 1, .help = "h"}, {0}};
     cfg_section sec = {"s", far, 0, "h", NULL};
-    cfg_schema s = {&sec, 1};
+    cfg_schema s = {&sec, 1, NULL};
     int target;
     cfg_doc d = {&s, &target, NULL};
     ck_assert_int_eq(cfg_defaults(&d, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "schema: default of s.x"));
     cfg_section twice[2] = {{"s", b_keys, 0, "h", NULL}, {"s", b_keys, 0, "h", NULL}};
-    cfg_schema s2 = {twice, 2};
+    cfg_schema s2 = {twice, 2, NULL};
     ck_assert_int_eq(cfg_schema_check(&s2, &err), QA_ERR_CONFIG);
 }
 END_TEST
