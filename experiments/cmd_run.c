@@ -1,4 +1,5 @@
-/* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]`.
+/* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]
+ * [--resume]` and `qadapt run --help-config`.
  * SIGINT/SIGTERM raise a flag the run loop checks after every step; the
  * handler resets itself, so a second Ctrl-C ends the process at once. */
 #include <math.h>
@@ -9,8 +10,8 @@
 
 #include "experiments/commands.h"
 #include "experiments/run.h"
-
 #include "experiments/sweep.h"
+
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -21,7 +22,8 @@ static void on_signal(int sig)
 
 static void run_usage(void)
 {
-    printf("usage: qadapt run CONFIG [--set section.key=value ...] [--out DIR]\n\n"
+    printf("usage: qadapt run CONFIG [--set section.key=value ...] [--out DIR] [--resume]\n"
+           "       qadapt run --help-config\n\n"
            "Trains the model CONFIG describes and writes OUT_DIR/NAME/run.h5 (HDF5: the\n"
            "resolved config, one row per epoch in /train/epochs, status). Progress goes to\n"
            "stderr. Ctrl-C stops after the current step and leaves a complete file with\n"
@@ -30,13 +32,22 @@ static void run_usage(void)
            "                           --set train.epochs=2 --set data.limit=1000\n"
            "  --out DIR                write the run folder under DIR instead of\n"
            "                           [experiment] out_dir\n"
-           "  --help                   this text\n");
+           "  --resume                 continue from the checkpoint (ckpt.h5, written\n"
+           "                           after every epoch next to run.h5) exactly as if\n"
+           "                           never stopped; the config must be the same but\n"
+           "                           for train.epochs and the out dir\n"
+           "  --help-config            every config key by section: default, type,\n"
+           "                           range and help\n"
+           "  --help                   this text\n\n"
+           "A config file may start with `include = base.ini` lines (relative to the\n"
+           "file): the base is read first and the file's own keys override it.\n");
 }
 
 typedef struct {
     const char *config, *out;
     char **sets;
     int nsets;
+    int resume;
 } run_args;
 
 /* Option values may follow as the next argument or after '='. */
@@ -71,6 +82,8 @@ static int parse_args(int argc, char **argv, run_args *a, qa_err *err)
                 a->sets[a->nsets++] = (char *)v;
         } else if (is_opt(argv[i], "--out")) {
             rc = take_value(argc, argv, &i, "--out", &a->out, err);
+        } else if (strcmp(argv[i], "--resume") == 0) {
+            a->resume = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt run --help)", argv[i]);
         } else if (a->config) {
@@ -112,8 +125,9 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
     int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
     exp_run_result res = {0};
-    exp_run_opts opts = {a->out, command, &stop_flag, stderr};
+    exp_run_opts opts = {a->out, command, &stop_flag, stderr, a->resume};
     if (!rc) {
+        exp_sweep_note(a->config, stderr);
         install_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
@@ -127,7 +141,6 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
         return rc;
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
            res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
-        exp_sweep_note(a->config, stderr);
     if (!isnan(res.test_acc))
         printf("test accuracy: %.2f%%  test loss: %.4f\n", 100.0 * res.test_acc, res.test_loss);
     if (res.status == EXP_RUN_INTERRUPTED)
@@ -136,13 +149,28 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
     return QA_OK;
 }
 
+static int help_config(qa_err *err)
+{
+    char *text;
+    int rc = cfg_describe(&exp_schema, &text, err);
+    if (rc)
+        return rc;
+    printf("Config keys by [section]: key = default, then its type and range, then what it\n"
+           "does. Any key can also be set with --set section.key=value.\n\n%s", text);
+    free(text);
+    return QA_OK;
+}
+
 int exp_cmd_run(int argc, char **argv, qa_err *err)
 {
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             run_usage();
             return QA_OK;
         }
+        if (strcmp(argv[i], "--help-config") == 0)
+            return help_config(err);
+    }
     run_args a = {0};
     a.sets = calloc((size_t)argc, sizeof *a.sets);
     if (!a.sets)

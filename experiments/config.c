@@ -4,21 +4,30 @@
  * lines (so every message has file:line), checks section headers as they
  * pass (an empty unknown section is still an error), rejects continuation
  * lines (values are one line each) and hands over lines longer than inih's
- * fixed 200-byte buffer as a placeholder the handler swaps back. */
+ * fixed 200-byte buffer as a placeholder the handler swaps back.
+ * `include = path` lines before the first section read another file (path
+ * relative to the including one) at that point; the including file's keys
+ * then override it. The chain of open includes catches cycles. */
 #include "experiments/config.h"
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { CFG_MAX_FILE_BYTES = 1 << 20 };
+enum { CFG_MAX_FILE_BYTES = 1 << 20, CFG_MAX_INCLUDE_DEPTH = 8 };
 #define LONG_VALUE "\x01"
 
-typedef struct {
+typedef struct cfg_parser cfg_parser;
+
+struct cfg_parser {
     const cfg_doc *d;
+    const cfg_parser *parent; /* the file that included this one, NULL at the top */
+    int depth;          /* of includes above this file */
+    char real[PATH_MAX]; /* canonical path of the file, "" for text not from a file */
     const char *name;   /* the file, in messages */
     int file;           /* its index in the trace, -1 when not traced */
     const char *text;
@@ -29,7 +38,7 @@ typedef struct {
     qa_err *err;
     int rc;             /* first error, kept; inih goes on reading */
     int err_line;       /* its line */
-} cfg_parser;
+};
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -163,11 +172,21 @@ static int trace_file(const cfg_doc *d, const char *name)
     return t->nfiles++;
 }
 
+static int parser_include(cfg_parser *p, const char *value);
+
 static int parser_handle(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
     const cfg_schema *s = p->d->schema;
     char why[768];
+    if (strcmp(name, "include") == 0) {
+        if (!*section)
+            return parser_include(p, value);
+        if (!cfg_lookup(s, section, name, NULL, NULL)) {
+            parser_fail(p, p->line, "include must come before the first [section]");
+            return 1;
+        }
+    }
     if (!*section) {
         parser_fail(p, p->line, "'%s' comes before any [section]", name);
         return 1;
@@ -284,12 +303,18 @@ static char *parser_read(char *str, int num, void *stream)
     return str;
 }
 
-int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *err)
+/* Parses text as the file name (real: its canonical path or ""), included
+ * by parent (NULL at the top). */
+static int parse_text(const cfg_doc *d, const char *text, const char *name, const char *real,
+                      const cfg_parser *parent, qa_err *err)
 {
     cfg_parser *p = calloc(1, sizeof *p);
     if (!p)
         return qa_fail(err, QA_ERR_NOMEM, "%s: out of memory parsing the config", name);
     p->d = d;
+    p->parent = parent;
+    p->depth = parent ? parent->depth + 1 : 0;
+    snprintf(p->real, sizeof p->real, "%s", real);
     p->name = name;
     p->text = text;
     p->err = err;
@@ -304,7 +329,13 @@ int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *
     return rc;
 }
 
-int cfg_load_file(const cfg_doc *d, const char *path, qa_err *err)
+int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *err)
+{
+    return parse_text(d, text, name, "", NULL, err);
+}
+
+/* The whole file at path as a NUL-terminated malloc'd string. */
+static int read_text(const char *path, char **out, qa_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -323,9 +354,83 @@ int cfg_load_file(const cfg_doc *d, const char *path, qa_err *err)
         free(text);
         return qa_fail(err, QA_ERR_CONFIG, "%s: contains a NUL byte: not an INI text file", path);
     }
-    int rc = cfg_load_text(d, text, path, err);
+    *out = text;
+    return QA_OK;
+}
+
+static int load_file(const cfg_doc *d, const char *path, const cfg_parser *parent, qa_err *err)
+{
+    char real[PATH_MAX] = "", *text = NULL;
+    if (!realpath(path, real))
+        real[0] = '\0'; /* read_text reports why */
+    int rc = read_text(path, &text, err);
+    if (rc)
+        return rc;
+    rc = parse_text(d, text, path, real, parent, err);
     free(text);
     return rc;
+}
+
+int cfg_load_file(const cfg_doc *d, const char *path, qa_err *err)
+{
+    return load_file(d, path, NULL, err);
+}
+
+/* "a.ini -> b.ini -> a.ini": the chain of includes ending in path. */
+static void include_chain(const cfg_parser *p, const char *path, char *buf, size_t n)
+{
+    const cfg_parser *chain[CFG_MAX_INCLUDE_DEPTH + 2];
+    int k = 0;
+    for (const cfg_parser *q = p; q && k < CFG_MAX_INCLUDE_DEPTH + 1; q = q->parent)
+        chain[k++] = q;
+    size_t used = 0;
+    buf[0] = '\0';
+    while (k-- > 0 && used < n) {
+        int w = snprintf(buf + used, n - used, "%s -> ", chain[k]->name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (used < n)
+        snprintf(buf + used, n - used, "%s", path);
+}
+
+/* `include = value` before the first section: value relative to this file. */
+static int parser_include(cfg_parser *p, const char *value)
+{
+    char path[PATH_MAX + 256], real[PATH_MAX], chain[4096 + PATH_MAX];
+    const char *slash = strrchr(p->name, '/');
+    if (!*value) {
+        parser_fail(p, p->line, "include needs a file name");
+        return 1;
+    }
+    if (value[0] == '/' || !slash)
+        snprintf(path, sizeof path, "%s", value);
+    else
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->name), p->name, value);
+    if (!realpath(path, real)) {
+        parser_fail(p, p->line, "include %s: cannot open %s: %s", value, path, strerror(errno));
+        return 1;
+    }
+    for (const cfg_parser *q = p; q; q = q->parent)
+        if (strcmp(q->real, real) == 0) {
+            include_chain(p, path, chain, sizeof chain);
+            parser_fail(p, p->line, "include cycle: %s", chain);
+            return 1;
+        }
+    if (p->depth >= CFG_MAX_INCLUDE_DEPTH) {
+        parser_fail(p, p->line, "include %s: more than %d nested includes", value,
+                    CFG_MAX_INCLUDE_DEPTH);
+        return 1;
+    }
+    if (p->rc)
+        return 1; /* an earlier error stands; do not read further files */
+    int rc = load_file(p->d, path, p, p->err);
+    if (rc) { /* the included file's own message, then where it was included */
+        char msg[sizeof p->err->msg];
+        snprintf(msg, sizeof msg, "%s", p->err->msg);
+        p->rc = qa_fail(p->err, rc, "%s (included from %s:%d)", msg, p->name, p->line);
+        p->err_line = p->line;
+    }
+    return 1;
 }
 
 int cfg_set(const cfg_doc *d, const char *arg, qa_err *err)
@@ -430,6 +535,59 @@ int cfg_render(const cfg_doc *d, char **text, qa_err *err)
     if (bad || !buf) {
         free(buf);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory rendering the config");
+    }
+    *text = buf;
+    return QA_OK;
+}
+
+/* The value syntax and range of k, for the help text. */
+static void key_type_text(const cfg_key *k, char *buf, size_t n)
+{
+    static const char *const what[] = {
+        [CFG_INT] = "integer in", [CFG_FLOAT] = "number in", [CFG_DOUBLE] = "number in",
+        [CFG_INT_LIST] = "comma list of integers in", [CFG_NUM_LIST] = "comma list of numbers in",
+        [CFG_ENUM] = "one of:", [CFG_NAME_LIST] = "comma list of:"};
+    size_t used;
+    switch (k->type) {
+    case CFG_BOOL:
+        snprintf(buf, n, "boolean (true/false, yes/no, on/off, 1/0)");
+        return;
+    case CFG_STRING:
+        snprintf(buf, n, "text of up to %zu characters", k->size - 1);
+        return;
+    case CFG_CUSTOM:
+        snprintf(buf, n, "text (syntax in the help)");
+        return;
+    case CFG_ENUM:
+    case CFG_NAME_LIST:
+        used = (size_t)snprintf(buf, n, "%s", what[k->type]);
+        for (int i = 0; cfg_choice(k, i) && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s %s", i ? "," : "", cfg_choice(k, i));
+        return;
+    default:
+        snprintf(buf, n, "%s [%.10g, %.10g]", what[k->type], k->min, k->max);
+    }
+}
+
+int cfg_describe(const cfg_schema *s, char **text, qa_err *err)
+{
+    char *buf = NULL, line[2048], type[1024];
+    size_t len = 0, cap = 0;
+    int bad = 0;
+    for (int i = 0; i < s->nsections && !bad; i++) {
+        const cfg_section *sec = &s->sections[i];
+        snprintf(line, sizeof line, "%s[%s]  %s\n", i ? "\n" : "", sec->name, sec->help);
+        bad |= text_append(&buf, &len, &cap, line);
+        for (const cfg_key *k = sec->keys; k->key && !bad; k++) {
+            key_type_text(k, type, sizeof type);
+            snprintf(line, sizeof line, "  %s = %s\n      %s\n      %s\n", k->key,
+                     k->def && *k->def ? k->def : "(empty)", type, k->help ? k->help : "");
+            bad |= text_append(&buf, &len, &cap, line);
+        }
+    }
+    if (bad || !buf) {
+        free(buf);
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory describing the config keys");
     }
     *text = buf;
     return QA_OK;

@@ -105,14 +105,22 @@ typedef struct {
 
 /* Every key to its default; the trace forgets all files. */
 int cfg_defaults(const cfg_doc *d, qa_err *err);
-/* Keys of an INI file override the current values. */
+/* Keys of an INI file override the current values. Lines `include = path`
+ * before the first section read path (relative to the including file)
+ * first, so the file's own keys override it; a missing file or a cycle is
+ * an error naming file:line. */
 int cfg_load_file(const cfg_doc *d, const char *path, qa_err *err);
-/* The same for text held in memory; name stands for the file in messages. */
+/* The same for text held in memory; name stands for the file in messages
+ * (and its directory for relative includes). */
 int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *err);
 /* One "section.key=value" override. */
 int cfg_set(const cfg_doc *d, const char *assignment, qa_err *err);
 /* The resolved config as INI text, every key of every section (malloc'd). */
 int cfg_render(const cfg_doc *d, char **text, qa_err *err);
+
+/* Every section and key with its default, syntax, range and help, as text
+ * grouped by section (malloc'd), for --help-config. */
+int cfg_describe(const cfg_schema *s, char **text, qa_err *err);
 
 /* Key by section and name; *index gets its flat index. NULL if unknown. */
 const cfg_key *cfg_lookup(const cfg_schema *s, const char *section, const char *key,

@@ -420,3 +420,54 @@ void h5log_table_close(h5log_table *t)
     H5Tclose(t->mtype);
     table_free(t);
 }
+
+int h5log_ntables(const h5log *log)
+{
+    return log->ntables;
+}
+
+h5log_table *h5log_table_at(const h5log *log, int i)
+{
+    return i >= 0 && i < log->ntables ? log->tables[i] : NULL;
+}
+
+const char *h5log_table_path(const h5log_table *t)
+{
+    return t->path;
+}
+
+const h5log_col *h5log_table_cols(const h5log_table *t, int *ncols)
+{
+    *ncols = t->ncols;
+    return t->cols;
+}
+
+int h5log_table_read(const h5log_table *t, int64_t start, int64_t n, h5log_value *rows,
+                     qa_err *err)
+{
+    if (start < 0 || n < 0 || start + n > t->rows)
+        return qa_fail(err, QA_ERR_ARG, "%s: rows %lld..%lld of %lld", t->path, (long long)start,
+                       (long long)(start + n), (long long)t->rows);
+    if (n == 0)
+        return QA_OK;
+    hsize_t first = (hsize_t)start, count = (hsize_t)n;
+    hid_t fspace = H5Dget_space(t->dset), mspace = H5Screate_simple(1, &count, NULL);
+    herr_t rc = fspace < 0 ? -1
+                           : H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &first, NULL, &count, NULL);
+    if (rc >= 0)
+        rc = H5Dread(t->dset, t->mtype, mspace, fspace, H5P_DEFAULT, rows);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    H5Sclose(mspace);
+    if (rc < 0) {
+        char what[300];
+        snprintf(what, sizeof what, "cannot read back %s", t->path);
+        return h5_fail(t->log->part, what, err);
+    }
+    return QA_OK;
+}
+
+int h5log_fail(const char *file, const char *what, qa_err *err)
+{
+    return h5_fail(file, what, err);
+}

@@ -75,6 +75,18 @@ int64_t h5log_table_rows(const h5log_table *t);
 /* Tables are closed by h5log_finish too; closing one earlier is allowed. */
 void h5log_table_close(h5log_table *t);
 
+/* For checkpoints (checkpoint.h): the tables open in the file (the order
+ * changes when one is closed), a table's path and columns, rows read back. */
+int h5log_ntables(const h5log *log);
+h5log_table *h5log_table_at(const h5log *log, int i);
+const char *h5log_table_path(const h5log_table *t);
+const h5log_col *h5log_table_cols(const h5log_table *t, int *ncols);
+/* Rows [start, start + n) into rows (n * width values). */
+int h5log_table_read(const h5log_table *t, int64_t start, int64_t n, h5log_value *rows,
+                     qa_err *err);
+/* "<file>: <what>: <HDF5's innermost error message>", clearing HDF5's stack. */
+int h5log_fail(const char *file, const char *what, qa_err *err);
+
 /* Current UTC time as ISO 8601 ("2026-01-31T12:00:00Z"). */
 void h5log_now(char *buf, size_t n);
 

@@ -29,6 +29,21 @@
  *              the row (indices from exp_run_add_column), write datasets.
  *   destroy    release *state (the run frees what it was given to own).
  *
+ * Checkpoints (checkpoint.h). After every epoch the run saves its own state:
+ * every parameter set registered with exp_run_add_params (values, buffers
+ * such as quantizer steps and calibration state, the optimizer's moments and
+ * step count), epoch, step and the rows of every run-file table. A method
+ * whose *state holds more that later steps depend on (an nn_rng, a running
+ * reward baseline, a temperature it anneals, a replay buffer) adds:
+ *   save       after each epoch's checkpoint of the run's state: write that
+ *              state with exp_ckpt_put under names of its choosing.
+ *   load       on `qadapt run --resume`, after setup and after the run's
+ *              own state (parameters, optimizers) is restored, before the
+ *              first resumed epoch: read it back with exp_ckpt_get.
+ * NULL = nothing beyond the run's state. A resumed run must continue bit for
+ * bit as if never stopped; tables a method appends to during training must
+ * be created in setup (the checkpoint restores their rows).
+ *
  * Deliberately not here: the loop, logging of the common columns, data,
  * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
 #ifndef EXP_METHODS_H
@@ -39,6 +54,7 @@
 
 typedef struct exp_run exp_run;
 typedef struct exp_batch exp_batch;
+typedef struct exp_ckpt exp_ckpt;
 
 /* Running sums over the batches of an epoch or an evaluation. */
 typedef struct {
@@ -57,6 +73,8 @@ typedef struct {
     int (*eval_step)(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err);
     int (*epoch_end)(exp_run *r, void *state, h5log_value *row, qa_err *err);
     void (*destroy)(void *state);
+    int (*save)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
+    int (*load)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
 } exp_method;
 
 /* The table: index i is what [experiment] method stores. */

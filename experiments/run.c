@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/checkpoint.h"
 #include "experiments/datasets.h"
 #include "experiments/progress.h"
 #include "experiments/run_log.h"
@@ -262,6 +263,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     return rc;
 }
 
+    if (!rc)
+        rc = exp_ckpt_save(r, res, err);
 static int run_open(exp_run *r, qa_err *err)
 {
     r->method = exp_method_get(r->cfg->experiment.method);
@@ -299,18 +302,51 @@ int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result
     exp_run *r = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
     res->test_acc = res->test_loss = NAN;
+/* --resume: the checkpoint is read and checked before the run file is
+ * touched, so a refused resume changes nothing. */
+static int run_resume_open(exp_run *r, exp_ckpt **ck, qa_err *err)
+{
+    char run_path[1024], path[1100];
+    int rc = exp_run_log_path(r, run_path, sizeof run_path, err);
+    exp_ckpt_path(run_path, path, sizeof path);
+    return rc ? rc : exp_ckpt_open(ck, path, r->cfg, err);
+}
+
+/* After setup: the checkpoint's state into r, or for a fresh run the
+ * removal of a previous run's checkpoint (a later --resume would take it). */
+static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err)
+{
+    char path[1100];
+    exp_ckpt_path(res->path, path, sizeof path);
+    if (!ck) {
+        remove(path);
+        return QA_OK;
+    }
+    int rc = exp_ckpt_restore(ck, r, res, err);
+    if (!rc && r->opts->progress)
+        fprintf(r->opts->progress, "resuming after epoch %d of %d from %s\n", res->epochs,
+                r->cfg->train.epochs, path);
+    return rc;
+}
+
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->cfg = cfg;
     r->opts = opts;
     r->seed = (uint64_t)cfg->experiment.seed;
     r->t_start = exp_now();
-    int rc = exp_run_log_open(r, res, err);
+    exp_ckpt *ck = NULL;
+    int rc = opts->resume ? run_resume_open(r, &ck, err) : QA_OK;
+    if (!rc)
+        rc = exp_run_log_open(r, res, err);
     if (!rc)
         rc = run_open(r, err);
     if (!rc)
         rc = exp_run_log_describe(r, err);
-    for (r->epoch = 0; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
+    if (!rc)
+        rc = run_resume(r, ck, res, err);
+    exp_ckpt_close(ck);
+    for (r->epoch = res->epochs; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
         rc = run_epoch(r, res, err);
         if (rc || stop_requested(r))
             break; /* r->epoch stays the epoch that was stopped */

@@ -7,7 +7,8 @@
  * interrupted (the stop flag was raised: the current step finishes, the
  * file is written and closed) or failed (with the error, e.g. NaN/Inf in
  * the loss or gradients at epoch e, step s). Progress goes to opts->progress.
- * exp_run is also what methods see (methods.h).
+ * After every epoch's row it writes the checkpoint; opts->resume continues
+ * from it (checkpoint.h). exp_run is also what methods see (methods.h).
  * Deliberately not here: argument parsing and exit codes (main.c, cmd_run.c),
  * the steps of the methods, file formats. */
 #ifndef EXP_RUN_H
@@ -42,6 +43,7 @@ typedef struct {
     const char *command;        /* the command line, stored in the run file */
     volatile sig_atomic_t *stop; /* raised by SIGINT/SIGTERM, NULL: none */
     FILE *progress;             /* progress lines, NULL: quiet */
+    int resume;                 /* continue from ckpt.h5 next to the run file (checkpoint.h) */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;

@@ -46,16 +46,24 @@ int exp_run_log_columns(exp_run *r, qa_err *err)
     return rc < 0 ? rc : QA_OK;
 }
 
-int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
+int exp_run_log_path(const exp_run *r, char *buf, size_t n, qa_err *err)
 {
     const exp_experiment_cfg *e = &r->cfg->experiment;
     const char *dir = r->opts->out_dir ? r->opts->out_dir : e->out_dir;
-    int n = snprintf(res->path, sizeof res->path, "%s/%s/run.h5", dir, e->name);
-    if (n < 0 || (size_t)n >= sizeof res->path) {
-        res->path[0] = '\0';
+    int w = snprintf(buf, n, "%s/%s/run.h5", dir, e->name);
+    if (w < 0 || (size_t)w >= n) {
+        buf[0] = '\0';
         return qa_fail(err, QA_ERR_ARG, "run file path %s/%s/run.h5 is too long", dir, e->name);
     }
-    int rc = h5log_create(&r->log, res->path, err);
+    return QA_OK;
+}
+
+int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
+{
+    int rc = exp_run_log_path(r, res->path, sizeof res->path, err);
+    if (rc)
+        return rc;
+    rc = h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;

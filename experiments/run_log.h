@@ -13,6 +13,8 @@
 
 #include "experiments/run.h"
 
+/* OUT_DIR/NAME/run.h5 of the run (out_dir: --out or [experiment] out_dir). */
+int exp_run_log_path(const exp_run *r, char *buf, size_t n, qa_err *err);
 /* Creates the run file with /config and the command line. */
 int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err);
 /* The common columns, before the method adds its own. */

@@ -1,0 +1,798 @@
+/* checkpoint.c: writing ckpt.h5 atomically, reading it back, checking it
+ * against the config of a resume and restoring a set-up run from it. */
+#include "experiments/checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CKPT_FORMAT "qadapt checkpoint"
+enum { CKPT_VERSION = 1 };
+
+struct exp_ckpt {
+    hid_t file;
+    int writing;
+    char path[1024], tmp[1040];
+    hid_t method; /* /method group, opened on first use */
+};
+
+static const char *ckpt_file(const exp_ckpt *ck)
+{
+    return ck->writing ? ck->tmp : ck->path;
+}
+
+static hid_t native_of(exp_ckpt_type type)
+{
+    switch (type) {
+    case EXP_CKPT_F32:
+        return H5T_NATIVE_FLOAT;
+    case EXP_CKPT_F64:
+        return H5T_NATIVE_DOUBLE;
+    case EXP_CKPT_I64:
+        return H5T_NATIVE_INT64;
+    default:
+        return H5T_NATIVE_UINT8;
+    }
+}
+
+static const char *type_name(exp_ckpt_type type)
+{
+    static const char *const names[] = {"f32", "f64", "i64", "u8"};
+    return names[type];
+}
+
+void exp_ckpt_path(const char *run_path, char *buf, size_t n)
+{
+    const char *slash = strrchr(run_path, '/');
+    if (slash)
+        snprintf(buf, n, "%.*s/ckpt.h5", (int)(slash - run_path), run_path);
+    else
+        snprintf(buf, n, "ckpt.h5");
+}
+
+/* An n-D dataset of rank dims (at most 2) with a Fletcher-32 checksum; an
+ * empty one is contiguous (chunks cannot be empty). */
+static int write_array(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
+                       int rank, const hsize_t *dims, qa_err *err)
+{
+    hsize_t total = 1;
+    for (int i = 0; i < rank; i++)
+        total *= dims[i];
+    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (total > 0) {
+        H5Pset_chunk(dcpl, rank, dims);
+        H5Pset_fletcher32(dcpl);
+    }
+    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : total > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (rc < 0) {
+        char what[300];
+        snprintf(what, sizeof what, "cannot write %s", name);
+        return h5log_fail(ckpt_file(ck), what, err);
+    }
+    return QA_OK;
+}
+
+static int write_vec(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
+                     size_t n, qa_err *err)
+{
+    hsize_t d = (hsize_t)n;
+    return write_array(ck, loc, name, type, v, 1, &d, err);
+}
+
+/* Reads dataset name of loc into v, which holds exactly count values of
+ * type; anything else (absent, other class or size, bad checksum) fails. */
+static int read_array(exp_ckpt *ck, hid_t loc, const char *where, const char *name, hid_t type,
+                      void *v, hsize_t count, qa_err *err)
+{
+    char what[400];
+    snprintf(what, sizeof what, "%s/%s", where, name);
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: %s is missing", ck->path, what);
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t space = ds < 0 ? -1 : H5Dget_space(ds), ftype = ds < 0 ? -1 : H5Dget_type(ds);
+    hssize_t have = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    int same_class = ftype >= 0 && H5Tget_class(ftype) == H5Tget_class(type) &&
+                     H5Tget_size(ftype) == H5Tget_size(type);
+    herr_t rc = -1;
+    if (ds >= 0 && have == (hssize_t)count && same_class)
+        rc = count > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (ds >= 0 && (have != (hssize_t)count || !same_class))
+        return qa_fail(err, QA_ERR_FORMAT, "%s: %s holds %lld values of another type or count "
+                       "than the %llu the run expects", ck->path, what, (long long)have,
+                       (unsigned long long)count);
+    if (rc < 0) {
+        char msg[500];
+        snprintf(msg, sizeof msg, "cannot read %s (damaged checkpoint)", what);
+        return h5log_fail(ck->path, msg, err);
+    }
+    return QA_OK;
+}
+
+static int put_attr(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
+                    qa_err *err)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    if (rc < 0) {
+        char what[200];
+        snprintf(what, sizeof what, "cannot write attribute %s", name);
+        return h5log_fail(ckpt_file(ck), what, err);
+    }
+    return QA_OK;
+}
+
+static hid_t str_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+static int put_str(exp_ckpt *ck, hid_t loc, const char *name, const char *v, qa_err *err)
+{
+    hid_t t = str_type();
+    int rc = put_attr(ck, loc, name, t, &v, err);
+    H5Tclose(t);
+    return rc;
+}
+
+static int put_i64(exp_ckpt *ck, hid_t loc, const char *name, int64_t v, qa_err *err)
+{
+    return put_attr(ck, loc, name, H5T_NATIVE_INT64, &v, err);
+}
+
+static int put_f64(exp_ckpt *ck, hid_t loc, const char *name, double v, qa_err *err)
+{
+    return put_attr(ck, loc, name, H5T_NATIVE_DOUBLE, &v, err);
+}
+
+static int get_attr(exp_ckpt *ck, hid_t loc, const char *where, const char *name, hid_t type,
+                    void *v, qa_err *err)
+{
+    hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : -1;
+    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
+    int ok = ft >= 0 && H5Tget_class(ft) == H5Tget_class(type) &&
+             (H5Tget_class(type) == H5T_STRING || H5Tget_size(ft) == H5Tget_size(type));
+    herr_t rc = ok ? H5Aread(a, type, v) : -1;
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (a >= 0)
+        H5Aclose(a);
+    if (rc < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return qa_fail(err, QA_ERR_FORMAT, "%s: attribute %s of %s is missing or unreadable "
+                       "(not a qadapt checkpoint, or a damaged one)", ck->path, name, where);
+    }
+    return QA_OK;
+}
+
+static int get_i64(exp_ckpt *ck, hid_t loc, const char *where, const char *name, int64_t *v,
+                   qa_err *err)
+{
+    return get_attr(ck, loc, where, name, H5T_NATIVE_INT64, v, err);
+}
+
+static int get_f64(exp_ckpt *ck, hid_t loc, const char *where, const char *name, double *v,
+                   qa_err *err)
+{
+    return get_attr(ck, loc, where, name, H5T_NATIVE_DOUBLE, v, err);
+}
+
+/* A string attribute into buf. */
+static int get_str(exp_ckpt *ck, hid_t loc, const char *where, const char *name, char *buf,
+                   size_t n, qa_err *err)
+{
+    hid_t t = str_type();
+    char *v = NULL;
+    int rc = get_attr(ck, loc, where, name, t, &v, err);
+    H5Tclose(t);
+    if (rc)
+        return rc;
+    snprintf(buf, n, "%s", v ? v : "");
+    H5free_memory(v);
+    return QA_OK;
+}
+
+static void ckpt_free(exp_ckpt *ck)
+{
+    if (ck->method >= 0)
+        H5Gclose(ck->method);
+    if (ck->file >= 0)
+        H5Fclose(ck->file);
+    free(ck);
+}
+
+static exp_ckpt *ckpt_alloc(const char *path, qa_err *err)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    exp_ckpt *ck = calloc(1, sizeof *ck);
+    if (!ck) {
+        qa_fail(err, QA_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    ck->file = ck->method = -1;
+    snprintf(ck->path, sizeof ck->path, "%s", path);
+    snprintf(ck->tmp, sizeof ck->tmp, "%s.tmp", path);
+    return ck;
+}
+
+int exp_ckpt_create(exp_ckpt **out, const char *path, qa_err *err)
+{
+    *out = NULL;
+    exp_ckpt *ck = ckpt_alloc(path, err);
+    if (!ck)
+        return QA_ERR_NOMEM;
+    ck->writing = 1;
+    /* the 1.8 format: object headers and the superblock carry checksums */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    ck->file = H5Fcreate(ck->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (ck->file < 0) {
+        int rc = h5log_fail(ck->tmp, "cannot create the checkpoint", err);
+        ckpt_free(ck);
+        return rc;
+    }
+    int rc = put_str(ck, ck->file, "format", CKPT_FORMAT, err);
+    if (!rc)
+        rc = put_i64(ck, ck->file, "version", CKPT_VERSION, err);
+    if (rc) {
+        exp_ckpt_close(ck);
+        return rc;
+    }
+    *out = ck;
+    return QA_OK;
+}
+
+/* fsync of an open-able path (file or directory). */
+static int sync_path(const char *path, int dir, qa_err *err)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return qa_fail(err, QA_ERR_IO, "%s: cannot sync to disk: %s", path, strerror(e));
+    }
+    close(fd);
+    return QA_OK;
+}
+
+int exp_ckpt_commit(exp_ckpt *ck, qa_err *err)
+{
+    if (ck->method >= 0)
+        H5Gclose(ck->method);
+    ck->method = -1;
+    int rc = H5Fclose(ck->file) < 0 ? h5log_fail(ck->tmp, "cannot close the checkpoint", err)
+                                     : QA_OK;
+    ck->file = -1;
+    if (!rc)
+        rc = sync_path(ck->tmp, 0, err);
+    if (!rc && rename(ck->tmp, ck->path) != 0)
+        rc = qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", ck->tmp, ck->path,
+                     strerror(errno));
+    if (!rc) {
+        char dir[1024];
+        const char *slash = strrchr(ck->path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - ck->path) : 1,
+                 slash ? ck->path : ".");
+        rc = sync_path(dir, 1, err);
+    }
+    if (rc)
+        unlink(ck->tmp);
+    ckpt_free(ck);
+    return rc;
+}
+
+int exp_ckpt_read(exp_ckpt **out, const char *path, qa_err *err)
+{
+    *out = NULL;
+    if (access(path, F_OK) != 0)
+        return qa_fail(err, QA_ERR_IO, "%s: no checkpoint to resume from: %s", path,
+                       strerror(errno));
+    exp_ckpt *ck = ckpt_alloc(path, err);
+    if (!ck)
+        return QA_ERR_NOMEM;
+    ck->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (ck->file < 0) {
+        int rc = h5log_fail(path, "not a readable checkpoint (truncated or damaged)", err);
+        ckpt_free(ck);
+        return rc == QA_ERR_IO ? QA_ERR_FORMAT : rc;
+    }
+    char format[64];
+    int64_t version = 0;
+    int rc = get_str(ck, ck->file, "/", "format", format, sizeof format, err);
+    if (!rc && strcmp(format, CKPT_FORMAT) != 0)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: not a qadapt checkpoint (format '%s')", path,
+                     format);
+    if (!rc)
+        rc = get_i64(ck, ck->file, "/", "version", &version, err);
+    if (!rc && version != CKPT_VERSION)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: checkpoint format version %lld, this qadapt reads "
+                     "version %d", path, (long long)version, CKPT_VERSION);
+    if (rc) {
+        ckpt_free(ck);
+        return rc;
+    }
+    *out = ck;
+    return QA_OK;
+}
+
+void exp_ckpt_close(exp_ckpt *ck)
+{
+    if (!ck)
+        return;
+    int writing = ck->writing;
+    char tmp[sizeof ck->tmp];
+    snprintf(tmp, sizeof tmp, "%s", ck->tmp);
+    ckpt_free(ck);
+    if (writing)
+        unlink(tmp);
+}
+
+static int valid_name(const exp_ckpt *ck, const char *name, qa_err *err)
+{
+    if (!*name || strchr(name, '/') || strlen(name) > 200)
+        return qa_fail(err, QA_ERR_ARG, "%s: method state name '%s' is empty, too long or has "
+                       "a '/'", ck->path, name);
+    return QA_OK;
+}
+
+int exp_ckpt_put(exp_ckpt *ck, const char *name, exp_ckpt_type type, const void *v, size_t n,
+                 qa_err *err)
+{
+    int rc = valid_name(ck, name, err);
+    if (rc)
+        return rc;
+    if (!ck->writing)
+        return qa_fail(err, QA_ERR_ARG, "%s: opened for reading, cannot put %s", ck->path, name);
+    if (ck->method < 0)
+        ck->method = H5Gcreate2(ck->file, "method", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ck->method < 0)
+        return h5log_fail(ck->tmp, "cannot create /method", err);
+    rc = write_vec(ck, ck->method, name, native_of(type), v, n, err);
+    if (!rc) {
+        hid_t ds = H5Dopen2(ck->method, name, H5P_DEFAULT);
+        rc = put_str(ck, ds, "type", type_name(type), err);
+        H5Dclose(ds);
+    }
+    return rc;
+}
+
+int exp_ckpt_get(exp_ckpt *ck, const char *name, exp_ckpt_type type, void *v, size_t n,
+                 qa_err *err)
+{
+    int rc = valid_name(ck, name, err);
+    if (rc)
+        return rc;
+    if (ck->method < 0 && H5Lexists(ck->file, "method", H5P_DEFAULT) > 0)
+        ck->method = H5Gopen2(ck->file, "method", H5P_DEFAULT);
+    if (ck->method < 0)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: the method saved no state (/method/%s is "
+                       "missing)", ck->path, name);
+    if (H5Lexists(ck->method, name, H5P_DEFAULT) > 0) {
+        char t[16];
+        hid_t ds = H5Dopen2(ck->method, name, H5P_DEFAULT);
+        rc = get_str(ck, ds, name, "type", t, sizeof t, err);
+        H5Dclose(ds);
+        if (!rc && strcmp(t, type_name(type)) != 0)
+            return qa_fail(err, QA_ERR_FORMAT, "%s: /method/%s holds %s values, %s expected",
+                           ck->path, name, t, type_name(type));
+        if (rc)
+            return rc;
+    }
+    return read_array(ck, ck->method, "/method", name, native_of(type), v, (hsize_t)n, err);
+}
+
+/* "a,b,c": the names of p's views, to tell two models apart. */
+static char *view_names(const nn_params *p)
+{
+    size_t n = 1;
+    for (int v = 0; v < p->nviews; v++)
+        n += strlen(p->views[v].name) + 1;
+    char *s = calloc(n, 1);
+    for (int v = 0; s && v < p->nviews; v++) {
+        if (v)
+            strcat(s, ",");
+        strcat(s, p->views[v].name);
+    }
+    return s;
+}
+
+static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *err)
+{
+    const nn_params *p = s->p;
+    hid_t g = H5Gcreate2(sets, s->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return h5log_fail(ck->tmp, "cannot create a parameter set's group", err);
+    char *views = view_names(p);
+    int rc = views ? QA_OK : qa_fail(err, QA_ERR_NOMEM, "out of memory saving %s", s->name);
+    if (!rc)
+        rc = put_str(ck, g, "views", views, err);
+    if (!rc)
+        rc = put_i64(ck, g, "t", s->opt->t, err);
+    if (!rc)
+        rc = write_vec(ck, g, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
+    if (!rc)
+        rc = write_vec(ck, g, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
+    if (!rc)
+        rc = write_vec(ck, g, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
+    if (!rc && s->opt->v)
+        rc = write_vec(ck, g, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+    free(views);
+    H5Gclose(g);
+    return rc;
+}
+
+/* "name:type:count,..." of a table's columns, to tell two layouts apart. */
+static void columns_text(const h5log_table *t, char *buf, size_t n)
+{
+    int ncols;
+    const h5log_col *c = h5log_table_cols(t, &ncols);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < ncols && used < n; i++) {
+        int w = snprintf(buf + used, n - used, "%s%s:%d:%d", i ? "," : "", c[i].name, c[i].type,
+                         c[i].count);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+static int save_table(exp_ckpt *ck, hid_t tables, int k, const h5log_table *t, qa_err *err)
+{
+    char name[32], cols[8192];
+    snprintf(name, sizeof name, "t%d", k);
+    int64_t rows = h5log_table_rows(t);
+    int width = h5log_table_width(t);
+    h5log_value *v = malloc((size_t)(rows > 0 ? rows : 1) * (size_t)width * sizeof *v);
+    if (!v)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory saving %s", h5log_table_path(t));
+    int rc = h5log_table_read(t, 0, rows, v, err);
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)width};
+    /* the values' bits, whatever each column's type */
+    if (!rc)
+        rc = write_array(ck, tables, name, H5T_NATIVE_UINT64, v, 2, dims, err);
+    free(v);
+    hid_t ds = rc ? -1 : H5Dopen2(tables, name, H5P_DEFAULT);
+    columns_text(t, cols, sizeof cols);
+    if (!rc)
+        rc = put_str(ck, ds, "path", h5log_table_path(t), err);
+    if (!rc)
+        rc = put_str(ck, ds, "columns", cols, err);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return rc;
+}
+
+static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    cfg_doc d = exp_config_doc((exp_config *)r->cfg);
+    char *text = NULL;
+    int rc = cfg_render(&d, &text, err);
+    if (!rc) {
+        hid_t t = str_type(), space = H5Screate(H5S_SCALAR);
+        hid_t ds = H5Dcreate2(ck->file, "config", t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (ds < 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
+            rc = h5log_fail(ck->tmp, "cannot write /config", err);
+        if (ds >= 0)
+            H5Dclose(ds);
+        H5Sclose(space);
+        H5Tclose(t);
+    }
+    free(text);
+    hid_t f = ck->file;
+    if (!rc)
+        rc = put_i64(ck, f, "epochs", r->epoch + 1, err);
+    if (!rc)
+        rc = put_i64(ck, f, "step", r->step, err);
+    if (!rc)
+        rc = put_i64(ck, f, "loader_epoch", r->train_loader.epoch, err);
+    if (!rc)
+        rc = put_f64(ck, f, "lr", r->lr, err);
+    if (!rc)
+        rc = put_f64(ck, f, "elapsed", exp_now() - r->t_start, err);
+    if (!rc)
+        rc = put_f64(ck, f, "test_acc", res->test_acc, err);
+    if (!rc)
+        rc = put_f64(ck, f, "test_loss", res->test_loss, err);
+    if (!rc)
+        rc = put_str(ck, f, "method", r->method->name, err);
+    hid_t sets = rc ? -1 : H5Gcreate2(f, "sets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    for (int i = 0; !rc && i < r->nsets; i++)
+        rc = save_set(ck, sets, &r->sets[i], err);
+    if (!rc)
+        rc = put_i64(ck, sets, "count", r->nsets, err);
+    if (sets >= 0)
+        H5Gclose(sets);
+    hid_t tables = rc ? -1 : H5Gcreate2(f, "tables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int ntables = h5log_ntables(r->log);
+    for (int k = 0; !rc && k < ntables; k++)
+        rc = save_table(ck, tables, k, h5log_table_at(r->log, k), err);
+    if (!rc)
+        rc = put_i64(ck, tables, "count", ntables, err);
+    if (tables >= 0)
+        H5Gclose(tables);
+    return rc;
+}
+
+int exp_ckpt_save(exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    char path[1100];
+    exp_ckpt_path(h5log_path(r->log), path, sizeof path);
+    exp_ckpt *ck;
+    int rc = exp_ckpt_create(&ck, path, err);
+    if (rc)
+        return rc;
+    rc = save_run_state(ck, r, res, err);
+    if (!rc && r->method->save && (rc = r->method->save(r, r->mstate, ck, err)) != QA_OK)
+        qa_err_prefix(err, "method %s saving its checkpoint state: ", r->method->name);
+    if (rc) {
+        exp_ckpt_close(ck);
+        return rc;
+    }
+    return exp_ckpt_commit(ck, err);
+}
+
+/* The first key, in schema order, whose value differs between the run's
+ * config a and the checkpoint's b, other than those a resume may change. */
+static int config_differs(const exp_config *a, exp_config *b, const char *path, qa_err *err)
+{
+    const cfg_schema *s = &exp_schema;
+    cfg_doc da = exp_config_doc((exp_config *)a);
+    int idx = 0;
+    for (int i = 0; i < s->nsections; i++) {
+        const cfg_section *sec = &s->sections[i];
+        for (const cfg_key *k = sec->keys; k->key; k++, idx++) {
+            if ((strcmp(sec->name, "train") == 0 && strcmp(k->key, "epochs") == 0) ||
+                (strcmp(sec->name, "experiment") == 0 && strcmp(k->key, "out_dir") == 0))
+                continue;
+            char va[4096], vb[4096], where[300];
+            cfg_format(k, cfg_field(sec, k, a), (const char *)a + sec->off, va, sizeof va);
+            cfg_format(k, cfg_field(sec, k, b), (const char *)b + sec->off, vb, sizeof vb);
+            if (strcmp(va, vb) == 0)
+                continue;
+            cfg_where(&da, idx, where, sizeof where);
+            return qa_fail(err, QA_ERR_CONFIG,
+                           "resume refused: %s.%s is '%s' (%s) but the checkpoint %s was "
+                           "written with '%s'; only train.epochs and the out dir may change",
+                           sec->name, k->key, va, where, path, vb);
+        }
+    }
+    return QA_OK;
+}
+
+/* /config of the checkpoint read into a fresh exp_config, then compared. */
+static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
+{
+    hid_t ds = H5Lexists(ck->file, "config", H5P_DEFAULT) > 0
+                   ? H5Dopen2(ck->file, "config", H5P_DEFAULT)
+                   : -1;
+    hid_t t = str_type();
+    char *text = NULL;
+    herr_t r = ds < 0 ? -1 : H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Tclose(t);
+    if (r < 0 || !text)
+        return h5log_fail(ck->path, "cannot read /config (damaged checkpoint)", err);
+    exp_config *old = malloc(sizeof *old);
+    int rc = old ? exp_config_defaults(old, err)
+                 : qa_fail(err, QA_ERR_NOMEM, "out of memory for a config");
+    if (!rc) {
+        cfg_doc d = exp_config_doc(old);
+        char name[1100];
+        snprintf(name, sizeof name, "%s:/config", ck->path);
+        rc = cfg_load_text(&d, text, name, err);
+        if (rc)
+            qa_err_prefix(err, "the checkpoint's config no longer reads (schema changed?): ");
+    }
+    H5free_memory(text);
+    if (!rc)
+        rc = config_differs(cfg, old, ck->path, err);
+    free(old);
+    return rc;
+}
+
+int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err)
+{
+    exp_ckpt *ck;
+    int rc = exp_ckpt_read(&ck, path, err);
+    if (rc)
+        return rc;
+    int64_t epochs = 0;
+    rc = check_config(ck, cfg, err);
+    if (!rc)
+        rc = get_i64(ck, ck->file, "/", "epochs", &epochs, err);
+    if (!rc && (epochs < 1 || epochs > cfg->train.epochs))
+        rc = qa_fail(err, QA_ERR_CONFIG, "resume refused: the checkpoint %s has %lld epochs "
+                     "done, more than train.epochs = %d", path, (long long)epochs,
+                     cfg->train.epochs);
+    if (rc) {
+        exp_ckpt_close(ck);
+        return rc;
+    }
+    *out = ck;
+    return QA_OK;
+}
+
+int exp_ckpt_epochs(const exp_ckpt *ck)
+{
+    int64_t e = 0;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t a = H5Aopen(ck->file, "epochs", H5P_DEFAULT);
+    if (a >= 0) {
+        if (H5Aread(a, H5T_NATIVE_INT64, &e) < 0)
+            e = 0;
+        H5Aclose(a);
+    }
+    return (int)e;
+}
+
+static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
+{
+    nn_params *p = s->p;
+    char where[64], views[65536];
+    snprintf(where, sizeof where, "/sets/%s", s->name);
+    if (H5Lexists(sets, s->name, H5P_DEFAULT) <= 0)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: parameter set %s is missing", ck->path, s->name);
+    hid_t g = H5Gopen2(sets, s->name, H5P_DEFAULT);
+    if (g < 0)
+        return h5log_fail(ck->path, "cannot open a parameter set (damaged checkpoint)", err);
+    char *want = view_names(p);
+    int64_t t = 0;
+    int rc = want ? get_str(ck, g, where, "views", views, sizeof views, err)
+                  : qa_fail(err, QA_ERR_NOMEM, "out of memory restoring %s", s->name);
+    if (!rc && strcmp(views, want) != 0)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: parameter set %s has other views than the "
+                     "network built now (was the code changed?)", ck->path, s->name);
+    if (!rc)
+        rc = get_i64(ck, g, where, "t", &t, err);
+    if (!rc)
+        rc = read_array(ck, g, where, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
+    if (!rc)
+        rc = read_array(ck, g, where, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
+    if (!rc)
+        rc = read_array(ck, g, where, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
+    if (!rc && s->opt->v)
+        rc = read_array(ck, g, where, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+    if (!rc)
+        s->opt->t = (long)t;
+    free(want);
+    H5Gclose(g);
+    return rc;
+}
+
+static h5log_table *table_by_path(const h5log *log, const char *path)
+{
+    for (int i = 0; i < h5log_ntables(log); i++)
+        if (strcmp(h5log_table_path(h5log_table_at(log, i)), path) == 0)
+            return h5log_table_at(log, i);
+    return NULL;
+}
+
+/* Appends the saved rows the run file does not have yet (setup wrote the
+ * others again). */
+static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *err)
+{
+    char name[32], where[64], path[256], cols[8192], want[8192];
+    snprintf(name, sizeof name, "t%d", k);
+    snprintf(where, sizeof where, "/tables/%s", name);
+    hid_t ds = H5Lexists(tables, name, H5P_DEFAULT) > 0 ? H5Dopen2(tables, name, H5P_DEFAULT) : -1;
+    if (ds < 0)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: %s is missing", ck->path, where);
+    hsize_t dims[2] = {0, 0};
+    hid_t space = H5Dget_space(ds);
+    int rank = space < 0 ? -1 : H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    int rc = get_str(ck, ds, where, "path", path, sizeof path, err);
+    if (!rc)
+        rc = get_str(ck, ds, where, "columns", cols, sizeof cols, err);
+    H5Dclose(ds);
+    if (rc)
+        return rc;
+    h5log_table *t = table_by_path(r->log, path);
+    if (!t)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: the run file had a table %s the resumed run "
+                       "did not create in its setup", ck->path, path);
+    columns_text(t, want, sizeof want);
+    if (rank != 2 || strcmp(cols, want) != 0 || dims[1] != (hsize_t)h5log_table_width(t))
+        return qa_fail(err, QA_ERR_FORMAT, "%s: table %s has other columns than the run's "
+                       "now (was the code changed?)", ck->path, path);
+    int64_t have = h5log_table_rows(t), saved = (int64_t)dims[0];
+    if (have > saved)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: table %s has %lld rows, the resumed run "
+                       "wrote %lld before its first epoch", ck->path, path, (long long)saved,
+                       (long long)have);
+    h5log_value *v = malloc((size_t)(saved > 0 ? saved : 1) * (size_t)dims[1] * sizeof *v);
+    if (!v)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory restoring %s", path);
+    rc = read_array(ck, tables, "/tables", name, H5T_NATIVE_UINT64, v, dims[0] * dims[1], err);
+    if (!rc)
+        rc = h5log_table_append(t, v + (size_t)have * dims[1], (int)(saved - have), err);
+    free(v);
+    return rc;
+}
+
+static int restore_group(exp_ckpt *ck, const char *group, exp_run *r, qa_err *err)
+{
+    hid_t g = H5Lexists(ck->file, group, H5P_DEFAULT) > 0
+                  ? H5Gopen2(ck->file, group, H5P_DEFAULT)
+                  : -1;
+    if (g < 0)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: /%s is missing (damaged checkpoint)", ck->path,
+                       group);
+    int64_t count = 0;
+    int rc = get_i64(ck, g, group, "count", &count, err);
+    int sets = strcmp(group, "sets") == 0;
+    if (!rc && sets && count != r->nsets)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: %lld parameter sets saved, the run has %d",
+                     ck->path, (long long)count, r->nsets);
+    for (int i = 0; !rc && i < (sets ? r->nsets : (int)count); i++)
+        rc = sets ? restore_set(ck, g, &r->sets[i], err) : restore_table(ck, g, i, r, err);
+    H5Gclose(g);
+    return rc;
+}
+
+int exp_ckpt_restore(exp_ckpt *ck, exp_run *r, exp_run_result *res, qa_err *err)
+{
+    int64_t epochs = 0, step = 0;
+    double lr = 0, elapsed = 0, acc = 0, loss = 0;
+    char method[64];
+    hid_t f = ck->file;
+    int rc = get_i64(ck, f, "/", "epochs", &epochs, err);
+    if (!rc)
+        rc = get_i64(ck, f, "/", "step", &step, err);
+    if (!rc)
+        rc = get_f64(ck, f, "/", "lr", &lr, err);
+    if (!rc)
+        rc = get_f64(ck, f, "/", "elapsed", &elapsed, err);
+    if (!rc)
+        rc = get_f64(ck, f, "/", "test_acc", &acc, err);
+    if (!rc)
+        rc = get_f64(ck, f, "/", "test_loss", &loss, err);
+    if (!rc)
+        rc = get_str(ck, f, "/", "method", method, sizeof method, err);
+    if (!rc && strcmp(method, r->method->name) != 0)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: written by method %s, the run uses %s", ck->path,
+                     method, r->method->name);
+    if (!rc && step != epochs * r->steps_per_epoch)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: %lld steps after %lld epochs of %ld steps",
+                     ck->path, (long long)step, (long long)epochs, r->steps_per_epoch);
+    if (!rc)
+        rc = restore_group(ck, "sets", r, err);
+    if (!rc)
+        rc = restore_group(ck, "tables", r, err);
+    if (!rc && r->method->load && (rc = r->method->load(r, r->mstate, ck, err)) != QA_OK)
+        qa_err_prefix(err, "method %s restoring its checkpoint state: ", r->method->name);
+    if (rc)
+        return rc;
+    r->step = (long)step;
+    r->lr = (float)lr;
+    r->t_start = exp_now() - elapsed;
+    res->epochs = (int)epochs;
+    res->test_acc = acc;
+    res->test_loss = loss;
+    return h5log_attr_i64(r->log, "/", "resumed_after_epoch", epochs, err);
+}
