@@ -1,0 +1,54 @@
+/* acfg.h: the [agent] configuration as agent/ and method dqmq see it,
+ * independent of how it was read (experiments/schema_agent.c binds the
+ * INI keys and their help text to these fields).
+ *
+ * Deliberately not here: INI parsing, the per-layer plan (quant/plan.h). */
+#ifndef AGENT_ACFG_H
+#define AGENT_ACFG_H
+
+#include "nn/status.h"
+
+/* what the policy sees of an input */
+typedef enum {
+    AGENT_OBS_FEATURES, /* the environment's quality features (constant without [env]) */
+    AGENT_OBS_ORACLE,   /* the true corruption (one-hot) and severity / 5 */
+    AGENT_OBS_CONSTANT, /* one constant: a single plan for every input (static MPQ) */
+} agent_obs;
+
+/* how the policy is updated */
+typedef enum {
+    AGENT_OPT_ANALYTIC,  /* gradient of the hybrid loss through the soft backbone */
+    AGENT_OPT_CRITIC,    /* gradient of a learned model of the loss; hard backbone */
+    AGENT_OPT_REINFORCE, /* score function with a moving-average baseline; hard backbone */
+} agent_opt;
+
+typedef enum { AGENT_SCHED_JOINT, AGENT_SCHED_ALTERNATE } agent_sched;
+
+#define AGENT_ORACLE_NCORR 19 /* corruption ids 0..18 (env/corrupt.h), plus clean */
+
+typedef struct {
+    int observation;        /* agent_obs */
+    int optimizer;          /* agent_opt */
+    int head;               /* agent_head (policy.h) */
+    int hard;               /* gumbel: straight-through hard plans */
+    int hidden;             /* policy MLP width */
+    float lr;               /* policy Adam learning rate (constant) */
+    float weight_decay;     /* policy AdamW decay */
+    int cost;               /* agent_cost_kind (objective.h) */
+    float lambda;           /* weight of the cost term */
+    float target;           /* budget: mean BitOps / uniform-8-bit BitOps */
+    int warmup;             /* epochs of random hard plans, backbone only */
+    int schedule;           /* agent_sched */
+    float sigma_min, sigma_max, sigma_end; /* dqmq spread range; its top annealed to sigma_end */
+    float mu_init;          /* dqmq initial location in bits, 0 = middle */
+    float tau, tau_end;     /* gumbel temperature, annealed */
+    int critic_hidden;
+    float critic_lr;
+    float baseline_momentum; /* reinforce */
+    double sample_rate;     /* fraction of training samples logged to /train/samples */
+} agent_cfg;
+
+/* rules inside the section */
+int agent_cfg_check(const agent_cfg *c, qa_err *err);
+
+#endif
