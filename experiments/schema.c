@@ -118,6 +118,8 @@ static const cfg_section sections[] = {
     {"model", model_keys, offsetof(exp_config, model), "the network", NULL},
     {"quant", exp_quant_keys, offsetof(exp_config, quant),
      "quantizers, candidate widths and the fixed method's widths", exp_quant_check},
+    {"agent", exp_agent_keys, offsetof(exp_config, agent),
+     "method dqmq: the bit-width policy, its objective and updates", exp_agent_check},
     {"train", train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

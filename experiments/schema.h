@@ -13,6 +13,7 @@
 #ifndef EXP_SCHEMA_H
 #define EXP_SCHEMA_H
 
+#include "agent/acfg.h"
 #include "experiments/config.h"
 #include "nn/status.h"
 #include "quant/qcfg.h"
@@ -70,6 +71,7 @@ typedef struct {
     exp_data_cfg data;
     exp_model_cfg model;
     q_cfg quant;        /* [quant]: experiments/schema_quant.c */
+    agent_cfg agent;    /* [agent]: experiments/schema_agent.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
@@ -80,6 +82,9 @@ extern const cfg_schema exp_schema;
 /* [quant] keys and checks (experiments/schema_quant.c) */
 extern const cfg_key exp_quant_keys[];
 int exp_quant_check(const void *section, qa_err *err);
+/* [agent] keys and checks (experiments/schema_agent.c) */
+extern const cfg_key exp_agent_keys[];
+int exp_agent_check(const void *section, qa_err *err);
 
 /* The binding of c to exp_schema, for the cfg_* functions. */
 cfg_doc exp_config_doc(exp_config *c);
