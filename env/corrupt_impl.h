@@ -1,0 +1,121 @@
+/* corrupt_impl.h: internals shared by the corrupt_*.c files and the env
+ * tests (kernels, the work struct, one function per corruption). Not part
+ * of the env API: callers use corrupt.h.
+ *
+ * Legend: H, W, C image sides and channels; every operation reads j->in and
+ * writes j->out, both (H, W, C) uint8, possibly the same buffer, so an
+ * operation either works pixel by pixel or finishes reading before writing. */
+#ifndef ENV_CORRUPT_IMPL_H
+#define ENV_CORRUPT_IMPL_H
+
+#include "data/jpeg_io.h"
+#include "env/corrupt.h"
+
+/* One severity's parameters; meaning per corruption in corrupt.c's tables. */
+typedef struct {
+    double a, b, c;
+} env_sev;
+
+/* Largest kernels of the tables: gaussian sigma 6 -> radius 24; defocus
+ * radius 10 -> 21x21; motion radius 20 -> 41 taps. */
+#define ENV_GAUSS_MAX_TAPS 49
+#define ENV_DISK_MAX_SIDE 21
+#define ENV_MOTION_MAX_TAPS 41
+/* PIL BOX taps: 2 ceil(side / int(side * 0.25) / 2) + 1 <= 7 for sides >= 8 */
+#define ENV_BOX_MAX_TAPS 9
+
+typedef struct {
+    int radius;
+    float k[ENV_GAUSS_MAX_TAPS]; /* (2 radius + 1), sums to 1 */
+} env_kernel1d;
+
+typedef struct {
+    int radius;
+    float k[ENV_DISK_MAX_SIDE * ENV_DISK_MAX_SIDE]; /* (2 radius + 1)^2, sums to 1 */
+} env_kernel2d;
+
+struct env_work {
+    int max_h, max_w;
+    float *f0, *f1; /* (H, W, 3) planes */
+    float *pad;     /* (H + 2 ENV_GAUSS_MAX_TAPS) x (W + 2 ENV_GAUSS_MAX_TAPS) x 3 */
+    uint8_t *u8;    /* 2 x (H, W, 3) */
+    int *idx;       /* resampling indices, 4 (H + W) */
+    double *wt;     /* resampling weights, 4 (H + W) */
+    int32_t *coef;  /* PIL fixed-point weights, ENV_BOX_MAX_TAPS x max(H, W) */
+    double *plasma; /* (M, M), M = plasma_side */
+    int plasma_side;
+    data_jpeg_codec *jpeg;
+    /* kernels of every table and severity, built once */
+    env_kernel1d gauss[ENV_NTABLE][ENV_MAX_SEVERITY];
+    env_kernel1d glass[ENV_NTABLE][ENV_MAX_SEVERITY];
+    env_kernel2d disk[ENV_NTABLE][ENV_MAX_SEVERITY];
+};
+
+typedef struct {
+    const uint8_t *in;
+    uint8_t *out;
+    int h, w, c;
+    int severity; /* 1..5 */
+    env_table table;
+    env_sev p;
+    nn_rng *rng;
+    env_work *ws;
+} env_job;
+
+typedef int (*env_corrupt_fn)(const env_job *j, qa_err *err);
+
+const env_sev *env_corrupt_params(env_table t, int id, int severity);
+
+/* reference conversions: clip then truncate */
+static inline uint8_t env_unit_to_u8(float x)
+{
+    x = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
+    return (uint8_t)(x * 255.0f);
+}
+static inline uint8_t env_255_to_u8(float v)
+{
+    v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
+    return (uint8_t)v;
+}
+
+/* Filters accumulate in float: a kernel summing to 1 over a constant 100
+ * gives 99.99998, which truncation would turn into 99 (the reference's
+ * double arithmetic does that too, a billion times less often). Adding
+ * ENV_FILTER_EPS levels absorbs the float error; it changes only values
+ * within 1e-3 below an integer. */
+#define ENV_FILTER_EPS 1e-3f
+static inline uint8_t env_filtered_to_u8(float v)
+{
+    return env_255_to_u8(v + ENV_FILTER_EPS);
+}
+
+/* kernels (corrupt_blur.c); the tests check they sum to 1 */
+void env_kernel_gauss(env_kernel1d *k, double sigma);
+void env_kernel_disk(env_kernel2d *k, double radius, double alias);
+int env_kernel_motion(float *k, int radius, double sigma); /* returns taps */
+/* separable blur with replicated borders, (H, W, C) float in 0..255 scale */
+void env_blur_separable(env_work *ws, const env_kernel1d *k, const float *in, float *out, int h,
+                        int w, int c);
+/* motion blur at a given angle in degrees: the deterministic core */
+void env_motion_blur_at(env_work *ws, const uint8_t *in, uint8_t *out, int h, int w, int c,
+                        int radius, double sigma, double angle);
+/* diamond-square plasma of side m (power of two) into ws->plasma, in [0, 1] */
+void env_plasma(env_work *ws, int m, double decay, nn_rng *rng);
+
+int env_gaussian_noise(const env_job *j, qa_err *err);
+int env_shot_noise(const env_job *j, qa_err *err);
+int env_impulse_noise(const env_job *j, qa_err *err);
+int env_speckle_noise(const env_job *j, qa_err *err);
+int env_gaussian_blur(const env_job *j, qa_err *err);
+int env_defocus_blur(const env_job *j, qa_err *err);
+int env_motion_blur(const env_job *j, qa_err *err);
+int env_glass_blur(const env_job *j, qa_err *err);
+int env_zoom_blur(const env_job *j, qa_err *err);
+int env_pixelate(const env_job *j, qa_err *err);
+int env_fog(const env_job *j, qa_err *err);
+int env_brightness(const env_job *j, qa_err *err);
+int env_contrast(const env_job *j, qa_err *err);
+int env_saturate(const env_job *j, qa_err *err);
+int env_jpeg_compression(const env_job *j, qa_err *err);
+
+#endif
