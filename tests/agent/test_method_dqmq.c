@@ -1,0 +1,251 @@
+/* test_method_dqmq.c: method dqmq end to end on configs/smoke.ini cut to a
+ * few seconds: through the qadapt binary (QADAPT_BIN), the run file holds
+ * /train/samples (subsampled), /eval/samples (every test image), the
+ * policy grid and the bit columns, and the per-epoch means agree with the
+ * per-sample rows; the critic, reinforce, Gumbel/untied and constant-
+ * observation variants run through the run loop; bad [agent] values are
+ * errors naming the key. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../experiments/h5read.h"
+#include "check_main.h"
+#include "experiments/run.h"
+
+static char dir[64];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/qa_test_dqmq_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void remove_tree(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* column `col` (count values per row) of a table as doubles, malloc'd */
+static double *read_col(hid_t f, const char *table, const char *col, int count, int *nrows)
+{
+    hid_t ds = H5Dopen2(f, table, H5P_DEFAULT);
+    ck_assert_msg(ds >= 0, "%s missing", table);
+    hid_t space = H5Dget_space(ds);
+    hsize_t n = 0, dim = (hsize_t)count;
+    H5Sget_simple_extent_dims(space, &n, NULL);
+    hid_t mt = count > 1 ? H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &dim) : H5T_NATIVE_DOUBLE;
+    hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)count * sizeof(double));
+    H5Tinsert(t, col, 0, mt);
+    double *v = calloc((size_t)(n ? n : 1) * (size_t)count, sizeof *v);
+    herr_t rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Tclose(t);
+    if (count > 1)
+        H5Tclose(mt);
+    H5Sclose(space);
+    H5Dclose(ds);
+    ck_assert_msg(rc >= 0, "%s.%s unreadable", table, col);
+    *nrows = (int)n;
+    return v;
+}
+
+static const char *const BASE[] = {"experiment.method=dqmq", "data.limit=640",
+                                   "data.test_limit=300", "train.epochs=2", "agent.warmup=1"};
+enum { NBASE = 5 };
+
+static int run_dqmq(char **extra, int nextra, exp_run_result *res, qa_err *err)
+{
+    char cfgpath[1024];
+    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
+    char *sets[16];
+    int n = 0;
+    for (int i = 0; i < NBASE; i++)
+        sets[n++] = (char *)BASE[i];
+    for (int i = 0; i < nextra; i++)
+        sets[n++] = extra[i];
+    exp_config *c = malloc(sizeof *c);
+    int rc = exp_config_load(c, cfgpath, sets, n, err);
+    if (rc == QA_OK) {
+        exp_run_opts o = {.out_dir = dir, .command = "test_method_dqmq"};
+        rc = exp_run_main(c, &o, res, err);
+    }
+    free(c);
+    return rc;
+}
+
+/* the last epoch's realised means equal those of the /eval/samples rows */
+static void check_eval_consistency(hid_t f, int L)
+{
+    int n, ne;
+    double *bitops = read_col(f, "/eval/samples", "bitops", 1, &n);
+    double *wb = read_col(f, "/eval/samples", "w_bits", L, &n);
+    double *correct = read_col(f, "/eval/samples", "correct", 1, &n);
+    double *col = read_col(f, "/train/epochs", "bitops", 1, &ne);
+    double *cw = read_col(f, "/train/epochs", "w_bits", L, &ne);
+    double *acc = read_col(f, "/train/epochs", "test_acc", 1, &ne);
+    ck_assert_int_eq(n, 300);
+    double sb = 0, sc = 0, sw[8] = {0};
+    for (int i = 0; i < n; i++) {
+        sb += bitops[i];
+        sc += correct[i];
+        for (int l = 0; l < L; l++) {
+            double b = wb[i * L + l];
+            ck_assert(b == 2 || b == 3 || b == 4 || b == 6 || b == 8);
+            sw[l] += b;
+        }
+    }
+    ck_assert_double_eq_tol(col[ne - 1], sb / n, 1e-6 * col[ne - 1]);
+    ck_assert_double_eq_tol(acc[ne - 1], sc / n, 1e-9);
+    for (int l = 0; l < L; l++)
+        ck_assert_double_eq_tol(cw[(ne - 1) * L + l], sw[l] / n, 1e-5);
+    free(bitops), free(wb), free(correct), free(col), free(cw), free(acc);
+}
+
+START_TEST(test_dqmq_binary)
+{
+    const char *bin = getenv("QADAPT_BIN"), *root = getenv("QADAPT_SOURCE_ROOT");
+    ck_assert_msg(bin && root, "run through meson test (QADAPT_BIN unset)");
+    make_dir();
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s run %s/configs/smoke.ini --out %s --set experiment.method=dqmq "
+             "--set data.limit=640 --set data.test_limit=300 --set train.epochs=2 "
+             "--set agent.warmup=1 --set agent.sample_rate=0.1 --set experiment.name=bin "
+             ">/dev/null 2>&1",
+             bin, root, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char path[256];
+    snprintf(path, sizeof path, "%s/bin/run.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    char *status = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(status, "complete");
+    int n;
+    double *ep = read_col(f, "/train/samples", "epoch", 1, &n);
+    /* 640 samples per epoch at rate 0.1, two epochs */
+    ck_assert_int_gt(n, 60);
+    ck_assert_int_lt(n, 220);
+    ck_assert_double_eq(ep[0], 1.0);
+    ck_assert_double_eq(ep[n - 1], 2.0);
+    double *pw = read_col(f, "/train/samples", "p_w", 10, &n);
+    for (int i = 0; i < n; i++) {
+        double s = 0;
+        for (int k = 0; k < 5; k++)
+            s += pw[i * 10 + k];
+        ck_assert_double_eq_tol(s, 1.0, 1e-5);
+    }
+    check_eval_consistency(f, 2);
+    double *frac = read_col(f, "/train/epochs", "policy_macs_vs_backbone", 1, &n);
+    ck_assert_double_lt(frac[0], 0.01);
+    ck_assert_double_gt(frac[0], 0.0);
+    double *phase = read_col(f, "/train/epochs", "phase", 1, &n);
+    ck_assert_double_eq(phase[0], 0.0);
+    ck_assert_double_eq(phase[1], 1.0);
+    double *gn = read_col(f, "/eval/policy_grid", "n", 1, &n);
+    double total = 0;
+    for (int i = 0; i < n; i++)
+        total += gn[i];
+    ck_assert_double_eq(total, 300.0);
+    free(status), free(ep), free(pw), free(frac), free(phase), free(gn);
+    H5Fclose(f);
+    remove_tree();
+}
+END_TEST
+
+START_TEST(test_dqmq_critic)
+{
+    make_dir();
+    char *sets[] = {"agent.optimizer=critic", "experiment.name=critic"};
+    exp_run_result res;
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(sets, 2, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *mse = read_col(f, "/train/epochs", "critic_mse", 1, &n);
+    ck_assert(isfinite(mse[0]) && isfinite(mse[1]));
+    check_eval_consistency(f, 2);
+    free(mse);
+    H5Fclose(f);
+    remove_tree();
+}
+END_TEST
+
+START_TEST(test_dqmq_reinforce_gumbel_untied)
+{
+    make_dir();
+    char *sets[] = {"agent.optimizer=reinforce", "experiment.name=rf", "agent.head=gumbel",
+                    "quant.tied=false"};
+    exp_run_result res;
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(sets, 4, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *pa = read_col(f, "/eval/samples", "p_a", 10, &n);
+    ck_assert_int_eq(n, 300);
+    free(pa);
+    H5Fclose(f);
+    char *st[] = {"experiment.name=st", "agent.head=gumbel", "agent.hard=true",
+                  "quant.tied=false"};
+    ck_assert_msg(run_dqmq(st, 4, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    remove_tree();
+}
+END_TEST
+
+/* constant observation: one plan for every test input (static MPQ) */
+START_TEST(test_dqmq_constant)
+{
+    make_dir();
+    char *sets[] = {"agent.observation=constant", "experiment.name=const", "agent.lambda=0.3"};
+    exp_run_result res;
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *pw = read_col(f, "/eval/samples", "p_w", 10, &n);
+    for (int i = 1; i < n; i++)
+        for (int j = 0; j < 10; j++)
+            ck_assert_double_eq(pw[i * 10 + j], pw[j]);
+    free(pw);
+    H5Fclose(f);
+    remove_tree();
+}
+END_TEST
+
+START_TEST(test_dqmq_config_errors)
+{
+    make_dir();
+    exp_run_result res;
+    qa_err err = {0};
+    char *warm[] = {"agent.warmup=2"};
+    ck_assert_int_eq(run_dqmq(warm, 1, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "agent.warmup"));
+    char *hard[] = {"agent.head=gumbel", "agent.hard=true", "agent.optimizer=critic"};
+    ck_assert_int_eq(run_dqmq(hard, 3, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "[agent]"));
+    char *pinned[] = {"quant.first_bits=0", "model.arch=small", "agent.sigma_max=0.1"};
+    ck_assert_int_eq(run_dqmq(pinned, 3, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "sigma_max"));
+    remove_tree();
+}
+END_TEST
+
+Suite *qa_test_suite(void)
+{
+    Suite *s = suite_create("agent_method_dqmq");
+    TCase *tc = tcase_create("dqmq");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_dqmq_binary);
+    tcase_add_test(tc, test_dqmq_critic);
+    tcase_add_test(tc, test_dqmq_reinforce_gumbel_untied);
+    tcase_add_test(tc, test_dqmq_constant);
+    tcase_add_test(tc, test_dqmq_config_errors);
+    suite_add_tcase(s, tc);
+    return s;
+}
