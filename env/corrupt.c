@@ -240,12 +240,16 @@ int env_work_create(env_work **out, int max_h, int max_w, qa_err *err)
     ws->idx = malloc(4 * (size_t)(max_h + max_w) * sizeof(int));
     ws->wt = malloc(4 * (size_t)(max_h + max_w) * sizeof(double));
     ws->plasma = malloc((size_t)ws->plasma_side * (size_t)ws->plasma_side * sizeof(double));
-    if (!ws->f0 || !ws->f1 || !ws->pad || !ws->u8 || !ws->idx || !ws->wt || !ws->coef || !ws->plasma) {
+    ws->rand = malloc((px + 4) * sizeof(uint32_t));
+    if (!ws->f0 || !ws->f1 || !ws->pad || !ws->u8 || !ws->idx || !ws->wt || !ws->coef ||
+        !ws->plasma || !ws->rand) {
         env_work_free(ws);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for corruption scratch of %dx%d images",
                        max_h, max_w);
     }
-    int rc = data_jpeg_codec_create(&ws->jpeg, err);
+    int rc = env_noise_tables(ws, err);
+    if (!rc)
+        rc = data_jpeg_codec_create(&ws->jpeg, err);
     if (rc) {
         env_work_free(ws);
         return rc;
@@ -267,6 +271,8 @@ void env_work_free(env_work *ws)
     free(ws->wt);
     free(ws->coef);
     free(ws->plasma);
+    free(ws->rand);
+    free(ws->alias_mem);
     data_jpeg_codec_free(ws->jpeg);
     free(ws);
 }

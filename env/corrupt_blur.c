@@ -113,6 +113,7 @@ int env_kernel_motion(float *k, int radius, double sigma)
     return n;
 }
 
+/* Symmetric taps: o = k0 x + sum_j kj (x[-j] + x[+j]), axpy over whole rows. */
 void env_blur_separable(env_work *ws, const env_kernel1d *k, const float *in, float *out, int h,
                         int w, int c)
 {
@@ -120,25 +121,34 @@ void env_blur_separable(env_work *ws, const env_kernel1d *k, const float *in, fl
     float *line = ws->pad, *tmp = ws->pad + (size_t)(w + 2 * ENV_GAUSS_MAX_TAPS) * 3;
     for (int y = 0; y < h; y++) {
         const float *row = in + (size_t)y * wc;
-        for (int x = -r; x < w + r; x++)
-            memcpy(line + (size_t)(x + r) * c, row + (size_t)clampi(x, w) * c, sizeof(float) * c);
+        for (int x = 0; x < r; x++)
+            for (int ch = 0; ch < c; ch++) {
+                line[x * c + ch] = row[ch];
+                line[(r + w + x) * c + ch] = row[(w - 1) * c + ch];
+            }
+        memcpy(line + r * c, row, sizeof(float) * (size_t)wc);
+        const float *mid = line + r * c;
         float *t = tmp + (size_t)y * wc;
-        memset(t, 0, sizeof(float) * wc);
-        for (int j = 0; j <= 2 * r; j++) {
-            const float *src = line + j * c;
-            float kj = k->k[j];
+        for (int i = 0; i < wc; i++)
+            t[i] = k->k[r] * mid[i];
+        for (int j = 1; j <= r; j++) {
+            const float *a = mid - j * c, *b = mid + j * c;
+            float kj = k->k[r + j];
             for (int i = 0; i < wc; i++)
-                t[i] += kj * src[i];
+                t[i] += kj * (a[i] + b[i]);
         }
     }
     for (int y = 0; y < h; y++) {
         float *o = out + (size_t)y * wc;
-        memset(o, 0, sizeof(float) * wc);
-        for (int j = 0; j <= 2 * r; j++) {
-            const float *src = tmp + (size_t)clampi(y + j - r, h) * wc;
-            float kj = k->k[j];
+        const float *m = tmp + (size_t)y * wc;
+        for (int i = 0; i < wc; i++)
+            o[i] = k->k[r] * m[i];
+        for (int j = 1; j <= r; j++) {
+            const float *a = tmp + (size_t)clampi(y - j, h) * wc;
+            const float *b = tmp + (size_t)clampi(y + j, h) * wc;
+            float kj = k->k[r + j];
             for (int i = 0; i < wc; i++)
-                o[i] += kj * src[i];
+                o[i] += kj * (a[i] + b[i]);
         }
     }
 }

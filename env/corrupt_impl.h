@@ -34,6 +34,15 @@ typedef struct {
     float k[ENV_DISK_MAX_SIDE * ENV_DISK_MAX_SIDE]; /* (2 radius + 1)^2, sums to 1 */
 } env_kernel2d;
 
+/* Walker/Vose alias table of an integer distribution on lo .. lo + n - 1:
+ * one 32-bit word u picks bucket k = (u n) >> 32 and keeps it when the
+ * low word of u n is below thresh[k], else takes alias[k]. */
+typedef struct {
+    int lo, n;
+    uint32_t *thresh; /* (n) */
+    uint16_t *alias;  /* (n) */
+} env_alias;
+
 struct env_work {
     int max_h, max_w;
     float *f0, *f1; /* (H, W, 3) planes */
@@ -44,7 +53,11 @@ struct env_work {
     int32_t *coef;  /* PIL fixed-point weights, ENV_BOX_MAX_TAPS x max(H, W) */
     double *plasma; /* (M, M), M = plasma_side */
     int plasma_side;
+    uint32_t *rand; /* random words, (H, W, 3) + 4 */
     data_jpeg_codec *jpeg;
+    /* floor(255 sigma z) of gaussian_noise per table and severity */
+    env_alias noise[ENV_NTABLE][ENV_MAX_SEVERITY];
+    void *alias_mem; /* backs every env_alias */
     /* kernels of every table and severity, built once */
     env_kernel1d gauss[ENV_NTABLE][ENV_MAX_SEVERITY];
     env_kernel1d glass[ENV_NTABLE][ENV_MAX_SEVERITY];
@@ -88,6 +101,12 @@ static inline uint8_t env_filtered_to_u8(float v)
 {
     return env_255_to_u8(v + ENV_FILTER_EPS);
 }
+
+/* n words of r's stream into out, the same words n nn_rng_u32 calls return,
+ * a Philox block at a time (corrupt_noise.c) */
+void env_rng_fill(nn_rng *r, uint32_t *out, size_t n);
+/* builds ws->noise (from env_work_create) */
+int env_noise_tables(env_work *ws, qa_err *err);
 
 /* kernels (corrupt_blur.c); the tests check they sum to 1 */
 void env_kernel_gauss(env_kernel1d *k, double sigma);

@@ -58,6 +58,25 @@ START_TEST(test_gaussian_std)
                              sqrt(v), sigma);
             /* truncation lowers the mean by about half a level */
             ck_assert_double_eq_tol(m, 127.5, 0.5);
+            /* out - 128 = floor(sigma z): chi-square of the histogram against
+             * Phi((d + 1) / sigma) - Phi(d / sigma) over |d| <= 3 sigma, short
+             * of 0 and 255 where clipping piles the tails up */
+            int lo = (int)floor(-3 * sigma), hi = (int)ceil(3 * sigma);
+            lo = lo < -127 ? -127 : lo;
+            hi = hi > 126 ? 126 : hi;
+            int dof = hi - lo;
+            double chi2 = 0;
+            for (int d = lo; d <= hi; d++) {
+                int cnt = 0;
+                for (int i = 0; i < FH * FW; i++)
+                    cnt += out[i] - 128 == d;
+                double pd = 0.5 * (erfc(-(d + 1) / sigma / sqrt(2.0)) - erfc(-d / sigma / sqrt(2.0)));
+                double e = pd * FH * FW;
+                chi2 += (cnt - e) * (cnt - e) / e;
+            }
+            if (chi2 > dof + 6 * sqrt(2.0 * dof))
+                ck_abort_msg("gaussian %s s%d: chi-square %.1f on %d bins", env_table_name(t), s,
+                             chi2, dof + 1);
         }
     env_work_free(ws);
 }
