@@ -1,0 +1,392 @@
+/* bench_dqmq.c: cost of a DQMQ training step against a fixed-precision
+ * QAT step.
+ *
+ *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
+ *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
+ *
+ * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
+ * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
+ *   fixed   method fixed's step: every sample at W4A4 (one width, LSQ)
+ *   critic  method dqmq, agent.optimizer = critic: the policy (64-64 MLP on
+ *           F features) emits the distributions, one width per sample and
+ *           layer is drawn, the backbone runs hard (grouped per width),
+ *           the critic's plan gradient and the analytic cost gradient
+ *           update the policy, the critic is fitted (Adam each)
+ *   soft    method dqmq, agent.optimizer = analytic: the backbone runs the
+ *           soft plan over all candidates (default 2,3,4,6,8, tied), one
+ *           backward gives QAT gradients and dL/dp, the cost term's
+ *           gradient is added and the policy is updated
+ * Features are F fixed random numbers per training image (the step's cost
+ * does not depend on their values). A step is: gather, (policy,) forward,
+ * cross-entropy, backward, updates. After 5 warm-up steps each, the R
+ * repetitions are interleaved (fixed, critic, soft, fixed, ...) so that
+ * load from other processes hits all alike; medians and the ratios to
+ * fixed are printed, then one line per mode:
+ *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=.. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent/critic.h"
+#include "agent/objective.h"
+#include "agent/policy.h"
+#include "agent/relax.h"
+#include "data/idx.h"
+#include "nn/loss.h"
+#include "nn/models.h"
+#include "nn/optim.h"
+#include "nn/par.h"
+#include "quant/qnet.h"
+
+enum { M_FIXED, M_CRITIC, M_SOFT, NMODES };
+static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
+
+typedef struct {
+    const char *model, *cand;
+    int steps, reps, batch, threads, nfeat;
+} bench_args;
+
+typedef struct {
+    float *x;    /* (n, 784) in [0, 1] */
+    float *feat; /* (n, nfeat) */
+    int *y;
+    int n;
+} bench_data;
+
+typedef struct {
+    int mode;
+    nn_net *net;
+    q_net *qn;
+    nn_optim *opt, *popt, *copt;
+    agent_policy *pol;
+    agent_critic *cr;
+    agent_objective obj;
+    nn_sched_cfg sched;
+    int *labels, *key;
+    float *feat, *loss, *gw, *ga, *gp, *onehot;
+    long step, total;
+    float last;
+    double *rate; /* (reps) images/s */
+} trainer;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int parse_args(int argc, char **argv, bench_args *a)
+{
+    bench_args d = {"small", "2,3,4,6,8", 20, 7, 128, 2, 8};
+    *a = d;
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int *num = !strcmp(k, "--steps")     ? &a->steps
+                   : !strcmp(k, "--reps")    ? &a->reps
+                   : !strcmp(k, "--batch")   ? &a->batch
+                   : !strcmp(k, "--threads") ? &a->threads
+                   : !strcmp(k, "--nfeat")   ? &a->nfeat
+                                             : NULL;
+        if (!v) {
+            fprintf(stderr, "bench_dqmq: '%s' needs a value\n", k);
+            return -1;
+        }
+        if (!strcmp(k, "--model"))
+            a->model = v;
+        else if (!strcmp(k, "--cand"))
+            a->cand = v;
+        else if (num && atoi(v) > 0)
+            *num = atoi(v);
+        else {
+            fprintf(stderr, "bench_dqmq: bad argument '%s' (see bench_dqmq.c's header)\n", k);
+            return -1;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int load_data(bench_data *d, int nfeat, qa_err *err)
+{
+    data_set ds = {0};
+    int rc = data_idx_load(&ds, NULL, "train", err);
+    if (rc < 0)
+        return rc;
+    d->n = ds.n;
+    d->x = malloc((size_t)d->n * 784 * sizeof(float));
+    d->feat = malloc((size_t)d->n * (size_t)nfeat * sizeof(float));
+    d->y = malloc((size_t)d->n * sizeof(int));
+    if (!d->x || !d->y || !d->feat) {
+        data_set_free(&ds);
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
+    }
+    for (size_t i = 0; i < (size_t)d->n * 784; i++)
+        d->x[i] = ds.pixels[i] / 255.0f;
+    nn_rng r;
+    nn_rng_init(&r, 1, NN_STREAM_TEST, 0, 0);
+    for (size_t i = 0; i < (size_t)d->n * (size_t)nfeat; i++)
+        d->feat[i] = nn_rng_normal(&r);
+    for (int i = 0; i < d->n; i++)
+        d->y[i] = ds.labels[i];
+    data_set_free(&ds);
+    return QA_OK;
+}
+
+static int build_agent(trainer *t, const bench_args *a, qa_err *err)
+{
+    const q_plan *p = t->qn->plan;
+    agent_policy_cfg pc = {.nin = a->nfeat, .hidden = 64, .nlayers = p->nlayers,
+                           .ncand = p->ncand, .tied = 1, .head = AGENT_HEAD_DQMQ,
+                           .sigma_min = 0.3f, .sigma_max = 2.0f, .max_batch = a->batch};
+    memcpy(pc.cand, p->cand, sizeof pc.cand);
+    int rc = agent_policy_create(&t->pol, &pc, 1, err);
+    nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = 3e-3f};
+    if (!rc)
+        rc = nn_optim_create(&t->popt, &oc, &t->pol->params, err);
+    int slk = p->nlayers * p->ncand;
+    if (!rc && t->mode == M_CRITIC)
+        rc = agent_critic_create(&t->cr, a->nfeat, slk, 64, a->batch, 1, err);
+    if (!rc && t->mode == M_CRITIC)
+        rc = nn_optim_create(&t->copt, &oc, &t->cr->params, err);
+    size_t B = (size_t)a->batch;
+    t->feat = malloc(B * ((size_t)a->nfeat + 1 + 4 * (size_t)slk) * sizeof *t->feat);
+    t->key = malloc(B * sizeof *t->key);
+    if (!rc && (!t->feat || !t->key))
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    if (!rc) {
+        t->loss = t->feat + B * (size_t)a->nfeat;
+        t->gw = t->loss + B;
+        t->ga = t->gw + B * (size_t)slk;
+        t->gp = t->ga + B * (size_t)slk;
+        t->onehot = t->gp + B * (size_t)slk;
+    }
+    t->obj = (agent_objective){AGENT_COST_EXPECTED, 1.0f, 0.0f};
+    return rc;
+}
+
+static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
+{
+    t->mode = mode;
+    int rc = nn_model_build(&t->net, a->model, a->batch, 1, 28, 28, 10, err);
+    q_cfg qc;
+    q_cfg_defaults(&qc);
+    qc.input_domain = Q_INPUT_UNSIGNED;
+    qc.soft = mode == M_SOFT;
+    if (mode == M_FIXED) {
+        qc.cand[0] = 4;
+        qc.ncand = 1;
+    } else if (rc == QA_OK) {
+        rc = q_cfg_parse_cand(&qc, a->cand, err);
+    }
+    if (rc == QA_OK)
+        rc = q_net_wrap(&t->qn, t->net, &qc, err);
+    if (rc == QA_OK)
+        rc = nn_net_finalize(t->net, 1, err);
+    if (rc == QA_OK && mode == M_FIXED)
+        rc = q_plan_set_hard(t->qn->plan, a->batch, 4, 4, NULL, NULL, err);
+    if (rc == QA_OK && mode != M_FIXED)
+        rc = build_agent(t, a, err);
+    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
+    if (rc == QA_OK)
+        rc = nn_optim_create(&t->opt, &oc, &t->net->params, err);
+    t->sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
+    t->total = 5 + (long)a->steps * a->reps;
+    t->labels = malloc((size_t)a->batch * sizeof(int));
+    t->rate = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t->labels || !t->rate))
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+static void trainer_free(trainer *t)
+{
+    free(t->labels);
+    free(t->rate);
+    free(t->feat);
+    free(t->key);
+    nn_optim_free(t->opt);
+    nn_optim_free(t->popt);
+    nn_optim_free(t->copt);
+    agent_policy_free(t->pol);
+    agent_critic_free(t->cr);
+    q_net_free(t->qn);
+    nn_net_free(t->net);
+}
+
+/* one width per sample and layer drawn from the policy (method dqmq's sample_plan) */
+static void sample_plan(trainer *t, int n)
+{
+    q_plan *p = t->qn->plan;
+    int L = p->nlayers, K = p->ncand;
+    memset(t->onehot, 0, (size_t)n * (size_t)(L * K) * sizeof *t->onehot);
+    for (int i = 0; i < n; i++) {
+        nn_rng g;
+        nn_rng_init(&g, 1, AGENT_STREAM_SAMPLE, (uint32_t)t->key[i], (uint32_t)t->step);
+        for (int l = 0; l < L; l++) {
+            int k = agent_sample(&g, agent_policy_prob(t->pol, i, 0, l), K);
+            t->onehot[(size_t)i * L * K + (size_t)l * K + (size_t)k] = 1.0f;
+            q_plan_wbits(p, i)[l] = (uint8_t)p->cand[k];
+        }
+    }
+    p->mode = Q_PLAN_HARD;
+}
+
+static void agent_step(trainer *t, int n, float lr)
+{
+    q_plan *p = t->qn->plan;
+    size_t lk = (size_t)n * (size_t)(p->nlayers * p->ncand);
+    agent_policy_forward(t->pol, t->feat, n, 0, p);
+    nn_params_zero_grad(&t->pol->params);
+    if (t->mode == M_SOFT) {
+        nn_net_forward(t->net, n, 1);
+        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, n, 10,
+                                nn_net_output_grad(t->net), t->loss, NULL);
+        nn_net_zero_grad(t->net);
+        nn_net_backward(t->net, n);
+        agent_cost_term(&t->obj, &t->qn->cost, p, n, p->gpw, p->gpa, NULL);
+        agent_policy_backward(t->pol, p->gpw, p->gpa, n);
+    } else {
+        memset(t->gw, 0, lk * sizeof *t->gw);
+        agent_cost_term(&t->obj, &t->qn->cost, p, n, t->gw, t->ga, NULL);
+        sample_plan(t, n);
+        nn_net_forward(t->net, n, 1);
+        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, n, 10,
+                                nn_net_output_grad(t->net), t->loss, NULL);
+        nn_net_zero_grad(t->net);
+        nn_net_backward(t->net, n);
+        agent_critic_grad(t->cr, t->pol->xn, t->pol->prob, n, 1.0f, t->gp);
+        for (size_t j = 0; j < lk; j++)
+            t->gw[j] += t->gp[j];
+        agent_policy_backward(t->pol, t->gw, t->ga, n);
+        agent_critic_fit(t->cr, t->pol->xn, t->onehot, t->loss, n);
+        nn_optim_step(t->copt, 3e-3f);
+    }
+    nn_optim_step(t->popt, 3e-3f);
+    nn_optim_step(t->opt, lr);
+}
+
+static void train_step(trainer *t, const bench_data *d, const int *perm, const bench_args *a)
+{
+    int batch = a->batch, F = a->nfeat;
+    long per_epoch = d->n / batch, k = t->step % per_epoch;
+    float *x = nn_net_input(t->net);
+    for (int i = 0; i < batch; i++) {
+        int s = perm[(k * batch + i) % d->n];
+        memcpy(x + (size_t)i * 784, d->x + (size_t)s * 784, 784 * sizeof(float));
+        t->labels[i] = d->y[s];
+        if (t->feat) {
+            memcpy(t->feat + (size_t)i * F, d->feat + (size_t)s * F, (size_t)F * sizeof(float));
+            t->key[i] = s;
+        }
+    }
+    float lr = nn_sched_lr(&t->sched, t->step, t->total);
+    if (t->mode == M_FIXED) {
+        nn_net_forward(t->net, batch, 1);
+        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, batch, 10,
+                                nn_net_output_grad(t->net), NULL, NULL);
+        nn_net_zero_grad(t->net);
+        nn_net_backward(t->net, batch);
+        nn_optim_step(t->opt, lr);
+    } else {
+        agent_step(t, batch, lr);
+    }
+    t->step++;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+static void timed(trainer *t, int rep, const bench_args *a, const bench_data *d, const int *perm)
+{
+    double t0 = now_s();
+    for (int i = 0; i < a->steps; i++)
+        train_step(t, d, perm, a);
+    t->rate[rep] = (double)a->steps * a->batch / (now_s() - t0);
+    printf("rep %d %-7s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[t->mode], t->rate[rep],
+           t->last);
+    fflush(stdout);
+}
+
+static int report(trainer *t, const bench_args *a, qa_err *err)
+{
+    double med[NMODES];
+    for (int m = 0; m < NMODES; m++)
+        med[m] = median(t[m].rate, a->reps);
+    int64_t bb = nn_net_macs(t[M_SOFT].net), pm = agent_policy_macs(t[M_SOFT].pol);
+    printf("policy: %lld MACs per sample = %.3f%% of the backbone's %lld\n", (long long)pm,
+           100.0 * (double)pm / (double)bb, (long long)bb);
+    for (int m = 0; m < NMODES; m++)
+        printf("RESULT mode=%s model=%s batch=%d threads=%d cand=%s img_per_s=%.1f "
+               "ms_per_step=%.2f ratio_fixed=%.3f final_loss=%.4f\n",
+               MODE_NAMES[m], a->model, a->batch, a->threads, m == M_FIXED ? "4" : a->cand, med[m],
+               1e3 * a->batch / med[m], med[M_FIXED] / med[m], t[m].last);
+    for (int m = 0; m < NMODES; m++)
+        if (!isfinite(t[m].last))
+            return qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].last);
+    return QA_OK;
+}
+
+static int run(const bench_args *a, const bench_data *d, qa_err *err)
+{
+    trainer t[NMODES] = {0};
+    int rc = QA_OK;
+    int *perm = malloc((size_t)d->n * sizeof *perm);
+    if (!perm)
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    for (int m = 0; rc == QA_OK && m < NMODES; m++)
+        rc = build(&t[m], m, a, err);
+    if (rc == QA_OK) {
+        nn_rng r;
+        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
+        nn_rng_permutation(&r, perm, d->n);
+        for (int m = 0; m < NMODES; m++)
+            for (int i = 0; i < 5; i++)
+                train_step(&t[m], d, perm, a);
+        for (int rep = 0; rep < a->reps; rep++)
+            for (int m = 0; m < NMODES; m++)
+                timed(&t[m], rep, a, d, perm);
+        rc = report(t, a, err);
+    }
+    for (int m = 0; m < NMODES; m++)
+        trainer_free(&t[m]);
+    free(perm);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    bench_data d = {0};
+    qa_err err = {0};
+    if (parse_args(argc, argv, &a) < 0)
+        return 2;
+    int rc = nn_par_set_threads(a.threads, &err);
+    if (rc == QA_OK)
+        rc = load_data(&d, a.nfeat, &err);
+    if (rc == QA_OK) {
+        printf("bench_dqmq: model %s, batch %d, %d threads, fixed W4A4 vs dqmq over %s "
+               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps);
+        rc = run(&a, &d, &err);
+    }
+    free(d.x);
+    free(d.feat);
+    free(d.y);
+    if (rc < 0) {
+        fprintf(stderr, "bench_dqmq: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
