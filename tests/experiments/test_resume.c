@@ -1,0 +1,570 @@
+/* test_resume.c: checkpoints and `qadapt run --resume` through the real
+ * binary (QADAPT_BIN) on configs/smoke.ini. A run killed with SIGKILL in
+ * epoch 2 and resumed must end bit for bit like an uninterrupted run with
+ * the same seed: every value of /train/epochs but the timing columns, the
+ * final parameters, buffers and optimizer state (the last checkpoint), for
+ * fp32 and for method fixed (quantizer steps). Also: SIGTERM then resume, a
+ * resume refused for a changed key (the run file left as it was), more
+ * epochs on resume, corrupt/truncated/missing checkpoints, --help-config. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "h5read.h"
+
+static char tmp[64], smoke[1024];
+static char out_text[1 << 17], err_text[1 << 16];
+
+static void setup(void)
+{
+    const char *root = getenv("QADAPT_SOURCE_ROOT");
+    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
+    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
+    snprintf(tmp, sizeof tmp, "/tmp/qa_test_resume_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void slurp(int fd, char *buf, size_t n)
+{
+    size_t used = 0;
+    ssize_t r;
+    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
+        used += (size_t)r;
+    buf[used] = '\0';
+}
+
+/* qadapt with the NULL-terminated args: stdout to a file, stderr to *err_fd. */
+static pid_t spawn(char *const args[], int *err_fd)
+{
+    int p[2];
+    char out_path[128];
+    ck_assert_int_eq(pipe(p), 0);
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        char *argv[48] = {getenv("QADAPT_BIN")};
+        for (int i = 0; args[i] && i < 46; i++)
+            argv[i + 1] = args[i];
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    *err_fd = p[0];
+    return pid;
+}
+
+/* The wait status of pid; its stdout into out_text. */
+static int reap(pid_t pid)
+{
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    char out_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
+    int fd = open(out_path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    slurp(fd, out_text, sizeof out_text);
+    close(fd);
+    return st;
+}
+
+/* Runs to the end; the exit code, output in out_text / err_text. */
+static int run(char *const args[])
+{
+    int err_fd;
+    pid_t pid = spawn(args, &err_fd);
+    slurp(err_fd, err_text, sizeof err_text);
+    close(err_fd);
+    int st = reap(pid);
+    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
+    return WEXITSTATUS(st);
+}
+
+/* "run CONFIG --out DIR [extra...]" (+ "--resume") into argv (static storage). */
+static char **args_for(const char *dir, char *const extra[], int resume)
+{
+    static char *argv[40];
+    int n = 0;
+    argv[n++] = "run";
+    argv[n++] = smoke;
+    argv[n++] = "--out";
+    argv[n++] = (char *)dir;
+    for (int i = 0; extra && extra[i]; i++)
+        argv[n++] = extra[i];
+    if (resume)
+        argv[n++] = "--resume";
+    argv[n] = NULL;
+    return argv;
+}
+
+/* Starts the run, waits for the line ending `epoch` (the checkpoint of that
+ * epoch is written before it), lets the next epoch run for delay_ms and
+ * sends sig. Returns the wait status; *seen_next says whether the next
+ * epoch's line came before the signal. */
+static int run_signalled(char **argv, int epoch, int sig, int delay_ms, int *seen_next)
+{
+    int err_fd;
+    pid_t pid = spawn(argv, &err_fd);
+    FILE *e = fdopen(err_fd, "r");
+    char line[512], want[32], next[32];
+    snprintf(want, sizeof want, "epoch %d/", epoch);
+    snprintf(next, sizeof next, "epoch %d/", epoch + 1);
+    int seen = 0;
+    while (!seen && fgets(line, sizeof line, e))
+        seen = strncmp(line, want, strlen(want)) == 0 && strstr(line, "train loss");
+    ck_assert_msg(seen, "no '%s' line before the end", want);
+    struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    kill(pid, sig);
+    *seen_next = 0;
+    while (fgets(line, sizeof line, e))
+        *seen_next |= strncmp(line, next, strlen(next)) == 0 && strstr(line, "train loss") != NULL;
+    fclose(e);
+    return reap(pid);
+}
+
+static int64_t i64_attr(const char *path, const char *obj, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "cannot open %s", path);
+    int64_t v = h5read_i64_attr(f, obj, name);
+    H5Fclose(f);
+    return v;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int table_rows(hid_t f, const char *path)
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    ck_assert_msg(d >= 0, "%s missing", path);
+    hid_t sp = H5Dget_space(d);
+    int n = (int)H5Sget_simple_extent_npoints(sp);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return n;
+}
+
+/* Every row of table path in a and b equal bit for bit in every column but
+ * the timing ones; returns the values compared. */
+static long same_rows(hid_t a, hid_t b, const char *path, int nrows)
+{
+    static const char *const timing[] = {"img_per_s", "seconds", "elapsed"};
+    hid_t da = H5Dopen2(a, path, H5P_DEFAULT), db = H5Dopen2(b, path, H5P_DEFAULT);
+    ck_assert_msg(da >= 0 && db >= 0, "%s missing", path);
+    hid_t ta = H5Dget_type(da), tb = H5Dget_type(db);
+    ck_assert_msg(H5Tequal(ta, tb) > 0, "%s: the column types differ", path);
+    hid_t sa = H5Dget_space(da), sb = H5Dget_space(db);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(sa), nrows);
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(sb), nrows);
+    size_t size = H5Tget_size(ta);
+    unsigned char *ra = malloc(size * (size_t)nrows), *rb = malloc(size * (size_t)nrows);
+    ck_assert_int_ge(H5Dread(da, ta, H5S_ALL, H5S_ALL, H5P_DEFAULT, ra), 0);
+    ck_assert_int_ge(H5Dread(db, tb, H5S_ALL, H5S_ALL, H5P_DEFAULT, rb), 0);
+    long compared = 0;
+    int nm = H5Tget_nmembers(ta);
+    for (int m = 0; m < nm; m++) {
+        char *name = H5Tget_member_name(ta, (unsigned)m);
+        int skip = 0;
+        for (size_t k = 0; k < sizeof timing / sizeof timing[0]; k++)
+            skip |= strcmp(name, timing[k]) == 0;
+        hid_t mt = H5Tget_member_type(ta, (unsigned)m);
+        size_t off = H5Tget_member_offset(ta, (unsigned)m), msize = H5Tget_size(mt);
+        for (int r = 0; !skip && r < nrows; r++) {
+            ck_assert_msg(memcmp(ra + (size_t)r * size + off, rb + (size_t)r * size + off, msize) == 0,
+                          "%s row %d column %s differs", path, r + 1, name);
+            compared += (long)(msize / 8);
+        }
+        H5Tclose(mt);
+        H5free_memory(name);
+    }
+    free(ra);
+    free(rb);
+    H5Sclose(sa);
+    H5Sclose(sb);
+    H5Tclose(ta);
+    H5Tclose(tb);
+    H5Dclose(da);
+    H5Dclose(db);
+    return compared;
+}
+
+/* Dataset path of a and b: same size, same bytes; returns the element count. */
+static long same_dataset(hid_t a, hid_t b, const char *path)
+{
+    hid_t da = H5Dopen2(a, path, H5P_DEFAULT), db = H5Dopen2(b, path, H5P_DEFAULT);
+    ck_assert_msg(da >= 0 && db >= 0, "%s missing", path);
+    hid_t sa = H5Dget_space(da), sb = H5Dget_space(db), t = H5Dget_type(da);
+    hssize_t n = H5Sget_simple_extent_npoints(sa);
+    ck_assert_int_eq(n, H5Sget_simple_extent_npoints(sb));
+    size_t bytes = (size_t)n * H5Tget_size(t);
+    unsigned char *va = malloc(bytes + 1), *vb = malloc(bytes + 1);
+    if (n > 0) {
+        ck_assert_int_ge(H5Dread(da, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, va), 0);
+        ck_assert_int_ge(H5Dread(db, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, vb), 0);
+        ck_assert_msg(memcmp(va, vb, bytes) == 0, "%s differs", path);
+    }
+    free(va);
+    free(vb);
+    H5Tclose(t);
+    H5Sclose(sa);
+    H5Sclose(sb);
+    H5Dclose(da);
+    H5Dclose(db);
+    return (long)n;
+}
+
+/* The final checkpoints of two runs: every parameter set's values,
+ * buffers, optimizer moments and step count identical. */
+static long same_state(const char *pa, const char *pb)
+{
+    hid_t a = H5Fopen(pa, H5F_ACC_RDONLY, H5P_DEFAULT), b = H5Fopen(pb, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(a >= 0 && b >= 0, "cannot open %s or %s", pa, pb);
+    ck_assert_int_eq(h5read_i64_attr(a, "/", "step"), h5read_i64_attr(b, "/", "step"));
+    hid_t g = H5Gopen2(a, "/sets", H5P_DEFAULT);
+    H5G_info_t info;
+    ck_assert_int_ge(H5Gget_info(g, &info), 0);
+    ck_assert_int_ge(info.nlinks, 1);
+    long n = 0;
+    for (hsize_t i = 0; i < info.nlinks; i++) {
+        char name[64], path[128];
+        H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        snprintf(path, sizeof path, "/sets/%s", name);
+        ck_assert_int_eq(h5read_i64_attr(a, path, "t"), h5read_i64_attr(b, path, "t"));
+        static const char *const parts[] = {"w", "buf", "m", "v"};
+        for (size_t k = 0; k < 4; k++) {
+            char dpath[160];
+            snprintf(dpath, sizeof dpath, "%s/%s", path, parts[k]);
+            if (H5Lexists(a, dpath, H5P_DEFAULT) > 0 || k < 3)
+                n += same_dataset(a, b, dpath);
+        }
+    }
+    H5Gclose(g);
+    H5Fclose(a);
+    H5Fclose(b);
+    return n;
+}
+
+/* Uninterrupted run in tmp/a; run in tmp/b killed with SIGKILL during
+ * epoch 2, resumed; both must end identical. */
+static void kill_resume_compare(char *const extra[], int min_quant_views)
+{
+    char dir_a[128], dir_b[128], path[256], part[300], ck[256];
+    snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
+    snprintf(dir_b, sizeof dir_b, "%s/b", tmp);
+    int code = run(args_for(dir_a, extra, 0));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+
+    int seen_next = 0;
+    int st = run_signalled(args_for(dir_b, extra, 0), 1, SIGKILL, 300, &seen_next);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "not killed: status %d", st);
+    ck_assert_msg(!seen_next, "epoch 2 ended before the kill: the test did not stop it mid-epoch");
+    snprintf(path, sizeof path, "%s/smoke/run.h5", dir_b);
+    snprintf(part, sizeof part, "%s.part", path);
+    snprintf(ck, sizeof ck, "%s/smoke/ckpt.h5", dir_b);
+    ck_assert(!exists(path) && exists(part));
+    ck_assert_int_eq(i64_attr(ck, "/", "epochs"), 1);
+
+    code = run(args_for(dir_b, extra, 1));
+    ck_assert_msg(code == 0, "resume: exit %d: %s", code, err_text);
+    ck_assert_ptr_nonnull(strstr(err_text, "resuming after epoch 1 of 2 from "));
+    ck_assert_ptr_nonnull(strstr(err_text, "epoch 2/2  train loss"));
+    ck_assert_ptr_null(strstr(err_text, "epoch 1/2  train loss"));
+    ck_assert(exists(path) && !exists(part));
+
+    char pa[256], ca[256];
+    snprintf(pa, sizeof pa, "%s/smoke/run.h5", dir_a);
+    snprintf(ca, sizeof ca, "%s/smoke/ckpt.h5", dir_a);
+    hid_t fa = H5Fopen(pa, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(fa >= 0 && fb >= 0);
+    long values = same_rows(fa, fb, "/train/epochs", 2);
+    ck_assert_int_ge(values, 2 * 7); /* epoch, step, train/test loss/acc, lr */
+    char *status = h5read_str_attr(fb, "/", "status");
+    ck_assert_str_eq(status, "complete");
+    free(status);
+    ck_assert_int_eq(h5read_i64_attr(fb, "/", "resumed_after_epoch"), 1);
+    ck_assert_int_eq(h5read_i64_attr(fb, "/", "epochs_completed"), 2);
+    double acc_a = h5read_f64_attr(fa, "/", "test_acc"), acc_b = h5read_f64_attr(fb, "/", "test_acc");
+    ck_assert_int_eq(memcmp(&acc_a, &acc_b, sizeof acc_a), 0);
+    if (min_quant_views > 0) { /* the quantized method's tables came through too */
+        int n;
+        double *wb = h5read_column(fb, "/train/epochs", "bitops", &n);
+        ck_assert_ptr_nonnull(wb);
+        ck_assert_int_eq(n, 2);
+        free(wb);
+        same_rows(fa, fb, "/quant/layers", table_rows(fa, "/quant/layers"));
+    }
+    H5Fclose(fa);
+    H5Fclose(fb);
+    ck_assert_int_gt(same_state(ca, ck), 10000);
+    if (min_quant_views > 0) { /* quantizer steps are among the compared values */
+        hid_t f = H5Fopen(ck, H5F_ACC_RDONLY, H5P_DEFAULT);
+        char *views = h5read_str_attr(f, "/sets/net", "views");
+        int steps = 0;
+        for (const char *p = views; (p = strstr(p, "_step.b")) != NULL; p++)
+            steps++;
+        ck_assert_int_ge(steps, min_quant_views);
+        free(views);
+        H5Fclose(f);
+    }
+}
+
+START_TEST(test_kill9_resume_fp32)
+{
+    kill_resume_compare(NULL, 0);
+}
+END_TEST
+
+START_TEST(test_kill9_resume_fixed)
+{
+    char *extra[] = {"--set", "experiment.method=fixed", "--set", "quant.w_bits=4", "--set",
+                     "quant.a_bits=4", "--set", "data.limit=2000", "--set", "data.test_limit=500",
+                     NULL};
+    kill_resume_compare(extra, 4);
+}
+END_TEST
+
+/* Small and quick: the paths that do not compare whole runs. */
+static char *quick[] = {"--set", "data.limit=640", "--set", "data.test_limit=200", "--set",
+                        "train.epochs=1", NULL};
+
+static char **quick_with(const char *extra1, const char *extra2)
+{
+    static char *argv[16];
+    int n = 0;
+    for (; quick[n]; n++)
+        argv[n] = quick[n];
+    if (strstr(extra1 ? extra1 : "", "epochs")) /* replaces train.epochs=1 */
+        n -= 2;
+    if (extra1) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)extra1;
+    }
+    if (extra2) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)extra2;
+    }
+    argv[n] = NULL;
+    return argv;
+}
+
+/* The whole content of a file (malloc'd), *n its size. */
+static char *read_all(const char *path, long *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)*n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)*n, f), (size_t)*n);
+    fclose(f);
+    return buf;
+}
+
+static void write_all(const char *path, const char *buf, long n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+}
+
+/* Resume with args; must fail with exit 1 and the fragments in stderr,
+ * leaving the run file byte for byte as it was. */
+static void expect_refused(char **argv, const char *run_path, const char *f1, const char *f2)
+{
+    long n0, n1;
+    char *before = read_all(run_path, &n0);
+    int code = run(argv);
+    ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
+    ck_assert_msg(strstr(err_text, f1) && (!f2 || strstr(err_text, f2)), "%s", err_text);
+    char *after = read_all(run_path, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was changed", run_path);
+    free(before);
+    free(after);
+}
+
+START_TEST(test_resume_config_rules)
+{
+    char path[256], ck[256];
+    snprintf(path, sizeof path, "%s/smoke/run.h5", tmp);
+    snprintf(ck, sizeof ck, "%s/smoke/ckpt.h5", tmp);
+    int code = run(args_for(tmp, quick_with(NULL, NULL), 0));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_int_eq(i64_attr(ck, "/", "epochs"), 1);
+
+    expect_refused(args_for(tmp, quick_with("train.lr=0.1", NULL), 1), path,
+                   "resume refused: train.lr is '0.1' (--set train.lr=0.1) but the checkpoint",
+                   "was written with '0.05'; only train.epochs and the out dir may change");
+    expect_refused(args_for(tmp, quick_with("experiment.method=fixed", NULL), 1), path,
+                   "resume refused: experiment.method is 'fixed'", NULL);
+    expect_refused(args_for(tmp, quick_with("data.limit=700", NULL), 1), path,
+                   "resume refused: data.limit is '700'", NULL);
+
+    /* more epochs: only the new one is trained */
+    code = run(args_for(tmp, quick_with("train.epochs=2", NULL), 1));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_ptr_nonnull(strstr(err_text, "resuming after epoch 1 of 2"));
+    ck_assert_ptr_null(strstr(err_text, "epoch 1/2  train loss"));
+    ck_assert_int_eq(i64_attr(path, "/", "epochs_completed"), 2);
+    ck_assert_int_eq(i64_attr(ck, "/", "epochs"), 2);
+    /* fewer epochs than the checkpoint has done */
+    expect_refused(args_for(tmp, quick_with(NULL, NULL), 1), path,
+                   "has 2 epochs done, more than train.epochs = 1", NULL);
+    /* nothing left to do: the run file is rebuilt from the checkpoint, complete */
+    code = run(args_for(tmp, quick_with("train.epochs=2", NULL), 1));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *epoch = h5read_column(f, "/train/epochs", "epoch", &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert_double_eq(epoch[1], 2);
+    free(epoch);
+    H5Fclose(f);
+
+    /* another out dir: no checkpoint there */
+    char other[128];
+    snprintf(other, sizeof other, "%s/elsewhere", tmp);
+    code = run(args_for(other, quick_with(NULL, NULL), 1));
+    ck_assert_int_eq(code, 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "/elsewhere/smoke/ckpt.h5: no checkpoint to resume from"));
+    ck_assert(!exists(other));
+}
+END_TEST
+
+/* Byte offset of the first chunk of dataset dset in the file. */
+static long data_offset(const char *file, const char *dset)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dset, H5P_DEFAULT);
+    ck_assert(f >= 0 && d >= 0);
+    haddr_t addr = 0;
+    hsize_t size = 0, first[1] = {0};
+    ck_assert_int_ge(H5Dget_chunk_info_by_coord(d, first, NULL, &addr, &size), 0);
+    H5Dclose(d);
+    H5Fclose(f);
+    return (long)(addr + size / 2);
+}
+
+START_TEST(test_corrupt_checkpoint)
+{
+    char path[256], ck[256];
+    snprintf(path, sizeof path, "%s/smoke/run.h5", tmp);
+    snprintf(ck, sizeof ck, "%s/smoke/ckpt.h5", tmp);
+    int code = run(args_for(tmp, quick_with(NULL, NULL), 0));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    long n;
+    char *good = read_all(ck, &n);
+    char **resume = args_for(tmp, quick_with("train.epochs=2", NULL), 1);
+
+    write_all(ck, good, n / 2); /* truncated */
+    expect_refused(resume, path, "ckpt.h5: not a readable checkpoint (truncated or damaged)", NULL);
+
+    char *bad = malloc((size_t)n); /* parameter values damaged */
+    memcpy(bad, good, (size_t)n);
+    write_all(ck, good, n);
+    long at = data_offset(ck, "/sets/net/w");
+    for (long i = 0; i < 16; i++)
+        bad[at + i] ^= 0x5a;
+    write_all(ck, bad, n);
+    expect_refused(resume, path, "cannot read /sets/net/w (damaged checkpoint)", NULL);
+    free(bad);
+
+    write_all(ck, "[train]\nepochs = 2\n", 19); /* not HDF5 at all */
+    expect_refused(resume, path, "not a readable checkpoint", NULL);
+
+    write_all(ck, good, n); /* intact again: the same resume goes through */
+    code = run(resume);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_int_eq(i64_attr(path, "/", "epochs_completed"), 2);
+    free(good);
+}
+END_TEST
+
+/* SIGTERM stops cleanly (exit 130, status interrupted, the epochs done);
+ * --resume then completes the run. */
+START_TEST(test_sigterm_then_resume)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/smoke/run.h5", tmp);
+    char **argv = args_for(tmp, quick_with("train.epochs=3", NULL), 0);
+    int seen_next = 0;
+    int st = run_signalled(argv, 1, SIGTERM, 50, &seen_next);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status %d", st);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "no complete run file after SIGTERM");
+    char *status = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(status, "interrupted");
+    free(status);
+    int done = (int)h5read_i64_attr(f, "/", "epochs_completed");
+    H5Fclose(f);
+    ck_assert(done >= 1 && done < 3);
+
+    int code = run(args_for(tmp, quick_with("train.epochs=3", NULL), 1));
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *epoch = h5read_column(f, "/train/epochs", "epoch", &n);
+    ck_assert_int_eq(n, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_double_eq(epoch[i], i + 1);
+    free(epoch);
+    ck_assert_int_eq(h5read_i64_attr(f, "/", "resumed_after_epoch"), done);
+    H5Fclose(f);
+}
+END_TEST
+
+START_TEST(test_help)
+{
+    char *a1[] = {"run", "--help-config", NULL};
+    ck_assert_int_eq(run(a1), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "[train]  optimizer and schedule\n  epochs = 10\n"));
+    ck_assert_ptr_nonnull(strstr(out_text, "[experiment]"));
+    ck_assert_ptr_nonnull(strstr(out_text, "[quant]"));
+    char *a2[] = {"run", "--help", NULL};
+    ck_assert_int_eq(run(a2), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "--resume"));
+    ck_assert_ptr_nonnull(strstr(out_text, "--help-config"));
+    ck_assert_ptr_nonnull(strstr(out_text, "include = base.ini"));
+}
+END_TEST
+
+Suite *qa_test_suite(void)
+{
+    Suite *s = suite_create("resume");
+    TCase *tc = tcase_create("qadapt");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_kill9_resume_fp32);
+    tcase_add_test(tc, test_kill9_resume_fixed);
+    tcase_add_test(tc, test_resume_config_rules);
+    tcase_add_test(tc, test_corrupt_checkpoint);
+    tcase_add_test(tc, test_sigterm_then_resume);
+    tcase_add_test(tc, test_help);
+    suite_add_tcase(s, tc);
+    return s;
+}
