@@ -1,0 +1,390 @@
+/* quality.c: the no-reference quality features and the oracle vector.
+ * Definitions and normalisations are documented in quality.h; sums are
+ * in double so a feature does not depend on the image size's rounding. */
+#include "env/quality.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "env/corrupt.h"
+
+/* Fewer mid-tone (pinned) pixels than this: the mean noise estimator over
+ * every interior pixel (noise_clip 0). */
+#define MIN_NOISE_PIXELS 16
+/* jpeg: at most this many non-flat blocks are examined (raster order), and
+ * a quality needs this many on-grid coefficients to count */
+#define JPEG_MAX_BLOCKS 64
+#define JPEG_MIN_COEFS 8
+/* the r(Q) a quality must beat; coefficients examined at most (block by
+ * block); a quality whose first JPEG_EARLY counted coefficients give r > 1
+ * is dropped (bounds the work on noisy, never-compressed images; on the
+ * grid r is about 0.4) */
+#define JPEG_FIT 0.7
+#define JPEG_MAX_COEFS 192
+#define JPEG_EARLY 24
+#define JPEG_QMIN 5
+#define JPEG_QMAX 99
+
+static const char *const mode_names[ENV_NFEAT_MODE] = {"none", "quality", "oracle"};
+
+static const char *const quality_names[ENV_Q_NFEAT] = {
+    "noise", "noise_clip", "sharpness", "blockiness", "jpeg", "contrast",
+    "mean", "saturated", "impulse", "hf_ratio", "pixelation",
+};
+
+const char *env_feat_mode_name(env_feat_mode m)
+{
+    return (int)m >= 0 && m < ENV_NFEAT_MODE ? mode_names[m] : "?";
+}
+
+int env_feat_mode_find(const char *name, env_feat_mode *m, qa_err *err)
+{
+    for (int i = 0; i < ENV_NFEAT_MODE; i++)
+        if (strcmp(name, mode_names[i]) == 0) {
+            *m = (env_feat_mode)i;
+            return QA_OK;
+        }
+    return qa_fail(err, QA_ERR_ARG, "unknown feature mode '%s' (expected none, quality or oracle)",
+                   name);
+}
+
+int env_feat_count(env_feat_mode m)
+{
+    return m == ENV_FEAT_QUALITY ? ENV_Q_NFEAT : m == ENV_FEAT_ORACLE ? ENV_NCORRUPTION + 1 : 0;
+}
+
+const char *env_feat_name(env_feat_mode m, int i)
+{
+    if (i < 0 || i >= env_feat_count(m))
+        return NULL;
+    if (m == ENV_FEAT_QUALITY)
+        return quality_names[i];
+    return i < ENV_NCORRUPTION ? env_corruption_get(i)->name : "severity";
+}
+
+size_t env_quality_scratch(int h, int w)
+{
+    return 2 * (size_t)h * (size_t)w;
+}
+
+static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
+{
+    size_t n = (size_t)h * (size_t)w;
+    if (c == 1) {
+        for (size_t i = 0; i < n; i++)
+            y[i] = px[i];
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] = 0.299f * px[3 * i] + 0.587f * px[3 * i + 1] + 0.114f * px[3 * i + 2];
+}
+
+/* k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
+static float select_kth(float *a, long n, long k)
+{
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float p = a[lo + (hi - lo) / 2];
+        long i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < p)
+                i++;
+            while (a[j] > p)
+                j--;
+            if (i <= j) {
+                float t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return a[k];
+}
+
+static int at_low(float v)
+{
+    return v < 0.5f;
+}
+
+static int at_high(float v)
+{
+    return v > 254.5f;
+}
+
+/* One pass over the interior 3x3 neighbourhoods: both noise estimates,
+ * Laplacian variance and the high-frequency ratio. resp: (h - 2)(w - 2)
+ * floats for the |responses| of mid-tone neighbourhoods. */
+static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *f)
+{
+    double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0, pin_sum = 0;
+    long nr = 0, npin = 0;
+    for (int r = 1; r < h - 1; r++) {
+        const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *d = y + (size_t)(r + 1) * w;
+        for (int x = 1; x < w - 1; x++) {
+            double corners = (double)u[x - 1] + u[x + 1] + d[x - 1] + d[x + 1];
+            double cross = (double)u[x] + d[x] + m[x - 1] + m[x + 1];
+            double ctr = m[x];
+            double imm = corners - 2.0 * cross + 4.0 * ctr;
+            double lap = cross - 4.0 * ctr;
+            double box = (corners + cross + ctr) / 9.0;
+            abs_sum += fabs(imm);
+            lap_sum += lap;
+            lap_sq += lap * lap;
+            hf += (ctr - box) * (ctr - box);
+            tot += (ctr - mean) * (ctr - mean);
+            if (box > 32.0 && box < 223.0)
+                resp[nr++] = (float)fabs(imm);
+            int lo = at_low(u[x - 1]) + at_low(u[x]) + at_low(u[x + 1]) + at_low(m[x - 1]) +
+                     at_low(m[x]) + at_low(m[x + 1]) + at_low(d[x - 1]) + at_low(d[x]) +
+                     at_low(d[x + 1]);
+            int hi = at_high(u[x - 1]) + at_high(u[x]) + at_high(u[x + 1]) + at_high(m[x - 1]) +
+                     at_high(m[x]) + at_high(m[x + 1]) + at_high(d[x - 1]) + at_high(d[x]) +
+                     at_high(d[x + 1]);
+            if (lo >= 5 || hi >= 5) {
+                pin_sum += lo >= 5 ? ctr : 255.0 - ctr;
+                npin++;
+            }
+        }
+    }
+    double n = (double)(h - 2) * (double)(w - 2);
+    /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
+    double sigma = nr >= MIN_NOISE_PIXELS ? select_kth(resp, nr, nr / 2) / (0.6745 * 6.0)
+                                          : sqrt(M_PI / 2.0) * abs_sum / (6.0 * n);
+    /* E|half-normal| = s sqrt(2 / pi), and half the pinned pixels stay at the bound */
+    double clip = npin >= MIN_NOISE_PIXELS ? sqrt(2.0 * M_PI) * pin_sum / (double)npin : 0.0;
+    double lm = lap_sum / n, lvar = lap_sq / n - lm * lm;
+    f[ENV_Q_NOISE] = (float)(log1p(sigma) / 4.0);
+    f[ENV_Q_NOISE_CLIP] = (float)(log1p(clip) / 4.0);
+    f[ENV_Q_SHARPNESS] = (float)(log1p(lvar > 0 ? lvar : 0) / 12.0);
+    f[ENV_Q_HF_RATIO] = tot > 1e-9 * n ? (float)(hf / tot) : 0.0f;
+}
+
+static void blockiness(const float *y, int h, int w, float *f)
+{
+    double bsum = 0, isum = 0;
+    long bn = 0, in = 0;
+    for (int r = 0; r < h; r++)
+        for (int x = 0; x + 1 < w; x++) {
+            double s = fabs((double)y[(size_t)r * w + x + 1] - y[(size_t)r * w + x]);
+            int edge = (x + 1) % 8 == 0;
+            bsum += edge ? s : 0;
+            isum += edge ? 0 : s;
+            bn += edge;
+            in += !edge;
+        }
+    for (int r = 0; r + 1 < h; r++) {
+        int edge = (r + 1) % 8 == 0;
+        for (int x = 0; x < w; x++) {
+            double s = fabs((double)y[(size_t)(r + 1) * w + x] - y[(size_t)r * w + x]);
+            bsum += edge ? s : 0;
+            isum += edge ? 0 : s;
+        }
+        bn += edge ? w : 0;
+        in += edge ? 0 : w;
+    }
+    double b = bn ? bsum / (double)bn : 0, i = in ? isum / (double)in : 0;
+    f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + b) / (1.0 + i)) : 0.0f;
+}
+
+/* An extreme value (0 or 255) that differs by more than 64 from at least 5
+ * of its 8 neighbours. */
+static int is_impulse(const uint8_t *px, int w, int c, int r, int x, int ch)
+{
+    int v = px[((size_t)r * w + x) * c + ch];
+    if (v != 0 && v != 255)
+        return 0;
+    int far = 0;
+    for (int dr = -1; dr <= 1; dr++)
+        for (int dx = -1; dx <= 1; dx++) {
+            if (!dr && !dx)
+                continue;
+            int u = px[((size_t)(r + dr) * w + x + dx) * c + ch];
+            far += u - v > 64 || v - u > 64;
+        }
+    return far >= 5;
+}
+
+static void extremes(const uint8_t *px, int h, int w, int c, float *f)
+{
+    long sat = 0, imp = 0;
+    for (int r = 0; r < h; r++)
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = px + ((size_t)r * w + x) * c;
+            int s = 0, k = 0;
+            for (int ch = 0; ch < c; ch++)
+                s |= p[ch] == 0 || p[ch] == 255;
+            sat += s;
+            if (!s || r == 0 || x == 0 || r == h - 1 || x == w - 1)
+                continue;
+            for (int ch = 0; ch < c && !k; ch++)
+                k = is_impulse(px, w, c, r, x, ch);
+            imp += k;
+        }
+    double n = (double)h * (double)w, ni = (double)(h - 2) * (double)(w - 2);
+    f[ENV_Q_SATURATED] = (float)(sat / n);
+    f[ENV_Q_IMPULSE] = (float)(10.0 * imp / ni);
+}
+
+/* Repeated lines: line a equals the next line exactly and a is not constant. */
+static void pixelation(const float *y, int h, int w, float *f)
+{
+    long pairs = 0, dups = 0;
+    for (int r = 0; r + 1 < h; r++) {
+        const float *a = y + (size_t)r * w, *b = a + w;
+        int flat = 1, same = 1;
+        for (int x = 0; x < w; x++) {
+            flat &= a[x] == a[0];
+            same &= a[x] == b[x];
+        }
+        pairs += !flat;
+        dups += !flat && same;
+    }
+    for (int x = 0; x + 1 < w; x++) {
+        int flat = 1, same = 1;
+        for (int r = 0; r < h; r++) {
+            float a = y[(size_t)r * w + x];
+            flat &= a == y[x];
+            same &= a == y[(size_t)r * w + x + 1];
+        }
+        pairs += !flat;
+        dups += !flat && same;
+    }
+    f[ENV_Q_PIXELATION] = pairs ? (float)((double)dups / (double)pairs) : 0.0f;
+}
+
+/* The IJG / JPEG Annex K luminance table, row = vertical frequency. */
+static const int jpeg_luma[64] = {
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+};
+
+/* Orthonormal 8-point DCT-II basis dct8[u][x] = a(u) cos((2x + 1) u pi / 16)
+ * and the quantisation steps of every quality (libjpeg's scaling, baseline
+ * clamp to 1..255), made once. */
+static float dct8[8][8];
+static float qstep[JPEG_QMAX + 1][64], qrecip[JPEG_QMAX + 1][64];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void tables_init(void)
+{
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            dct8[u][x] = (float)((u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * M_PI / 16.0));
+    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
+        long scale = q < 50 ? 5000 / q : 200 - 2 * q;
+        for (int k = 0; k < 64; k++) {
+            long s = (jpeg_luma[k] * scale + 50) / 100;
+            s = s < 1 ? 1 : s > 255 ? 255 : s;
+            qstep[q][k] = (float)s;
+            qrecip[q][k] = 1.0f / (float)s;
+        }
+    }
+}
+
+/* 2-D orthonormal DCT of the 8x8 block at (by, bx) of y - 128 into c. */
+static void dct_block(const float *y, int w, int by, int bx, float *c)
+{
+    float t[8][8];
+    for (int r = 0; r < 8; r++)
+        for (int u = 0; u < 8; u++) {
+            float s = 0;
+            for (int x = 0; x < 8; x++)
+                s += dct8[u][x] * (y[(size_t)(by + r) * w + bx + x] - 128.0f);
+            t[r][u] = s;
+        }
+    for (int v = 0; v < 8; v++)
+        for (int u = 0; u < 8; u++) {
+            float s = 0;
+            for (int r = 0; r < 8; r++)
+                s += dct8[v][r] * t[r][u];
+            c[v * 8 + u] = s;
+        }
+}
+
+static void jpeg_quality(const float *y, int h, int w, float *f)
+{
+    pthread_once(&tables_once, tables_init);
+    float cb[JPEG_MAX_BLOCKS][64];
+    int nb = 0;
+    for (int by = 0; by + 8 <= h && nb < JPEG_MAX_BLOCKS; by += 8)
+        for (int bx = 0; bx + 8 <= w && nb < JPEG_MAX_BLOCKS; bx += 8) {
+            dct_block(y, w, by, bx, cb[nb]);
+            double ac = 0;
+            for (int k = 1; k < 64; k++)
+                ac += (double)cb[nb][k] * cb[nb][k];
+            nb += ac > 64.0;
+        }
+    /* the coefficients that can count for some quality: |value| > 2 */
+    float av[JPEG_MAX_COEFS];
+    unsigned char ak[JPEG_MAX_COEFS];
+    int na = 0;
+    for (int b = 0; b < nb && na < JPEG_MAX_COEFS; b++)
+        for (int k = 0; k < 64 && na < JPEG_MAX_COEFS; k++)
+            if (fabsf(cb[b][k]) > 2.0f) {
+                av[na] = fabsf(cb[b][k]);
+                ak[na++] = (unsigned char)k;
+            }
+    double best = JPEG_FIT;
+    int best_q = 0;
+    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
+        double d2 = 0, q2 = 0;
+        int n = 0;
+        for (int i = 0; i < na; i++) {
+            float s = qstep[q][ak[i]];
+            if (s < 4.0f || av[i] <= 0.5f * s)
+                continue;
+            float t = av[i] * qrecip[q][ak[i]];
+            float d = (t - (float)(int)(t + 0.5f)) * s; /* t >= 0: no floorf call */
+            d2 += (double)d * d;
+            q2 += (double)s * s;
+            /* off the grid already: stop early (on it the ratio is ~0.4) */
+            if (++n == JPEG_EARLY && 12.0 * d2 > q2)
+                break;
+        }
+        if (n < JPEG_MIN_COEFS)
+            continue;
+        double ratio = sqrt(12.0 * d2 / q2);
+        if (ratio < best) {
+            best = ratio;
+            best_q = q;
+        }
+    }
+    f[ENV_Q_JPEG] = best_q ? 1.0f - (float)best_q / 100.0f : 0.0f;
+}
+
+void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *f)
+{
+    float *y = scratch, *resp = scratch + (size_t)h * (size_t)w;
+    to_luma(px, h, w, c, y);
+    size_t n = (size_t)h * (size_t)w;
+    double sum = 0, sq = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += y[i];
+        sq += (double)y[i] * y[i];
+    }
+    double mean = sum / (double)n, var = sq / (double)n - mean * mean;
+    f[ENV_Q_MEAN] = (float)(mean / 255.0);
+    f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
+    interior_measures(y, h, w, mean, resp, f);
+    blockiness(y, h, w, f);
+    extremes(px, h, w, c, f);
+    pixelation(y, h, w, f);
+    jpeg_quality(y, h, w, f);
+}
+
+void env_oracle(int corruption, int severity, float *f)
+{
+    memset(f, 0, (size_t)(ENV_NCORRUPTION + 1) * sizeof *f);
+    if (corruption >= 0 && corruption < ENV_NCORRUPTION)
+        f[corruption] = 1.0f;
+    f[ENV_NCORRUPTION] = (float)severity / (float)ENV_MAX_SEVERITY;
+}
