@@ -41,8 +41,17 @@
  *              own state (parameters, optimizers) is restored, before the
  *              first resumed epoch: read it back with exp_ckpt_get.
  * NULL = nothing beyond the run's state. A resumed run must continue bit for
- * bit as if never stopped; tables a method appends to during training must
- * be created in setup (the checkpoint restores their rows).
+ * bit as if never stopped. Tables a method appends to while training must
+ * be created in setup: the resume restores the rows of those; a table made
+ * later (a final summary) is not restored but made again by its maker.
+ *
+ * The corruption grid (grid.h) evaluates with eval_step cell by cell and
+ * asks after each batch:
+ *   eval_cost  the batch just evaluated: mean BitOps per sample into
+ *              *bitops, mean weight / activation width of each planned
+ *              layer into w and a (Q_MAX_LAYERS room); returns the number
+ *              of planned layers. NULL: a float model (MACs x 32 x 32 BitOps,
+ *              no planned layers).
  *
  * Deliberately not here: the loop, logging of the common columns, data,
  * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
@@ -75,6 +84,8 @@ typedef struct {
     void (*destroy)(void *state);
     int (*save)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
     int (*load)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
+    int (*eval_cost)(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
+                     float *a);
 } exp_method;
 
 /* The table: index i is what [experiment] method stores. */
