@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "data/cifar.h"
+#include "data/folder.h"
 #include "data/idx.h"
 
 static int load_fmnist(data_set *train, data_set *test, const char *dir, qa_err *err)
@@ -16,6 +18,10 @@ static int load_fmnist(data_set *train, data_set *test, const char *dir, qa_err 
 static const exp_dataset datasets[] = {
     {"fmnist", "Fashion-MNIST (IDX files, Debian package dataset-fashion-mnist)",
      DATA_IDX_DEFAULT_DIR, load_fmnist},
+    {"cifar10", "CIFAR-10 binary batches", "cifar-10-batches-bin", data_cifar10_load_splits},
+    {"cifar100", "CIFAR-100 binary, fine labels", "cifar-100-binary", data_cifar100_load_splits},
+    {"folder", "dir/train, dir/test: a PNG/JPEG sub-folder per class, 32x32 RGB", "",
+     data_folder_load_splits},
 };
 
 enum { NDATASETS = (int)(sizeof datasets / sizeof datasets[0]) };
