@@ -6,6 +6,7 @@
 
 #include "data/loader.h"
 #include "experiments/run.h"
+#include "experiments/run_env.h"
 
 int exp_batch_alloc(exp_batch *b, int cap, int h, int w, int c, int nfeat, qa_err *err)
 {
@@ -65,9 +66,13 @@ void exp_batch_to_input(const exp_batch *b, const float *mean, const float *std,
     data_images_to_float(b->px, b->n, b->h, b->w, b->c, mean, std, out);
 }
 
-void exp_batch_prepare(exp_run *r, exp_batch *b, const data_set *ds, const int *idx, int n,
-                       int train)
+int exp_batch_prepare(exp_run *r, exp_batch *b, const data_set *ds, const int *idx, int n,
+                      int train, qa_err *err)
 {
     exp_batch_stage(b, ds, idx, n, train, r->epoch);
+    int rc = exp_env_degrade(r, b, ds == &r->test_set, err);
+    if (rc)
+        return rc;
     exp_batch_to_input(b, r->mean, r->std, nn_net_input(r->net));
+    return QA_OK;
 }

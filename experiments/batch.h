@@ -45,9 +45,10 @@ void exp_batch_stage(exp_batch *b, const data_set *ds, const int *idx, int n, in
 void exp_batch_to_input(const exp_batch *b, const float *mean, const float *std, float *out);
 
 typedef struct exp_run exp_run;
-/* The whole preparation for run r: stage, degrade (when the run has an
- * environment), convert into nn_net_input(r->net), epoch r->epoch. */
-void exp_batch_prepare(exp_run *r, exp_batch *b, const data_set *ds, const int *idx, int n,
-                       int train);
+/* The whole preparation for run r: stage, degrade and featurise (when the
+ * run has an environment, run_env.h; ds == &r->test_set takes the test
+ * mix), convert into nn_net_input(r->net), epoch r->epoch. */
+int exp_batch_prepare(exp_run *r, exp_batch *b, const data_set *ds, const int *idx, int n,
+                      int train, qa_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include "experiments/checkpoint.h"
 #include "experiments/datasets.h"
 #include "experiments/progress.h"
+#include "experiments/run_env.h"
 #include "experiments/run_log.h"
 #include "nn/models.h"
 #include "nn/par.h"
@@ -163,11 +164,13 @@ static int run_model(exp_run *r, qa_err *err)
     int max_batch = c->train.batch > ebatch ? c->train.batch : ebatch;
     int rc = run_threads(c, err);
     if (!rc)
+        rc = exp_env_open(r, err); /* after the threads: one scratch per thread */
+    if (!rc)
         rc = nn_model_build(&r->net, arch, max_batch, r->train_set.c, r->train_set.h,
                             r->train_set.w, r->train_set.nclass, err);
     if (!rc)
         rc = exp_batch_alloc(&r->batch, max_batch, r->train_set.h, r->train_set.w,
-                             r->train_set.c, 0, err);
+                             r->train_set.c, exp_env_nfeat(r), err);
     if (!rc && r->method->wrap)
         rc = r->method->wrap(r, r->mstate, err);
     if (!rc)
@@ -183,10 +186,11 @@ static int run_model(exp_run *r, qa_err *err)
 
 static int run_train_batch(exp_run *r, const int *idx, int n, exp_stats *s, qa_err *err)
 {
-    exp_batch_prepare(r, &r->batch, &r->train_set, idx, n, 1);
+    int rc = exp_batch_prepare(r, &r->batch, &r->train_set, idx, n, 1, err);
     r->lr = nn_sched_lr(&r->sched, r->step, r->total_steps);
     double before = s->loss_sum;
-    int rc = r->method->train_step ? r->method->train_step(r, r->mstate, &r->batch, s, err)
+    if (!rc)
+        rc = r->method->train_step ? r->method->train_step(r, r->mstate, &r->batch, s, err)
                                    : exp_step_train(r, &r->batch, s, err);
     if (!rc)
         rc = exp_run_check_finite(r, (s->loss_sum - before) / (n > 0 ? n : 1), err);
@@ -228,9 +232,10 @@ static int run_evaluate(exp_run *r, data_loader *dl, const data_set *ds, exp_sta
     const int *idx;
     int n, rc = QA_OK;
     while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(dl, &idx)) > 0) {
-        exp_batch_prepare(r, &r->batch, ds, idx, n, 0);
-        rc = r->method->eval_step ? r->method->eval_step(r, r->mstate, &r->batch, s, err)
-                                  : exp_step_eval(r, &r->batch, s, err);
+        rc = exp_batch_prepare(r, &r->batch, ds, idx, n, 0, err);
+        if (!rc)
+            rc = r->method->eval_step ? r->method->eval_step(r, r->mstate, &r->batch, s, err)
+                                      : exp_step_eval(r, &r->batch, s, err);
     }
     return rc;
 }
@@ -287,6 +292,7 @@ static void run_free(exp_run *r)
         nn_optim_free(r->sets[i].opt);
     nn_net_free(r->net);
     exp_batch_free(&r->batch);
+    exp_env_close(r);
     free(r->row);
     data_loader_free(&r->train_loader);
     data_loader_free(&r->val_loader);

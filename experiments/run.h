@@ -69,6 +69,7 @@ struct exp_run {
     nn_sched_cfg sched;
     long steps_per_epoch, total_steps;
     exp_batch batch;
+    struct env_mix *env_train, *env_test; /* [env] (run_env.h); NULL when disabled */
     const exp_method *method;
     void *mstate;
     exp_param_set sets[EXP_MAX_PARAM_SETS];

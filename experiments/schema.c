@@ -115,6 +115,8 @@ static const cfg_key eval_keys[] = {
 static const cfg_section sections[] = {
     {"experiment", experiment_keys, offsetof(exp_config, experiment), "what is run and where", NULL},
     {"data", data_keys, offsetof(exp_config, data), "images and their normalisation", NULL},
+    {"env", exp_env_keys, offsetof(exp_config, env),
+     "the degradation environment: corruption mix, severities, quality features", exp_env_check},
     {"model", model_keys, offsetof(exp_config, model), "the network", NULL},
     {"quant", exp_quant_keys, offsetof(exp_config, quant),
      "quantizers, candidate widths and the fixed method's widths", exp_quant_check},

@@ -15,6 +15,7 @@
 
 #include "agent/acfg.h"
 #include "experiments/config.h"
+#include "experiments/schema_env.h"
 #include "nn/status.h"
 #include "quant/qcfg.h"
 
@@ -69,6 +70,7 @@ typedef struct {
 typedef struct {
     exp_experiment_cfg experiment;
     exp_data_cfg data;
+    exp_env_cfg env;    /* [env]: experiments/schema_env.c */
     exp_model_cfg model;
     q_cfg quant;        /* [quant]: experiments/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/schema_agent.c */
