@@ -565,8 +565,10 @@ static int config_differs(const exp_config *a, exp_config *b, const char *path, 
         const cfg_section *sec = &s->sections[i];
         for (const cfg_key *k = sec->keys; k->key; k++, idx++) {
             if ((strcmp(sec->name, "train") == 0 && strcmp(k->key, "epochs") == 0) ||
-                (strcmp(sec->name, "experiment") == 0 && strcmp(k->key, "out_dir") == 0))
-                continue;
+                (strcmp(sec->name, "experiment") == 0 && strcmp(k->key, "out_dir") == 0) ||
+                (strcmp(sec->name, "eval") == 0 && (strncmp(k->key, "grid", 4) == 0 ||
+                                                    strcmp(k->key, "reference") == 0)))
+                continue; /* the grid (grid.h) runs after training: qadapt eval changes it */
             char va[4096], vb[4096], where[300];
             cfg_format(k, cfg_field(sec, k, a), (const char *)a + sec->off, va, sizeof va);
             cfg_format(k, cfg_field(sec, k, b), (const char *)b + sec->off, vb, sizeof vb);

@@ -17,6 +17,7 @@ typedef struct {
 static const command commands[] = {
     {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file"},
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
+    {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
     {"report", exp_cmd_report, "print a run file's or a sweep folder's tables"},
     {"info", exp_cmd_info, "version, build, BLAS and library versions"},
 };

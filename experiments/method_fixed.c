@@ -110,6 +110,18 @@ static int fixed_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *er
     return QA_OK;
 }
 
+/* The plan is constant: every sample costs what sample 0 does. */
+static int fixed_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
+                           float *a)
+{
+    (void)r;
+    (void)b;
+    fixed_state *st = state;
+    q_plan_mean_bits(st->qn->plan, 1, w, a);
+    *bitops = q_cost_sample(&st->qn->cost, st->qn->plan, 0, NULL, NULL).bitops;
+    return st->qn->plan->nlayers;
+}
+
 static void fixed_destroy(void *state)
 {
     fixed_state *st = state;
@@ -125,4 +137,5 @@ const exp_method exp_method_fixed = {
     .setup = fixed_setup,
     .epoch_end = fixed_epoch_end,
     .destroy = fixed_destroy,
+    .eval_cost = fixed_eval_cost,
 };

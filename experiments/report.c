@@ -204,6 +204,22 @@ int exp_report_run(FILE *f, const char *path, qa_err *err)
     return QA_OK;
 }
 
+int exp_report_grid(FILE *f, const char *path, qa_err *err)
+{
+    hid_t h;
+    int rc = exp_rf_open(&h, path, err);
+    if (rc)
+        return rc;
+    if (exp_rf_exists(h, "/eval/grid")) {
+        fprintf(f, "run:     %s", path);
+        report_grid(f, h);
+    } else {
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: no /eval/grid table", path);
+    }
+    exp_rf_close(h);
+    return rc;
+}
+
 int exp_csv_split(const char *line, char (*fields)[256], int max)
 {
     int n = 0;

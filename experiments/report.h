@@ -18,6 +18,8 @@
 
 int exp_report_run(FILE *f, const char *path, qa_err *err);
 int exp_report_sweep(FILE *f, const char *dir, qa_err *err);
+/* Only the /eval/grid table of a run file (an error when it has none). */
+int exp_report_grid(FILE *f, const char *path, qa_err *err);
 
 /* One CSV record of line (RFC 4180 quoting, no line breaks inside fields)
  * into fields[0..max) of size len each; returns the field count. */

@@ -11,6 +11,7 @@
 
 #include "experiments/checkpoint.h"
 #include "experiments/datasets.h"
+#include "experiments/grid.h"
 #include "experiments/progress.h"
 #include "experiments/run_env.h"
 #include "experiments/run_log.h"
@@ -357,6 +358,8 @@ static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err
         if (rc || stop_requested(r))
             break; /* r->epoch stays the epoch that was stopped */
     }
+    if (!rc && !stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
+        rc = exp_grid_run(r, err);
     res->seconds = exp_now() - r->t_start;
     res->status = rc                               ? EXP_RUN_FAILED
                   : res->epochs < cfg->train.epochs ? EXP_RUN_INTERRUPTED

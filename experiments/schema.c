@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "env/corrupt.h"
 #include "experiments/datasets.h"
 #include "experiments/methods.h"
 #include "nn/models.h"
@@ -102,11 +103,32 @@ static const cfg_key train_keys[] = {
     {0},
 };
 
+/* Every corruption of env/corrupt.h by id; the grid refuses unavailable ones. */
+static const char *corruption_choice(int i)
+{
+    const env_corruption_info *in = env_corruption_get(i);
+    return in ? in->name : NULL;
+}
+
 static const cfg_key eval_keys[] = {
     {.key = "batch", .type = CFG_INT, FIELD(exp_eval_cfg, batch), .def = "0", .min = 0,
      .max = 65536, .help = "test batch size, 0 = train.batch (the net is built for the larger)"},
     {.key = "every", .type = CFG_INT, FIELD(exp_eval_cfg, every), .def = "1", .min = 0,
      .max = 100000, .help = "test every N epochs and after the last; 0 = after the last only"},
+    {.key = "grid", .type = CFG_BOOL, FIELD(exp_eval_cfg, grid), .def = "false",
+     .help = "after the last epoch, evaluate the clean test set and every grid corruption x "
+             "severity into /eval/grid"},
+    {.key = "grid_corruptions", .type = CFG_NAME_LIST, FIELD(exp_eval_cfg, grid_corruptions),
+     .def = "", .choice = corruption_choice,
+     .help = "corruptions of the grid, empty = every available one that changes the images"},
+    {.key = "grid_severities", .type = CFG_INT_LIST, FIELD(exp_eval_cfg, grid_severities),
+     .def = "1, 2, 3, 4, 5", .min = 1, .max = 5, .help = "severities of the grid"},
+    {.key = "grid_seed", .type = CFG_INT, FIELD(exp_eval_cfg, grid_seed), .def = "0", .min = 0,
+     .max = 2147483647,
+     .help = "seed of the grid's corruption noise (not the run's: runs compared see the same "
+             "images)"},
+    {.key = "reference", .type = CFG_STRING, FIELD(exp_eval_cfg, reference), .def = "",
+     .help = "run file with an /eval/grid to compute mCE and relative mCE against, empty = none"},
     {0},
 };
 

@@ -65,6 +65,11 @@ typedef struct {
 typedef struct {
     int batch; /* test batch, 0 = train.batch */
     int every; /* evaluate on the test set every N epochs (and after the last), 0 = last only */
+    int grid;  /* the corruption grid after the last epoch (grid.h) */
+    cfg_name_list grid_corruptions; /* corruption ids, empty = every available one */
+    cfg_int_list grid_severities;
+    int grid_seed;       /* of the grid's corruption noise, shared across runs */
+    char reference[512]; /* run file whose grid mCE is measured against, "" = none */
 } exp_eval_cfg;
 
 typedef struct {

@@ -331,8 +331,8 @@ static void index_hashes(const char *dir, char hashes[][16], char status[][32], 
     *n = 0;
     while (fgets(line, sizeof line, fp)) {
         ck_assert_int_eq(exp_csv_split(line, f, 16), nf);
-        snprintf(hashes[*n], 16, "%s", f[0]);
-        snprintf(status[*n], 32, "%s", f[st]);
+        snprintf(hashes[*n], 16, "%.15s", f[0]);
+        snprintf(status[*n], 32, "%.31s", f[st]);
         (*n)++;
     }
     fclose(fp);
@@ -495,7 +495,7 @@ START_TEST(test_sweep_interrupt)
     index_hashes(out, hashes, status, &n);
     for (int i = 0; i < 2; i++) {
         ck_assert_str_eq(status[i], "interrupted");
-        char path[300];
+        char path[400];
         snprintf(path, sizeof path, "%s/%s/run.h5", out, hashes[i]);
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         ck_assert_msg(f >= 0, "%s", path);
