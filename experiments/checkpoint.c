@@ -684,19 +684,6 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
     return QA_OK;
 }
 
-int exp_ckpt_epochs(const exp_ckpt *ck)
-{
-    int64_t e = 0;
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t a = H5Aopen(ck->file, "epochs", H5P_DEFAULT);
-    if (a >= 0) {
-        if (H5Aread(a, H5T_NATIVE_INT64, &e) < 0)
-            e = 0;
-        H5Aclose(a);
-    }
-    return (int)e;
-}
-
 static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
 {
     nn_params *p = s->p;

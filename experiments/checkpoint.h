@@ -63,12 +63,10 @@ int exp_ckpt_save(exp_run *r, const exp_run_result *res, qa_err *err);
  * (every key equal but train.epochs and experiment.out_dir; the message
  * names the first that differs) and has at most train.epochs epochs. */
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err);
-/* Epochs the checkpoint has completed. */
-int exp_ckpt_epochs(const exp_ckpt *ck);
 /* Into the run r, set up (setup hook done, tables created): parameter
  * sets, optimizers, step, elapsed time, the run file's rows, the method's
- * load hook; res gets the epochs done and the last test metrics. The run
- * continues with epoch exp_ckpt_epochs(ck). */
+ * load hook; res gets the epochs done (the run continues with the next)
+ * and the last test metrics. */
 int exp_ckpt_restore(exp_ckpt *ck, exp_run *r, exp_run_result *res, qa_err *err);
 
 #endif

@@ -585,6 +585,11 @@ int cfg_describe(const cfg_schema *s, char **text, qa_err *err)
             bad |= text_append(&buf, &len, &cap, line);
         }
     }
+    for (int i = 0; s->foreign && s->foreign[i] && !bad; i++) {
+        snprintf(line, sizeof line, "\n[%s]  read by its own command (qadapt %s --help)\n",
+                 s->foreign[i], s->foreign[i]);
+        bad |= text_append(&buf, &len, &cap, line);
+    }
     if (bad || !buf) {
         free(buf);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory describing the config keys");

@@ -119,7 +119,8 @@ int cfg_set(const cfg_doc *d, const char *assignment, qa_err *err);
 int cfg_render(const cfg_doc *d, char **text, qa_err *err);
 
 /* Every section and key with its default, syntax, range and help, as text
- * grouped by section (malloc'd), for --help-config. */
+ * grouped by section (malloc'd), for --help-config; foreign sections are
+ * named with the command that reads them. */
 int cfg_describe(const cfg_schema *s, char **text, qa_err *err);
 
 /* Key by section and name; *index gets its flat index. NULL if unknown. */
