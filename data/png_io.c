@@ -33,7 +33,8 @@ static int png_finish(png_image *pi, const char *what, data_image *im, qa_err *e
     png_color black = {0, 0, 0};
     if (!png_image_finish_read(pi, &black, im->px, 0, NULL)) {
         data_image_free(im);
-        rc = qa_fail(err, QA_ERR_FORMAT, "%s: bad PNG data: %s", what, pi->message);
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: bad PNG data (truncated or damaged): %s", what,
+                     pi->message);
         png_image_free(pi);
         return rc;
     }

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
     {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
     {"report", exp_cmd_report, "print a run file's or a sweep folder's tables"},
+    {"corrupt", exp_cmd_corrupt, "corrupt an image file, or draw every corruption x severity"},
     {"info", exp_cmd_info, "version, build, BLAS and library versions"},
 };
 
