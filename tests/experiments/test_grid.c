@@ -1,0 +1,310 @@
+/* test_grid.c: mCE against hand-worked values; then the real qadapt binary
+ * (QADAPT_BIN) on configs/smoke.ini with [eval] grid on: every configured
+ * corruption x severity cell present, the clean cell equal to the run's own
+ * test accuracy, BitOps and widths per cell, mCE against a reference run,
+ * `qadapt eval` from the checkpoint reproducing the in-run cells bit for
+ * bit, and its errors. */
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "experiments/grid.h"
+#include "h5read.h"
+
+static char tmp[64], smoke[1024];
+static char out_text[1 << 16], err_text[1 << 16];
+
+static void setup(void)
+{
+    const char *root = getenv("QADAPT_SOURCE_ROOT");
+    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
+    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
+    snprintf(tmp, sizeof tmp, "/tmp/qa_test_grid_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_mce_known)
+{
+    /* run: clean error .1; c0: .2, .4 at s1, s2; c1: .3 at s1 */
+    int id[] = {-1, 0, 0, 1}, sev[] = {0, 1, 2, 1};
+    double acc[] = {0.9, 0.8, 0.6, 0.7};
+    /* reference: clean .05; c0: .5, .5; c1 absent */
+    int rid[] = {-1, 0, 0}, rsev[] = {0, 1, 2};
+    double racc[] = {0.95, 0.5, 0.5}, mce, rel;
+    exp_grid_mce(id, sev, acc, 4, rid, rsev, racc, 3, &mce, &rel);
+    ck_assert_double_eq_tol(mce, 0.6 / 1.0, 1e-12);
+    ck_assert_double_eq_tol(rel, 0.4 / 0.9, 1e-12);
+    /* with c1 in the reference (error .6): CE .5, relative .2 / .55 */
+    int rid2[] = {-1, 0, 0, 1}, rsev2[] = {0, 1, 2, 1};
+    double racc2[] = {0.95, 0.5, 0.5, 0.4};
+    exp_grid_mce(id, sev, acc, 4, rid2, rsev2, racc2, 4, &mce, &rel);
+    ck_assert_double_eq_tol(mce, (0.6 + 0.5) / 2, 1e-12);
+    ck_assert_double_eq_tol(rel, (0.4 / 0.9 + 0.2 / 0.55) / 2, 1e-12);
+    /* the run against itself: 1 and 1 */
+    exp_grid_mce(id, sev, acc, 4, id, sev, acc, 4, &mce, &rel);
+    ck_assert_double_eq_tol(mce, 1, 1e-12);
+    ck_assert_double_eq_tol(rel, 1, 1e-12);
+    /* a severity the reference lacks: no corruption counts */
+    int rsev3[] = {0, 1, 3};
+    exp_grid_mce(id, sev, acc, 3, rid, rsev3, racc, 3, &mce, &rel);
+    ck_assert(isnan(mce) && isnan(rel));
+}
+END_TEST
+
+static void slurp(int fd, char *buf, size_t n)
+{
+    size_t used = 0;
+    ssize_t r;
+    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
+        used += (size_t)r;
+    buf[used] = '\0';
+}
+
+/* Runs qadapt with args to the end: exit code, output in out_text/err_text. */
+static int run(char *const args[])
+{
+    int p[2];
+    char out_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        char *argv[64] = {getenv("QADAPT_BIN")};
+        for (int i = 0; args[i] && i < 62; i++)
+            argv[i + 1] = args[i];
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(p[1]);
+    slurp(p[0], err_text, sizeof err_text);
+    close(p[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    int fd = open(out_path, O_RDONLY);
+    slurp(fd, out_text, sizeof out_text);
+    close(fd);
+    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
+    return WEXITSTATUS(st);
+}
+
+#define SMALL                                                                                       \
+    "--set", "train.epochs=1", "--set", "data.limit=1000", "--set", "data.test_limit=200", "--set", \
+        "eval.grid=true", "--set", "eval.grid_corruptions=gaussian_noise, contrast", "--set",       \
+        "eval.grid_severities=1, 3"
+
+typedef struct {
+    int n;
+    char *name[16];
+    double *id, *sev, *cnt, *acc, *bitops, *wbits;
+    int wcount;
+} grid_rows;
+
+/* /eval/grid of tmp/<name>/run.h5, read with the plain HDF5 API. */
+static void read_grid(const char *name, grid_rows *g, double *test_acc, hid_t *file)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s/run.h5", tmp, name);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "cannot open %s", path);
+    int n;
+    g->id = h5read_column(f, "/eval/grid", "corruption_id", &g->n);
+    ck_assert_ptr_nonnull(g->id);
+    g->sev = h5read_column(f, "/eval/grid", "severity", &n);
+    g->cnt = h5read_column(f, "/eval/grid", "n", &n);
+    g->acc = h5read_column(f, "/eval/grid", "accuracy", &n);
+    g->bitops = h5read_column(f, "/eval/grid", "bitops", &n);
+    /* names: a compound of just the string member */
+    hid_t ds = H5Dopen2(f, "/eval/grid", H5P_DEFAULT), s = H5Tcopy(H5T_C_S1);
+    H5Tset_size(s, H5T_VARIABLE);
+    H5Tset_cset(s, H5T_CSET_UTF8);
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(char *));
+    H5Tinsert(t, "corruption", 0, s);
+    ck_assert_int_le(g->n, 16);
+    ck_assert_int_ge(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, g->name), 0);
+    /* w_bits: present for planned layers only */
+    hid_t ft = H5Dget_type(ds);
+    int m = H5Tget_member_index(ft, "w_bits");
+    g->wcount = 0;
+    g->wbits = NULL;
+    if (m >= 0) {
+        hid_t mt = H5Tget_member_type(ft, (unsigned)m);
+        hsize_t dim;
+        H5Tget_array_dims2(mt, &dim);
+        g->wcount = (int)dim;
+        hid_t arr = H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &dim);
+        hid_t wt = H5Tcreate(H5T_COMPOUND, dim * sizeof(double));
+        H5Tinsert(wt, "w_bits", 0, arr);
+        g->wbits = calloc((size_t)g->n * dim, sizeof(double));
+        ck_assert_int_ge(H5Dread(ds, wt, H5S_ALL, H5S_ALL, H5P_DEFAULT, g->wbits), 0);
+        H5Tclose(wt);
+        H5Tclose(arr);
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Tclose(t);
+    H5Tclose(s);
+    H5Dclose(ds);
+    *test_acc = h5read_f64_attr(f, "/", "test_acc");
+    *file = f;
+}
+
+static void free_grid(grid_rows *g)
+{
+    for (int i = 0; i < g->n; i++)
+        H5free_memory(g->name[i]);
+    free(g->id);
+    free(g->sev);
+    free(g->cnt);
+    free(g->acc);
+    free(g->bitops);
+    free(g->wbits);
+}
+
+START_TEST(test_grid_run)
+{
+    char *fp32[] = {"run", smoke, "--out", tmp, "--set", "experiment.name=fp", SMALL, NULL};
+    int code = run(fp32);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_ptr_nonnull(strstr(err_text, "grid 5/5: contrast"));
+    grid_rows g;
+    double test_acc;
+    hid_t f;
+    read_grid("fp", &g, &test_acc, &f);
+    static const char *const names[] = {"clean", "gaussian_noise", "gaussian_noise", "contrast",
+                                        "contrast"};
+    static const int ids[] = {-1, 0, 0, 11, 11}, sevs[] = {0, 1, 3, 1, 3};
+    ck_assert_int_eq(g.n, 5);
+    double macs = (double)h5read_i64_attr(f, "/", "macs_per_sample");
+    for (int i = 0; i < 5; i++) {
+        ck_assert_str_eq(g.name[i], names[i]);
+        ck_assert_double_eq(g.id[i], ids[i]);
+        ck_assert_double_eq(g.sev[i], sevs[i]);
+        ck_assert_double_eq(g.cnt[i], 200);
+        ck_assert(g.acc[i] >= 0 && g.acc[i] <= 1);
+        ck_assert_double_eq(g.bitops[i], macs * 32 * 32);
+    }
+    ck_assert_int_eq(g.wcount, 0);
+    /* the clean cell is the run's own test evaluation */
+    ck_assert_double_eq(g.acc[0], test_acc);
+    ck_assert_double_eq(h5read_f64_attr(f, "/eval/grid", "clean_acc"), test_acc);
+    ck_assert(isnan(h5read_f64_attr(f, "/eval/grid", "mce")));
+    ck_assert_double_eq_tol(h5read_f64_attr(f, "/eval/grid", "mean_corrupted_acc"),
+                            (g.acc[1] + g.acc[2] + g.acc[3] + g.acc[4]) / 4, 1e-12);
+    free_grid(&g);
+    H5Fclose(f);
+
+    /* W4A4 against the fp32 run: widths per cell, fewer BitOps, an mCE */
+    char ref[300];
+    snprintf(ref, sizeof ref, "eval.reference=%s/fp/run.h5", tmp);
+    char *fixed[] = {"run", smoke, "--out", tmp, "--set", "experiment.name=w4", "--set",
+                     "experiment.method=fixed", "--set", "quant.w_bits=4", "--set", "quant.a_bits=4",
+                     "--set", ref, SMALL, NULL};
+    code = run(fixed);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    grid_rows q;
+    read_grid("w4", &q, &test_acc, &f);
+    ck_assert_int_eq(q.n, 5);
+    ck_assert_double_eq(q.acc[0], test_acc);
+    ck_assert_int_ge(q.wcount, 1);
+    for (int i = 0; i < q.n * q.wcount; i++)
+        ck_assert_double_eq(q.wbits[i], 4);
+    ck_assert(q.bitops[0] < macs * 32 * 32 / 10);
+    double mce = h5read_f64_attr(f, "/eval/grid", "mce");
+    ck_assert_msg(isfinite(mce) && mce > 0.2 && mce < 5, "mCE %g", mce);
+    char *why = h5read_str_attr(f, "/eval/grid", "reference_error");
+    ck_assert_str_eq(why, "");
+    free(why);
+    H5Fclose(f);
+
+    /* qadapt eval from the checkpoint: the same cells, bit for bit */
+    char run_file[300];
+    snprintf(run_file, sizeof run_file, "%s/w4/run.h5", tmp);
+    char *ev[] = {"eval", run_file, "--corruption", "contrast", "--severity", "3", NULL};
+    code = run(ev);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_ptr_nonnull(strstr(out_text, "eval grid: accuracy % (2 cells)"));
+    grid_rows e;
+    double test_acc2;
+    read_grid("w4", &e, &test_acc2, &f);
+    ck_assert_int_eq(e.n, 2);
+    ck_assert_str_eq(e.name[1], "contrast");
+    ck_assert_double_eq(e.acc[0], q.acc[0]);
+    ck_assert_double_eq(e.acc[1], q.acc[4]);
+    ck_assert_double_eq(e.bitops[1], q.bitops[4]);
+    ck_assert_double_eq(test_acc2, test_acc);
+    char *status = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(status, "complete");
+    free(status);
+    H5Fclose(f);
+    free_grid(&e);
+    free_grid(&q);
+}
+END_TEST
+
+START_TEST(test_grid_errors)
+{
+    /* a reference that cannot be read: the run completes and says why */
+    char *bad_ref[] = {"run", smoke, "--out", tmp, "--set", "experiment.name=r", "--set",
+                       "eval.reference=/nonexistent.h5", SMALL, NULL};
+    int code = run(bad_ref);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_ptr_nonnull(strstr(err_text, "grid: no mCE: /nonexistent.h5: cannot open"));
+    char path[300];
+    snprintf(path, sizeof path, "%s/r/run.h5", tmp);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *why = h5read_str_attr(f, "/eval/grid", "reference_error");
+    ck_assert_ptr_nonnull(strstr(why, "/nonexistent.h5"));
+    free(why);
+    H5Fclose(f);
+    /* eval needs the checkpoint */
+    char ckpt[300];
+    snprintf(ckpt, sizeof ckpt, "%s/r/ckpt.h5", tmp);
+    ck_assert_int_eq(unlink(ckpt), 0);
+    char *ev[] = {"eval", path, NULL};
+    ck_assert_int_eq(run(ev), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "ckpt.h5"));
+    char *bad_corr[] = {"eval", path, "--corruption", "rain", NULL};
+    ck_assert_int_eq(run(bad_corr), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "--set eval.grid_corruptions=rain"));
+    char *none[] = {"eval", NULL};
+    ck_assert_int_eq(run(none), 2);
+    char *missing[] = {"eval", "/nonexistent.h5", NULL};
+    ck_assert_int_eq(run(missing), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "/nonexistent.h5: cannot open"));
+    char *help[] = {"eval", "--help", NULL};
+    ck_assert_int_eq(run(help), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "usage: qadapt eval RUN.h5"));
+}
+END_TEST
+
+Suite *qa_test_suite(void)
+{
+    Suite *s = suite_create("grid");
+    TCase *tc = tcase_create("mce");
+    tcase_add_test(tc, test_mce_known);
+    suite_add_tcase(s, tc);
+    TCase *te = tcase_create("qadapt");
+    tcase_add_checked_fixture(te, setup, teardown);
+    tcase_set_timeout(te, 300);
+    tcase_add_test(te, test_grid_run);
+    tcase_add_test(te, test_grid_errors);
+    suite_add_tcase(s, te);
+    return s;
+}
