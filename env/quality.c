@@ -141,12 +141,12 @@ static void interior_measures(const float *y, int h, int w, double mean, float *
             tot += (ctr - mean) * (ctr - mean);
             if (box > 32.0 && box < 223.0)
                 resp[nr++] = (float)fabs(imm);
+            /* the 8 neighbours only: a selection that includes the centre
+             * would prefer centres at the bound and bias sigma low */
             int lo = at_low(u[x - 1]) + at_low(u[x]) + at_low(u[x + 1]) + at_low(m[x - 1]) +
-                     at_low(m[x]) + at_low(m[x + 1]) + at_low(d[x - 1]) + at_low(d[x]) +
-                     at_low(d[x + 1]);
+                     at_low(m[x + 1]) + at_low(d[x - 1]) + at_low(d[x]) + at_low(d[x + 1]);
             int hi = at_high(u[x - 1]) + at_high(u[x]) + at_high(u[x + 1]) + at_high(m[x - 1]) +
-                     at_high(m[x]) + at_high(m[x + 1]) + at_high(d[x - 1]) + at_high(d[x]) +
-                     at_high(d[x + 1]);
+                     at_high(m[x + 1]) + at_high(d[x - 1]) + at_high(d[x]) + at_high(d[x + 1]);
             if (lo >= 5 || hi >= 5) {
                 pin_sum += lo >= 5 ? ctr : 255.0 - ctr;
                 npin++;
@@ -193,7 +193,7 @@ static void blockiness(const float *y, int h, int w, float *f)
     f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + b) / (1.0 + i)) : 0.0f;
 }
 
-/* An extreme value (0 or 255) that differs by more than 64 from at least 5
+/* An extreme value (0 or 255) that differs by more than 64 from at least 6
  * of its 8 neighbours. */
 static int is_impulse(const uint8_t *px, int w, int c, int r, int x, int ch)
 {
@@ -208,7 +208,7 @@ static int is_impulse(const uint8_t *px, int w, int c, int r, int x, int ch)
             int u = px[((size_t)(r + dr) * w + x + dx) * c + ch];
             far += u - v > 64 || v - u > 64;
         }
-    return far >= 5;
+    return far >= 6;
 }
 
 static void extremes(const uint8_t *px, int h, int w, int c, float *f)

@@ -23,7 +23,7 @@
  *               sqrt(pi/2) / 6 * mean |M * Y| over every interior pixel.
  *               Feature log(1 + sigma) / 4.
  *  1 noise_clip noise seen where the image is pinned at black or white
- *               (at least 5 of the 3x3 values at 0, or at 255: backgrounds):
+ *               (at least 5 of the 8 neighbours at 0, or at 255: backgrounds):
  *               additive noise there survives as a half-normal, so
  *               sigma = sqrt(2 pi) * mean distance of those centre pixels
  *               from the bound. 0 with fewer than 16 such pixels.
@@ -51,9 +51,10 @@
  *  6 mean       mean(Y) / 255.
  *  7 saturated  fraction of pixels at 0 or 255 in any channel.
  *  8 impulse    10 x the fraction of pixels at 0 or 255 in some channel
- *               that differs by more than 64 from at least 5 of its 8
+ *               that differs by more than 64 from at least 6 of its 8
  *               neighbours in that channel (interior pixels): isolated
- *               salt and pepper, not saturated regions.
+ *               salt and pepper (also pairs and L-shaped triples), not
+ *               saturated regions (whose corners differ from 5).
  *  9 hf_ratio   high-frequency energy ratio: energy of Y minus its 3x3 box
  *               mean over the energy of Y minus its global mean (interior
  *               pixels; 0 on a flat image). Falls with blur, rises with noise.
