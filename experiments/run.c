@@ -264,13 +264,13 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
         rc = r->method->epoch_end(r, r->mstate, r->row, err);
     if (!rc)
         rc = exp_run_log_append(r, err);
+    if (!rc)
+        rc = exp_ckpt_save(r, res, err);
     exp_progress_epoch(r, &tr, &te, seconds);
     res->epochs = r->epoch + 1;
     return rc;
 }
 
-    if (!rc)
-        rc = exp_ckpt_save(r, res, err);
 static int run_open(exp_run *r, qa_err *err)
 {
     r->method = exp_method_get(r->cfg->experiment.method);
@@ -303,12 +303,6 @@ static void run_free(exp_run *r)
     data_set_free(&r->test_set);
 }
 
-int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result *res,
-                 qa_err *err)
-{
-    exp_run *r = calloc(1, sizeof *r);
-    memset(res, 0, sizeof *res);
-    res->test_acc = res->test_loss = NAN;
 /* --resume: the checkpoint is read and checked before the run file is
  * touched, so a refused resume changes nothing. */
 static int run_resume_open(exp_run *r, exp_ckpt **ck, qa_err *err)
@@ -336,6 +330,12 @@ static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err
     return rc;
 }
 
+int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result *res,
+                 qa_err *err)
+{
+    exp_run *r = calloc(1, sizeof *r);
+    memset(res, 0, sizeof *res);
+    res->test_acc = res->test_loss = NAN;
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->cfg = cfg;
