@@ -293,15 +293,19 @@ void exp_sweep_point_sets(const exp_sweep_spec *s, long p,
 void exp_sweep_hash_text(const char *ini, char out[EXP_SWEEP_HASH_LEN + 1])
 {
     uint64_t h = 14695981039346656037ull;
-    int in_experiment = 0;
+    int in_experiment = 0, in_eval = 0;
     for (const char *line = ini; line && *line;) {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line + 1) : strlen(line);
-        if (line[0] == '[')
+        if (line[0] == '[') {
             in_experiment = strncmp(line, "[experiment]", 12) == 0;
-        int where = in_experiment && (strncmp(line, "name =", 6) == 0 ||
-                                      strncmp(line, "out_dir =", 9) == 0);
-        for (size_t i = 0; !where && i < len; i++) {
+            in_eval = strncmp(line, "[eval]", 6) == 0;
+        }
+        int skip = (in_experiment && (strncmp(line, "name =", 6) == 0 ||
+                                      strncmp(line, "out_dir =", 9) == 0)) ||
+                   (in_eval && (strncmp(line, "grid", 4) == 0 ||
+                                strncmp(line, "reference =", 11) == 0));
+        for (size_t i = 0; !skip && i < len; i++) {
             h ^= (unsigned char)line[i];
             h *= 1099511628211ull;
         }

@@ -13,7 +13,8 @@
 #                  (clean test accuracy; mean corrupted accuracy too when the
 #                  runs have a grid)
 #   bits_heatmap.png  mean bits per planned layer x severity for adaptive
-#                  methods (from /eval/grid's per-cell mean widths)
+#                  methods (/eval/grid's per-cell mean widths, or method
+#                  dqmq's /eval/policy_grid)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -72,6 +73,8 @@ class Run:
             self.epochs = f["train/epochs"][()] if "train/epochs" in f else None
             self.grid = f["eval/grid"][()] if "eval/grid" in f else None
             self.grid_attrs = dict(f["eval/grid"].attrs) if "eval/grid" in f else {}
+            # method dqmq's own final per-cell widths, on its test mix
+            self.policy_grid = f["eval/policy_grid"][()] if "eval/policy_grid" in f else None
             self.test_acc = float(f.attrs.get("test_acc", np.nan))
             self.macs = float(f.attrs.get("macs_per_sample", np.nan))
         self.method = ini_value(self.ini, "experiment", "method") or "?"
@@ -237,22 +240,32 @@ def plot_pareto(runs, out):
     return None
 
 
+def bits_table(r):
+    """The per-cell widths of an adaptive run: /eval/grid, else dqmq's
+    /eval/policy_grid."""
+    if r.has(r.grid, "w_bits"):
+        return r.grid
+    if r.has(r.policy_grid, "w_bits") and len(r.policy_grid):
+        return r.policy_grid
+    return None
+
+
 def plot_bits(runs, out):
-    runs = [r for r in runs if r.method not in FIXED_METHODS and r.grid is not None and
-            r.has(r.grid, "w_bits")]
+    runs = [r for r in runs if r.method not in FIXED_METHODS and bits_table(r) is not None]
     if not runs:
-        return "no adaptive-method run (not fp32/fixed) with per-layer bits in /eval/grid"
+        return ("no adaptive-method run (not fp32/fixed) with per-layer bits in /eval/grid "
+                "or /eval/policy_grid")
     fig, axes = plt.subplots(1, len(runs), figsize=(4.5 * len(runs), 3.6), squeeze=False)
     for ax, r in zip(axes[0], runs):
-        g = r.grid
+        g = bits_table(r)
         sevs = sorted(set(int(s) for s in g["severity"]))
         bits = np.array(g["w_bits"], dtype=float).reshape(len(g), -1)
         if r.has(g, "a_bits"):
             bits = 0.5 * (bits + np.array(g["a_bits"], dtype=float).reshape(len(g), -1))
         m = np.array([bits[g["severity"] == s].mean(axis=0) for s in sevs]).T
         im = ax.imshow(m, aspect="auto", cmap="viridis", origin="lower")
-        ax.set(xticks=range(len(sevs)), xticklabels=sevs, xlabel="severity",
-               ylabel="planned layer", title=r.label)
+        ax.set(xticks=range(len(sevs)), xticklabels=sevs, yticks=range(m.shape[0]),
+               xlabel="severity", ylabel="planned layer", title=r.label)
         fig.colorbar(im, ax=ax, label="mean bits (w+a)/2")
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -166,6 +166,19 @@ START_TEST(test_hash)
     const char *d = "[experiment]\nname = x\nseed = 2\nout_dir = runs\n\n[train]\nlr = 0.1\n";
     /* name = in another section is part of what is run */
     const char *e = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nname = 1\nlr = 0.1\n";
+    /* nor are the grid keys evaluated after training */
+    const char *g = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nlr = 0.1\n\n"
+                    "[eval]\nbatch = 0\ngrid = true\ngrid_severities = 1\nreference = a.h5\n";
+    const char *g2 = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nlr = 0.1\n\n"
+                     "[eval]\nbatch = 0\ngrid = false\ngrid_severities = 2\nreference = \n";
+    const char *g3 = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nlr = 0.1\n\n"
+                     "[eval]\nbatch = 1\ngrid = false\ngrid_severities = 2\nreference = \n";
+    char hg[16], hg2[16], hg3[16];
+    exp_sweep_hash_text(g, hg);
+    exp_sweep_hash_text(g2, hg2);
+    exp_sweep_hash_text(g3, hg3);
+    ck_assert_str_eq(hg, hg2);
+    ck_assert_str_ne(hg, hg3);
     char ha[16], hb[16], hc[16], hd[16], he[16];
     exp_sweep_hash_text(a, ha);
     exp_sweep_hash_text(b, hb);
