@@ -184,7 +184,10 @@ int env_shot_noise(const env_job *j, qa_err *err)
         double lambda = (v / 255.0) * c;
         uint32_t k = lambda < 30 ? poisson_small(j->rng, lambda, e[v])
                                  : nn_rng_poisson(j->rng, lambda);
-        j->out[i] = env_unit_to_u8((float)(k / c));
+        /* in double: k / c * 255 is often an exact integer that float
+         * rounding would leave just below, and truncation would lower */
+        double y = k / c;
+        j->out[i] = (uint8_t)((y > 1.0 ? 1.0 : y) * 255.0);
     }
     return QA_OK;
 }
