@@ -16,8 +16,9 @@
  *                  corruption (-1 clean), severity, features (the env's,
  *                  when it has any), p_w (and p_a untied: per planned layer
  *                  the K probabilities), w_bits, a_bits, loss, correct, bitops
- *   /eval/policy_grid  final evaluation per (corruption, severity): n,
- *                  accuracy, bitops_vs_int8, w_bits and a_bits per layer */
+ *   /eval/policy_grid  final evaluation per (corruption, severity): epoch,
+ *                  n, accuracy, bitops_vs_int8, w_bits and a_bits per layer
+ * All three tables exist from setup on (checkpoints restore their rows). */
 #ifndef EXP_DQMQ_H
 #define EXP_DQMQ_H
 
@@ -61,6 +62,7 @@ typedef struct {
     double *bitops;   /* (B) per-sample BitOps (expected when soft) */
     double baseline;  /* reinforce: moving average of the reward */
     int have_baseline;
+    int finished;     /* the last epoch has ended (later evaluations: the grid's) */
     dqmq_sums tr, ev; /* training epoch and test evaluation */
     long ev_bitops_n;
     double ev_bytes;
@@ -69,7 +71,7 @@ typedef struct {
     /* run file */
     exp_qlog_cols qcols;
     int c_tr_rel, c_tr_w, c_tr_a, c_cost, c_mse, c_pmacs, c_pfrac, c_sigma, c_tau, c_phase;
-    h5log_table *tsamp, *esamp;
+    h5log_table *tsamp, *esamp, *grid;
     int swidth;
     h5log_value *srow;
 } dqmq_state;

@@ -62,6 +62,15 @@ static int sample_cols(const exp_run *r, const dqmq_state *st, h5log_col *c)
     return n;
 }
 
+static int grid_table(exp_run *r, dqmq_state *st, qa_err *err)
+{
+    h5log_col cols[] = {{"epoch", H5LOG_I64, 1},      {"corruption", H5LOG_I64, 1},
+                        {"severity", H5LOG_I64, 1},   {"n", H5LOG_I64, 1},
+                        {"accuracy", H5LOG_F64, 1},   {"bitops_vs_int8", H5LOG_F64, 1},
+                        {"w_bits", H5LOG_F64, st->L}, {"a_bits", H5LOG_F64, st->L}};
+    return h5log_table_create(&st->grid, r->log, "/eval/policy_grid", cols, 8, 64, 0, err);
+}
+
 int dqmq_log_setup(exp_run *r, dqmq_state *st, qa_err *err)
 {
     int rc = epoch_columns(r, st, err);
@@ -71,6 +80,8 @@ int dqmq_log_setup(exp_run *r, dqmq_state *st, qa_err *err)
         rc = h5log_table_create(&st->tsamp, r->log, "/train/samples", cols, nc, 1024, 4, err);
     if (!rc)
         rc = h5log_table_create(&st->esamp, r->log, "/eval/samples", cols, nc, 1024, 4, err);
+    if (!rc)
+        rc = grid_table(r, st, err);
     if (rc)
         return rc;
     st->swidth = h5log_table_width(st->tsamp);
@@ -148,13 +159,8 @@ void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row)
 
 int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err)
 {
-    h5log_col cols[] = {{"corruption", H5LOG_I64, 1}, {"severity", H5LOG_I64, 1},
-                        {"n", H5LOG_I64, 1},          {"accuracy", H5LOG_F64, 1},
-                        {"bitops_vs_int8", H5LOG_F64, 1}, {"w_bits", H5LOG_F64, st->L},
-                        {"a_bits", H5LOG_F64, st->L}};
-    h5log_table *t;
-    int rc = h5log_table_create(&t, r->log, "/eval/policy_grid", cols, 7, 64, 0, err);
-    h5log_value *v = calloc(5 + 2 * (size_t)st->L, sizeof *v);
+    int rc = QA_OK;
+    h5log_value *v = calloc(6 + 2 * (size_t)st->L, sizeof *v);
     if (!rc && !v)
         rc = qa_fail(err, QA_ERR_NOMEM, "method dqmq: out of memory for the grid");
     for (int c = 0; !rc && c < DQMQ_NCELL; c++) {
@@ -162,16 +168,17 @@ int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err)
         if (cell->n == 0)
             continue;
         double n = (double)cell->n;
-        v[0].i = c / 6 - 1;
-        v[1].i = c % 6;
-        v[2].i = cell->n;
-        v[3].f = (double)cell->correct / n;
-        v[4].f = cell->bitops / n / st->qn->cost.ref_int8;
+        v[0].i = r->epoch + 1;
+        v[1].i = c / 6 - 1;
+        v[2].i = c % 6;
+        v[3].i = cell->n;
+        v[4].f = (double)cell->correct / n;
+        v[5].f = cell->bitops / n / st->qn->cost.ref_int8;
         for (int l = 0; l < st->L; l++) {
-            v[5 + l].f = cell->w[l] / n;
-            v[5 + st->L + l].f = cell->a[l] / n;
+            v[6 + l].f = cell->w[l] / n;
+            v[6 + st->L + l].f = cell->a[l] / n;
         }
-        rc = h5log_table_append(t, v, 1, err);
+        rc = h5log_table_append(st->grid, v, 1, err);
     }
     free(v);
     return rc;

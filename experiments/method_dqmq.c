@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "agent/relax.h"
+#include "experiments/checkpoint.h"
 #include "experiments/dqmq.h"
 #include "nn/loss.h"
 
@@ -435,13 +436,14 @@ static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, 
 
 /* ---- evaluation ---- */
 
-/* The test loader's last batch is b: validation batches (drawn from the
- * training images after the test pass) go through the same hook but are
- * neither summed nor logged. */
-static int is_test_batch(const exp_run *r, const exp_batch *b)
+/* b is the test loader's last batch of an epoch's evaluation: validation
+ * batches (training images, after the test pass) and the corruption grid's
+ * (after the last epoch, grid.h) go through the same hook but are neither
+ * summed nor logged. */
+static int is_test_batch(const exp_run *r, const dqmq_state *st, const exp_batch *b)
 {
     const data_loader *t = &r->test_loader;
-    return t->order && t->pos >= b->n &&
+    return !st->finished && t->order && t->pos >= b->n &&
            memcmp(t->order + t->pos - b->n, b->index, (size_t)b->n * sizeof *b->index) == 0;
 }
 
@@ -480,7 +482,7 @@ static int dqmq_eval_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, q
         s->correct += st->correct[i] = st->correct[i] == b->label[i];
     s->loss_sum += (double)loss * b->n;
     s->n += b->n;
-    if (!is_test_batch(r, b))
+    if (!is_test_batch(r, st, b))
         return QA_OK;
     sample_costs(st, b->n);
     float mw[Q_MAX_LAYERS], ma[Q_MAX_LAYERS];
@@ -508,10 +510,47 @@ static int dqmq_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *err
     dqmq_state *st = state;
     dqmq_log_row(r, st, row);
     int rc = is_final_eval(r) ? dqmq_log_grid(r, st, err) : QA_OK;
+    st->finished = is_final_eval(r);
     memset(&st->tr, 0, offsetof(dqmq_sums, w));
     memset(&st->ev, 0, offsetof(dqmq_sums, w));
     st->ev_bytes = 0;
     memset(st->tr.w, 0, 4 * (size_t)st->L * sizeof(double));
+    return rc;
+}
+
+/* The corruption grid's question after each batch: eval_step left the
+ * batch's per-sample hard plan in place. */
+static int dqmq_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
+                          float *a)
+{
+    (void)r;
+    dqmq_state *st = state;
+    double s = 0.0;
+    for (int i = 0; i < b->n; i++)
+        s += q_cost_sample(&st->qn->cost, st->qn->plan, i, NULL, NULL).bitops;
+    *bitops = b->n > 0 ? s / b->n : 0.0;
+    q_plan_mean_bits(st->qn->plan, b->n, w, a);
+    return st->L;
+}
+
+/* Beyond the parameter sets the run saves: the reward baseline (the
+ * annealed sigma/tau follow from the step, the epoch sums restart). */
+static int dqmq_save(exp_run *r, void *state, exp_ckpt *ck, qa_err *err)
+{
+    (void)r;
+    const dqmq_state *st = state;
+    double v[2] = {st->baseline, st->have_baseline};
+    return exp_ckpt_put(ck, "baseline", EXP_CKPT_F64, v, 2, err);
+}
+
+static int dqmq_load(exp_run *r, void *state, exp_ckpt *ck, qa_err *err)
+{
+    (void)r;
+    dqmq_state *st = state;
+    double v[2];
+    int rc = exp_ckpt_get(ck, "baseline", EXP_CKPT_F64, v, 2, err);
+    st->baseline = v[0];
+    st->have_baseline = v[1] != 0;
     return rc;
 }
 
@@ -541,4 +580,7 @@ const exp_method exp_method_dqmq = {
     .eval_step = dqmq_eval_step,
     .epoch_end = dqmq_epoch_end,
     .destroy = dqmq_destroy,
+    .eval_cost = dqmq_eval_cost,
+    .save = dqmq_save,
+    .load = dqmq_load,
 };

@@ -57,7 +57,7 @@ static const char *const BASE[] = {"experiment.method=dqmq", "data.limit=640",
                                    "data.test_limit=300", "train.epochs=2", "agent.warmup=1"};
 enum { NBASE = 5 };
 
-static int run_dqmq(char **extra, int nextra, exp_run_result *res, qa_err *err)
+static int run_dqmq_opts(char **extra, int nextra, int resume, exp_run_result *res, qa_err *err)
 {
     char cfgpath[1024];
     snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
@@ -70,11 +70,16 @@ static int run_dqmq(char **extra, int nextra, exp_run_result *res, qa_err *err)
     exp_config *c = malloc(sizeof *c);
     int rc = exp_config_load(c, cfgpath, sets, n, err);
     if (rc == QA_OK) {
-        exp_run_opts o = {.out_dir = dir, .command = "test_method_dqmq"};
+        exp_run_opts o = {.out_dir = dir, .command = "test_method_dqmq", .resume = resume};
         rc = exp_run_main(c, &o, res, err);
     }
     free(c);
     return rc;
+}
+
+static int run_dqmq(char **extra, int nextra, exp_run_result *res, qa_err *err)
+{
+    return run_dqmq_opts(extra, nextra, 0, res, err);
 }
 
 /* the last epoch's realised means equal those of the /eval/samples rows */
@@ -218,6 +223,43 @@ START_TEST(test_dqmq_constant)
 }
 END_TEST
 
+/* reinforce (a reward baseline beyond the parameter sets): 2 epochs, then
+ * --resume to 3, equals 3 epochs straight, bit for bit (constant learning
+ * rate and spread: schedules depend on the total number of steps) */
+START_TEST(test_dqmq_resume)
+{
+    static const char *const cols[] = {"train_loss", "test_loss", "bitops", "cost_term"};
+    make_dir();
+    exp_run_result res;
+    qa_err err = {0};
+    char *full[] = {"agent.optimizer=reinforce", "experiment.name=full", "train.epochs=3",
+                    "train.schedule=const", "agent.sigma_end=2"};
+    ck_assert_msg(run_dqmq(full, 5, &res, &err) == QA_OK, "%s", err.msg);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *cut[] = {"agent.optimizer=reinforce", "experiment.name=cut", "train.epochs=2",
+                   "train.schedule=const", "agent.sigma_end=2"};
+    ck_assert_msg(run_dqmq(cut, 5, &res, &err) == QA_OK, "%s", err.msg);
+    cut[2] = "train.epochs=3";
+    ck_assert_msg(run_dqmq_opts(cut, 5, 1, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    hid_t g = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    for (int c = 0; c < 4; c++) {
+        int n, m;
+        double *a = read_col(f, "/train/epochs", cols[c], 1, &n);
+        double *b = read_col(g, "/train/epochs", cols[c], 1, &m);
+        ck_assert_int_eq(n, 3);
+        ck_assert_int_eq(m, 3);
+        for (int e = 0; e < 3; e++)
+            ck_assert_msg(a[e] == b[e], "%s epoch %d: %.17g vs %.17g", cols[c], e + 1, a[e],
+                          b[e]);
+        free(a), free(b);
+    }
+    H5Fclose(f);
+    H5Fclose(g);
+    remove_tree();
+}
+END_TEST
+
 START_TEST(test_dqmq_config_errors)
 {
     make_dir();
@@ -245,6 +287,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_dqmq_critic);
     tcase_add_test(tc, test_dqmq_reinforce_gumbel_untied);
     tcase_add_test(tc, test_dqmq_constant);
+    tcase_add_test(tc, test_dqmq_resume);
     tcase_add_test(tc, test_dqmq_config_errors);
     suite_add_tcase(s, tc);
     return s;
