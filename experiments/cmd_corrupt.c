@@ -174,6 +174,9 @@ static int list_corruptions(const corrupt_args *a)
 {
     env_table t = a->table_set ? a->table : ENV_TABLE_CIFAR;
     printf("corruptions and their parameters for severities 1..5 (table %s):\n", env_table_name(t));
+    printf("  (noise: sigma, shot c or amount; defocus: radius, alias sigma; glass: sigma,\n"
+           "   delta, iterations; motion: radius, sigma; zoom: step, number of factors from 1;\n"
+           "   fog and saturate: c0, c1; jpeg: quality; pixelate: factor)\n");
     for (int id = 0; id < ENV_NCORRUPTION; id++) {
         const env_corruption_info *in = env_corruption_get(id);
         char line[256];
