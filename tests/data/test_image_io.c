@@ -79,7 +79,8 @@ static size_t chunk(uint8_t *out, const char *type, const uint8_t *data, uint32_
 {
     size_t k = put32(out, n);
     memcpy(out + k, type, 4);
-    memcpy(out + k + 4, data, n);
+    if (n)
+        memcpy(out + k + 4, data, n);
     uint32_t crc = (uint32_t)crc32(0, out + k, n + 4);
     return k + 4 + n + put32(out + k + 4 + n, crc);
 }
