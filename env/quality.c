@@ -5,6 +5,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "env/corrupt.h"
@@ -16,13 +18,15 @@
  * a quality needs this many on-grid coefficients to count */
 #define JPEG_MAX_BLOCKS 64
 #define JPEG_MIN_COEFS 8
-/* the r(Q) a quality must beat; coefficients examined at most (block by
- * block); a quality whose first JPEG_EARLY counted coefficients give r > 1
- * is dropped (bounds the work on noisy, never-compressed images; on the
- * grid r is about 0.4) */
+/* the r(Q) a quality must beat; coefficients examined at most (frequency by
+ * frequency, lowest first, up to this many); a quality is dropped once the
+ * frequencies gone through (highest first: low ones suffer most from
+ * clipping at black and white) gave it JPEG_EARLY or more coefficients with
+ * r > JPEG_EARLY_R (off the grid r is about 1, on it about 0.4) */
 #define JPEG_FIT 0.7
 #define JPEG_MAX_COEFS 192
-#define JPEG_EARLY 24
+#define JPEG_EARLY 12
+#define JPEG_EARLY_R 0.9
 #define JPEG_QMIN 5
 #define JPEG_QMAX 99
 
@@ -65,7 +69,7 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    return 2 * (size_t)h * (size_t)w;
+    return 3 * (size_t)h * (size_t)w; /* luma, responses, flags (bytes) */
 }
 
 static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
@@ -108,50 +112,64 @@ static float select_kth(float *a, long n, long k)
     return a[k];
 }
 
-static int at_low(float v)
+/* 1: at black, 2: at white (the bounds noise gets clipped at) */
+static void bound_flags(const float *y, size_t n, uint8_t *flag)
 {
-    return v < 0.5f;
-}
-
-static int at_high(float v)
-{
-    return v > 254.5f;
+    for (size_t i = 0; i < n; i++)
+        flag[i] = (uint8_t)((y[i] < 0.5f) | (y[i] > 254.5f) << 1);
 }
 
 /* One pass over the interior 3x3 neighbourhoods: both noise estimates,
- * Laplacian variance and the high-frequency ratio. resp: (h - 2)(w - 2)
- * floats for the |responses| of mid-tone neighbourhoods. */
-static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *f)
+ * Laplacian variance and the high-frequency ratio. Per-pixel arithmetic in
+ * float (exact for sums of a few 8-bit values), sums per row in double.
+ * resp: (h - 2)(w - 2) floats for the |responses| of mid-tone
+ * neighbourhoods; flag: bound_flags of y. */
+static void interior_measures(const float *y, const uint8_t *flag, int h, int w, double mean,
+                              float *resp, float *f)
 {
     double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0, pin_sum = 0;
     long nr = 0, npin = 0;
+    float fm = (float)mean;
     for (int r = 1; r < h - 1; r++) {
         const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *d = y + (size_t)(r + 1) * w;
+        const uint8_t *fu = flag + (size_t)(r - 1) * w, *fc = flag + (size_t)r * w,
+                      *fd = flag + (size_t)(r + 1) * w;
+        float ra = 0, rl = 0, rl2 = 0, rh = 0, rt = 0, rp = 0;
         for (int x = 1; x < w - 1; x++) {
-            double corners = (double)u[x - 1] + u[x + 1] + d[x - 1] + d[x + 1];
-            double cross = (double)u[x] + d[x] + m[x - 1] + m[x + 1];
-            double ctr = m[x];
-            double imm = corners - 2.0 * cross + 4.0 * ctr;
-            double lap = cross - 4.0 * ctr;
-            double box = (corners + cross + ctr) / 9.0;
-            abs_sum += fabs(imm);
-            lap_sum += lap;
-            lap_sq += lap * lap;
-            hf += (ctr - box) * (ctr - box);
-            tot += (ctr - mean) * (ctr - mean);
-            if (box > 32.0 && box < 223.0)
-                resp[nr++] = (float)fabs(imm);
+            float corners = u[x - 1] + u[x + 1] + d[x - 1] + d[x + 1];
+            float cross = u[x] + d[x] + m[x - 1] + m[x + 1];
+            float ctr = m[x];
+            float imm = fabsf(corners - 2.0f * cross + 4.0f * ctr);
+            float lap = cross - 4.0f * ctr;
+            float box = (corners + cross + ctr) * (1.0f / 9.0f);
+            ra += imm;
+            rl += lap;
+            rl2 += lap * lap;
+            rh += (ctr - box) * (ctr - box);
+            rt += (ctr - fm) * (ctr - fm);
+            if (box > 32.0f && box < 223.0f)
+                resp[nr++] = imm;
+            int any = fu[x - 1] | fu[x] | fu[x + 1] | fc[x - 1] | fc[x + 1] | fd[x - 1] | fd[x] |
+                      fd[x + 1];
+            if (!any)
+                continue;
             /* the 8 neighbours only: a selection that includes the centre
              * would prefer centres at the bound and bias sigma low */
-            int lo = at_low(u[x - 1]) + at_low(u[x]) + at_low(u[x + 1]) + at_low(m[x - 1]) +
-                     at_low(m[x + 1]) + at_low(d[x - 1]) + at_low(d[x]) + at_low(d[x + 1]);
-            int hi = at_high(u[x - 1]) + at_high(u[x]) + at_high(u[x + 1]) + at_high(m[x - 1]) +
-                     at_high(m[x + 1]) + at_high(d[x - 1]) + at_high(d[x]) + at_high(d[x + 1]);
+            int lo = (fu[x - 1] & 1) + (fu[x] & 1) + (fu[x + 1] & 1) + (fc[x - 1] & 1) +
+                     (fc[x + 1] & 1) + (fd[x - 1] & 1) + (fd[x] & 1) + (fd[x + 1] & 1);
+            int hi = (fu[x - 1] >> 1) + (fu[x] >> 1) + (fu[x + 1] >> 1) + (fc[x - 1] >> 1) +
+                     (fc[x + 1] >> 1) + (fd[x - 1] >> 1) + (fd[x] >> 1) + (fd[x + 1] >> 1);
             if (lo >= 5 || hi >= 5) {
-                pin_sum += lo >= 5 ? ctr : 255.0 - ctr;
+                rp += lo >= 5 ? ctr : 255.0f - ctr;
                 npin++;
             }
         }
+        abs_sum += ra;
+        lap_sum += rl;
+        lap_sq += rl2;
+        hf += rh;
+        tot += rt;
+        pin_sum += rp;
     }
     double n = (double)(h - 2) * (double)(w - 2);
     /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
@@ -166,39 +184,51 @@ static void interior_measures(const float *y, int h, int w, double mean, float *
     f[ENV_Q_HF_RATIO] = tot > 1e-9 * n ? (float)(hf / tot) : 0.0f;
 }
 
+/* Steps in float per row (exact: differences of 8-bit luma sums), rows
+ * added in double. */
 static void blockiness(const float *y, int h, int w, float *f)
 {
     double bsum = 0, isum = 0;
-    long bn = 0, in = 0;
-    for (int r = 0; r < h; r++)
+    for (int r = 0; r < h; r++) {
+        const float *a = y + (size_t)r * w;
+        float bs = 0, is = 0;
         for (int x = 0; x + 1 < w; x++) {
-            double s = fabs((double)y[(size_t)r * w + x + 1] - y[(size_t)r * w + x]);
-            int edge = (x + 1) % 8 == 0;
-            bsum += edge ? s : 0;
-            isum += edge ? 0 : s;
-            bn += edge;
-            in += !edge;
+            float s = fabsf(a[x + 1] - a[x]);
+            if ((x & 7) == 7)
+                bs += s;
+            else
+                is += s;
         }
-    for (int r = 0; r + 1 < h; r++) {
-        int edge = (r + 1) % 8 == 0;
-        for (int x = 0; x < w; x++) {
-            double s = fabs((double)y[(size_t)(r + 1) * w + x] - y[(size_t)r * w + x]);
-            bsum += edge ? s : 0;
-            isum += edge ? 0 : s;
-        }
-        bn += edge ? w : 0;
-        in += edge ? 0 : w;
+        bsum += bs;
+        isum += is;
     }
-    double b = bn ? bsum / (double)bn : 0, i = in ? isum / (double)in : 0;
-    f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + b) / (1.0 + i)) : 0.0f;
+    for (int r = 0; r + 1 < h; r++) {
+        const float *a = y + (size_t)r * w, *b = a + w;
+        float s = 0;
+        for (int x = 0; x < w; x++)
+            s += fabsf(b[x] - a[x]);
+        if ((r & 7) == 7)
+            bsum += s;
+        else
+            isum += s;
+    }
+    long bn = (long)h * ((w - 1) / 8) + (long)w * ((h - 1) / 8);
+    long in = (long)h * (w - 1) + (long)w * (h - 1) - bn;
+    double bm = bn ? bsum / (double)bn : 0, im = in ? isum / (double)in : 0;
+    f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + bm) / (1.0 + im)) : 0.0f;
 }
 
 /* An extreme value (0 or 255) that differs by more than 64 from at least 6
  * of its 8 neighbours. */
 static int is_impulse(const uint8_t *px, int w, int c, int r, int x, int ch)
 {
-    int v = px[((size_t)r * w + x) * c + ch];
+    const uint8_t *p = px + ((size_t)r * w + x) * c + ch;
+    int v = *p;
     if (v != 0 && v != 255)
+        return 0;
+    /* 6 far of 8 needs one of left, right, up far (backgrounds end here) */
+    size_t row = (size_t)w * c;
+    if (abs(p[-c] - v) <= 64 && abs(p[c] - v) <= 64 && abs(p[-(ptrdiff_t)row] - v) <= 64)
         return 0;
     int far = 0;
     for (int dr = -1; dr <= 1; dr++)
@@ -219,7 +249,7 @@ static void extremes(const uint8_t *px, int h, int w, int c, float *f)
             const uint8_t *p = px + ((size_t)r * w + x) * c;
             int s = 0, k = 0;
             for (int ch = 0; ch < c; ch++)
-                s |= p[ch] == 0 || p[ch] == 255;
+                s |= (uint8_t)(p[ch] + 1) <= 1; /* 0 or 255 */
             sat += s;
             if (!s || r == 0 || x == 0 || r == h - 1 || x == w - 1)
                 continue;
@@ -238,23 +268,23 @@ static void pixelation(const float *y, int h, int w, float *f)
     long pairs = 0, dups = 0;
     for (int r = 0; r + 1 < h; r++) {
         const float *a = y + (size_t)r * w, *b = a + w;
-        int flat = 1, same = 1;
-        for (int x = 0; x < w; x++) {
-            flat &= a[x] == a[0];
+        int varies = 0, same = 1; /* stop once the pair is known to count, not repeat */
+        for (int x = 0; x < w && (!varies || same); x++) {
+            varies |= a[x] != a[0];
             same &= a[x] == b[x];
         }
-        pairs += !flat;
-        dups += !flat && same;
+        pairs += varies;
+        dups += varies && same;
     }
     for (int x = 0; x + 1 < w; x++) {
-        int flat = 1, same = 1;
-        for (int r = 0; r < h; r++) {
+        int varies = 0, same = 1;
+        for (int r = 0; r < h && (!varies || same); r++) {
             float a = y[(size_t)r * w + x];
-            flat &= a == y[x];
+            varies |= a != y[x];
             same &= a == y[(size_t)r * w + x + 1];
         }
-        pairs += !flat;
-        dups += !flat && same;
+        pairs += varies;
+        dups += varies && same;
     }
     f[ENV_Q_PIXELATION] = pairs ? (float)((double)dups / (double)pairs) : 0.0f;
 }
@@ -323,31 +353,49 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
                 ac += (double)cb[nb][k] * cb[nb][k];
             nb += ac > 64.0;
         }
-    /* the coefficients that can count for some quality: |value| > 2 */
+    /* The coefficients that can count for some quality (|value| > 2),
+     * grouped by frequency, each group sorted by decreasing value: a
+     * quality skips a frequency whose step is < 4 at once and stops in a
+     * group at the first value <= step / 2. */
     float av[JPEG_MAX_COEFS];
-    unsigned char ak[JPEG_MAX_COEFS];
-    int na = 0;
-    for (int b = 0; b < nb && na < JPEG_MAX_COEFS; b++)
-        for (int k = 0; k < 64 && na < JPEG_MAX_COEFS; k++)
-            if (fabsf(cb[b][k]) > 2.0f) {
-                av[na] = fabsf(cb[b][k]);
-                ak[na++] = (unsigned char)k;
-            }
+    int start[65], na = 0;
+    for (int k = 0; k < 64; k++) {
+        start[k] = na;
+        for (int b = 0; b < nb && na < JPEG_MAX_COEFS; b++) {
+            float v = fabsf(cb[b][k]);
+            if (v <= 2.0f)
+                continue;
+            int i = na++;
+            for (; i > start[k] && av[i - 1] < v; i--) /* insertion: groups are short */
+                av[i] = av[i - 1];
+            av[i] = v;
+        }
+    }
+    start[64] = na;
+    int used[64], nused = 0; /* nonempty frequencies, highest first */
+    for (int k = 63; k >= 0; k--)
+        if (start[k + 1] > start[k])
+            used[nused++] = k;
     double best = JPEG_FIT;
     int best_q = 0;
     for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
         double d2 = 0, q2 = 0;
         int n = 0;
-        for (int i = 0; i < na; i++) {
-            float s = qstep[q][ak[i]];
-            if (s < 4.0f || av[i] <= 0.5f * s)
+        for (int j = 0; j < nused; j++) {
+            int k = used[j];
+            float s = qstep[q][k], rs = qrecip[q][k], half = 0.5f * s;
+            if (s < 4.0f)
                 continue;
-            float t = av[i] * qrecip[q][ak[i]];
-            float d = (t - (float)(int)(t + 0.5f)) * s; /* t >= 0: no floorf call */
-            d2 += (double)d * d;
-            q2 += (double)s * s;
-            /* off the grid already: stop early (on it the ratio is ~0.4) */
-            if (++n == JPEG_EARLY && 12.0 * d2 > q2)
+            int i = start[k];
+            for (; i < start[k + 1] && av[i] > half; i++) {
+                float t = av[i] * rs;
+                float d = (t - (float)(int)(t + 0.5f)) * s; /* t >= 0: no floorf call */
+                d2 += (double)d * d;
+            }
+            n += i - start[k];
+            q2 += (double)(i - start[k]) * s * s;
+            /* off the grid already: stop early */
+            if (n >= JPEG_EARLY && 12.0 * d2 > JPEG_EARLY_R * JPEG_EARLY_R * q2)
                 break;
         }
         if (n < JPEG_MIN_COEFS)
@@ -363,9 +411,11 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
 
 void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *f)
 {
-    float *y = scratch, *resp = scratch + (size_t)h * (size_t)w;
-    to_luma(px, h, w, c, y);
     size_t n = (size_t)h * (size_t)w;
+    float *y = scratch, *resp = scratch + n;
+    uint8_t *flag = (uint8_t *)(scratch + 2 * n);
+    to_luma(px, h, w, c, y);
+    bound_flags(y, n, flag);
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
         sum += y[i];
@@ -374,7 +424,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     double mean = sum / (double)n, var = sq / (double)n - mean * mean;
     f[ENV_Q_MEAN] = (float)(mean / 255.0);
     f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
-    interior_measures(y, h, w, mean, resp, f);
+    interior_measures(y, flag, h, w, mean, resp, f);
     blockiness(y, h, w, f);
     extremes(px, h, w, c, f);
     pixelation(y, h, w, f);

@@ -38,14 +38,15 @@
  *               standard (IJG, Annex K) luminance table best explains the
  *               orthonormal 8x8 DCT of Y - 128 on the grid's blocks that are
  *               inside the image and not flat (AC energy > 64; the first 64
- *               such blocks, the first 192 coefficients with |value| > 2):
- *               for each Q in 5..99, over the coefficients with step
- *               q >= 4 and |value| > q / 2, r(Q) = RMS distance to the
- *               nearest multiple of q / RMS of q / sqrt(12) (about 1 off the
- *               grid, about 0.4 on it; a Q is dropped once its first 24
- *               coefficients give r > 1). The best Q counts when r < 0.7
- *               with at least 8 coefficients; else (never compressed, or
- *               with other tables) the feature is 0.
+ *               such blocks; the first 192 coefficients with |value| > 2,
+ *               lowest frequencies first): for each Q in 5..99, over the
+ *               coefficients with step q >= 4 and |value| > q / 2,
+ *               r(Q) = RMS distance to the nearest multiple of q / RMS of
+ *               q / sqrt(12) (about 1 off the grid, about 0.4 on it; going
+ *               from the highest frequency down, a Q is dropped once 12 or
+ *               more coefficients give r > 0.9). The best Q counts when
+ *               r < 0.7 with at least 8 coefficients; else (never
+ *               compressed, or with other tables) the feature is 0.
  *  5 contrast   RMS contrast 2 std(Y) / 255: 0 flat, 1 at the largest
  *               possible spread (half black, half white).
  *  6 mean       mean(Y) / 255.
