@@ -291,48 +291,73 @@ static int col_index(const csv_table *t, const char *name)
     return -1;
 }
 
-/* Mean test accuracy over the first two axes (columns 1 and 2). */
+/* Test accuracy with the first axis down and the other axes' value
+ * combinations across ("a/b" for two more axes), the mean where several
+ * points share a cell (duplicates dropped by the sweep cannot occur, so
+ * only a reader's edited index has them). */
 static void sweep_pivot(FILE *f, const csv_table *t, int acc, int naxes)
 {
     enum { MAXV = 64 };
-    char rv[MAXV][256], cv[MAXV][256];
-    int nr = 0, nc = 0;
+    static char rv[MAXV][256], cv[MAXV][256], key[256], head[256];
     static double sum[MAXV][MAXV];
     static int cnt[MAXV][MAXV];
+    int nr = 0, nc = 0, width = 8;
     memset(cnt, 0, sizeof cnt);
     memset(sum, 0, sizeof sum);
     for (int r = 0; r < t->rows; r++) {
+        size_t used = 0;
+        key[0] = '\0';
+        for (int a = 2; a <= naxes && used < sizeof key; a++)
+            used += (size_t)snprintf(key + used, sizeof key - used, "%s%s", a > 2 ? "/" : "",
+                                     t->cell[r][a]);
         int i = 0, j = 0;
         while (i < nr && strcmp(rv[i], t->cell[r][1]) != 0)
             i++;
-        while (j < nc && strcmp(cv[j], t->cell[r][2]) != 0)
+        while (j < nc && strcmp(cv[j], key) != 0)
             j++;
         if (i == MAXV || j == MAXV)
             continue;
         if (i == nr)
             snprintf(rv[nr++], 256, "%s", t->cell[r][1]);
-        if (j == nc)
-            snprintf(cv[nc++], 256, "%s", t->cell[r][2]);
+        if (j == nc) {
+            snprintf(cv[nc++], 256, "%s", key);
+            width = (int)strlen(key) > width ? (int)strlen(key) : width;
+        }
         if (t->cell[r][acc][0]) {
             sum[i][j] += strtod(t->cell[r][acc], NULL);
             cnt[i][j]++;
         }
     }
-    fprintf(f, "\ntest acc %% by %s (rows) x %s (columns)%s\n%-16s", t->head[1], t->head[2],
-            naxes > 2 ? ", mean over the other axes" : "",
-            "");
+    size_t used = 0;
+    head[0] = '\0';
+    for (int a = 2; a <= naxes && used < sizeof head; a++)
+        used += (size_t)snprintf(head + used, sizeof head - used, "%s%s", a > 2 ? "/" : "",
+                                 t->head[a]);
+    fprintf(f, "\ntest acc %% by %s (rows) x %s (columns)\n%-16s", t->head[1], head, "");
     for (int j = 0; j < nc; j++)
-        fprintf(f, "  %10.10s", cv[j]);
+        fprintf(f, "  %*s", width, cv[j]);
     fputc('\n', f);
     for (int i = 0; i < nr; i++) {
         fprintf(f, "%-16.16s", rv[i]);
         for (int j = 0; j < nc; j++) {
             char b[16];
             pct(b, sizeof b, cnt[i][j] ? sum[i][j] / cnt[i][j] : NAN);
-            fprintf(f, "  %10s", b);
+            fprintf(f, "  %*s", width, b);
         }
         fputc('\n', f);
     }
+}
+
+/* A cell of the sweep table as shown: accuracies in %, numbers short. */
+static void sweep_cell(const csv_table *t, int r, int c, int status, char *buf, size_t n)
+{
+    const char *v = t->cell[r][c], *h = t->head[c];
+    if (c > status && v[0] && (strstr(h, "acc") || strstr(h, "mce")))
+        pct(buf, n, strtod(v, NULL));
+    else if (c > status && v[0])
+        snprintf(buf, n, "%.4g", strtod(v, NULL));
+    else
+        snprintf(buf, n, "%s", v[0] ? v : "-");
 }
 
 int exp_report_sweep(FILE *f, const char *dir, qa_err *err)
@@ -355,31 +380,30 @@ int exp_report_sweep(FILE *f, const char *dir, qa_err *err)
     for (int r = 0; r < t->rows; r++)
         done += strcmp(t->cell[r][status], "complete") == 0;
     fprintf(f, "sweep:   %s\npoints:  %d, %d complete, %d axes\n\n", dir, t->rows, done, naxes);
-    /* hash, axes, status, then the metrics that any point has */
-    int show[MAX_FIELDS], ns = 0;
+    /* hash, axes, status, then the metrics that any point has; columns as
+     * wide as their widest cell */
+    int show[MAX_FIELDS], width[MAX_FIELDS], ns = 0;
+    char b[256];
     for (int c = 0; c < t->nfields; c++) {
         int any = c <= status;
         for (int r = 0; r < t->rows && !any; r++)
             any = t->cell[r][c][0] != '\0';
-        if (any && strcmp(t->head[c], "run") != 0)
-            show[ns++] = c;
+        if (!any || strcmp(t->head[c], "run") == 0)
+            continue;
+        width[ns] = (int)strlen(t->head[c]);
+        for (int r = 0; r < t->rows; r++) {
+            sweep_cell(t, r, c, status, b, sizeof b);
+            width[ns] = (int)strlen(b) > width[ns] ? (int)strlen(b) : width[ns];
+        }
+        show[ns++] = c;
     }
     for (int k = 0; k < ns; k++)
-        fprintf(f, k ? "  %12.16s" : "%-10s", t->head[show[k]]);
+        fprintf(f, k ? "  %*s" : "%-*s", width[k], t->head[show[k]]);
     fputc('\n', f);
     for (int r = 0; r < t->rows; r++) {
         for (int k = 0; k < ns; k++) {
-            const char *v = t->cell[r][show[k]];
-            const char *h = t->head[show[k]];
-            char b[32];
-            if (show[k] > status && v[0] && (strstr(h, "acc") || strstr(h, "mce"))) {
-                pct(b, sizeof b, strtod(v, NULL));
-                v = b;
-            } else if (show[k] > status && v[0]) {
-                snprintf(b, sizeof b, "%.4g", strtod(v, NULL));
-                v = b;
-            }
-            fprintf(f, k ? "  %12.16s" : "%-10s", v[0] ? v : "-");
+            sweep_cell(t, r, show[k], status, b, sizeof b);
+            fprintf(f, k ? "  %*s" : "%-*s", width[k], b);
         }
         fputc('\n', f);
     }
