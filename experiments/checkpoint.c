@@ -295,8 +295,11 @@ int exp_ckpt_commit(exp_ckpt *ck, qa_err *err)
     if (!rc) {
         char dir[1024];
         const char *slash = strrchr(ck->path, '/');
-        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - ck->path) : 1,
-                 slash ? ck->path : ".");
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else
+            snprintf(dir, sizeof dir, "%.*s", slash == ck->path ? 1 : (int)(slash - ck->path),
+                     ck->path);
         rc = sync_path(dir, 1, err);
     }
     if (rc)
