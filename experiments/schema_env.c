@@ -91,10 +91,17 @@ int exp_env_check(const void *section, qa_err *err)
                        ENV_NCORRUPTION, ENV_MAX_SEVERITY);
     env_mix_cfg m;
     exp_env_mix_cfg(e, 0, &m);
+    const char *what = "corruptions/severities/weights";
     int rc = env_mix_check(&m, 0, err);
-    if (rc)
-        return qa_err_prefix(err, "corruptions/severities/weights: ");
-    exp_env_mix_cfg(e, 1, &m);
-    rc = env_mix_check(&m, 0, err);
-    return rc ? qa_err_prefix(err, "test_corruptions: ") : QA_OK;
+    if (!rc) {
+        exp_env_mix_cfg(e, 1, &m);
+        what = "test_corruptions";
+        rc = env_mix_check(&m, 0, err);
+    }
+    if (!rc)
+        return QA_OK;
+    if (err) /* a bad value in a config, whatever env/ calls it */
+        err->code = QA_ERR_CONFIG;
+    qa_err_prefix(err, "%s: ", what);
+    return QA_ERR_CONFIG;
 }
