@@ -87,12 +87,13 @@ static int cell_mix(grid *g, const grid_cell *cell, env_mix **mix, qa_err *err)
                           r->test_set.c, err);
 }
 
-/* Mean BitOps and widths of the batch just evaluated: the method's, or a
- * float model's MACs x 32 x 32. */
+/* Mean BitOps and widths of the batch just evaluated: the method's; for a
+ * method that does not report them, a float model's MACs x 32 x 32 when it
+ * does not wrap the network, else unknown (NaN). */
 static void batch_cost(grid *g, grid_cell *cell, exp_batch *b)
 {
     exp_run *r = g->r;
-    double bitops = (double)nn_net_macs(r->net) * 32.0 * 32.0;
+    double bitops = r->method->wrap ? NAN : (double)nn_net_macs(r->net) * 32.0 * 32.0;
     int L = 0;
     if (r->method->eval_cost)
         L = r->method->eval_cost(r, r->mstate, b, &bitops, g->mw, g->ma);

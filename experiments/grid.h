@@ -4,7 +4,9 @@
  *
  *   /eval/grid   one row per cell, clean first: corruption (name, "clean"),
  *                corruption_id (-1 clean), severity (0 clean), n, accuracy,
- *                loss (mean cross-entropy), bitops (mean per sample), and
+ *                loss (mean cross-entropy), bitops (mean per sample; NaN
+ *                for a method that wraps the network without reporting its
+ *                cost: methods.h eval_cost), and
  *                w_bits, a_bits (mean width of each planned layer) for
  *                methods with planned layers; attributes clean_acc,
  *                clean_loss, clean_bitops, mean_corrupted_acc (over the

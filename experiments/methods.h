@@ -50,8 +50,8 @@
  *   eval_cost  the batch just evaluated: mean BitOps per sample into
  *              *bitops, mean weight / activation width of each planned
  *              layer into w and a (Q_MAX_LAYERS room); returns the number
- *              of planned layers. NULL: a float model (MACs x 32 x 32 BitOps,
- *              no planned layers).
+ *              of planned layers. NULL: MACs x 32 x 32 BitOps for a method
+ *              without wrap (it runs the float backbone), NaN otherwise.
  *
  * Deliberately not here: the loop, logging of the common columns, data,
  * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
