@@ -72,7 +72,7 @@ int data_jpeg_encode(data_jpeg_codec *jc, const uint8_t *px, int h, int w, int c
     }
     unsigned long n = jc->cap;
     if (tjCompress2(jc->enc, px, w, 0, h, c == 3 ? TJPF_RGB : TJPF_GRAY, &jc->buf, &n, samp,
-                    quality, TJFLAG_NOREALLOC) != 0)
+                    quality, TJFLAG_NOREALLOC | TJFLAG_ACCURATEDCT) != 0)
         return qa_fail(err, QA_ERR_FORMAT, "JPEG encode of a %dx%dx%d image failed: %s", h, w,
                        c, tjGetErrorStr2(jc->enc));
     *jpeg = jc->buf;

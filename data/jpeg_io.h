@@ -3,8 +3,10 @@
  * include codec headers).
  *
  * Encoding is baseline with the standard tables scaled by quality, 4:2:0
- * chroma subsampling for RGB and a single grey component for c = 1 (what
- * PIL's JPEG writer does, hence the ImageNet-C jpeg_compression). Decoding
+ * chroma subsampling for RGB, a single grey component for c = 1 and the
+ * accurate integer DCT (TurboJPEG would pick the fast one): what PIL's JPEG
+ * writer does, so the ImageNet-C jpeg_compression comes out byte for byte
+ * as PIL makes it (checked against Debian's python3-pil). Decoding
  * uses the accurate integer DCT and fancy upsampling (libjpeg's defaults)
  * and stops at the first codec warning, so a truncated file is an error,
  * not a grey-padded image. CMYK/YCCK files are refused (QA_ERR_UNSUPPORTED).

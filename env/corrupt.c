@@ -233,7 +233,9 @@ int env_work_create(env_work **out, int max_h, int max_w, qa_err *err)
     ws->max_w = max_w;
     ws->f0 = malloc(px * sizeof(float));
     ws->f1 = malloc(px * sizeof(float));
-    ws->pad = malloc(pad * sizeof(float));
+    ws->pad = malloc(pad * sizeof(double));
+    ws->d0 = malloc(px * sizeof(double));
+    ws->d1 = malloc(px * sizeof(double));
     ws->u8 = malloc(2 * px);
     ws->coef = malloc((size_t)ENV_BOX_MAX_TAPS * (size_t)(max_h > max_w ? max_h : max_w) *
                       sizeof(int32_t));
@@ -241,7 +243,7 @@ int env_work_create(env_work **out, int max_h, int max_w, qa_err *err)
     ws->wt = malloc(4 * (size_t)(max_h + max_w) * sizeof(double));
     ws->plasma = malloc((size_t)ws->plasma_side * (size_t)ws->plasma_side * sizeof(double));
     ws->rand = malloc((px + 4) * sizeof(uint32_t));
-    if (!ws->f0 || !ws->f1 || !ws->pad || !ws->u8 || !ws->idx || !ws->wt || !ws->coef ||
+    if (!ws->f0 || !ws->f1 || !ws->d0 || !ws->d1 || !ws->pad || !ws->u8 || !ws->idx || !ws->wt || !ws->coef ||
         !ws->plasma || !ws->rand) {
         env_work_free(ws);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for corruption scratch of %dx%d images",
@@ -266,6 +268,8 @@ void env_work_free(env_work *ws)
     free(ws->f0);
     free(ws->f1);
     free(ws->pad);
+    free(ws->d0);
+    free(ws->d1);
     free(ws->u8);
     free(ws->idx);
     free(ws->wt);

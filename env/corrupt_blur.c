@@ -1,6 +1,13 @@
-/* corrupt_blur.c: gaussian, defocus, motion and glass blur, and their
- * kernels. Filters run on float planes in the 0..255 scale: the reference's
- * x/255 ... *255 is a linear rescaling, so only rounding differs.
+/* corrupt_blur.c: gaussian, defocus, motion, glass and zoom blur, and their
+ * kernels. Each follows the reference's arithmetic, not only its formula:
+ * truncation to uint8 turns a last-bit difference at an exact integer
+ * (which filters of rational weights hit often) into a whole level, so the
+ * filters run in double on x / 255 in the order scipy.ndimage and the
+ * imagecorruptions loops use, and zoom in float32 as the reference does.
+ * (Bit-exactness is still out of reach in general: numpy's SIMD exp and
+ * libm's differ in the last bit for some kernel weights; against numpy,
+ * scipy and PIL the outputs differ by at most one level on a few pixels,
+ * tests/env/test_corrupt_ref.c.)
  * Borders: gaussian (skimage/scipy) replicates the edge ('nearest'),
  * defocus (cv2.filter2D) reflects without repeating it (reflect-101),
  * motion (imagecorruptions' shift) replicates. */
@@ -23,32 +30,54 @@ static int reflect101(int i, int n)
     return i;
 }
 
-void env_kernel_gauss(env_kernel1d *k, double sigma)
+/* np.sum's order for n <= 128 doubles (numpy's pairwise summation) */
+static double np_sum(const double *a, int n)
 {
-    /* scipy.ndimage.gaussian_filter: radius int(truncate * sigma + 0.5), truncate 4 */
-    int r = (int)(4.0 * sigma + 0.5);
-    QA_ASSERT(r <= ENV_GAUSS_MAX_TAPS / 2);
-    double w[ENV_GAUSS_MAX_TAPS], sum = 0;
-    for (int i = -r; i <= r; i++) {
-        w[i + r] = exp(-0.5 * (double)i * i / (sigma * sigma));
-        sum += w[i + r];
+    if (n < 8) {
+        double r = 0.0;
+        for (int i = 0; i < n; i++)
+            r += a[i];
+        return r;
     }
-    k->radius = r;
-    for (int i = 0; i <= 2 * r; i++)
-        k->k[i] = (float)(w[i] / sum);
+    double r[8];
+    for (int j = 0; j < 8; j++)
+        r[j] = a[j];
+    int i = 8;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            r[j] += a[i + j];
+    double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++)
+        res += a[i];
+    return res;
 }
 
-/* cv2.getGaussianKernel(n, sigma) for sigma > 0 */
+void env_kernel_gauss(env_kernel1d *k, double sigma)
+{
+    /* scipy's _gaussian_kernel1d: radius int(4 sigma + 0.5),
+     * exp(-0.5 / sigma^2 * x^2) / sum */
+    int r = (int)(4.0 * sigma + 0.5);
+    QA_ASSERT(r <= ENV_GAUSS_MAX_TAPS / 2);
+    double w[ENV_GAUSS_MAX_TAPS], f = -0.5 / (sigma * sigma);
+    for (int i = -r; i <= r; i++)
+        w[i + r] = exp(f * (double)(i * i));
+    double sum = np_sum(w, 2 * r + 1);
+    k->radius = r;
+    for (int i = 0; i <= 2 * r; i++)
+        k->k[i] = w[i] / sum;
+}
+
+/* cv2.getGaussianKernel(n, sigma) for sigma > 0, as float32 */
 static void gauss_small(float *g, int n, double sigma)
 {
-    double sum = 0;
+    double sum = 0, t[5];
     for (int i = 0; i < n; i++) {
         double x = i - (n - 1) * 0.5;
-        g[i] = (float)exp(-x * x / (2 * sigma * sigma));
-        sum += g[i];
+        t[i] = exp(-x * x / (2 * sigma * sigma));
+        sum += t[i];
     }
     for (int i = 0; i < n; i++)
-        g[i] = (float)(g[i] / sum);
+        g[i] = (float)(t[i] / sum);
 }
 
 void env_kernel_disk(env_kernel2d *k, double radius, double alias)
@@ -95,74 +124,78 @@ void env_kernel_disk(env_kernel2d *k, double radius, double alias)
     int m = 2 * r + 1;
     for (int y = 0; y < m; y++)
         for (int x = 0; x < m; x++)
-            k->k[y * m + x] = d[(y + half - r) * n + (x + half - r)];
+            k->k[y * m + x] = (double)d[(y + half - r) * n + (x + half - r)];
 }
 
-int env_kernel_motion(float *k, int radius, double sigma)
+int env_kernel_motion(double *k, int radius, double sigma)
 {
     /* imagecorruptions: width 2r+1, one-sided gauss_function(i, 0, sigma), normalised */
     int n = 2 * radius + 1;
     QA_ASSERT(n <= ENV_MOTION_MAX_TAPS);
-    double w[ENV_MOTION_MAX_TAPS], sum = 0;
-    for (int i = 0; i < n; i++) {
-        w[i] = exp(-(double)i * i / (2 * sigma * sigma)) / (sqrt(2 * M_PI) * sigma);
-        sum += w[i];
-    }
+    double w[ENV_MOTION_MAX_TAPS];
     for (int i = 0; i < n; i++)
-        k[i] = (float)(w[i] / sum);
+        w[i] = exp(-(double)(i * i) / (2 * (sigma * sigma))) / (sqrt(2 * M_PI) * sigma);
+    double sum = np_sum(w, n);
+    for (int i = 0; i < n; i++)
+        k[i] = w[i] / sum;
     return n;
 }
 
-/* Symmetric taps: o = k0 x + sum_j kj (x[-j] + x[+j]), axpy over whole rows. */
-void env_blur_separable(env_work *ws, const env_kernel1d *k, const float *in, float *out, int h,
+/* scipy's correlate1d for a symmetric kernel: o = k0 x + sum over j from
+ * the outermost tap inwards of kj (x[-j] + x[+j]); gaussian_filter runs it
+ * along rows (axis 0) first, then along columns. */
+void env_blur_separable(env_work *ws, const env_kernel1d *k, const double *in, double *out, int h,
                         int w, int c)
 {
     int r = k->radius, wc = w * c;
-    float *line = ws->pad, *tmp = ws->pad + (size_t)(w + 2 * ENV_GAUSS_MAX_TAPS) * 3;
+    const double *kc = k->k + r; /* centre */
+    double *tmp = ws->pad, *line = ws->pad + (size_t)h * wc;
     for (int y = 0; y < h; y++) {
-        const float *row = in + (size_t)y * wc;
+        double *t = tmp + (size_t)y * wc;
+        const double *m = in + (size_t)y * wc;
+        for (int i = 0; i < wc; i++)
+            t[i] = m[i] * kc[0];
+        for (int j = r; j >= 1; j--) {
+            const double *a = in + (size_t)clampi(y - j, h) * wc;
+            const double *b = in + (size_t)clampi(y + j, h) * wc;
+            for (int i = 0; i < wc; i++)
+                t[i] += (a[i] + b[i]) * kc[j];
+        }
+    }
+    for (int y = 0; y < h; y++) {
+        const double *row = tmp + (size_t)y * wc;
         for (int x = 0; x < r; x++)
             for (int ch = 0; ch < c; ch++) {
                 line[x * c + ch] = row[ch];
                 line[(r + w + x) * c + ch] = row[(w - 1) * c + ch];
             }
-        memcpy(line + r * c, row, sizeof(float) * (size_t)wc);
-        const float *mid = line + r * c;
-        float *t = tmp + (size_t)y * wc;
+        memcpy(line + r * c, row, sizeof(double) * (size_t)wc);
+        const double *mid = line + r * c;
+        double *o = out + (size_t)y * wc;
         for (int i = 0; i < wc; i++)
-            t[i] = k->k[r] * mid[i];
-        for (int j = 1; j <= r; j++) {
-            const float *a = mid - j * c, *b = mid + j * c;
-            float kj = k->k[r + j];
+            o[i] = mid[i] * kc[0];
+        for (int j = r; j >= 1; j--) {
+            const double *a = mid - j * c, *b = mid + j * c;
             for (int i = 0; i < wc; i++)
-                t[i] += kj * (a[i] + b[i]);
-        }
-    }
-    for (int y = 0; y < h; y++) {
-        float *o = out + (size_t)y * wc;
-        const float *m = tmp + (size_t)y * wc;
-        for (int i = 0; i < wc; i++)
-            o[i] = k->k[r] * m[i];
-        for (int j = 1; j <= r; j++) {
-            const float *a = tmp + (size_t)clampi(y - j, h) * wc;
-            const float *b = tmp + (size_t)clampi(y + j, h) * wc;
-            float kj = k->k[r + j];
-            for (int i = 0; i < wc; i++)
-                o[i] += kj * (a[i] + b[i]);
+                o[i] += (a[i] + b[i]) * kc[j];
         }
     }
 }
 
-static void to_float(const uint8_t *in, float *f, size_t n)
+/* uint8 -> x / 255 */
+static void to_unit(const uint8_t *in, double *d, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        f[i] = in[i];
+        d[i] = in[i] / 255.0;
 }
 
-static void to_u8(const float *f, uint8_t *out, size_t n)
+/* clip(x, 0, 1) * 255 -> uint8 (truncation) */
+static void unit_to_u8(const double *d, uint8_t *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = env_filtered_to_u8(f[i]);
+    for (size_t i = 0; i < n; i++) {
+        double v = d[i] < 0.0 ? 0.0 : d[i] > 1.0 ? 1.0 : d[i];
+        out[i] = (uint8_t)(v * 255.0);
+    }
 }
 
 int env_gaussian_blur(const env_job *j, qa_err *err)
@@ -170,12 +203,14 @@ int env_gaussian_blur(const env_job *j, qa_err *err)
     (void)err;
     size_t n = (size_t)j->h * (size_t)j->w * (size_t)j->c;
     env_work *ws = j->ws;
-    to_float(j->in, ws->f0, n);
-    env_blur_separable(ws, &ws->gauss[j->table][j->severity - 1], ws->f0, ws->f1, j->h, j->w, j->c);
-    to_u8(ws->f1, j->out, n);
+    to_unit(j->in, ws->d0, n);
+    env_blur_separable(ws, &ws->gauss[j->table][j->severity - 1], ws->d0, ws->d1, j->h, j->w, j->c);
+    unit_to_u8(ws->d1, j->out, n);
     return QA_OK;
 }
 
+/* cv2.filter2D on x / 255 (double): per output, the kernel's non-zero
+ * taps in row-major order, borders reflect-101 */
 int env_defocus_blur(const env_job *j, qa_err *err)
 {
     (void)err;
@@ -187,52 +222,55 @@ int env_defocus_blur(const env_job *j, qa_err *err)
         for (int x = -r; x < w + r; x++)
             for (int ch = 0; ch < c; ch++)
                 ws->pad[y * pw + (size_t)(x + r) * c + ch] =
-                    j->in[((size_t)y * w + reflect101(x, w)) * c + ch];
+                    j->in[((size_t)y * w + reflect101(x, w)) * c + ch] / 255.0;
     for (int y = 0; y < h; y++) {
-        float *o = ws->f0 + y * wc;
-        memset(o, 0, sizeof(float) * wc);
+        double *o = ws->d0 + y * wc;
+        memset(o, 0, sizeof(double) * wc);
         for (int ky = 0; ky < m; ky++) {
-            const float *src = ws->pad + reflect101(y + ky - r, h) * pw;
+            const double *src = ws->pad + reflect101(y + ky - r, h) * pw;
             for (int kx = 0; kx < m; kx++) {
-                float kv = k->k[ky * m + kx];
-                if (kv == 0.0f)
+                double kv = k->k[ky * m + kx];
+                if (kv == 0.0)
                     continue;
-                const float *s = src + (size_t)kx * c;
+                const double *s = src + (size_t)kx * c;
                 for (size_t i = 0; i < wc; i++)
                     o[i] += kv * s[i];
             }
         }
     }
-    to_u8(ws->f0, j->out, (size_t)h * wc);
+    unit_to_u8(ws->d0, j->out, (size_t)h * wc);
     return QA_OK;
 }
 
 void env_motion_blur_at(env_work *ws, const uint8_t *in, uint8_t *out, int h, int w, int c,
                         int radius, double sigma, double angle)
 {
-    float k[ENV_MOTION_MAX_TAPS];
+    double k[ENV_MOTION_MAX_TAPS];
     int n = env_kernel_motion(k, radius, sigma);
-    double sa = sin(angle * M_PI / 180.0), ca = cos(angle * M_PI / 180.0);
+    /* the reference's point = width (sin, cos) and its hypot, not (sin, cos) */
+    double rad = angle * (M_PI / 180.0);
+    double py = n * sin(rad), px = n * cos(rad), hyp = hypot(py, px);
     size_t wc = (size_t)w * c;
-    float *acc = ws->f0;
+    double *acc = ws->d0;
     int *col = ws->idx;
-    memset(acc, 0, sizeof(float) * (size_t)h * wc);
+    memset(acc, 0, sizeof(double) * (size_t)h * wc);
     for (int i = 0; i < n; i++) {
         /* out(y, x) = in(y + oy, x + ox), edges replicated */
-        int oy = (int)ceil(i * sa - 0.5), ox = (int)ceil(i * ca - 0.5);
+        int oy = (int)ceil(i * py / hyp - 0.5), ox = (int)ceil(i * px / hyp - 0.5);
         if (abs(oy) >= h || abs(ox) >= w)
             break; /* the reference stops once the motion leaves the image */
         for (int x = 0; x < w; x++)
             col[x] = clampi(x + ox, w) * c;
         for (int y = 0; y < h; y++) {
             const uint8_t *src = in + (size_t)clampi(y + oy, h) * wc;
-            float *a = acc + (size_t)y * wc;
+            double *a = acc + (size_t)y * wc;
             for (int x = 0; x < w; x++)
                 for (int ch = 0; ch < c; ch++)
                     a[x * c + ch] += k[i] * src[col[x] + ch];
         }
     }
-    to_u8(acc, out, (size_t)h * wc);
+    for (size_t i = 0; i < (size_t)h * wc; i++) /* clip(x, 0, 255) then uint8 */
+        out[i] = (uint8_t)(acc[i] < 0.0 ? 0.0 : acc[i] > 255.0 ? 255.0 : acc[i]);
 }
 
 int env_motion_blur(const env_job *j, qa_err *err)
@@ -264,20 +302,22 @@ static void glass_shuffle(uint8_t *px, int h, int w, int c, int delta, nn_rng *r
         }
 }
 
+/* gaussian to uint8 (np.uint8 of values in 0..255: truncation, no clip
+ * needed), the shuffle, gaussian again with the usual clip */
 int env_glass_blur(const env_job *j, qa_err *err)
 {
     (void)err;
     env_work *ws = j->ws;
     const env_kernel1d *k = &ws->glass[j->table][j->severity - 1];
     size_t n = (size_t)j->h * (size_t)j->w * (size_t)j->c;
-    to_float(j->in, ws->f0, n);
-    env_blur_separable(ws, k, ws->f0, ws->f1, j->h, j->w, j->c);
-    to_u8(ws->f1, ws->u8, n);
+    to_unit(j->in, ws->d0, n);
+    env_blur_separable(ws, k, ws->d0, ws->d1, j->h, j->w, j->c);
+    unit_to_u8(ws->d1, ws->u8, n);
     for (int it = 0; it < (int)j->p.c; it++)
         glass_shuffle(ws->u8, j->h, j->w, j->c, (int)j->p.b, j->rng);
-    to_float(ws->u8, ws->f0, n);
-    env_blur_separable(ws, k, ws->f0, ws->f1, j->h, j->w, j->c);
-    to_u8(ws->f1, j->out, n);
+    to_unit(ws->u8, ws->d0, n);
+    env_blur_separable(ws, k, ws->d0, ws->d1, j->h, j->w, j->c);
+    unit_to_u8(ws->d1, j->out, n);
     return QA_OK;
 }
 
@@ -311,11 +351,16 @@ int env_zoom_blur(const env_job *j, qa_err *err)
     int *ry0 = ws->idx, *ry1 = ry0 + h, *cx0 = ry1 + h, *cx1 = cx0 + w;
     double *ty = ws->wt, *tx = ws->wt + h;
     for (size_t i = 0; i < n; i++) {
-        x[i] = (float)j->in[i] / 255.0f;
+        x[i] = (float)(j->in[i] / 255.0); /* (x / 255.).astype(float32) */
         acc[i] = 0.0f;
     }
+    /* numpy's arange(1, end, step) fills start + k * delta with delta =
+     * (start + step) - start, not step: 1 + 25 * 0.01 is 1.25 but the
+     * reference's 26th factor is 1.2500000000000002, whose zoomed crop is
+     * round(12.500000000000002) = 13 px where 1.25 would give 12. */
+    double delta = (1.0 + j->p.a) - 1.0;
     for (int k = 0; k < nz; k++) {
-        double z = 1.0 + k * j->p.a;
+        double z = 1.0 + k * delta;
         zoom_axis(h, z, ry0, ry1, ty);
         zoom_axis(w, z, cx0, cx1, tx);
         for (int y = 0; y < h; y++) {
@@ -332,6 +377,6 @@ int env_zoom_blur(const env_job *j, qa_err *err)
     }
     float div = (float)(nz + 1);
     for (size_t i = 0; i < n; i++)
-        j->out[i] = env_filtered_to_u8((x[i] + acc[i]) / div * 255.0f);
+        j->out[i] = env_unit_to_u8((x[i] + acc[i]) / div);
     return QA_OK;
 }

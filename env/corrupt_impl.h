@@ -26,12 +26,12 @@ typedef struct {
 
 typedef struct {
     int radius;
-    float k[ENV_GAUSS_MAX_TAPS]; /* (2 radius + 1), sums to 1 */
+    double k[ENV_GAUSS_MAX_TAPS]; /* (2 radius + 1), sums to 1 */
 } env_kernel1d;
 
 typedef struct {
     int radius;
-    float k[ENV_DISK_MAX_SIDE * ENV_DISK_MAX_SIDE]; /* (2 radius + 1)^2, sums to 1 */
+    double k[ENV_DISK_MAX_SIDE * ENV_DISK_MAX_SIDE]; /* (2 radius + 1)^2, float32 values */
 } env_kernel2d;
 
 /* Walker/Vose alias table of an integer distribution on lo .. lo + n - 1:
@@ -46,7 +46,8 @@ typedef struct {
 struct env_work {
     int max_h, max_w;
     float *f0, *f1; /* (H, W, 3) planes */
-    float *pad;     /* (H + 2 ENV_GAUSS_MAX_TAPS) x (W + 2 ENV_GAUSS_MAX_TAPS) x 3 */
+    double *d0, *d1; /* (H, W, 3) planes */
+    double *pad;    /* (H + 2 ENV_GAUSS_MAX_TAPS) x (W + 2 ENV_GAUSS_MAX_TAPS) x 3 */
     uint8_t *u8;    /* 2 x (H, W, 3) */
     int *idx;       /* resampling indices, 4 (H + W) */
     double *wt;     /* resampling weights, 4 (H + W) */
@@ -91,17 +92,6 @@ static inline uint8_t env_255_to_u8(float v)
     return (uint8_t)v;
 }
 
-/* Filters accumulate in float: a kernel summing to 1 over a constant 100
- * gives 99.99998, which truncation would turn into 99 (the reference's
- * double arithmetic does that too, a billion times less often). Adding
- * ENV_FILTER_EPS levels absorbs the float error; it changes only values
- * within 1e-3 below an integer. */
-#define ENV_FILTER_EPS 1e-3f
-static inline uint8_t env_filtered_to_u8(float v)
-{
-    return env_255_to_u8(v + ENV_FILTER_EPS);
-}
-
 /* n words of r's stream into out, the same words n nn_rng_u32 calls return,
  * a Philox block at a time (corrupt_noise.c) */
 void env_rng_fill(nn_rng *r, uint32_t *out, size_t n);
@@ -111,9 +101,10 @@ int env_noise_tables(env_work *ws, qa_err *err);
 /* kernels (corrupt_blur.c); the tests check they sum to 1 */
 void env_kernel_gauss(env_kernel1d *k, double sigma);
 void env_kernel_disk(env_kernel2d *k, double radius, double alias);
-int env_kernel_motion(float *k, int radius, double sigma); /* returns taps */
-/* separable blur with replicated borders, (H, W, C) float in 0..255 scale */
-void env_blur_separable(env_work *ws, const env_kernel1d *k, const float *in, float *out, int h,
+int env_kernel_motion(double *k, int radius, double sigma); /* returns taps */
+/* scipy.ndimage.gaussian_filter on (H, W, C) doubles (x / 255), replicated
+ * borders, in scipy's order of operations */
+void env_blur_separable(env_work *ws, const env_kernel1d *k, const double *in, double *out, int h,
                         int w, int c);
 /* motion blur at a given angle in degrees: the deterministic core */
 void env_motion_blur_at(env_work *ws, const uint8_t *in, uint8_t *out, int h, int w, int c,

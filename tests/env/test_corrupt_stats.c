@@ -164,7 +164,8 @@ static double psnr(const uint8_t *a, const uint8_t *b, size_t n)
  * Fashion-MNIST (found by this test, kept as documented exceptions):
  * - motion_blur s3 (6, 2) and s4 (8, 2): the extra taps 13..16 of the
  *   one-sided kernel weigh < 1e-8, so the two severities are the same
- *   image: s4 <= s3 instead of <;
+ *   image up to a last-bit difference that may go either way: |s4 - s3|
+ *   < 0.01 dB instead of s4 < s3;
  * - glass_blur: s1..s3 are one shuffle pass after blurs of sigma 0.05, 0.25,
  *   0.4, s4..s5 two passes after 0.25, 0.4; a wider blur smooths the
  *   shuffle's error away, so PSNR rises within each group. Asserted: every
@@ -175,7 +176,7 @@ static void check_monotone(int id, const double *m, char *bad, size_t nbad)
     for (int s = 2; s <= ENV_MAX_SEVERITY && !bad[0]; s++) {
         int ok = m[s] < m[s - 1];
         if (id == ENV_MOTION_BLUR && s == 4)
-            ok = m[s] <= m[s - 1];
+            ok = fabs(m[s] - m[s - 1]) < 0.01;
         if (id == ENV_GLASS_BLUR)
             ok = s < 4 || (m[s] < m[1] && m[s] < m[2] && m[s] < m[3]);
         if (!ok)
@@ -217,7 +218,7 @@ START_TEST(test_psnr_monotone_fmnist)
                 sum += psnr(in, out, n);
             }
             m[s] = sum / NIMG;
-            used += snprintf(line + used, sizeof line - (size_t)used, " %7.3f", m[s]);
+            used += snprintf(line + used, sizeof line - (size_t)used, " %9.5f", m[s]);
         }
         fprintf(stderr, "%s\n", line);
         check_monotone(id, m, bad, sizeof bad);
