@@ -174,8 +174,10 @@ static int run_model(exp_run *r, qa_err *err)
                              r->train_set.c, exp_env_nfeat(r), err);
     if (!rc && r->method->wrap)
         rc = r->method->wrap(r, r->mstate, err);
-    if (!rc)
+    if (!rc) {
+        r->net->init = (nn_init_scheme)r->cfg->model.init;
         rc = nn_net_finalize(r->net, r->seed, err);
+    }
     if (!rc)
         rc = run_optimizer(r, err);
     if (!rc)

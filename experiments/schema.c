@@ -60,9 +60,15 @@ static const char *model_choice(int i)
     return NULL;
 }
 
+static const char *const init_names[] = {"kaiming_uniform", "he_normal", NULL};
+
 static const cfg_key model_keys[] = {
     {.key = "arch", .type = CFG_ENUM, FIELD(exp_model_cfg, arch), .def = "small",
      .choice = model_choice, .help = "network architecture (nn/models.h)"},
+    {.key = "init", .type = CFG_ENUM, FIELD(exp_model_cfg, init), .def = "kaiming_uniform",
+     .names = init_names,
+     .help = "conv/dense weights: kaiming_uniform (PyTorch's default, U(+-1/sqrt(fan_in)), "
+             "biases too) or he_normal (N(0, 2/fan_in), zero biases)"},
     {0},
 };
 

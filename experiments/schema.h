@@ -41,6 +41,7 @@ typedef struct {
 
 typedef struct {
     int arch; /* index into nn's model table (nn/models.h) */
+    int init; /* nn_init_scheme */
 } exp_model_cfg;
 
 typedef enum { EXP_OPT_SGD, EXP_OPT_ADAMW } exp_optimizer;

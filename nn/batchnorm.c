@@ -184,9 +184,10 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
         nn_par_run(dx_job_run, &d, nt);
 }
 
-static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng)
+static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)
 {
     (void)rng;
+    (void)s;
     nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
     float *gamma = nn_params_value(p, bn->gamma_view), *rvar = nn_params_value(p, bn->var_view);
     for (int i = 0; i < bn->c; i++) {

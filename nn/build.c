@@ -1,6 +1,7 @@
 /* build.c: shared constructor steps. */
 #include "nn/build.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,4 +49,27 @@ int nn_build_finish(nn_net *net, nn_layer *l, int c, int h, int w, qa_err *err)
     l->out = out;
     int rc = nn_net_add_layer(net, l, err);
     return rc < 0 ? rc : out;
+}
+
+void nn_init_fill(float *w, size_t n, double fan_in, nn_init_scheme s, nn_rng *rng)
+{
+    if (s == NN_INIT_HE_NORMAL) {
+        float std = (float)sqrt(2.0 / fan_in);
+        for (size_t i = 0; i < n; i++)
+            w[i] = std * nn_rng_normal(rng);
+        return;
+    }
+    float bound = (float)(1.0 / sqrt(fan_in));
+    for (size_t i = 0; i < n; i++)
+        w[i] = bound * (2.0f * nn_rng_uniform(rng) - 1.0f);
+}
+
+void nn_init_bias(float *b, size_t n, double fan_in, nn_init_scheme s, nn_rng *rng)
+{
+    if (s == NN_INIT_HE_NORMAL) {
+        for (size_t i = 0; i < n; i++)
+            b[i] = 0.0f;
+        return;
+    }
+    nn_init_fill(b, n, fan_in, s, rng);
 }

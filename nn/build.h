@@ -22,4 +22,9 @@ int nn_build_param(nn_net *net, const nn_layer *l, const char *suffix, size_t n,
  * nn_build_layer and appends l; returns the output tensor id. */
 int nn_build_finish(nn_net *net, nn_layer *l, int c, int h, int w, qa_err *err);
 
+/* Initial weights of a layer with fan_in inputs per output, by scheme s
+ * (nn_init_scheme in layer.h), and its biases (zero under he_normal). */
+void nn_init_fill(float *w, size_t n, double fan_in, nn_init_scheme s, nn_rng *rng);
+void nn_init_bias(float *b, size_t n, double fan_in, nn_init_scheme s, nn_rng *rng);
+
 #endif

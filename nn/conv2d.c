@@ -60,16 +60,15 @@ static void conv2d_backward(nn_layer *l, const nn_ctx *c)
                            db, NULL, c->n, c->scratch, cv->scratch_n);
 }
 
-/* He (Kaiming) normal, fan-in mode: std = sqrt(2 / (C/G * KH * KW)); bias 0 */
-static void conv2d_init(nn_layer *l, nn_params *p, nn_rng *rng)
+/* fan_in = C/G * KH * KW (nn_layer.h's schemes) */
+static void conv2d_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)
 {
     nn_conv2d *cv = (nn_conv2d *)l;
     const nn_param_view *v = &p->views[cv->w_view];
-    float *w = nn_params_value(p, cv->w_view);
     double fan_in = (double)(cv->g.c / cv->g.groups) * cv->g.kh * cv->g.kw;
-    float std = (float)sqrt(2.0 / fan_in);
-    for (size_t i = 0; i < v->n; i++)
-        w[i] = std * nn_rng_normal(rng);
+    nn_init_fill(nn_params_value(p, cv->w_view), v->n, fan_in, s, rng);
+    if (cv->b_view >= 0)
+        nn_init_bias(nn_params_value(p, cv->b_view), (size_t)cv->g.oc, fan_in, s, rng);
 }
 
 const nn_layer_ops nn_conv2d_ops = {"conv2d", conv2d_forward, conv2d_backward, conv2d_init};

@@ -139,14 +139,13 @@ static void dense_backward(nn_layer *l, const nn_ctx *c)
                           NULL, c->n, NULL);
 }
 
-/* He (Kaiming) normal, fan-in mode: std = sqrt(2 / I); bias 0 */
-static void dense_init(nn_layer *l, nn_params *p, nn_rng *rng)
+/* fan_in = I (nn_layer.h's schemes) */
+static void dense_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)
 {
     nn_dense *d = (nn_dense *)l;
-    float *w = nn_params_value(p, d->w_view);
-    float std = (float)sqrt(2.0 / d->in);
-    for (size_t i = 0; i < (size_t)d->in * (size_t)d->out; i++)
-        w[i] = std * nn_rng_normal(rng);
+    nn_init_fill(nn_params_value(p, d->w_view), (size_t)d->in * (size_t)d->out, d->in, s, rng);
+    if (d->b_view >= 0)
+        nn_init_bias(nn_params_value(p, d->b_view), (size_t)d->out, d->in, s, rng);
 }
 
 const nn_layer_ops nn_dense_ops = {"dense", dense_forward, dense_backward, dense_init};

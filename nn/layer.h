@@ -11,7 +11,8 @@
  *          (accumulating when acc[i], overwriting otherwise) and adds the
  *          parameter gradients into ctx->p->g.
  * init     sets initial parameter values from rng (keyed by the layer's
- *          index), NULL for layers without parameters. */
+ *          index) following the net's scheme, NULL for layers without
+ *          parameters. */
 #ifndef NN_LAYER_H
 #define NN_LAYER_H
 
@@ -22,6 +23,15 @@
 #include "nn/tensor.h"
 
 typedef struct nn_layer nn_layer;
+
+/* How conv/dense weights start. Batch-normalised nets are insensitive to the
+ * weights' scale in the forward pass but not under weight decay, whose pull
+ * is relative to that scale, so the scheme changes where training ends up.
+ *   kaiming_uniform  PyTorch's default (kaiming_uniform_ with a = sqrt(5)):
+ *                    weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+ *                    what the peer script trains with
+ *   he_normal        N(0, 2 / fan_in) weights, zero biases (He et al. 2015) */
+typedef enum { NN_INIT_KAIMING_UNIFORM = 0, NN_INIT_HE_NORMAL = 1 } nn_init_scheme;
 
 typedef struct {
     int n;          /* samples in this batch, <= the net's max_batch */
@@ -36,7 +46,7 @@ typedef struct {
     const char *type;
     void (*forward)(nn_layer *l, const nn_ctx *c);
     void (*backward)(nn_layer *l, const nn_ctx *c);
-    void (*init)(nn_layer *l, nn_params *p, nn_rng *rng);
+    void (*init)(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s);
 } nn_layer_ops;
 
 struct nn_layer {

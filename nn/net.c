@@ -165,7 +165,7 @@ int nn_net_finalize(nn_net *net, uint64_t seed, qa_err *err)
         if (l->ops->init) {
             nn_rng rng;
             nn_rng_init(&rng, seed, NN_STREAM_INIT, (uint32_t)i, 0);
-            l->ops->init(l, &net->params, &rng);
+            l->ops->init(l, &net->params, &rng, net->init);
         }
     }
     net->finalized = 1;

@@ -31,6 +31,7 @@ typedef struct {
     float *scratch;      /* (scratch_n) shared by all layers */
     size_t scratch_n;
     int input_grad;      /* compute dt[0] too (gradient checks) */
+    nn_init_scheme init; /* set before finalize; 0 = kaiming_uniform */
     int finalized;
 } nn_net;
 

@@ -167,11 +167,11 @@ static void qlayer_backward(nn_layer *l, const nn_ctx *c)
         hard_backward(q, c);
 }
 
-static void qlayer_init(nn_layer *l, nn_params *p, nn_rng *rng)
+static void qlayer_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)
 {
     q_layer *q = (q_layer *)l;
     if (q->inner->ops->init)
-        q->inner->ops->init(q->inner, p, rng);
+        q->inner->ops->init(q->inner, p, rng, s);
 }
 
 const nn_layer_ops q_layer_ops = {"qlayer", qlayer_forward, qlayer_backward, qlayer_init};

@@ -135,8 +135,10 @@ START_TEST(test_arena)
         unsigned char *p = nn_arena_alloc(&a, (size_t)i * 1000, &err);
         ck_assert_ptr_nonnull(p);
         ck_assert_uint_eq((uintptr_t)p % 64, 0);
+        int nonzero = 0; /* one assertion per block: Check's are slow under load */
         for (int j = 0; j < i * 1000; j++)
-            ck_assert_uint_eq(p[j], 0);
+            nonzero |= p[j];
+        ck_assert_int_eq(nonzero, 0);
         memset(p, 0xab, (size_t)i * 1000);
     }
     float *big = nn_arena_floats(&a, 3u << 20, &err); /* larger than one block */

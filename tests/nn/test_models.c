@@ -7,10 +7,12 @@
  * small: 24058 (cin 1), 24346 (cin 3); resnet20: 272186, 272474; running
  * statistics (named_buffers containing "running"): 224 and 1568. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "nn/conv2d.h"
+#include "nn/dense.h"
 #include "nn/models.h"
 #include "nn/rng.h"
 
@@ -193,6 +195,73 @@ START_TEST(test_model_errors)
 }
 END_TEST
 
+/* Both init schemes on a grouped conv (fan_in = C/G * KH * KW = 4 * 9 = 36)
+ * and a dense layer (fan_in 2304): bounds, moments and biases as documented
+ * in layer.h. The uniform's std is bound / sqrt(3). */
+static void check_init(const nn_net *net, const char *name, double fan_in, nn_init_scheme s,
+                       int has_bias)
+{
+    char wn[48], bn[48];
+    snprintf(wn, sizeof wn, "%s.w", name);
+    snprintf(bn, sizeof bn, "%s.b", name);
+    const nn_param_view *w = NULL, *b = NULL;
+    for (int i = 0; i < net->params.nviews; i++) {
+        if (!strcmp(net->params.views[i].name, wn))
+            w = &net->params.views[i];
+        if (!strcmp(net->params.views[i].name, bn))
+            b = &net->params.views[i];
+    }
+    ck_assert_ptr_nonnull(w);
+    const float *v = net->params.w + w->off;
+    double bound = 1.0 / sqrt(fan_in), sum = 0, sq = 0, amax = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        sum += v[i];
+        sq += (double)v[i] * v[i];
+        amax = fmax(amax, fabs(v[i]));
+    }
+    double mean = sum / (double)w->n, std = sqrt(sq / (double)w->n - mean * mean);
+    double want = s == NN_INIT_HE_NORMAL ? sqrt(2.0 / fan_in) : bound / sqrt(3.0);
+    ck_assert_double_le(fabs(std / want - 1), 0.05);
+    ck_assert_double_le(fabs(mean), 0.1 * want);
+    if (s == NN_INIT_KAIMING_UNIFORM)
+        ck_assert_double_le(amax, bound);
+    else
+        ck_assert_double_gt(amax, 2.5 * want); /* a normal's tail, not a uniform */
+    if (has_bias) {
+        ck_assert_ptr_nonnull(b);
+        const float *bv = net->params.w + b->off;
+        double bmax = 0;
+        for (size_t i = 0; i < b->n; i++)
+            bmax = fmax(bmax, fabs(bv[i]));
+        if (s == NN_INIT_HE_NORMAL)
+            ck_assert_double_eq(bmax, 0.0);
+        else
+            ck_assert(bmax > 0.2 * bound && bmax <= bound);
+    }
+}
+
+START_TEST(test_init_schemes)
+{
+    for (int s = NN_INIT_KAIMING_UNIFORM; s <= NN_INIT_HE_NORMAL; s++) {
+        nn_net *net;
+        qa_err err;
+        ck_assert_int_eq(nn_net_create(&net, 2, 8, 12, 12, &err), QA_OK);
+        nn_conv2d_cfg cc = nn_conv2d_cfg_make("conv", 256, 3, 1, 1);
+        cc.groups = 2;
+        cc.bias = 1;
+        int t = nn_conv2d_new(net, &cc, 0, &err);
+        ck_assert_int_ge(t, 0);
+        nn_dense_cfg dc = {"fc", 64, 1};
+        ck_assert_int_ge(nn_dense_new(net, &dc, t, &err), 0);
+        net->init = (nn_init_scheme)s;
+        ck_assert_int_eq(nn_net_finalize(net, 3, &err), QA_OK);
+        check_init(net, "conv", 36, (nn_init_scheme)s, 1);
+        check_init(net, "fc", 256.0 * 144, (nn_init_scheme)s, 1);
+        nn_net_free(net);
+    }
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("nn_models");
@@ -205,6 +274,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_models_run);
     tcase_add_test(tc, test_replace_layer_before_finalize);
     tcase_add_test(tc, test_model_errors);
+    tcase_add_test(tc, test_init_schemes);
     suite_add_tcase(s, tc);
     return s;
 }

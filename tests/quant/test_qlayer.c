@@ -352,6 +352,11 @@ static void check_identity(const char *arch)
     ck_assert_int_eq(nn_model_build(&plain, arch, 3, 1, 12, 12, 4, &err), QA_OK);
     ck_assert_int_eq(nn_model_build(&wrapped, arch, 3, 1, 12, 12, 4, &err), QA_OK);
     plain->input_grad = wrapped->input_grad = 1;
+    /* The float loss of a batch-2 BN net is only marginally smooth enough for
+     * the whole-net finite-difference check below (nn's layer tests cover
+     * each gradient in isolation); it was tuned with these He-normal weights
+     * and seed, on which PyTorch-style initial weights fail it unwrapped too. */
+    plain->init = wrapped->init = NN_INIT_HE_NORMAL;
     q_cfg cfg;
     q_cfg_defaults(&cfg);
     cfg.cand[0] = 32;
