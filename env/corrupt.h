@@ -4,8 +4,10 @@
  * three severity table sets and the per-image operations on a data_image
  * layout buffer: uint8, interleaved (h, w, c), c = 1 or 3, h, w >= 8.
  * Each operation follows the reference generators: values scaled to [0, 1],
- * clipped, times 255, converted to uint8 by truncation; severity 0 is an
- * exact copy. Deliberately not here: choosing corruptions for samples
+ * clipped, times 255, converted to uint8 by truncation (pixelate and
+ * jpeg_compression give what PIL gives: rounded BOX resampling, the codec's
+ * output); severity 0 is an exact copy. tests/env/test_corrupt_ref.c holds
+ * the deterministic ones to numpy/scipy/PIL outputs. Deliberately not here: choosing corruptions for samples
  * (mix.h), measuring quality (quality.h), file IO (data/).
  *
  * Randomness comes only from the nn_rng the caller passes, opened with
