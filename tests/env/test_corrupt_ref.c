@@ -1,7 +1,7 @@
 /* test_corrupt_ref.c: env/corrupt against the reference generators'
  * arithmetic (numpy, scipy, PIL; tests/fixtures/make_corrupt_ref.py wrote
  * tests/fixtures/corrupt_ref.txt) on 12x12 grey and RGB patterns at the
- * cifar table's severities. Contrast, brightness, saturate, pixelate and
+ * cifar and imagenet tables' severities. Contrast, brightness, saturate, pixelate and
  * JPEG must match byte for byte; the filters may differ by one level on a
  * few pixels, where numpy's SIMD exp and libm's disagree in a kernel
  * weight's last bit and truncation turns that into a level. */
@@ -49,9 +49,12 @@ START_TEST(test_against_reference)
     while (fgets(line, sizeof line, f)) {
         if (line[0] == '#')
             continue;
-        char name[64];
+        char tname[16], name[64];
         int s, h, w, c;
-        ck_assert_int_eq(sscanf(line, "%63s %d %d %d %d %2047s", name, &s, &h, &w, &c, hex), 6);
+        ck_assert_int_eq(sscanf(line, "%15s %63s %d %d %d %d %2047s", tname, name, &s, &h, &w, &c,
+                                hex), 7);
+        env_table t;
+        ck_assert_int_eq(env_table_find(tname, &t, &err), QA_OK);
         int n = h * w * c;
         ck_assert_int_le(n, 432);
         ck_assert_int_eq((int)strlen(hex), 2 * n);
@@ -65,15 +68,14 @@ START_TEST(test_against_reference)
         int id;
         if (!strcmp(name, "motion_blur")) {
             id = ENV_MOTION_BLUR;
-            const env_sev *p = env_corrupt_params(ENV_TABLE_CIFAR, id, s);
+            const env_sev *p = env_corrupt_params(t, id, s);
             env_motion_blur_at(ws, in, out, h, w, c, (int)p->a, p->b, 30.0);
         } else {
             id = env_corruption_find(name, &err);
             ck_assert_int_ge(id, 0);
             nn_rng r;
             env_corrupt_rng(&r, 0, id, 0, 0);
-            ck_assert_int_eq(env_corrupt(ws, id, s, ENV_TABLE_CIFAR, in, out, h, w, c, &r, &err),
-                             QA_OK);
+            ck_assert_int_eq(env_corrupt(ws, id, s, t, in, out, h, w, c, &r, &err), QA_OK);
         }
         if (!(seen & (1u << (id % 32))))
             names++;
@@ -87,14 +89,14 @@ START_TEST(test_against_reference)
         cases++;
         exact += diff == 0;
         if (exact_kind(name) ? diff != 0 : maxd > 1 || diff * 50 > n)
-            ck_abort_msg("%s s%d %dx%dx%d: %d of %d values differ from the reference, by up "
-                         "to %d", name, s, h, w, c, diff, n, maxd);
+            ck_abort_msg("%s %s s%d %dx%dx%d: %d of %d values differ from the reference, by "
+                         "up to %d", tname, name, s, h, w, c, diff, n, maxd);
     }
     fclose(f);
     env_work_free(ws);
     fprintf(stderr, "# %d reference cases of %d corruptions, %d byte-identical\n", cases, names,
             exact);
-    ck_assert_int_eq(cases, 90);
+    ck_assert_int_eq(cases, 180);
     ck_assert_int_eq(names, 9);
 }
 END_TEST
