@@ -1,412 +1,15 @@
-/* checkpoint.c: writing ckpt.h5 atomically, reading it back, checking it
- * against the config of a resume and restoring a set-up run from it. */
+/* checkpoint.c: the run's state into a checkpoint after every epoch, and
+ * back for --resume: the config check, parameter sets with their
+ * optimizers, the run file's rows, the method's hooks. The file itself:
+ * checkpoint_file.c. */
 #include "experiments/checkpoint.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <hdf5.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define CKPT_FORMAT "qadapt checkpoint"
-enum { CKPT_VERSION = 1 };
-
-struct exp_ckpt {
-    hid_t file;
-    int writing;
-    char path[1024], tmp[1040];
-    hid_t method; /* /method group, opened on first use */
-};
-
-static const char *ckpt_file(const exp_ckpt *ck)
-{
-    return ck->writing ? ck->tmp : ck->path;
-}
-
-static hid_t native_of(exp_ckpt_type type)
-{
-    switch (type) {
-    case EXP_CKPT_F32:
-        return H5T_NATIVE_FLOAT;
-    case EXP_CKPT_F64:
-        return H5T_NATIVE_DOUBLE;
-    case EXP_CKPT_I64:
-        return H5T_NATIVE_INT64;
-    default:
-        return H5T_NATIVE_UINT8;
-    }
-}
-
-static const char *type_name(exp_ckpt_type type)
-{
-    static const char *const names[] = {"f32", "f64", "i64", "u8"};
-    return names[type];
-}
-
-void exp_ckpt_path(const char *run_path, char *buf, size_t n)
-{
-    const char *slash = strrchr(run_path, '/');
-    if (slash)
-        snprintf(buf, n, "%.*s/ckpt.h5", (int)(slash - run_path), run_path);
-    else
-        snprintf(buf, n, "ckpt.h5");
-}
-
-/* An n-D dataset of rank dims (at most 2) with a Fletcher-32 checksum; an
- * empty one is contiguous (chunks cannot be empty). */
-static int write_array(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
-                       int rank, const hsize_t *dims, qa_err *err)
-{
-    hsize_t total = 1;
-    for (int i = 0; i < rank; i++)
-        total *= dims[i];
-    hid_t space = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (total > 0) {
-        H5Pset_chunk(dcpl, rank, dims);
-        H5Pset_fletcher32(dcpl);
-    }
-    hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t rc = ds < 0 ? -1 : total > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) {
-        char what[300];
-        snprintf(what, sizeof what, "cannot write %s", name);
-        return h5log_fail(ckpt_file(ck), what, err);
-    }
-    return QA_OK;
-}
-
-static int write_vec(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
-                     size_t n, qa_err *err)
-{
-    hsize_t d = (hsize_t)n;
-    return write_array(ck, loc, name, type, v, 1, &d, err);
-}
-
-/* Reads dataset name of loc into v, which holds exactly count values of
- * type; anything else (absent, other class or size, bad checksum) fails. */
-static int read_array(exp_ckpt *ck, hid_t loc, const char *where, const char *name, hid_t type,
-                      void *v, hsize_t count, qa_err *err)
-{
-    char what[400];
-    snprintf(what, sizeof what, "%s/%s", where, name);
-    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0)
-        return qa_fail(err, QA_ERR_FORMAT, "%s: %s is missing", ck->path, what);
-    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-    hid_t space = ds < 0 ? -1 : H5Dget_space(ds), ftype = ds < 0 ? -1 : H5Dget_type(ds);
-    hssize_t have = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-    int same_class = ftype >= 0 && H5Tget_class(ftype) == H5Tget_class(type) &&
-                     H5Tget_size(ftype) == H5Tget_size(type);
-    herr_t rc = -1;
-    if (ds >= 0 && have == (hssize_t)count && same_class)
-        rc = count > 0 ? H5Dread(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
-    if (ftype >= 0)
-        H5Tclose(ftype);
-    if (space >= 0)
-        H5Sclose(space);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (ds >= 0 && (have != (hssize_t)count || !same_class))
-        return qa_fail(err, QA_ERR_FORMAT, "%s: %s holds %lld values of another type or count "
-                       "than the %llu the run expects", ck->path, what, (long long)have,
-                       (unsigned long long)count);
-    if (rc < 0) {
-        char msg[500];
-        snprintf(msg, sizeof msg, "cannot read %s (damaged checkpoint)", what);
-        return h5log_fail(ck->path, msg, err);
-    }
-    return QA_OK;
-}
-
-static int put_attr(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
-                    qa_err *err)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    if (rc < 0) {
-        char what[200];
-        snprintf(what, sizeof what, "cannot write attribute %s", name);
-        return h5log_fail(ckpt_file(ck), what, err);
-    }
-    return QA_OK;
-}
-
-static hid_t str_type(void)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
-}
-
-static int put_str(exp_ckpt *ck, hid_t loc, const char *name, const char *v, qa_err *err)
-{
-    hid_t t = str_type();
-    int rc = put_attr(ck, loc, name, t, &v, err);
-    H5Tclose(t);
-    return rc;
-}
-
-static int put_i64(exp_ckpt *ck, hid_t loc, const char *name, int64_t v, qa_err *err)
-{
-    return put_attr(ck, loc, name, H5T_NATIVE_INT64, &v, err);
-}
-
-static int put_f64(exp_ckpt *ck, hid_t loc, const char *name, double v, qa_err *err)
-{
-    return put_attr(ck, loc, name, H5T_NATIVE_DOUBLE, &v, err);
-}
-
-static int get_attr(exp_ckpt *ck, hid_t loc, const char *where, const char *name, hid_t type,
-                    void *v, qa_err *err)
-{
-    hid_t a = H5Aexists(loc, name) > 0 ? H5Aopen(loc, name, H5P_DEFAULT) : -1;
-    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
-    int ok = ft >= 0 && H5Tget_class(ft) == H5Tget_class(type) &&
-             (H5Tget_class(type) == H5T_STRING || H5Tget_size(ft) == H5Tget_size(type));
-    herr_t rc = ok ? H5Aread(a, type, v) : -1;
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (a >= 0)
-        H5Aclose(a);
-    if (rc < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return qa_fail(err, QA_ERR_FORMAT, "%s: attribute %s of %s is missing or unreadable "
-                       "(not a qadapt checkpoint, or a damaged one)", ck->path, name, where);
-    }
-    return QA_OK;
-}
-
-static int get_i64(exp_ckpt *ck, hid_t loc, const char *where, const char *name, int64_t *v,
-                   qa_err *err)
-{
-    return get_attr(ck, loc, where, name, H5T_NATIVE_INT64, v, err);
-}
-
-static int get_f64(exp_ckpt *ck, hid_t loc, const char *where, const char *name, double *v,
-                   qa_err *err)
-{
-    return get_attr(ck, loc, where, name, H5T_NATIVE_DOUBLE, v, err);
-}
-
-/* A string attribute into buf. */
-static int get_str(exp_ckpt *ck, hid_t loc, const char *where, const char *name, char *buf,
-                   size_t n, qa_err *err)
-{
-    hid_t t = str_type();
-    char *v = NULL;
-    int rc = get_attr(ck, loc, where, name, t, &v, err);
-    H5Tclose(t);
-    if (rc)
-        return rc;
-    snprintf(buf, n, "%s", v ? v : "");
-    H5free_memory(v);
-    return QA_OK;
-}
-
-static void ckpt_free(exp_ckpt *ck)
-{
-    if (ck->method >= 0)
-        H5Gclose(ck->method);
-    if (ck->file >= 0)
-        H5Fclose(ck->file);
-    free(ck);
-}
-
-static exp_ckpt *ckpt_alloc(const char *path, qa_err *err)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    exp_ckpt *ck = calloc(1, sizeof *ck);
-    if (!ck) {
-        qa_fail(err, QA_ERR_NOMEM, "%s: out of memory", path);
-        return NULL;
-    }
-    ck->file = ck->method = -1;
-    snprintf(ck->path, sizeof ck->path, "%s", path);
-    snprintf(ck->tmp, sizeof ck->tmp, "%s.tmp", path);
-    return ck;
-}
-
-int exp_ckpt_create(exp_ckpt **out, const char *path, qa_err *err)
-{
-    *out = NULL;
-    exp_ckpt *ck = ckpt_alloc(path, err);
-    if (!ck)
-        return QA_ERR_NOMEM;
-    ck->writing = 1;
-    /* the 1.8 format: object headers and the superblock carry checksums */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    ck->file = H5Fcreate(ck->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (ck->file < 0) {
-        int rc = h5log_fail(ck->tmp, "cannot create the checkpoint", err);
-        ckpt_free(ck);
-        return rc;
-    }
-    int rc = put_str(ck, ck->file, "format", CKPT_FORMAT, err);
-    if (!rc)
-        rc = put_i64(ck, ck->file, "version", CKPT_VERSION, err);
-    if (rc) {
-        exp_ckpt_close(ck);
-        return rc;
-    }
-    *out = ck;
-    return QA_OK;
-}
-
-/* fsync of an open-able path (file or directory). */
-static int sync_path(const char *path, int dir, qa_err *err)
-{
-    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return qa_fail(err, QA_ERR_IO, "%s: cannot sync to disk: %s", path, strerror(e));
-    }
-    close(fd);
-    return QA_OK;
-}
-
-int exp_ckpt_commit(exp_ckpt *ck, qa_err *err)
-{
-    if (ck->method >= 0)
-        H5Gclose(ck->method);
-    ck->method = -1;
-    int rc = H5Fclose(ck->file) < 0 ? h5log_fail(ck->tmp, "cannot close the checkpoint", err)
-                                     : QA_OK;
-    ck->file = -1;
-    if (!rc)
-        rc = sync_path(ck->tmp, 0, err);
-    if (!rc && rename(ck->tmp, ck->path) != 0)
-        rc = qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", ck->tmp, ck->path,
-                     strerror(errno));
-    if (!rc) {
-        char dir[1024];
-        const char *slash = strrchr(ck->path, '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else
-            snprintf(dir, sizeof dir, "%.*s", slash == ck->path ? 1 : (int)(slash - ck->path),
-                     ck->path);
-        rc = sync_path(dir, 1, err);
-    }
-    if (rc)
-        unlink(ck->tmp);
-    ckpt_free(ck);
-    return rc;
-}
-
-int exp_ckpt_read(exp_ckpt **out, const char *path, qa_err *err)
-{
-    *out = NULL;
-    if (access(path, F_OK) != 0)
-        return qa_fail(err, QA_ERR_IO, "%s: no checkpoint to resume from: %s", path,
-                       strerror(errno));
-    exp_ckpt *ck = ckpt_alloc(path, err);
-    if (!ck)
-        return QA_ERR_NOMEM;
-    ck->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (ck->file < 0) {
-        int rc = h5log_fail(path, "not a readable checkpoint (truncated or damaged)", err);
-        ckpt_free(ck);
-        return rc == QA_ERR_IO ? QA_ERR_FORMAT : rc;
-    }
-    char format[64];
-    int64_t version = 0;
-    int rc = get_str(ck, ck->file, "/", "format", format, sizeof format, err);
-    if (!rc && strcmp(format, CKPT_FORMAT) != 0)
-        rc = qa_fail(err, QA_ERR_FORMAT, "%s: not a qadapt checkpoint (format '%s')", path,
-                     format);
-    if (!rc)
-        rc = get_i64(ck, ck->file, "/", "version", &version, err);
-    if (!rc && version != CKPT_VERSION)
-        rc = qa_fail(err, QA_ERR_FORMAT, "%s: checkpoint format version %lld, this qadapt reads "
-                     "version %d", path, (long long)version, CKPT_VERSION);
-    if (rc) {
-        ckpt_free(ck);
-        return rc;
-    }
-    *out = ck;
-    return QA_OK;
-}
-
-void exp_ckpt_close(exp_ckpt *ck)
-{
-    if (!ck)
-        return;
-    int writing = ck->writing;
-    char tmp[sizeof ck->tmp];
-    snprintf(tmp, sizeof tmp, "%s", ck->tmp);
-    ckpt_free(ck);
-    if (writing)
-        unlink(tmp);
-}
-
-static int valid_name(const exp_ckpt *ck, const char *name, qa_err *err)
-{
-    if (!*name || strchr(name, '/') || strlen(name) > 200)
-        return qa_fail(err, QA_ERR_ARG, "%s: method state name '%s' is empty, too long or has "
-                       "a '/'", ck->path, name);
-    return QA_OK;
-}
-
-int exp_ckpt_put(exp_ckpt *ck, const char *name, exp_ckpt_type type, const void *v, size_t n,
-                 qa_err *err)
-{
-    int rc = valid_name(ck, name, err);
-    if (rc)
-        return rc;
-    if (!ck->writing)
-        return qa_fail(err, QA_ERR_ARG, "%s: opened for reading, cannot put %s", ck->path, name);
-    if (ck->method < 0)
-        ck->method = H5Gcreate2(ck->file, "method", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (ck->method < 0)
-        return h5log_fail(ck->tmp, "cannot create /method", err);
-    rc = write_vec(ck, ck->method, name, native_of(type), v, n, err);
-    if (!rc) {
-        hid_t ds = H5Dopen2(ck->method, name, H5P_DEFAULT);
-        rc = put_str(ck, ds, "type", type_name(type), err);
-        H5Dclose(ds);
-    }
-    return rc;
-}
-
-int exp_ckpt_get(exp_ckpt *ck, const char *name, exp_ckpt_type type, void *v, size_t n,
-                 qa_err *err)
-{
-    int rc = valid_name(ck, name, err);
-    if (rc)
-        return rc;
-    if (ck->method < 0 && H5Lexists(ck->file, "method", H5P_DEFAULT) > 0)
-        ck->method = H5Gopen2(ck->file, "method", H5P_DEFAULT);
-    if (ck->method < 0)
-        return qa_fail(err, QA_ERR_FORMAT, "%s: the method saved no state (/method/%s is "
-                       "missing)", ck->path, name);
-    if (H5Lexists(ck->method, name, H5P_DEFAULT) > 0) {
-        char t[16];
-        hid_t ds = H5Dopen2(ck->method, name, H5P_DEFAULT);
-        rc = get_str(ck, ds, name, "type", t, sizeof t, err);
-        H5Dclose(ds);
-        if (!rc && strcmp(t, type_name(type)) != 0)
-            return qa_fail(err, QA_ERR_FORMAT, "%s: /method/%s holds %s values, %s expected",
-                           ck->path, name, t, type_name(type));
-        if (rc)
-            return rc;
-    }
-    return read_array(ck, ck->method, "/method", name, native_of(type), v, (hsize_t)n, err);
-}
+#include "experiments/checkpoint_file.h"
 
 /* "a,b,c": the names of p's views, to tell two models apart. */
 static char *view_names(const nn_params *p)
@@ -432,17 +35,17 @@ static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *er
     char *views = view_names(p);
     int rc = views ? QA_OK : qa_fail(err, QA_ERR_NOMEM, "out of memory saving %s", s->name);
     if (!rc)
-        rc = put_str(ck, g, "views", views, err);
+        rc = ckpt_put_str(ck, g, "views", views, err);
     if (!rc)
-        rc = put_i64(ck, g, "t", s->opt->t, err);
+        rc = ckpt_put_i64(ck, g, "t", s->opt->t, err);
     if (!rc)
-        rc = write_vec(ck, g, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
+        rc = ckpt_write_vec(ck, g, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
     if (!rc)
-        rc = write_vec(ck, g, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
+        rc = ckpt_write_vec(ck, g, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
     if (!rc)
-        rc = write_vec(ck, g, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
+        rc = ckpt_write_vec(ck, g, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
     if (!rc && s->opt->v)
-        rc = write_vec(ck, g, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+        rc = ckpt_write_vec(ck, g, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
     free(views);
     H5Gclose(g);
     return rc;
@@ -475,14 +78,14 @@ static int save_table(exp_ckpt *ck, hid_t tables, int k, const h5log_table *t, q
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)width};
     /* the values' bits, whatever each column's type */
     if (!rc)
-        rc = write_array(ck, tables, name, H5T_NATIVE_UINT64, v, 2, dims, err);
+        rc = ckpt_write_array(ck, tables, name, H5T_NATIVE_UINT64, v, 2, dims, err);
     free(v);
     hid_t ds = rc ? -1 : H5Dopen2(tables, name, H5P_DEFAULT);
     columns_text(t, cols, sizeof cols);
     if (!rc)
-        rc = put_str(ck, ds, "path", h5log_table_path(t), err);
+        rc = ckpt_put_str(ck, ds, "path", h5log_table_path(t), err);
     if (!rc)
-        rc = put_str(ck, ds, "columns", cols, err);
+        rc = ckpt_put_str(ck, ds, "columns", cols, err);
     if (ds >= 0)
         H5Dclose(ds);
     return rc;
@@ -494,7 +97,7 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
     char *text = NULL;
     int rc = cfg_render(&d, &text, err);
     if (!rc) {
-        hid_t t = str_type(), space = H5Screate(H5S_SCALAR);
+        hid_t t = ckpt_str_type(), space = H5Screate(H5S_SCALAR);
         hid_t ds = H5Dcreate2(ck->file, "config", t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (ds < 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) < 0)
             rc = h5log_fail(ck->tmp, "cannot write /config", err);
@@ -506,26 +109,26 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
     free(text);
     hid_t f = ck->file;
     if (!rc)
-        rc = put_i64(ck, f, "epochs", r->epoch + 1, err);
+        rc = ckpt_put_i64(ck, f, "epochs", r->epoch + 1, err);
     if (!rc)
-        rc = put_i64(ck, f, "step", r->step, err);
+        rc = ckpt_put_i64(ck, f, "step", r->step, err);
     if (!rc)
-        rc = put_i64(ck, f, "loader_epoch", r->train_loader.epoch, err);
+        rc = ckpt_put_i64(ck, f, "loader_epoch", r->train_loader.epoch, err);
     if (!rc)
-        rc = put_f64(ck, f, "lr", r->lr, err);
+        rc = ckpt_put_f64(ck, f, "lr", r->lr, err);
     if (!rc)
-        rc = put_f64(ck, f, "elapsed", exp_now() - r->t_start, err);
+        rc = ckpt_put_f64(ck, f, "elapsed", exp_now() - r->t_start, err);
     if (!rc)
-        rc = put_f64(ck, f, "test_acc", res->test_acc, err);
+        rc = ckpt_put_f64(ck, f, "test_acc", res->test_acc, err);
     if (!rc)
-        rc = put_f64(ck, f, "test_loss", res->test_loss, err);
+        rc = ckpt_put_f64(ck, f, "test_loss", res->test_loss, err);
     if (!rc)
-        rc = put_str(ck, f, "method", r->method->name, err);
+        rc = ckpt_put_str(ck, f, "method", r->method->name, err);
     hid_t sets = rc ? -1 : H5Gcreate2(f, "sets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     for (int i = 0; !rc && i < r->nsets; i++)
         rc = save_set(ck, sets, &r->sets[i], err);
     if (!rc)
-        rc = put_i64(ck, sets, "count", r->nsets, err);
+        rc = ckpt_put_i64(ck, sets, "count", r->nsets, err);
     if (sets >= 0)
         H5Gclose(sets);
     hid_t tables = rc ? -1 : H5Gcreate2(f, "tables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -533,7 +136,7 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
     for (int k = 0; !rc && k < ntables; k++)
         rc = save_table(ck, tables, k, h5log_table_at(r->log, k), err);
     if (!rc)
-        rc = put_i64(ck, tables, "count", ntables, err);
+        rc = ckpt_put_i64(ck, tables, "count", ntables, err);
     if (tables >= 0)
         H5Gclose(tables);
     return rc;
@@ -593,7 +196,7 @@ static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
     hid_t ds = H5Lexists(ck->file, "config", H5P_DEFAULT) > 0
                    ? H5Dopen2(ck->file, "config", H5P_DEFAULT)
                    : -1;
-    hid_t t = str_type();
+    hid_t t = ckpt_str_type();
     char *text = NULL;
     herr_t r = ds < 0 ? -1 : H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text);
     if (ds >= 0)
@@ -619,50 +222,6 @@ static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
     return rc;
 }
 
-/* Reads every numeric dataset under g once, so a bad checksum anywhere
- * stops a resume before the run file is touched. */
-static int verify_group(exp_ckpt *ck, hid_t g, const char *where, qa_err *err)
-{
-    H5G_info_t info;
-    if (H5Gget_info(g, &info) < 0)
-        return h5log_fail(ck->path, "cannot list a group (damaged checkpoint)", err);
-    int rc = QA_OK;
-    for (hsize_t i = 0; !rc && i < info.nlinks; i++) {
-        char name[256], path[600];
-        if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                               H5P_DEFAULT) < 0)
-            return h5log_fail(ck->path, "cannot list a group (damaged checkpoint)", err);
-        snprintf(path, sizeof path, "%s/%s", where, name);
-        hid_t sub = H5Gopen2(g, name, H5P_DEFAULT);
-        if (sub >= 0) {
-            rc = verify_group(ck, sub, path, err);
-            H5Gclose(sub);
-            continue;
-        }
-        H5Eclear2(H5E_DEFAULT);
-        hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-        hid_t t = ds < 0 ? -1 : H5Dget_type(ds), space = ds < 0 ? -1 : H5Dget_space(ds);
-        hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
-        int skip = t >= 0 && H5Tget_class(t) == H5T_STRING; /* /config: read when checked */
-        void *buf = n > 0 && !skip ? malloc((size_t)n * H5Tget_size(t)) : NULL;
-        herr_t r = ds < 0 || n < 0 ? -1 : skip || n == 0 ? 0
-                 : buf ? H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
-        free(buf);
-        if (space >= 0)
-            H5Sclose(space);
-        if (t >= 0)
-            H5Tclose(t);
-        if (ds >= 0)
-            H5Dclose(ds);
-        if (r < 0) {
-            char what[700];
-            snprintf(what, sizeof what, "cannot read %s (damaged checkpoint)", path);
-            rc = h5log_fail(ck->path, what, err);
-        }
-    }
-    return rc;
-}
-
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err)
 {
     exp_ckpt *ck;
@@ -672,9 +231,9 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
     int64_t epochs = 0;
     rc = check_config(ck, cfg, err);
     if (!rc)
-        rc = verify_group(ck, ck->file, "", err);
+        rc = ckpt_verify_group(ck, ck->file, "", err);
     if (!rc)
-        rc = get_i64(ck, ck->file, "/", "epochs", &epochs, err);
+        rc = ckpt_get_i64(ck, ck->file, "/", "epochs", &epochs, err);
     if (!rc && (epochs < 1 || epochs > cfg->train.epochs))
         rc = qa_fail(err, QA_ERR_CONFIG, "resume refused: the checkpoint %s has %lld epochs "
                      "done, more than train.epochs = %d", path, (long long)epochs,
@@ -699,21 +258,21 @@ static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
         return h5log_fail(ck->path, "cannot open a parameter set (damaged checkpoint)", err);
     char *want = view_names(p);
     int64_t t = 0;
-    int rc = want ? get_str(ck, g, where, "views", views, sizeof views, err)
+    int rc = want ? ckpt_get_str(ck, g, where, "views", views, sizeof views, err)
                   : qa_fail(err, QA_ERR_NOMEM, "out of memory restoring %s", s->name);
     if (!rc && strcmp(views, want) != 0)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: parameter set %s has other views than the "
                      "network built now (was the code changed?)", ck->path, s->name);
     if (!rc)
-        rc = get_i64(ck, g, where, "t", &t, err);
+        rc = ckpt_get_i64(ck, g, where, "t", &t, err);
     if (!rc)
-        rc = read_array(ck, g, where, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
+        rc = ckpt_read_array(ck, g, where, "w", H5T_NATIVE_FLOAT, p->w, p->n, err);
     if (!rc)
-        rc = read_array(ck, g, where, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
+        rc = ckpt_read_array(ck, g, where, "buf", H5T_NATIVE_FLOAT, p->buf, p->nbuf, err);
     if (!rc)
-        rc = read_array(ck, g, where, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
+        rc = ckpt_read_array(ck, g, where, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
     if (!rc && s->opt->v)
-        rc = read_array(ck, g, where, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+        rc = ckpt_read_array(ck, g, where, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
     if (!rc)
         s->opt->t = (long)t;
     free(want);
@@ -745,9 +304,9 @@ static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *
     int rank = space < 0 ? -1 : H5Sget_simple_extent_dims(space, dims, NULL);
     if (space >= 0)
         H5Sclose(space);
-    int rc = get_str(ck, ds, where, "path", path, sizeof path, err);
+    int rc = ckpt_get_str(ck, ds, where, "path", path, sizeof path, err);
     if (!rc)
-        rc = get_str(ck, ds, where, "columns", cols, sizeof cols, err);
+        rc = ckpt_get_str(ck, ds, where, "columns", cols, sizeof cols, err);
     H5Dclose(ds);
     if (rc)
         return rc;
@@ -766,7 +325,7 @@ static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *
     h5log_value *v = malloc((size_t)(saved > 0 ? saved : 1) * (size_t)dims[1] * sizeof *v);
     if (!v)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory restoring %s", path);
-    rc = read_array(ck, tables, "/tables", name, H5T_NATIVE_UINT64, v, dims[0] * dims[1], err);
+    rc = ckpt_read_array(ck, tables, "/tables", name, H5T_NATIVE_UINT64, v, dims[0] * dims[1], err);
     if (!rc)
         rc = h5log_table_append(t, v + (size_t)have * dims[1], (int)(saved - have), err);
     free(v);
@@ -782,7 +341,7 @@ static int restore_group(exp_ckpt *ck, const char *group, exp_run *r, qa_err *er
         return qa_fail(err, QA_ERR_FORMAT, "%s: /%s is missing (damaged checkpoint)", ck->path,
                        group);
     int64_t count = 0;
-    int rc = get_i64(ck, g, group, "count", &count, err);
+    int rc = ckpt_get_i64(ck, g, group, "count", &count, err);
     int sets = strcmp(group, "sets") == 0;
     if (!rc && sets && count != r->nsets)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: %lld parameter sets saved, the run has %d",
@@ -799,19 +358,19 @@ int exp_ckpt_restore(exp_ckpt *ck, exp_run *r, exp_run_result *res, qa_err *err)
     double lr = 0, elapsed = 0, acc = 0, loss = 0;
     char method[64];
     hid_t f = ck->file;
-    int rc = get_i64(ck, f, "/", "epochs", &epochs, err);
+    int rc = ckpt_get_i64(ck, f, "/", "epochs", &epochs, err);
     if (!rc)
-        rc = get_i64(ck, f, "/", "step", &step, err);
+        rc = ckpt_get_i64(ck, f, "/", "step", &step, err);
     if (!rc)
-        rc = get_f64(ck, f, "/", "lr", &lr, err);
+        rc = ckpt_get_f64(ck, f, "/", "lr", &lr, err);
     if (!rc)
-        rc = get_f64(ck, f, "/", "elapsed", &elapsed, err);
+        rc = ckpt_get_f64(ck, f, "/", "elapsed", &elapsed, err);
     if (!rc)
-        rc = get_f64(ck, f, "/", "test_acc", &acc, err);
+        rc = ckpt_get_f64(ck, f, "/", "test_acc", &acc, err);
     if (!rc)
-        rc = get_f64(ck, f, "/", "test_loss", &loss, err);
+        rc = ckpt_get_f64(ck, f, "/", "test_loss", &loss, err);
     if (!rc)
-        rc = get_str(ck, f, "/", "method", method, sizeof method, err);
+        rc = ckpt_get_str(ck, f, "/", "method", method, sizeof method, err);
     if (!rc && strcmp(method, r->method->name) != 0)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: written by method %s, the run uses %s", ck->path,
                      method, r->method->name);
