@@ -17,7 +17,7 @@
 /* jpeg: at most this many non-flat blocks are examined (raster order), and
  * a quality needs this many on-grid coefficients to count */
 #define JPEG_MAX_BLOCKS 64
-#define JPEG_MIN_COEFS 8
+#define JPEG_MIN_COEFS 24
 /* the r(Q) a quality must beat; coefficients examined at most (frequency by
  * frequency, lowest first, up to this many); a quality is dropped once the
  * frequencies gone through (highest first: low ones suffer most from
@@ -376,9 +376,10 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
     for (int k = 63; k >= 0; k--)
         if (start[k + 1] > start[k])
             used[nused++] = k;
-    double best = JPEG_FIT;
-    int best_q = 0;
+    float fit[JPEG_QMAX + 1];
+    int count[JPEG_QMAX + 1], most = 0;
     for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
+        count[q] = 0;
         double d2 = 0, q2 = 0;
         int n = 0;
         for (int j = 0; j < nused; j++) {
@@ -400,12 +401,20 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
         }
         if (n < JPEG_MIN_COEFS)
             continue;
-        double ratio = sqrt(12.0 * d2 / q2);
-        if (ratio < best) {
-            best = ratio;
+        fit[q] = (float)sqrt(12.0 * d2 / q2);
+        count[q] = fit[q] < JPEG_FIT ? n : 0;
+        most = count[q] > most ? count[q] : most;
+    }
+    /* A finer quality also fits where only its coarse-grid high frequencies
+     * have steps >= 4 (Q 90 on a Q 80 image): only fits resting on at least
+     * a quarter of the best-supported fit's coefficients compete. */
+    float best = JPEG_FIT;
+    int best_q = 0;
+    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++)
+        if (count[q] >= JPEG_MIN_COEFS && 4 * count[q] >= most && fit[q] < best) {
+            best = fit[q];
             best_q = q;
         }
-    }
     f[ENV_Q_JPEG] = best_q ? 1.0f - (float)best_q / 100.0f : 0.0f;
 }
 

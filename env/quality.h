@@ -44,9 +44,13 @@
  *               r(Q) = RMS distance to the nearest multiple of q / RMS of
  *               q / sqrt(12) (about 1 off the grid, about 0.4 on it; going
  *               from the highest frequency down, a Q is dropped once 12 or
- *               more coefficients give r > 0.9). The best Q counts when
- *               r < 0.7 with at least 8 coefficients; else (never
- *               compressed, or with other tables) the feature is 0.
+ *               more coefficients give r > 0.9). Q with r < 0.7 on at least
+ *               24 coefficients fit (fewer let low-contrast images fit by
+ *               chance); among the fits resting on at least a
+ *               quarter of the coefficients of the best-supported one (a
+ *               finer Q also fits where only its high frequencies have steps
+ *               >= 4), the smallest r wins. No fit (never compressed, or
+ *               with other tables): the feature is 0.
  *  5 contrast   RMS contrast 2 std(Y) / 255: 0 flat, 1 at the largest
  *               possible spread (half black, half white).
  *  6 mean       mean(Y) / 255.

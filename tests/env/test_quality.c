@@ -207,6 +207,20 @@ START_TEST(test_jpeg_quality)
                           "quality %d read as %g", qs[k], 100.0 * (1.0 - f[ENV_Q_JPEG]));
         }
     }
+    /* colour: 4:2:0 YCbCr and back, read through the luma of the RGB result */
+    uint8_t rgb[S * S * 3], rgb_out[S * S * 3];
+    texture(px, S, S, 4);
+    for (int i = 0; i < S * S; i++) {
+        rgb[3 * i] = px[i];
+        rgb[3 * i + 1] = (uint8_t)(255 - px[i]);
+        rgb[3 * i + 2] = (uint8_t)(px[i] / 2 + 40);
+    }
+    for (int k = 0; k < 7; k++) {
+        ck_assert_int_eq(data_jpeg_roundtrip(jc, rgb, S, S, 3, qs[k], rgb_out, &err), QA_OK);
+        features(rgb_out, S, S, 3, f);
+        ck_assert_msg(fabsf(f[ENV_Q_JPEG] - (1.0f - qs[k] / 100.0f)) <= 0.021f,
+                      "RGB quality %d read as %g", qs[k], 100.0 * (1.0 - f[ENV_Q_JPEG]));
+    }
     data_jpeg_codec_free(jc);
 }
 END_TEST
