@@ -14,7 +14,8 @@ set -euo pipefail
 DEFAULT_CONFIG=configs/fmnist-fp32.ini
 
 PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libhdf5-dev zlib1g-dev libinih-dev
-          check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools)
+          check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools
+          python3-h5py python3-matplotlib)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
