@@ -11,7 +11,7 @@
 set -euo pipefail
 
 # The experiment the set-up runs; its run file goes to runs/<name>/run.h5.
-DEFAULT_CONFIG=configs/fmnist-fp32.ini
+DEFAULT_CONFIG=configs/fmnist-dqmq.ini
 
 PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libhdf5-dev zlib1g-dev libinih-dev
           check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools
