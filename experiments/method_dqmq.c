@@ -328,7 +328,7 @@ static void add_plan_grad(dqmq_state *st, const float *gp, int n)
                     gp[((size_t)i * st->S + s) * L * K + j];
 }
 
-static void critic_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
+static void critic_step(exp_run *r, dqmq_state *st, exp_batch *b)
 {
     int n = b->n;
     agent_critic_grad(st->cr, st->pol->xn, st->pol->prob, n, 1.0f, st->gp);
@@ -337,10 +337,11 @@ static void critic_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
     st->tr.mse += agent_critic_fit(st->cr, st->pol->xn, st->onehot, b->loss, n);
     st->tr.mse_n++;
     nn_optim_step(st->copt, st->acfg.critic_lr);
-    (void)s;
 }
 
-/* reward -(loss_i + cost_i); dL/dp_k = -(R_i - baseline) / (n p_k) at the drawn k */
+/* reward R_i = -(loss_i + cost_i), cost_i = lambda * BitOps_i / ref or, with
+ * a budget, lambda * max(0, BitOps_i / ref - target) per sample;
+ * dL/dp_k = -(R_i - baseline) / (n p_k) at the drawn k (the score function) */
 static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
 {
     int n = b->n, L = st->L, K = st->K;
@@ -420,7 +421,7 @@ static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, 
             backbone_pass(r, st, b, s);
             if (st->acfg.optimizer == AGENT_OPT_CRITIC) {
                 st->tr.cost += c;
-                critic_step(r, st, b, s);
+                critic_step(r, st, b);
             } else {
                 sample_costs(st, b->n);
                 reinforce_step(r, st, b);
