@@ -26,9 +26,13 @@
 #include <string.h>
 
 #include "agent/relax.h"
+#include "env/corrupt.h"
 #include "experiments/checkpoint.h"
 #include "experiments/dqmq.h"
 #include "nn/loss.h"
+
+/* agent/ does not see env/: its oracle width is checked here */
+_Static_assert(AGENT_ORACLE_NCORR == ENV_NCORRUPTION, "oracle one-hot != env's corruption ids");
 
 static void resolve_quant(q_cfg *c, const exp_config *cfg)
 {
