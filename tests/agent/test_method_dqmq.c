@@ -2,8 +2,9 @@
  * few seconds: through the qadapt binary (QADAPT_BIN), the run file holds
  * /train/samples (subsampled), /eval/samples (every test image), the
  * policy grid and the bit columns, and the per-epoch means agree with the
- * per-sample rows; the critic, reinforce, Gumbel/untied and constant-
- * observation variants run through the run loop; bad [agent] values are
+ * per-sample rows; the critic (with alternating updates), reinforce,
+ * Gumbel/untied and constant-observation variants run through the run
+ * loop, a resumed run ends as an uninterrupted one; bad [agent] values are
  * errors naming the key. */
 #include <math.h>
 #include <stdio.h>
@@ -164,10 +165,10 @@ END_TEST
 START_TEST(test_dqmq_critic)
 {
     make_dir();
-    char *sets[] = {"agent.optimizer=critic", "experiment.name=critic"};
+    char *sets[] = {"agent.optimizer=critic", "experiment.name=critic", "agent.schedule=alternate"};
     exp_run_result res;
     qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 2, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
     ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
     hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     int n;
