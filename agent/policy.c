@@ -160,7 +160,8 @@ static void normalise(agent_policy *pol, const float *x, int n)
     const float *var = nn_params_value(&pol->params, pol->v_var);
     for (int i = 0; i < n; i++)
         for (int f = 0; f < F; f++)
-            pol->xn[(size_t)i * F + f] = (x[(size_t)i * F + f] - mean[f]) / sqrtf(var[f] + FEAT_EPS);
+            pol->xn[(size_t)i * F + f] =
+                (x[(size_t)i * F + f] - mean[f]) / sqrtf(var[f] + FEAT_EPS);
 }
 
 static float *plan_row(q_plan *plan, int s, int i, int l)

@@ -353,7 +353,8 @@ static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
     float *R = st->gp; /* n rewards; gp is unused in this mode */
     for (int i = 0; i < n; i++) {
         double c = st->bitops[i] / ref;
-        double pen = st->obj.kind == AGENT_COST_EXPECTED ? c : (c > st->obj.target ? c - st->obj.target : 0);
+        double over = c > st->obj.target ? c - st->obj.target : 0.0;
+        double pen = st->obj.kind == AGENT_COST_EXPECTED ? c : over;
         R[i] = -(float)(b->loss[i] + st->obj.lambda * pen);
         sum += R[i];
         st->tr.cost += st->obj.lambda * pen / n;
