@@ -5,7 +5,6 @@
 #include "experiments/checkpoint_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,20 +254,6 @@ int exp_ckpt_create(exp_ckpt **out, const char *path, qa_err *err)
     return QA_OK;
 }
 
-/* fsync of an open-able path (file or directory). */
-static int sync_path(const char *path, int dir, qa_err *err)
-{
-    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return qa_fail(err, QA_ERR_IO, "%s: cannot sync to disk: %s", path, strerror(e));
-    }
-    close(fd);
-    return QA_OK;
-}
-
 int exp_ckpt_commit(exp_ckpt *ck, qa_err *err)
 {
     if (ck->method >= 0)
@@ -278,20 +263,7 @@ int exp_ckpt_commit(exp_ckpt *ck, qa_err *err)
                                      : QA_OK;
     ck->file = -1;
     if (!rc)
-        rc = sync_path(ck->tmp, 0, err);
-    if (!rc && rename(ck->tmp, ck->path) != 0)
-        rc = qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", ck->tmp, ck->path,
-                     strerror(errno));
-    if (!rc) {
-        char dir[1024];
-        const char *slash = strrchr(ck->path, '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else
-            snprintf(dir, sizeof dir, "%.*s", slash == ck->path ? 1 : (int)(slash - ck->path),
-                     ck->path);
-        rc = sync_path(dir, 1, err);
-    }
+        rc = h5log_commit_file(ck->tmp, ck->path, err);
     if (rc)
         unlink(ck->tmp);
     ckpt_free(ck);

@@ -3,11 +3,13 @@
 #include "experiments/h5log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "version.h"
 
@@ -202,11 +204,49 @@ int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err)
         h5log_table_close(log->tables[log->ntables - 1]);
     if (H5Fclose(log->file) < 0 && !rc)
         rc = h5_fail(log->part, "cannot close", err);
-    if (!rc && rename(log->part, log->path) != 0)
-        rc = qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", log->part, log->path,
-                     strerror(errno));
+    if (!rc)
+        rc = h5log_commit_file(log->part, log->path, err);
     free(log);
     return rc;
+}
+
+void h5log_discard(h5log *log)
+{
+    while (log->ntables > 0)
+        h5log_table_close(log->tables[log->ntables - 1]);
+    H5Fclose(log->file);
+    remove(log->part);
+    free(log);
+}
+
+/* fsync of an open-able path (file or directory). */
+static int sync_path(const char *path, int dir, qa_err *err)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return qa_fail(err, QA_ERR_IO, "%s: cannot sync to disk: %s", path, strerror(e));
+    }
+    close(fd);
+    return QA_OK;
+}
+
+int h5log_commit_file(const char *tmp, const char *path, qa_err *err)
+{
+    int rc = sync_path(tmp, 0, err);
+    if (!rc && rename(tmp, path) != 0)
+        rc = qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (rc)
+        return rc;
+    char dir[1024];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return sync_path(dir, 1, err);
 }
 
 /* One typed attribute on /config for key k of section sec. */

@@ -1,7 +1,8 @@
 /* h5log.h: the HDF5 run file.
  *
  * One file per run, written under a temporary name (<path>.part) and renamed
- * to <path> when the run ends, however it ends: root attributes (qadapt
+ * to <path> when the run ends, however it ends (or, for qadapt eval's
+ * failures, discarded): root attributes (qadapt
  * version, git revision, start/end time, status, error), /config (the
  * resolved INI text plus one typed attribute per key) and extendible
  * chunked compound tables (/train/epochs, and whatever methods add), flushed
@@ -40,8 +41,14 @@ typedef struct h5log_table h5log_table;
  * writes qadapt_version, git_revision, start_time and status = "running". */
 int h5log_create(h5log **out, const char *path, qa_err *err);
 /* Writes end_time, status and error ("" when none), closes and renames the
- * file to its final name. Frees log in every case. */
+ * file to its final name (h5log_commit_file). Frees log in every case. */
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err);
+/* Closes and deletes the .part file, leaving a file already at the final
+ * name as it was (qadapt eval of a finished run that failed). Frees log. */
+void h5log_discard(h5log *log);
+/* Durably replaces path by the closed file tmp: fsync of tmp, rename, fsync
+ * of path's directory, so a crash leaves the old file or the new one. */
+int h5log_commit_file(const char *tmp, const char *path, qa_err *err);
 /* Makes everything written so far durable in the .part file. */
 int h5log_flush(h5log *log, qa_err *err);
 /* The open file, for modules that write their own datasets. */
