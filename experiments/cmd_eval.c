@@ -6,7 +6,9 @@
  * the run file and [eval] grid = true, so no epoch is left to train and the
  * grid is evaluated and written as at the end of a run. The run file is
  * rewritten through its temporary file: the same epoch rows, the new
- * /eval/grid, and /config saying which grid was evaluated. */
+ * /eval/grid, and /config saying which grid was evaluated; it replaces the
+ * run file only when the evaluation completed (exp_run_opts.eval_only), so a
+ * failed or interrupted eval leaves the finished run as it was. */
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,6 +79,9 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
         int rc = QA_OK;
         if (is_opt(argv[i], "--set")) {
             rc = take_value(argc, argv, &i, "--set", &v, err);
+            if (!rc && strncmp(v, "eval.", 5) != 0) /* the run's training stays as it was */
+                rc = qa_fail(err, QA_ERR_ARG, "--set %s: qadapt eval takes [eval] keys only "
+                             "(eval.key=value)", v);
             if (!rc)
                 a->sets[a->nsets++] = (char *)v;
         } else if (is_opt(argv[i], "--corruption")) {
@@ -161,7 +166,7 @@ static int eval_run(const eval_args *a, const char *command, qa_err *err)
     int rc = load_config(a, cfg, out, sizeof out, err);
     exp_run_result res = {0};
     exp_run_opts opts = {.out_dir = out, .command = command, .stop = &stop_flag,
-                         .progress = stderr, .resume = 1};
+                         .progress = stderr, .resume = 1, .eval_only = 1};
     if (!rc) {
         install_signals();
         rc = exp_run_main(cfg, &opts, &res, err);

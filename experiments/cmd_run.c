@@ -125,7 +125,8 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
     int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
     exp_run_result res = {0};
-    exp_run_opts opts = {a->out, command, &stop_flag, stderr, a->resume};
+    exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = &stop_flag,
+                         .progress = stderr, .resume = a->resume};
     if (!rc) {
         exp_sweep_note(a->config, stderr);
         install_signals();

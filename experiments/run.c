@@ -355,6 +355,10 @@ int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result
     if (!rc)
         rc = run_resume(r, ck, res, err);
     exp_ckpt_close(ck);
+    if (!rc && opts->eval_only && res->epochs < cfg->train.epochs)
+        rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
+                     "train.epochs = %d epochs (qadapt run --resume finishes it)",
+                     res->epochs, cfg->train.epochs);
     for (r->epoch = res->epochs; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
         rc = run_epoch(r, res, err);
         if (rc || stop_requested(r))
@@ -362,6 +366,8 @@ int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result
     }
     if (!rc && !stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
         rc = exp_grid_run(r, err);
+    else if (!rc && opts->eval_only) /* the grid is all qadapt eval does: it did not run */
+        rc = qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");
     res->seconds = exp_now() - r->t_start;
     res->status = rc                               ? EXP_RUN_FAILED
                   : res->epochs < cfg->train.epochs ? EXP_RUN_INTERRUPTED

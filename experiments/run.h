@@ -44,6 +44,8 @@ typedef struct {
     volatile sig_atomic_t *stop; /* raised by SIGINT/SIGTERM, NULL: none */
     FILE *progress;             /* progress lines, NULL: quiet */
     int resume;                 /* continue from ckpt.h5 next to the run file (checkpoint.h) */
+    int eval_only;              /* qadapt eval of a finished run: with resume, train nothing
+                                   and replace the run file only when the run completes */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;

@@ -172,7 +172,11 @@ int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err
                  r->step, r->epoch + 1, res->epochs);
     qa_err e2 = {0};
     int rc2 = log_outcome(r, res, &e2);
-    int rc3 = h5log_finish(r->log, status[res->status], msg, rc2 ? NULL : &e2);
+    int rc3 = QA_OK;
+    if (r->opts->eval_only && (res->status != EXP_RUN_COMPLETE || rc2))
+        h5log_discard(r->log); /* the finished run's file stays as it was */
+    else
+        rc3 = h5log_finish(r->log, status[res->status], msg, rc2 ? NULL : &e2);
     r->log = NULL;
     if (rc)
         return rc;

@@ -62,7 +62,7 @@ static int bench_model(const char *arch, int reps, int rows, const char *dir, qa
 {
     exp_config *cfg = calloc(1, sizeof *cfg);
     exp_run *r = calloc(1, sizeof *r);
-    exp_run_opts opts = {dir, "bench_ckpt", NULL, NULL, 0};
+    exp_run_opts opts = {.out_dir = dir, .command = "bench_ckpt"};
     exp_run_result res = {0};
     int *labels = calloc(BATCH, sizeof *labels);
     float *loss_buf = calloc(BATCH, sizeof *loss_buf);

@@ -6,6 +6,7 @@
  * bit, and its errors. */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,109 @@ START_TEST(test_grid_errors)
 }
 END_TEST
 
+/* The whole file, to tell whether a command left it as it was. */
+static char *slurp_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    ck_assert_int_gt(len, 0);
+    rewind(f);
+    char *buf = malloc((size_t)len);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(fread(buf, 1, (size_t)len, f), len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void assert_unchanged(const char *path, const char *before, size_t n)
+{
+    size_t m;
+    char *now = slurp_file(path, &m);
+    ck_assert_msg(m == n && memcmp(now, before, n) == 0, "%s was rewritten", path);
+    free(now);
+    char part[320];
+    snprintf(part, sizeof part, "%s.part", path);
+    ck_assert_msg(access(part, F_OK) != 0, "%s left behind", part);
+}
+
+/* A failed, refused or interrupted qadapt eval leaves the finished run's
+ * file byte for byte as it was (no status "failed", same grid and times). */
+START_TEST(test_eval_keeps_run)
+{
+    char out_a[128], run_file[300];
+    snprintf(out_a, sizeof out_a, "%s/a", tmp);
+    char *fp32[] = {"run", smoke, "--out", out_a, "--set", "experiment.name=k", SMALL, NULL};
+    int code = run(fp32);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    snprintf(run_file, sizeof run_file, "%s/k/run.h5", out_a);
+    size_t n;
+    char *before = slurp_file(run_file, &n);
+
+    /* training keys are not eval's */
+    char *train[] = {"eval", run_file, "--set", "train.epochs=2", NULL};
+    ck_assert_int_eq(run(train), 2);
+    ck_assert_ptr_nonnull(strstr(err_text, "--set train.epochs=2: qadapt eval takes [eval] keys"));
+    assert_unchanged(run_file, before, n);
+
+    /* interrupted while the grid runs */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char log[200];
+        snprintf(log, sizeof log, "%s/eval.log", tmp);
+        int o = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(o, 2);
+        execl(getenv("QADAPT_BIN"), getenv("QADAPT_BIN"), "eval", run_file, "--corruption",
+              "gaussian_noise, shot_noise, impulse_noise, defocus_blur, glass_blur, motion_blur, "
+              "zoom_blur, fog, brightness, contrast, pixelate, jpeg_compression",
+              "--severity", "1, 2, 3, 4, 5", (char *)NULL);
+        _exit(127);
+    }
+    char part[320];
+    snprintf(part, sizeof part, "%s.part", run_file);
+    int st, waited = 0;
+    for (int i = 0; i < 60000 && access(part, F_OK) != 0; i++) {
+        ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0); /* still running */
+        usleep(1000);
+    }
+    ck_assert_int_eq(kill(pid, SIGINT), 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    waited = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    char log[200];
+    snprintf(log, sizeof log, "%s/eval.log", tmp);
+    int fd = open(log, O_RDONLY);
+    slurp(fd, err_text, sizeof err_text);
+    close(fd);
+    ck_assert_msg(waited == 130, "eval interrupted: exit %d: %s", waited, err_text);
+    assert_unchanged(run_file, before, n);
+
+    /* a checkpoint short of train.epochs: refused, nothing trained */
+    char out_b[128], run_b[300], ckpt_a[300], ckpt_b[300], cmd[800];
+    snprintf(out_b, sizeof out_b, "%s/b", tmp);
+    char *two[] = {"run", smoke, "--out", out_b, "--set", "experiment.name=k", SMALL,
+                   "--set", "train.epochs=2", NULL};
+    code = run(two);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    snprintf(run_b, sizeof run_b, "%s/k/run.h5", out_b);
+    snprintf(ckpt_a, sizeof ckpt_a, "%s/k/ckpt.h5", out_a);
+    snprintf(ckpt_b, sizeof ckpt_b, "%s/k/ckpt.h5", out_b);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", ckpt_a, ckpt_b);
+    ck_assert_int_eq(system(cmd), 0);
+    size_t nb;
+    char *before_b = slurp_file(run_b, &nb);
+    char *short_ck[] = {"eval", run_b, NULL};
+    ck_assert_int_eq(run(short_ck), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "the run is not finished"));
+    assert_unchanged(run_b, before_b, nb);
+    free(before_b);
+    free(before);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("grid");
@@ -305,6 +409,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(te, 300);
     tcase_add_test(te, test_grid_run);
     tcase_add_test(te, test_grid_errors);
+    tcase_add_test(te, test_eval_keeps_run);
     suite_add_tcase(s, te);
     return s;
 }

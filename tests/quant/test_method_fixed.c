@@ -47,7 +47,7 @@ static int run_fixed(char **sets, int nsets, exp_run_result *res, qa_err *err)
     exp_config *c = malloc(sizeof *c);
     int rc = exp_config_load(c, cfgpath, sets, nsets, err);
     if (rc == QA_OK) {
-        exp_run_opts o = {dir, "test_method_fixed", NULL, NULL, 0};
+        exp_run_opts o = {.out_dir = dir, .command = "test_method_fixed"};
         rc = exp_run_main(c, &o, res, err);
     }
     free(c);
