@@ -109,7 +109,7 @@ static const cfg_key train_keys[] = {
     {0},
 };
 
-/* Every corruption of env/corrupt.h by id; the grid refuses unavailable ones. */
+/* Every corruption of env/corrupt.h by id; check_grid refuses unavailable ones. */
 static const char *corruption_choice(int i)
 {
     const env_corruption_info *in = env_corruption_get(i);
@@ -211,6 +211,23 @@ static int check_normalize(exp_config *c, qa_err *err)
     return QA_OK;
 }
 
+/* The grid's corruptions must be implemented: found when the config is
+ * bound, before a run file exists, not after the training. */
+static int check_grid(exp_config *c, qa_err *err)
+{
+    const cfg_name_list *l = &c->eval.grid_corruptions;
+    for (int i = 0; i < l->n; i++) {
+        const env_corruption_info *in = env_corruption_get(l->v[i]);
+        if (in && in->available)
+            continue;
+        char where[400];
+        key_where(c, "eval", "grid_corruptions", where, sizeof where);
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %s is not implemented (qadapt corrupt --list "
+                       "shows the available corruptions)", where, in ? in->name : "?");
+    }
+    return QA_OK;
+}
+
 int exp_config_check(exp_config *c, qa_err *err)
 {
     char a[400], b[400];
@@ -221,6 +238,8 @@ int exp_config_check(exp_config *c, qa_err *err)
                        c->train.warmup, b, c->train.epochs);
     }
     int rc = check_normalize(c, err);
+    if (!rc)
+        rc = check_grid(c, err);
     for (int i = 0; !rc && i < exp_schema.nsections; i++) {
         const cfg_section *sec = &exp_schema.sections[i];
         if (sec->check && (rc = sec->check((char *)c + sec->off, err)) != QA_OK)

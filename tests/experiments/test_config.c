@@ -392,6 +392,12 @@ START_TEST(test_exp_checks)
     expect_load_error(s2, 2, "data.normalize = fixed", "got 1 and 0");
     char *s3[] = {"experiment.method=magic"};
     expect_load_error(s3, 1, "--set experiment.method=magic", "not one of: fp32");
+    /* a corruption the grid cannot run: refused when bound, not after training */
+    char *s4[] = {"eval.grid_corruptions=contrast, snow"};
+    expect_load_error(s4, 1, "eval.grid_corruptions (--set eval.grid_corruptions=contrast, snow)",
+                      "snow is not implemented");
+    char *s5[] = {"eval.grid_corruptions=spatter"};
+    expect_load_error(s5, 1, "--set eval.grid_corruptions=spatter", "spatter is not implemented");
 }
 END_TEST
 

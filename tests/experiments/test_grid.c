@@ -342,6 +342,12 @@ START_TEST(test_eval_keeps_run)
     ck_assert_ptr_nonnull(strstr(err_text, "--set train.epochs=2: qadapt eval takes [eval] keys"));
     assert_unchanged(run_file, before, n);
 
+    /* a corruption that is not implemented: refused before anything runs */
+    char *snow[] = {"eval", run_file, "--corruption", "snow", NULL};
+    ck_assert_int_eq(run(snow), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "snow is not implemented"));
+    assert_unchanged(run_file, before, n);
+
     /* interrupted while the grid runs */
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
