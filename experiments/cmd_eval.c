@@ -115,7 +115,7 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
 static int load_config(const eval_args *a, exp_config *cfg, char *out, size_t n, qa_err *err)
 {
     hid_t f;
-    int rc = exp_rf_open(&f, a->run, err);
+    int rc = exp_rf_open_run(&f, a->run, err);
     if (rc)
         return rc;
     char *text = exp_rf_config(f);

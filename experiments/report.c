@@ -168,7 +168,7 @@ static void report_grid(FILE *f, hid_t h)
 int exp_report_run(FILE *f, const char *path, qa_err *err)
 {
     hid_t h;
-    int rc = exp_rf_open(&h, path, err);
+    int rc = exp_rf_open_run(&h, path, err);
     if (rc)
         return rc;
     char status[64], error[1024], version[64], rev[64], start[64], end[64];

@@ -25,6 +25,26 @@ int exp_rf_open(hid_t *f, const char *path, qa_err *err)
     return QA_OK;
 }
 
+int exp_rf_open_run(hid_t *f, const char *path, qa_err *err)
+{
+    int rc = exp_rf_open(f, path, err);
+    if (rc)
+        return rc;
+    char status[64], format[64];
+    int has_status = exp_rf_str(*f, "/", "status", status, sizeof status) == 0;
+    if (has_status && (exp_rf_exists(*f, "/train/epochs") || strcmp(status, "failed") == 0))
+        return QA_OK;
+    if (exp_rf_str(*f, "/", "format", format, sizeof format) == 0)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: a checkpoint (format %s), not a run file (the "
+                     "run file is run.h5 next to it)", path, format);
+    else
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: not a qadapt run file (no %s)", path,
+                     has_status ? "/train/epochs" : "status attribute on /");
+    exp_rf_close(*f);
+    *f = -1;
+    return rc;
+}
+
 void exp_rf_close(hid_t f)
 {
     if (f >= 0)

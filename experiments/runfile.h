@@ -15,6 +15,10 @@
 
 /* Opens path read-only, HDF5's own error printing off. */
 int exp_rf_open(hid_t *f, const char *path, qa_err *err);
+/* exp_rf_open of a run file: refuses (naming path) a file without the
+ * status attribute on / or without /train/epochs (which only a run that
+ * failed before training may lack), e.g. a checkpoint. */
+int exp_rf_open_run(hid_t *f, const char *path, qa_err *err);
 void exp_rf_close(hid_t f);
 
 /* 1 when the object (group, dataset) at path exists. */

@@ -348,6 +348,24 @@ START_TEST(test_eval_keeps_run)
     ck_assert_ptr_nonnull(strstr(err_text, "snow is not implemented"));
     assert_unchanged(run_file, before, n);
 
+    /* a checkpoint or another HDF5 file is not a run file: eval and report say so */
+    char ckpt[300], empty[300];
+    snprintf(ckpt, sizeof ckpt, "%s/k/ckpt.h5", out_a);
+    char *ev_ck[] = {"eval", ckpt, NULL}, *rep_ck[] = {"report", ckpt, NULL};
+    ck_assert_int_eq(run(ev_ck), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "ckpt.h5: a checkpoint (format "));
+    ck_assert_int_eq(run(rep_ck), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "ckpt.h5: a checkpoint (format "));
+    ck_assert_ptr_null(strstr(out_text, "status"));
+    assert_unchanged(run_file, before, n);
+    snprintf(empty, sizeof empty, "%s/empty.h5", tmp);
+    hid_t e = H5Fcreate(empty, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(e, 0);
+    H5Fclose(e);
+    char *rep_empty[] = {"report", empty, NULL};
+    ck_assert_int_eq(run(rep_empty), 1);
+    ck_assert_ptr_nonnull(strstr(err_text, "empty.h5: not a qadapt run file (no status"));
+
     /* interrupted while the grid runs */
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
