@@ -38,6 +38,7 @@ typedef struct {
     float lambda;           /* weight of the cost term */
     float target;           /* budget: mean BitOps / uniform-8-bit BitOps */
     int warmup;             /* epochs of random hard plans, backbone only */
+    int finetune;           /* last epochs: backbone only, on the frozen policy's argmax plans */
     int schedule;           /* agent_sched */
     float sigma_min, sigma_max, sigma_end; /* dqmq spread range; its top annealed to sigma_end */
     float mu_init;          /* dqmq initial location in bits, 0 = middle */

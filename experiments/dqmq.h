@@ -10,7 +10,7 @@
  *                  realised under hard ones), cost_term, critic_mse (NaN
  *                  unless optimizer = critic), policy_macs,
  *                  policy_macs_vs_backbone, sigma_max, tau, phase (0 warm-up,
- *                  1 policy)
+ *                  1 policy, 2 fine-tuning)
  *   /train/samples per sample, subsampled by agent.sample_rate, and
  *   /eval/samples  per test sample of the final evaluation: epoch, index,
  *                  corruption (-1 clean), severity, features (the env's,

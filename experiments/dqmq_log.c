@@ -154,7 +154,9 @@ void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row)
     row[st->c_pfrac].f = (double)pm / (double)nn_net_macs(r->net);
     row[st->c_sigma].f = st->pol->sigma_max;
     row[st->c_tau].f = st->pol->tau;
-    row[st->c_phase].f = r->epoch < st->acfg.warmup ? 0.0 : 1.0;
+    row[st->c_phase].f = r->epoch < st->acfg.warmup                               ? 0.0
+                         : r->epoch >= r->cfg->train.epochs - st->acfg.finetune ? 2.0
+                                                                                 : 1.0;
 }
 
 int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err)

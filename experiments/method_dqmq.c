@@ -16,6 +16,9 @@
  *            soft p, the cost gradient is analytic.
  *   reinforce the same sampled hard pass; score-function gradient of the
  *            reward -(loss + cost) against a moving-average baseline.
+ *   finetune the last agent.finetune epochs: the policy is frozen and the
+ *            backbone trains hard on its argmax plans, the plans it is
+ *            evaluated with (the relaxed phase trained it on mixtures).
  * Joint schedules update backbone and policy every step; alternate ones on
  * even (backbone) and odd (policy) steps. sigma_max / tau are annealed
  * geometrically from the end of warm-up to the last step.
@@ -45,10 +48,11 @@ static void resolve_quant(q_cfg *c, const exp_config *cfg)
 static int dqmq_create(exp_run *r, void **state, qa_err *err)
 {
     const exp_config *cfg = r->cfg;
-    if (cfg->agent.warmup >= cfg->train.epochs)
+    if (cfg->agent.warmup + cfg->agent.finetune >= cfg->train.epochs)
         return qa_fail(err, QA_ERR_CONFIG,
-                       "agent.warmup = %d leaves no epoch for the policy (train.epochs = %d)",
-                       cfg->agent.warmup, cfg->train.epochs);
+                       "agent.warmup = %d and agent.finetune = %d leave no epoch for the policy "
+                       "(train.epochs = %d)",
+                       cfg->agent.warmup, cfg->agent.finetune, cfg->train.epochs);
     dqmq_state *st = calloc(1, sizeof *st);
     if (!st)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory creating method dqmq");
@@ -167,11 +171,17 @@ static int in_warmup(const exp_run *r, const dqmq_state *st)
     return r->epoch < st->acfg.warmup;
 }
 
+static int in_finetune(const exp_run *r, const dqmq_state *st)
+{
+    return r->epoch >= r->cfg->train.epochs - st->acfg.finetune;
+}
+
 /* geometric from the end of warm-up (t = 0) to the last step (t = 1) */
 static void anneal(const exp_run *r, dqmq_state *st)
 {
     const agent_cfg *a = &st->acfg;
-    long w = (long)a->warmup * r->steps_per_epoch, T = r->total_steps - w;
+    long w = (long)a->warmup * r->steps_per_epoch;
+    long T = r->total_steps - w - (long)a->finetune * r->steps_per_epoch;
     double t = T > 0 ? (double)(r->step - w) / (double)T : 1.0;
     t = t < 0 ? 0 : t > 1 ? 1 : t;
     float s = (float)(a->sigma_max * pow((double)a->sigma_end / a->sigma_max, t));
@@ -406,6 +416,14 @@ static void warmup_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
     }
 }
 
+static void finetune_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
+{
+    policy_forward(r, st, b, 0);
+    q_plan_harden(st->qn->plan, b->n);
+    backbone_pass(r, st, b, s);
+    nn_optim_step(r->opt, r->lr);
+}
+
 static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err)
 {
     dqmq_state *st = state;
@@ -413,6 +431,8 @@ static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, 
     int warm = in_warmup(r, st);
     if (warm) {
         warmup_step(r, st, b, s);
+    } else if (in_finetune(r, st)) {
+        finetune_step(r, st, b, s);
     } else {
         anneal(r, st);
         policy_forward(r, st, b, 1);

@@ -43,6 +43,9 @@ const cfg_key exp_agent_keys[] = {
      .help = "cost = budget: mean BitOps relative to uniform 8 bits allowed without penalty"},
     {.key = "warmup", .type = CFG_INT, FIELD(warmup), .def = "1", .min = 0, .max = 100000,
      .help = "epochs of random per-sample hard plans (backbone only) before the policy trains"},
+    {.key = "finetune", .type = CFG_INT, FIELD(finetune), .def = "0", .min = 0, .max = 100000,
+     .help = "last epochs: the policy frozen, the backbone trained on its argmax plans (hard, "
+             "as evaluated)"},
     {.key = "schedule", .type = CFG_ENUM, FIELD(schedule), .def = "joint", .names = sched_names,
      .help = "after warm-up: joint (both updated every step) or alternate (backbone and "
              "policy on alternate steps)"},

@@ -204,16 +204,24 @@ START_TEST(test_dqmq_reinforce_gumbel_untied)
 }
 END_TEST
 
-/* constant observation: one plan for every test input (static MPQ) */
+/* constant observation: one plan for every test input (static MPQ); a
+ * fine-tuning epoch at the end */
 START_TEST(test_dqmq_constant)
 {
     make_dir();
-    char *sets[] = {"agent.observation=constant", "experiment.name=const", "agent.lambda=0.3"};
+    char *sets[] = {"agent.observation=constant", "experiment.name=const", "agent.lambda=0.3",
+                    "train.epochs=3", "agent.finetune=1"};
     exp_run_result res;
     qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_msg(run_dqmq(sets, 5, &res, &err) == QA_OK, "%s", err.msg);
     hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     int n;
+    double *phase = read_col(f, "/train/epochs", "phase", 1, &n);
+    ck_assert_int_eq(n, 3);
+    for (int e = 0; e < 3; e++)
+        ck_assert_double_eq(phase[e], (double)e);
+    free(phase);
+    check_eval_consistency(f, 2);
     double *pw = read_col(f, "/eval/samples", "p_w", 10, &n);
     for (int i = 1; i < n; i++)
         for (int j = 0; j < 10; j++)
@@ -269,6 +277,9 @@ START_TEST(test_dqmq_config_errors)
     char *warm[] = {"agent.warmup=2"};
     ck_assert_int_eq(run_dqmq(warm, 1, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "agent.warmup"));
+    char *ft[] = {"agent.finetune=1"};
+    ck_assert_int_eq(run_dqmq(ft, 1, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "agent.finetune = 1"));
     char *hard[] = {"agent.head=gumbel", "agent.hard=true", "agent.optimizer=critic"};
     ck_assert_int_eq(run_dqmq(hard, 3, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "[agent]"));
