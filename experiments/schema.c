@@ -211,6 +211,18 @@ static int check_normalize(exp_config *c, qa_err *err)
     return QA_OK;
 }
 
+/* experiment.name is one folder inside out_dir: never a path out of it. */
+static int check_name(exp_config *c, qa_err *err)
+{
+    const char *name = c->experiment.name;
+    if (name[0] && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0)
+        return QA_OK;
+    char where[400];
+    key_where(c, "experiment", "name", where, sizeof where);
+    return qa_fail(err, QA_ERR_CONFIG, "%s = '%s': a run name is one folder name (not empty, "
+                   "no '/', not '.' or '..')", where, name);
+}
+
 /* The grid's corruptions must be implemented: found when the config is
  * bound, before a run file exists, not after the training. */
 static int check_grid(exp_config *c, qa_err *err)
@@ -238,6 +250,8 @@ int exp_config_check(exp_config *c, qa_err *err)
                        c->train.warmup, b, c->train.epochs);
     }
     int rc = check_normalize(c, err);
+    if (!rc)
+        rc = check_name(c, err);
     if (!rc)
         rc = check_grid(c, err);
     for (int i = 0; !rc && i < exp_schema.nsections; i++) {

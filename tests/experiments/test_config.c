@@ -398,6 +398,15 @@ START_TEST(test_exp_checks)
                       "snow is not implemented");
     char *s5[] = {"eval.grid_corruptions=spatter"};
     expect_load_error(s5, 1, "--set eval.grid_corruptions=spatter", "spatter is not implemented");
+    /* a run name that would put the run file outside out_dir */
+    char *s6[] = {"experiment.name=../escaped"};
+    expect_load_error(s6, 1, "experiment.name (--set experiment.name=../escaped)",
+                      "one folder name");
+    char *s7[] = {"experiment.name=a/b"}, *s8[] = {"experiment.name=.."},
+         *s9[] = {"experiment.name=/abs"};
+    expect_load_error(s7, 1, "'a/b'", "no '/'");
+    expect_load_error(s8, 1, "'..'", "not '.' or '..'");
+    expect_load_error(s9, 1, "'/abs'", "no '/'");
 }
 END_TEST
 
