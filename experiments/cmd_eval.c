@@ -9,7 +9,6 @@
  * /eval/grid, and /config saying which grid was evaluated; it replaces the
  * run file only when the evaluation completed (exp_run_opts.eval_only), so a
  * failed or interrupted eval leaves the finished run as it was. */
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +109,9 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
     return QA_OK;
 }
 
-/* The run's stored config with the overrides; out gets the folder above
- * the run's own (the run file is out/<experiment.name>/run.h5). */
-static int load_config(const eval_args *a, exp_config *cfg, char *out, size_t n, qa_err *err)
+/* The run's stored config with the overrides. The run file is evaluated
+ * where it is (exp_run_opts.run_path), whatever its folder is called. */
+static int load_config(const eval_args *a, exp_config *cfg, qa_err *err)
 {
     hid_t f;
     int rc = exp_rf_open_run(&f, a->run, err);
@@ -122,8 +121,8 @@ static int load_config(const eval_args *a, exp_config *cfg, char *out, size_t n,
     exp_rf_close(f);
     if (!text)
         return qa_fail(err, QA_ERR_FORMAT, "%s: no /config (not a qadapt run file)", a->run);
-    char name[1100], *dir = strdup(a->run), *parent = NULL;
-    rc = dir ? exp_config_defaults(cfg, err) : qa_fail(err, QA_ERR_NOMEM, "out of memory");
+    char name[1100];
+    rc = exp_config_defaults(cfg, err);
     cfg_doc d = exp_config_doc(cfg);
     snprintf(name, sizeof name, "%s:/config", a->run);
     if (!rc)
@@ -132,16 +131,6 @@ static int load_config(const eval_args *a, exp_config *cfg, char *out, size_t n,
         rc = cfg_set(&d, a->sets[i], err);
     if (!rc)
         rc = exp_config_check(cfg, err);
-    if (!rc) {
-        char *run_dir = dirname(dir);
-        if (strcmp(basename(run_dir), cfg->experiment.name) != 0)
-            rc = qa_fail(err, QA_ERR_ARG, "%s: the run file is not in a folder named after "
-                                          "its experiment.name '%s'",
-                         a->run, cfg->experiment.name);
-        parent = dirname(run_dir);
-        snprintf(out, n, "%s", parent);
-    }
-    free(dir);
     free(text);
     return rc;
 }
@@ -160,12 +149,11 @@ static void install_signals(void)
 static int eval_run(const eval_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
-    char out[1100];
     if (!cfg)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
-    int rc = load_config(a, cfg, out, sizeof out, err);
+    int rc = load_config(a, cfg, err);
     exp_run_result res = {0};
-    exp_run_opts opts = {.out_dir = out, .command = command, .stop = &stop_flag,
+    exp_run_opts opts = {.run_path = a->run, .command = command, .stop = &stop_flag,
                          .progress = stderr, .resume = 1, .eval_only = 1};
     if (!rc) {
         install_signals();

@@ -46,6 +46,8 @@ typedef struct {
     int resume;                 /* continue from ckpt.h5 next to the run file (checkpoint.h) */
     int eval_only;              /* qadapt eval of a finished run: with resume, train nothing
                                    and replace the run file only when the run completes */
+    const char *run_path;       /* the run file wherever it is (qadapt eval), NULL:
+                                   out_dir/experiment.name/run.h5 */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;

@@ -50,10 +50,14 @@ int exp_run_log_path(const exp_run *r, char *buf, size_t n, qa_err *err)
 {
     const exp_experiment_cfg *e = &r->cfg->experiment;
     const char *dir = r->opts->out_dir ? r->opts->out_dir : e->out_dir;
-    int w = snprintf(buf, n, "%s/%s/run.h5", dir, e->name);
+    int w = r->opts->run_path ? snprintf(buf, n, "%s", r->opts->run_path)
+                              : snprintf(buf, n, "%s/%s/run.h5", dir, e->name);
     if (w < 0 || (size_t)w >= n) {
         buf[0] = '\0';
-        return qa_fail(err, QA_ERR_ARG, "run file path %s/%s/run.h5 is too long", dir, e->name);
+        return r->opts->run_path
+                   ? qa_fail(err, QA_ERR_ARG, "run file path %s is too long", r->opts->run_path)
+                   : qa_fail(err, QA_ERR_ARG, "run file path %s/%s/run.h5 is too long", dir,
+                             e->name);
     }
     return QA_OK;
 }

@@ -418,6 +418,25 @@ START_TEST(test_eval_keeps_run)
     ck_assert_ptr_nonnull(strstr(err_text, "the run is not finished"));
     assert_unchanged(run_b, before_b, nb);
     free(before_b);
+
+    /* a run folder not named after experiment.name: evaluated where it is */
+    snprintf(cmd, sizeof cmd, "cp -r '%s/k' '%s/moved'", out_a, tmp);
+    ck_assert_int_eq(system(cmd), 0);
+    char *moved[] = {"eval", NULL, "--corruption", "contrast", "--severity", "1", NULL};
+    char moved_file[300];
+    snprintf(moved_file, sizeof moved_file, "%s/moved/run.h5", tmp);
+    moved[1] = moved_file;
+    code = run(moved);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    grid_rows g;
+    double test_acc;
+    hid_t f;
+    read_grid("moved", &g, &test_acc, &f);
+    ck_assert_int_eq(g.n, 2);
+    ck_assert_str_eq(g.name[1], "contrast");
+    free_grid(&g);
+    H5Fclose(f);
+    assert_unchanged(run_file, before, n);
     free(before);
 }
 END_TEST
