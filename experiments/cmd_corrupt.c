@@ -36,7 +36,7 @@ static const char usage_text[] =
 
 typedef struct {
     const char *in, *out, *type, *grid, *data;
-    int severity, seed, key, images, quality, list, table_set;
+    int severity, severity_set, seed, key, images, quality, list, table_set;
     env_table table;
     char *sets[64];
     int nsets;
@@ -56,7 +56,6 @@ static int parse_int(const char *flag, const char *v, int lo, int hi, int *out, 
 static int parse_args(int argc, char **argv, corrupt_args *a, qa_err *err)
 {
     memset(a, 0, sizeof *a);
-    a->severity = -1;
     a->images = 3;
     a->quality = 95;
     int npos = 0, rc = QA_OK;
@@ -86,8 +85,10 @@ static int parse_args(int argc, char **argv, corrupt_args *a, qa_err *err)
         i++;
         if (!strcmp(k, "--type"))
             a->type = v;
-        else if (!strcmp(k, "--severity"))
+        else if (!strcmp(k, "--severity")) {
+            a->severity_set = 1;
             rc = parse_int(k, v, -1000, 1000, &a->severity, err);
+        }
         else if (!strcmp(k, "--seed"))
             rc = parse_int(k, v, 0, 2147483647, &a->seed, err);
         else if (!strcmp(k, "--key"))
@@ -126,7 +127,7 @@ static env_table table_for(int h, int w)
 
 static int corrupt_file(const corrupt_args *a, qa_err *err)
 {
-    if (!a->in || !a->out || !a->type || a->severity == -1)
+    if (!a->in || !a->out || !a->type || !a->severity_set)
         return qa_fail(err, QA_ERR_ARG, "corrupt needs IN OUT --type NAME --severity S "
                                         "(qadapt corrupt --help)");
     int id = env_corruption_find(a->type, err);
@@ -135,17 +136,21 @@ static int corrupt_file(const corrupt_args *a, qa_err *err)
     if (a->severity < 0 || a->severity > ENV_MAX_SEVERITY)
         return qa_fail(err, QA_ERR_ARG, "--severity %d is out of range (expected 0..%d)",
                        a->severity, ENV_MAX_SEVERITY);
-    /* PNG files start with \x89PNG; anything else goes to the JPEG reader */
+    /* PNG files start with \x89PNG, JPEG ones with FF D8 FF; a missing
+     * file is left to the JPEG reader's message */
     FILE *f = fopen(a->in, "rb");
     unsigned char magic[4] = {0};
+    size_t got = 0;
     if (f) {
-        size_t got = fread(magic, 1, 4, f);
-        (void)got;
+        got = fread(magic, 1, 4, f);
         fclose(f);
     }
+    int png = got == 4 && memcmp(magic, "\x89PNG", 4) == 0;
+    if (f && !png && (got < 3 || memcmp(magic, "\xff\xd8\xff", 3) != 0))
+        return qa_fail(err, QA_ERR_FORMAT, "%s: neither PNG nor JPEG (starts with %02x %02x %02x "
+                       "%02x, %zu bytes read)", a->in, magic[0], magic[1], magic[2], magic[3], got);
     data_image im = {0};
-    int rc = memcmp(magic, "\x89PNG", 4) == 0 ? data_png_read(a->in, &im, err)
-                                              : data_jpeg_read(a->in, &im, err);
+    int rc = png ? data_png_read(a->in, &im, err) : data_jpeg_read(a->in, &im, err);
     if (rc)
         return rc;
     env_table t = a->table_set ? a->table : table_for(im.h, im.w);

@@ -132,6 +132,9 @@ START_TEST(test_errors)
     ck_assert_int_eq(cli(&err, in, out, "--type", "fog", "--severity", "6", NULL), QA_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "--severity 6"));
     ck_assert_int_eq(cli(&err, in, out, "--type", "fog", "--severity", "x", NULL), QA_ERR_ARG);
+    /* -1 is a value out of range, not "no --severity" */
+    ck_assert_int_eq(cli(&err, in, out, "--type", "fog", "--severity", "-1", NULL), QA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "--severity -1 is out of range"));
     ck_assert_int_eq(cli(&err, in, out, "--type", "fog", NULL), QA_ERR_ARG);
     ck_assert_int_eq(cli(&err, in, out, "--type", "fog", "--severity", NULL), QA_ERR_ARG);
     ck_assert_int_eq(cli(&err, in, out, "--typo", "fog", NULL), QA_ERR_ARG);
@@ -147,6 +150,13 @@ START_TEST(test_errors)
     fclose(f);
     ck_assert_int_eq(cli(&err, path_of("bad.jpg"), out, "--type", "fog", "--severity", "1", NULL),
                      QA_ERR_FORMAT);
+    f = fopen(path_of("text.png"), "wb");
+    fputs("hello", f);
+    fclose(f);
+    ck_assert_int_eq(cli(&err, path_of("text.png"), out, "--type", "fog", "--severity", "1",
+                         NULL), QA_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "text.png: neither PNG nor JPEG (starts with 68 65 6c 6c"),
+                  "%s", err.msg);
     ck_assert_int_eq(cli(&err, in, path_of("no/dir/o.png"), "--type", "fog", "--severity", "1",
                          NULL), QA_ERR_IO);
     ck_assert_int_eq(cli(&err, "--grid", out, NULL), QA_ERR_ARG);
