@@ -1,9 +1,20 @@
 /* check_main.c: the shared main of the Check test programs. Output format
  * comes from the environment (meson sets TAP), so a developer running a test
  * by hand gets Check's normal summary. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check_main.h"
+
+int qa_test_skip_data(const char *test, const char *why)
+{
+    const char *req = getenv("QA_REQUIRE_DATA");
+    if (req && strcmp(req, "1") == 0)
+        ck_abort_msg("%s: %s (QA_REQUIRE_DATA=1: a missing dataset is a failure)", test, why);
+    fprintf(stderr, "%s: SKIPPED, %s\n", test, why);
+    return 1;
+}
 
 int main(void)
 {

@@ -10,6 +10,10 @@
 # test cases over all test programs (from their TAP output), a program that
 # crashed or timed out counting as failed (with any planned cases it did
 # not report). Exit status: 0 when nothing failed, 1 otherwise.
+#
+# Tests that need an installed dataset (Fashion-MNIST) fail when it is
+# missing: QA_REQUIRE_DATA=1 is exported unless already set (CI installs the
+# datasets; QA_REQUIRE_DATA=0 lets them skip on a machine without them).
 set -uo pipefail
 
 usage() {
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
 done
 
 cd "$(dirname "$0")/.." || exit 1
+export QA_REQUIRE_DATA="${QA_REQUIRE_DATA:-1}"
 
 setup_args=()
 multiplier=1

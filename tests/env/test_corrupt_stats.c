@@ -189,11 +189,11 @@ START_TEST(test_psnr_monotone_fmnist)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", DATA_IDX_DEFAULT_DIR);
-    if (access(path, R_OK) != 0) {
-        fprintf(stderr, "# SKIP test_psnr_monotone_fmnist: %s not found (install the Debian "
-                        "package dataset-fashion-mnist)\n", path);
+    char why[400];
+    snprintf(why, sizeof why, "%s not found (install the Debian package dataset-fashion-mnist)",
+             path);
+    if (access(path, R_OK) != 0 && qa_test_skip_data("test_psnr_monotone_fmnist", why))
         return;
-    }
     data_set ds;
     qa_err err;
     ck_assert_int_eq(data_idx_load(&ds, NULL, "t10k", &err), QA_OK);

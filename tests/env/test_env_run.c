@@ -215,10 +215,9 @@ static int run_smoke(const char *dir, char **extra, int nextra, exp_run_result *
 
 START_TEST(test_run)
 {
-    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        fprintf(stderr, "test_run: SKIPPED, Fashion-MNIST is not installed\n");
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0 &&
+        qa_test_skip_data("test_run", "Fashion-MNIST is not installed"))
         return;
-    }
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/qa_test_env_XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));

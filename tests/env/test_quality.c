@@ -378,10 +378,9 @@ START_TEST(test_spearman_fmnist)
 {
     data_set ds = {0};
     qa_err err;
-    if (data_idx_load(&ds, NULL, "t10k", &err) != QA_OK) {
-        fprintf(stderr, "test_spearman_fmnist: SKIPPED, Fashion-MNIST not readable: %s\n", err.msg);
+    if (data_idx_load(&ds, NULL, "t10k", &err) != QA_OK &&
+        qa_test_skip_data("test_spearman_fmnist", err.msg))
         return;
-    }
     ck_assert_int_ge(ds.n, NIMG);
     env_work *ws;
     ck_assert_int_eq(env_work_create(&ws, ds.h, ds.w, &err), QA_OK);
