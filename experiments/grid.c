@@ -219,10 +219,12 @@ static int write_table(grid *g, qa_err *err)
 }
 
 void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const int *rid,
-                  const int *rsev, const double *racc, int nref, double *mce, double *rel)
+                  const int *rsev, const double *racc, int nref, double *mce, double *rel,
+                  int *skipped, int *nskipped)
 {
     double clean = NAN, rclean = NAN, ce = 0, rce = 0;
-    int nce = 0;
+    int nce = 0, nrce = 0;
+    *nskipped = 0;
     for (int i = 0; i < n; i++)
         if (id[i] < 0)
             clean = 1 - acc[i];
@@ -254,11 +256,18 @@ void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const
         if (!all || er <= 0)
             continue;
         ce += e / er;
-        rce += dr != 0 ? d / dr : NAN;
         nce++;
+        if (dr != 0) {
+            rce += d / dr;
+            nrce++;
+        } else { /* one such corruption would make the whole mean NaN */
+            if (skipped)
+                skipped[*nskipped] = id[i];
+            ++*nskipped;
+        }
     }
     *mce = nce ? ce / nce : NAN;
-    *rel = nce ? rce / nce : NAN;
+    *rel = nrce ? rce / nrce : NAN;
 }
 
 /* mCE against [eval] reference; a reference that cannot be used leaves
@@ -268,9 +277,11 @@ static int write_mce(grid *g, const double *acc, qa_err *err)
     const char *ref = g->r->cfg->eval.reference;
     h5log *log = g->r->log;
     double mce = NAN, rel = NAN;
-    char why[1200] = "";
-    int *id = malloc((size_t)g->ncells * 2 * sizeof *id);
-    for (int k = 0; id && k < g->ncells; k++) {
+    char why[1200] = "", skipped[1024] = "";
+    int *id = malloc((size_t)g->ncells * 3 * sizeof *id), nskip = 0;
+    if (!id)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the mCE of %d cells", g->ncells);
+    for (int k = 0; k < g->ncells; k++) {
         id[k] = g->cells[k].id;
         id[g->ncells + k] = g->cells[k].sev;
     }
@@ -284,32 +295,46 @@ static int write_mce(grid *g, const double *acc, qa_err *err)
                         exp_rf_column(f, "/eval/grid", "severity", &rsev, &n, &cnt) ||
                         exp_rf_column(f, "/eval/grid", "accuracy", &racc, &n, &cnt)))
         snprintf(why, sizeof why, "%s: no /eval/grid table", ref);
-    if (ref[0] && !why[0] && id) {
-        int *ri = malloc((size_t)(n ? n : 1) * 2 * sizeof *ri);
+    int *ri = NULL, rc = QA_OK;
+    if (ref[0] && !why[0]) {
+        ri = malloc((size_t)(n ? n : 1) * 2 * sizeof *ri);
+        if (!ri)
+            rc = qa_fail(err, QA_ERR_NOMEM, "out of memory for the mCE against %s", ref);
         for (int j = 0; ri && j < n; j++) {
             ri[j] = (int)rid[j];
             ri[n + j] = (int)rsev[j];
         }
+        int *skip = id + 2 * g->ncells;
         if (ri)
-            exp_grid_mce(id, id + g->ncells, acc, g->ncells, ri, ri + n, racc, n, &mce, &rel);
+            exp_grid_mce(id, id + g->ncells, acc, g->ncells, ri, ri + n, racc, n, &mce, &rel,
+                         skip, &nskip);
         if (ri && isnan(mce))
             snprintf(why, sizeof why, "%s: no corruption with all its cells in both grids", ref);
-        free(ri);
+        for (int i = 0, used = 0; i < nskip && used < (int)sizeof skipped; i++)
+            used += snprintf(skipped + used, sizeof skipped - (size_t)used, "%s%s", i ? "," : "",
+                             env_corruption_get(skip[i])->name);
     }
+    free(ri);
     exp_rf_close(f);
     free(rid);
     free(rsev);
     free(racc);
     free(id);
-    int rc = h5log_attr_f64(log, "/eval/grid", "mce", mce, err);
+    if (!rc)
+        rc = h5log_attr_f64(log, "/eval/grid", "mce", mce, err);
     if (!rc)
         rc = h5log_attr_f64(log, "/eval/grid", "rel_mce", rel, err);
+    if (!rc) /* left out of rel_mce: the reference's error does not rise on them */
+        rc = h5log_attr_str(log, "/eval/grid", "rel_mce_skipped", skipped, err);
     if (!rc)
         rc = h5log_attr_str(log, "/eval/grid", "reference", ref, err);
     if (!rc)
         rc = h5log_attr_str(log, "/eval/grid", "reference_error", why, err);
     if (why[0] && g->r->opts->progress)
         fprintf(g->r->opts->progress, "grid: no mCE: %s\n", why);
+    if (skipped[0] && g->r->opts->progress)
+        fprintf(g->r->opts->progress, "grid: relative mCE without %s (no rise of the "
+                "reference's error on them)\n", skipped);
     return rc;
 }
 

@@ -40,8 +40,12 @@ int exp_grid_run(exp_run *r, qa_err *err);
 
 /* The errors of a run and a reference per cell, for mCE: cells of
  * (corruption id, severity, accuracy), n and nref of them, clean cells with
- * id -1. *mce, *rel get NaN when no corruption has all its cells in both. */
+ * id -1. *mce, *rel get NaN when no corruption has all its cells in both.
+ * A corruption the reference's error does not rise on (its relative
+ * denominator is zero) is left out of *rel only: its id goes to skipped
+ * (room for n ids, may be NULL), their count to *nskipped. */
 void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const int *rid,
-                  const int *rsev, const double *racc, int nref, double *mce, double *rel);
+                  const int *rsev, const double *racc, int nref, double *mce, double *rel,
+                  int *skipped, int *nskipped);
 
 #endif
