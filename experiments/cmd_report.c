@@ -11,8 +11,9 @@ static void report_usage(void)
     printf("usage: qadapt report RUN.h5|SWEEP_DIR\n\n"
            "A run file: status, config summary, one row per epoch, final metrics and the\n"
            "corruption grid (/eval/grid) when the run has one. A sweep folder (what\n"
-           "qadapt sweep wrote): one row per point from its index.csv, then test accuracy\n"
-           "over the first two axes.\n");
+           "qadapt sweep wrote): one row per point from its index.csv, then, with two or\n"
+           "more axes, test accuracy with the first axis down and the combinations of the\n"
+           "other axes' values across (the mean where several points share a cell).\n");
 }
 
 int exp_cmd_report(int argc, char **argv, qa_err *err)

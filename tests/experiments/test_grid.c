@@ -305,6 +305,12 @@ START_TEST(test_grid_errors)
     char *help[] = {"eval", "--help", NULL};
     ck_assert_int_eq(run(help), 0);
     ck_assert_ptr_nonnull(strstr(out_text, "usage: qadapt eval RUN.h5"));
+    /* report's help says what the sweep table pivots: the first axis against
+     * the combinations of the others */
+    char *rep_help[] = {"report", "--help", NULL};
+    ck_assert_int_eq(run(rep_help), 0);
+    ck_assert_ptr_nonnull(strstr(out_text, "first axis down and the combinations"));
+    ck_assert_ptr_null(strstr(out_text, "first two axes"));
 }
 END_TEST
 
