@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/cmd_args.h"
 #include "experiments/commands.h"
 #include "experiments/report.h"
 #include "experiments/run.h"
@@ -50,46 +51,26 @@ typedef struct {
     char corr[600], sev[600];
 } eval_args;
 
-static int take_value(int argc, char **argv, int *i, const char *opt, const char **val,
-                      qa_err *err)
-{
-    size_t n = strlen(opt);
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return QA_OK;
-    }
-    if (*i + 1 >= argc)
-        return qa_fail(err, QA_ERR_ARG, "%s needs a value (see qadapt eval --help)", opt);
-    *val = argv[++*i];
-    return QA_OK;
-}
-
-static int is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
 {
     a->sets[a->nsets++] = "eval.grid=true";
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int rc = QA_OK;
-        if (is_opt(argv[i], "--set")) {
-            rc = take_value(argc, argv, &i, "--set", &v, err);
+        if (exp_arg_is(argv[i], "--set")) {
+            rc = exp_arg_value(argc, argv, &i, "--set", "eval", &v, err);
             if (!rc && strncmp(v, "eval.", 5) != 0) /* the run's training stays as it was */
                 rc = qa_fail(err, QA_ERR_ARG, "--set %s: qadapt eval takes [eval] keys only "
                              "(eval.key=value)", v);
             if (!rc)
                 a->sets[a->nsets++] = (char *)v;
-        } else if (is_opt(argv[i], "--corruption")) {
-            rc = take_value(argc, argv, &i, "--corruption", &v, err);
+        } else if (exp_arg_is(argv[i], "--corruption")) {
+            rc = exp_arg_value(argc, argv, &i, "--corruption", "eval", &v, err);
             snprintf(a->corr, sizeof a->corr, "eval.grid_corruptions=%s", rc ? "" : v);
             if (!rc)
                 a->sets[a->nsets++] = a->corr;
-        } else if (is_opt(argv[i], "--severity")) {
-            rc = take_value(argc, argv, &i, "--severity", &v, err);
+        } else if (exp_arg_is(argv[i], "--severity")) {
+            rc = exp_arg_value(argc, argv, &i, "--severity", "eval", &v, err);
             snprintf(a->sev, sizeof a->sev, "eval.grid_severities=%s", rc ? "" : v);
             if (!rc)
                 a->sets[a->nsets++] = a->sev;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/cmd_args.h"
 #include "experiments/commands.h"
 #include "experiments/run.h"
 #include "experiments/sweep.h"
@@ -51,37 +52,17 @@ typedef struct {
 } run_args;
 
 /* Option values may follow as the next argument or after '='. */
-static int take_value(int argc, char **argv, int *i, const char *opt, const char **val,
-                      qa_err *err)
-{
-    size_t n = strlen(opt);
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return QA_OK;
-    }
-    if (*i + 1 >= argc)
-        return qa_fail(err, QA_ERR_ARG, "%s needs a value (see qadapt run --help)", opt);
-    *val = argv[++*i];
-    return QA_OK;
-}
-
-static int is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static int parse_args(int argc, char **argv, run_args *a, qa_err *err)
 {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int rc = QA_OK;
-        if (is_opt(argv[i], "--set")) {
-            rc = take_value(argc, argv, &i, "--set", &v, err);
+        if (exp_arg_is(argv[i], "--set")) {
+            rc = exp_arg_value(argc, argv, &i, "--set", "run", &v, err);
             if (!rc)
                 a->sets[a->nsets++] = (char *)v;
-        } else if (is_opt(argv[i], "--out")) {
-            rc = take_value(argc, argv, &i, "--out", &a->out, err);
+        } else if (exp_arg_is(argv[i], "--out")) {
+            rc = exp_arg_value(argc, argv, &i, "--out", "run", &a->out, err);
         } else if (strcmp(argv[i], "--resume") == 0) {
             a->resume = 1;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/cmd_args.h"
 #include "experiments/commands.h"
 #include "experiments/sweep.h"
 
@@ -41,40 +42,20 @@ static void sweep_usage(void)
            "interrupted.\n");
 }
 
-static int take_value(int argc, char **argv, int *i, const char *opt, const char **val,
-                      qa_err *err)
-{
-    size_t n = strlen(opt);
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return QA_OK;
-    }
-    if (*i + 1 >= argc)
-        return qa_fail(err, QA_ERR_ARG, "%s needs a value (see qadapt sweep --help)", opt);
-    *val = argv[++*i];
-    return QA_OK;
-}
-
-static int is_opt(const char *arg, const char *opt)
-{
-    size_t n = strlen(opt);
-    return strncmp(arg, opt, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
 static int parse_args(int argc, char **argv, exp_sweep_opts *o, char **sets, qa_err *err)
 {
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
         int rc = QA_OK;
-        if (is_opt(argv[i], "--set")) {
-            rc = take_value(argc, argv, &i, "--set", &v, err);
+        if (exp_arg_is(argv[i], "--set")) {
+            rc = exp_arg_value(argc, argv, &i, "--set", "sweep", &v, err);
             if (!rc)
                 sets[o->nsets++] = (char *)v;
-        } else if (is_opt(argv[i], "--out")) {
-            rc = take_value(argc, argv, &i, "--out", &o->out_dir, err);
-        } else if (is_opt(argv[i], "--jobs")) {
+        } else if (exp_arg_is(argv[i], "--out")) {
+            rc = exp_arg_value(argc, argv, &i, "--out", "sweep", &o->out_dir, err);
+        } else if (exp_arg_is(argv[i], "--jobs")) {
             char *end;
-            rc = take_value(argc, argv, &i, "--jobs", &v, err);
+            rc = exp_arg_value(argc, argv, &i, "--jobs", "sweep", &v, err);
             long n = rc ? 0 : strtol(v, &end, 10);
             if (!rc && (*end || n < 1 || n > 256))
                 rc = qa_fail(err, QA_ERR_ARG, "--jobs '%s': expected a number from 1 to 256", v);

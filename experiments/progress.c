@@ -3,7 +3,7 @@
 
 #include <unistd.h>
 
-static void fmt_duration(double s, char *buf, size_t n)
+void exp_fmt_duration(double s, char *buf, size_t n)
 {
     long t = s > 0 && s < 1e9 ? (long)(s + 0.5) : 0;
     if (t >= 3600)
@@ -31,7 +31,7 @@ void exp_progress_step(exp_progress *p, const exp_run *r, const exp_stats *s, do
     p->last = seconds;
     double run_s = exp_now() - r->t_start;
     char eta[32];
-    fmt_duration(run_s / (double)r->step * (double)(r->total_steps - r->step), eta, sizeof eta);
+    exp_fmt_duration(run_s / (double)r->step * (double)(r->total_steps - r->step), eta, sizeof eta);
     fprintf(p->f, "%sepoch %d/%d  step %ld/%ld  loss %.4f  acc %.2f%%  %.0f img/s  ETA %s%s",
             p->tty ? "\r" : "", r->epoch + 1, r->cfg->train.epochs, in_epoch, r->steps_per_epoch,
             s->loss_sum / (double)s->n, 100.0 * (double)s->correct / (double)s->n,

@@ -20,6 +20,9 @@ void exp_progress_start(exp_progress *p, const exp_run *r);
 /* After each step; seconds since the epoch started. */
 void exp_progress_step(exp_progress *p, const exp_run *r, const exp_stats *s, double seconds);
 void exp_progress_end(exp_progress *p);
+/* s seconds as "42s", "3m07s" or "2h05m" (0s for negative, NaN or huge
+ * values), for ETAs and elapsed times (the sweep's too). */
+void exp_fmt_duration(double s, char *buf, size_t n);
 /* The summary line of an epoch. */
 void exp_progress_epoch(const exp_run *r, const exp_stats *train, const exp_stats *test,
                         double seconds);

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/progress.h"
 #include "experiments/run.h"
 
 typedef struct {
@@ -65,17 +66,6 @@ static int mkdir_p(const char *path, qa_err *err)
     return QA_OK;
 }
 
-static void fmt_duration(double s, char *buf, size_t n)
-{
-    long t = s > 0 && s < 1e9 ? (long)(s + 0.5) : 0;
-    if (t >= 3600)
-        snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60)
-        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-    else
-        snprintf(buf, n, "%lds", t);
-}
-
 static void point_label(const sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "%s", pt->hash);
@@ -103,7 +93,8 @@ static void progress(sweeper *sw, const exp_sweep_point *pt, const char *what)
     point_label(sw, pt, label, sizeof label);
     if (sw->run_done > 0) {
         int jobs = sw->o->jobs < left ? sw->o->jobs : (int)(left > 0 ? left : 1);
-        fmt_duration(sw->run_seconds / (double)sw->run_done * (double)left / jobs, eta, sizeof eta);
+        exp_fmt_duration(sw->run_seconds / (double)sw->run_done * (double)left / jobs, eta,
+                         sizeof eta);
     }
     fprintf(f, "sweep: %s %s  [%ld/%ld done, %ld failed, %d running, ETA %s]\n", label, what, done, sw->npoints, failed,
             sw->nkids, left ? eta : "0s");
