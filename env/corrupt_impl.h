@@ -80,16 +80,11 @@ typedef int (*env_corrupt_fn)(const env_job *j, qa_err *err);
 
 const env_sev *env_corrupt_params(env_table t, int id, int severity);
 
-/* reference conversions: clip then truncate */
+/* the reference conversion: clip then truncate */
 static inline uint8_t env_unit_to_u8(float x)
 {
     x = x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;
     return (uint8_t)(x * 255.0f);
-}
-static inline uint8_t env_255_to_u8(float v)
-{
-    v = v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
-    return (uint8_t)v;
 }
 
 /* n words of r's stream into out, the same words n nn_rng_u32 calls return,

@@ -125,11 +125,6 @@ void env_mix_free(env_mix *m)
     free(m);
 }
 
-const env_mix_cfg *env_mix_config(const env_mix *m)
-{
-    return &m->cfg;
-}
-
 int env_mix_nfeat(const env_mix *m)
 {
     return m->nfeat;

@@ -55,7 +55,6 @@ void env_mix_free(env_mix *m);
 /* The rules env_mix_create checks, for config checks that do not know the
  * images yet: c = 0 skips the colour-only test. */
 int env_mix_check(const env_mix_cfg *cfg, int c, qa_err *err);
-const env_mix_cfg *env_mix_config(const env_mix *m);
 /* features per sample (env_feat_count of the mode) */
 int env_mix_nfeat(const env_mix *m);
 

@@ -183,38 +183,6 @@ static hid_t table_open(hid_t f, const char *path, hid_t *ftype, hsize_t *rows)
     return ds;
 }
 
-long exp_rf_rows(hid_t f, const char *table)
-{
-    hid_t ft;
-    hsize_t rows = 0;
-    hid_t ds = table_open(f, table, &ft, &rows);
-    if (ds < 0)
-        return -1;
-    H5Tclose(ft);
-    H5Dclose(ds);
-    return (long)rows;
-}
-
-int exp_rf_table_columns(hid_t f, const char *table, char (*names)[64], int max)
-{
-    hid_t ft;
-    hsize_t rows;
-    hid_t ds = table_open(f, table, &ft, &rows);
-    if (ds < 0)
-        return -1;
-    int n = H5Tget_nmembers(ft), k = 0;
-    for (int i = 0; i < n && k < max; i++) {
-        char *name = H5Tget_member_name(ft, (unsigned)i);
-        if (name) {
-            snprintf(names[k++], 64, "%s", name);
-            H5free_memory(name);
-        }
-    }
-    H5Tclose(ft);
-    H5Dclose(ds);
-    return k;
-}
-
 int exp_rf_column(hid_t f, const char *table, const char *col, double **v, int *rows,
                   int *count)
 {

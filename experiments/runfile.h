@@ -41,10 +41,5 @@ int exp_rf_column(hid_t f, const char *table, const char *col, double **v, int *
  * malloc'd array (free with exp_rf_free_strings); -1 when absent. */
 int exp_rf_str_column(hid_t f, const char *table, const char *col, char ***v, int *rows);
 void exp_rf_free_strings(char **v, int rows);
-/* Rows of the table at path, -1 when absent. */
-long exp_rf_rows(hid_t f, const char *table);
-/* Member names of the table's compound type, in order; returns how many
- * (at most max), -1 when absent. names[i] holds up to 64 characters. */
-int exp_rf_table_columns(hid_t f, const char *table, char (*names)[64], int max);
 
 #endif

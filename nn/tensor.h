@@ -22,10 +22,4 @@ static inline size_t nn_tensor_count(const nn_tensor *t)
     return (size_t)t->d[0] * nn_tensor_sample_size(t);
 }
 
-/* pointer to sample i */
-static inline float *nn_tensor_sample(const nn_tensor *t, int i)
-{
-    return t->data + (size_t)i * nn_tensor_sample_size(t);
-}
-
 #endif
