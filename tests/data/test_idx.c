@@ -47,7 +47,8 @@ static size_t idx_bytes(uint8_t *buf, uint32_t magic, const uint32_t *dims, int 
     size_t k = put_u32(buf, magic);
     for (int i = 0; i < nd; i++)
         k += put_u32(buf + k, dims[i]);
-    memcpy(buf + k, data, n);
+    if (n)
+        memcpy(buf + k, data, n); /* data may be NULL for header-only files */
     return k + n;
 }
 
