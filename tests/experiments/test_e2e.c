@@ -3,93 +3,35 @@
  * HDF5 API: a complete run whose loss falls, a run stopped by SIGINT, a run
  * that diverges to NaN, config and usage errors with their exit codes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
 #include "h5read.h"
+#include "run_bin.h"
 
 static char tmp[64], smoke[1024];
 static char out_text[1 << 16], err_text[1 << 16];
 
 static void setup(void)
 {
-    const char *root = getenv("QADAPT_SOURCE_ROOT");
-    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
-    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_e2e_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    run_bin_setup("e2e", tmp, sizeof tmp, smoke, sizeof smoke);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
+    run_bin_teardown(tmp);
 }
 
-static void slurp(int fd, char *buf, size_t n)
-{
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
-        used += (size_t)r;
-    buf[used] = '\0';
-}
-
-/* Starts qadapt with args (NULL-terminated); stdout to a file read back
- * after exit, stderr to the pipe *err_fd. */
-static pid_t spawn(char *const args[], int *err_fd, char *out_path)
-{
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    snprintf(out_path, 128, "%s/stdout.txt", tmp);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        char *argv[32] = {getenv("QADAPT_BIN")};
-        for (int i = 0; args[i] && i < 30; i++)
-            argv[i + 1] = args[i];
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *err_fd = p[0];
-    return pid;
-}
-
-static int wait_exit(pid_t pid, const char *out_path)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    int fd = open(out_path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
-    slurp(fd, out_text, sizeof out_text);
-    close(fd);
-    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
-    return WEXITSTATUS(st);
-}
-
-/* Runs qadapt to the end; returns its exit code, output in out_text/err_text. */
+/* Runs qadapt to the end: its exit code, output in out_text/err_text. */
 static int run(char *const args[])
 {
-    char out_path[128];
-    int err_fd;
-    pid_t pid = spawn(args, &err_fd, out_path);
-    slurp(err_fd, err_text, sizeof err_text);
-    close(err_fd);
-    return wait_exit(pid, out_path);
+    return run_bin(tmp, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 static hid_t open_run(const char *name)
@@ -150,9 +92,8 @@ END_TEST
 START_TEST(test_interrupted_run)
 {
     char *args[] = {"run", smoke, "--out", tmp, "--set", "train.epochs=40", NULL};
-    char out_path[128];
     int err_fd;
-    pid_t pid = spawn(args, &err_fd, out_path);
+    pid_t pid = run_bin_spawn(tmp, args, &err_fd);
     FILE *e = fdopen(err_fd, "r");
     char line[512];
     int seen = 0;
@@ -163,7 +104,7 @@ START_TEST(test_interrupted_run)
     while (fgets(line, sizeof line, e))
         ;
     fclose(e);
-    int code = wait_exit(pid, out_path);
+    int code = run_bin_wait_exit(pid, tmp, out_text, sizeof out_text);
     ck_assert_int_eq(code, 130);
     hid_t f = open_run("smoke");
     expect_attr(f, "status", "interrupted");

@@ -16,24 +16,19 @@
 #include "check_main.h"
 #include "experiments/grid.h"
 #include "h5read.h"
+#include "run_bin.h"
 
 static char tmp[64], smoke[1024];
 static char out_text[1 << 16], err_text[1 << 16];
 
 static void setup(void)
 {
-    const char *root = getenv("QADAPT_SOURCE_ROOT");
-    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
-    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_grid_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    run_bin_setup("grid", tmp, sizeof tmp, smoke, sizeof smoke);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
+    run_bin_teardown(tmp);
 }
 
 START_TEST(test_mce_known)
@@ -74,45 +69,10 @@ START_TEST(test_mce_known)
 }
 END_TEST
 
-static void slurp(int fd, char *buf, size_t n)
-{
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
-        used += (size_t)r;
-    buf[used] = '\0';
-}
-
-/* Runs qadapt with args to the end: exit code, output in out_text/err_text. */
+/* Runs qadapt to the end: its exit code, output in out_text/err_text. */
 static int run(char *const args[])
 {
-    int p[2];
-    char out_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        char *argv[64] = {getenv("QADAPT_BIN")};
-        for (int i = 0; args[i] && i < 62; i++)
-            argv[i + 1] = args[i];
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    slurp(p[0], err_text, sizeof err_text);
-    close(p[0]);
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    int fd = open(out_path, O_RDONLY);
-    slurp(fd, out_text, sizeof out_text);
-    close(fd);
-    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
-    return WEXITSTATUS(st);
+    return run_bin(tmp, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 #define SMALL                                                                                       \
@@ -413,7 +373,7 @@ START_TEST(test_eval_keeps_run)
     char log[200];
     snprintf(log, sizeof log, "%s/eval.log", tmp);
     int fd = open(log, O_RDONLY);
-    slurp(fd, err_text, sizeof err_text);
+    run_bin_slurp(fd, err_text, sizeof err_text);
     close(fd);
     ck_assert_msg(waited == 130, "eval interrupted: exit %d: %s", waited, err_text);
     assert_unchanged(run_file, before, n);

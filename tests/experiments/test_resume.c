@@ -6,7 +6,6 @@
  * fp32 and for method fixed (quantizer steps). Also: SIGTERM then resume, a
  * resume refused for a changed key (the run file left as it was), more
  * epochs on resume, corrupt/truncated/missing checkpoints, --help-config. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,85 +17,26 @@
 
 #include "check_main.h"
 #include "h5read.h"
+#include "run_bin.h"
 
 static char tmp[64], smoke[1024];
 static char out_text[1 << 17], err_text[1 << 16];
 
 static void setup(void)
 {
-    const char *root = getenv("QADAPT_SOURCE_ROOT");
-    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
-    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_resume_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    run_bin_setup("resume", tmp, sizeof tmp, smoke, sizeof smoke);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
+    run_bin_teardown(tmp);
 }
 
-static void slurp(int fd, char *buf, size_t n)
-{
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
-        used += (size_t)r;
-    buf[used] = '\0';
-}
-
-/* qadapt with the NULL-terminated args: stdout to a file, stderr to *err_fd. */
-static pid_t spawn(char *const args[], int *err_fd)
-{
-    int p[2];
-    char out_path[128];
-    ck_assert_int_eq(pipe(p), 0);
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        char *argv[48] = {getenv("QADAPT_BIN")};
-        for (int i = 0; args[i] && i < 46; i++)
-            argv[i + 1] = args[i];
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *err_fd = p[0];
-    return pid;
-}
-
-/* The wait status of pid; its stdout into out_text. */
-static int reap(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    char out_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
-    int fd = open(out_path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
-    slurp(fd, out_text, sizeof out_text);
-    close(fd);
-    return st;
-}
-
-/* Runs to the end; the exit code, output in out_text / err_text. */
+/* Runs qadapt to the end: its exit code, output in out_text/err_text. */
 static int run(char *const args[])
 {
-    int err_fd;
-    pid_t pid = spawn(args, &err_fd);
-    slurp(err_fd, err_text, sizeof err_text);
-    close(err_fd);
-    int st = reap(pid);
-    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
-    return WEXITSTATUS(st);
+    return run_bin(tmp, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 /* "run CONFIG --out DIR [extra...]" (+ "--resume") into argv (static storage). */
@@ -123,7 +63,7 @@ static char **args_for(const char *dir, char *const extra[], int resume)
 static int run_signalled(char **argv, int epoch, int sig, int delay_ms, int *seen_next)
 {
     int err_fd;
-    pid_t pid = spawn(argv, &err_fd);
+    pid_t pid = run_bin_spawn(tmp, argv, &err_fd);
     FILE *e = fdopen(err_fd, "r");
     char line[512], want[32], next[32];
     snprintf(want, sizeof want, "epoch %d/", epoch);
@@ -139,7 +79,7 @@ static int run_signalled(char **argv, int epoch, int sig, int delay_ms, int *see
     while (fgets(line, sizeof line, e))
         *seen_next |= strncmp(line, next, strlen(next)) == 0 && strstr(line, "train loss") != NULL;
     fclose(e);
-    return reap(pid);
+    return run_bin_reap(pid, tmp, out_text, sizeof out_text);
 }
 
 static int64_t i64_attr(const char *path, const char *obj, const char *name)

@@ -3,38 +3,31 @@
  * (one epoch on 1000 images per point): four points, a rerun that runs
  * none, a deleted run file rerun alone, a failing point retried once,
  * Ctrl-C stopping the children cleanly, and qadapt report on both. */
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
 #include "experiments/report.h"
 #include "experiments/sweep.h"
 #include "h5read.h"
+#include "run_bin.h"
 
 static char tmp[64], smoke[1024];
 static char out_text[1 << 16], err_text[1 << 16];
 
 static void setup(void)
 {
-    const char *root = getenv("QADAPT_SOURCE_ROOT");
-    ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
-    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", root);
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_sweep_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    run_bin_setup("sweep", tmp, sizeof tmp, smoke, sizeof smoke);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
+    run_bin_teardown(tmp);
 }
 
 static void write_text(const char *path, const char *text)
@@ -252,61 +245,10 @@ START_TEST(test_csv)
 }
 END_TEST
 
-static void slurp(int fd, char *buf, size_t n)
-{
-    size_t used = 0;
-    ssize_t r;
-    while (used + 1 < n && (r = read(fd, buf + used, n - 1 - used)) > 0)
-        used += (size_t)r;
-    buf[used] = '\0';
-}
-
-/* Starts qadapt with args; stdout to a file, stderr to the pipe *err_fd. */
-static pid_t spawn(char *const args[], int *err_fd)
-{
-    int p[2];
-    char out_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
-    ck_assert_int_eq(pipe(p), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        char *argv[64] = {getenv("QADAPT_BIN")};
-        for (int i = 0; args[i] && i < 62; i++)
-            argv[i + 1] = args[i];
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    *err_fd = p[0];
-    return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-    int st;
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    char out_path[128];
-    snprintf(out_path, sizeof out_path, "%s/stdout.txt", tmp);
-    int fd = open(out_path, O_RDONLY);
-    ck_assert_int_ge(fd, 0);
-    slurp(fd, out_text, sizeof out_text);
-    close(fd);
-    ck_assert_msg(WIFEXITED(st), "qadapt died of signal %d", WTERMSIG(st));
-    return WEXITSTATUS(st);
-}
-
+/* Runs qadapt to the end: its exit code, output in out_text/err_text. */
 static int run(char *const args[])
 {
-    int err_fd;
-    pid_t pid = spawn(args, &err_fd);
-    slurp(err_fd, err_text, sizeof err_text);
-    close(err_fd);
-    return wait_exit(pid);
+    return run_bin(tmp, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
 static int count_lines(const char *path)
@@ -452,7 +394,7 @@ START_TEST(test_sweep_failure)
     snprintf(log, sizeof log, "%s/%s/log.txt", out, hashes[0]);
     FILE *f = fopen(log, "r");
     ck_assert_ptr_nonnull(f);
-    slurp(fileno(f), out_text, sizeof out_text);
+    run_bin_slurp(fileno(f), out_text, sizeof out_text);
     fclose(f);
     ck_assert_int_eq(count_str(out_text, " attempt "), 2);
     ck_assert_ptr_nonnull(strstr(out_text, "/nonexistent/train-images-idx3-ubyte.gz"));
@@ -470,7 +412,7 @@ static int file_has(const char *path, const char *s)
     if (!f)
         return 0;
     static char buf[1 << 16];
-    slurp(fileno(f), buf, sizeof buf);
+    run_bin_slurp(fileno(f), buf, sizeof buf);
     fclose(f);
     return strstr(buf, s) != NULL;
 }
@@ -485,7 +427,7 @@ START_TEST(test_sweep_interrupt)
     char *args[] = {"sweep", cfg, "--out", out, "--jobs", "2", "--set", "train.epochs=50",
                     "--set", "data.limit=1000", "--set", "data.test_limit=200", NULL};
     int err_fd;
-    pid_t pid = spawn(args, &err_fd);
+    pid_t pid = run_bin_spawn(tmp, args, &err_fd);
     int n = 0;
     for (int tries = 0; tries < 600 && n < 2; tries++) {
         usleep(100000);
@@ -501,9 +443,9 @@ START_TEST(test_sweep_interrupt)
     }
     ck_assert_msg(n == 2, "the points did not start training");
     kill(pid, SIGINT);
-    slurp(err_fd, err_text, sizeof err_text);
+    run_bin_slurp(err_fd, err_text, sizeof err_text);
     close(err_fd);
-    ck_assert_int_eq(wait_exit(pid), 130);
+    ck_assert_int_eq(run_bin_wait_exit(pid, tmp, out_text, sizeof out_text), 130);
     ck_assert_ptr_nonnull(strstr(err_text, "stopping 2 running point(s)"));
     index_hashes(out, hashes, status, &n);
     for (int i = 0; i < 2; i++) {
