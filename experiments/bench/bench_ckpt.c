@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "experiments/checkpoint.h"
 #include "experiments/run_log.h"
 #include "nn/loss.h"
@@ -26,18 +27,6 @@
 #include "nn/rng.h"
 
 enum { BATCH = 128, STEPS_PER_EPOCH = 60000 / BATCH, MAX_REPS = 64 };
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int die(const qa_err *err)
 {
@@ -113,7 +102,7 @@ static int bench_model(const char *arch, int reps, int rows, const char *dir, qa
         struct stat st;
         exp_ckpt_path(res.path, path, sizeof path);
         long bytes = stat(path, &st) == 0 ? (long)st.st_size : -1;
-        double c = median(ckpt_ms, reps), s = median(step_ms, reps);
+        double c = bench_median(ckpt_ms, reps), s = bench_median(step_ms, reps);
         printf("RESULT model=%s params=%zu ckpt_ms=%.2f ckpt_bytes=%ld step_ms=%.2f "
                "epoch_overhead_pct=%.3f\n",
                arch, r->net->params.n, c, bytes, s, 100.0 * c / (s * STEPS_PER_EPOCH));

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "data/idx.h"
 #include "env/corrupt.h"
 
@@ -30,34 +30,22 @@ typedef struct {
     env_table table;
 } bench_args;
 
-/* The thread's CPU time: the machine is shared, and a corruption's cost is
- * what it takes of a core, not how long the scheduler left us waiting. */
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    bench_args d = {2000, 7, 1000, ENV_TABLE_CIFAR};
-    *a = d;
-    for (int i = 1; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *num = !strcmp(k, "--images") ? &a->images : !strcmp(k, "--reps") ? &a->reps
-                 : !strcmp(k, "--psnr") ? &a->psnr : NULL;
-        qa_err err;
-        if (!strcmp(k, "--table") && v && env_table_find(v, &a->table, &err) == 0) {
-            i++;
-        } else if (num && v && atoi(v) >= (num == &a->psnr ? 0 : 1)) {
-            *num = atoi(v);
-            i++;
-        } else {
-            fprintf(stderr, "bench_env: bad argument '%s' (see the comment at the top of "
-                            "bench_env.c)\n", k);
-            return -1;
-        }
+    const char *table = "cifar";
+    *a = (bench_args){2000, 7, 1000, ENV_TABLE_CIFAR};
+    const bench_opt opts[] = {
+        {.name = "--images", .num = &a->images, .min = 1},
+        {.name = "--reps", .num = &a->reps, .min = 1},
+        {.name = "--psnr", .num = &a->psnr, .min = 0},
+        {.name = "--table", .str = &table},
+    };
+    if (bench_parse_args(argc, argv, "bench_env", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
+        return -1;
+    qa_err err;
+    if (env_table_find(table, &a->table, &err) < 0) {
+        fprintf(stderr, "bench_env: %s\n", err.msg);
+        return -1;
     }
     return 0;
 }
@@ -83,7 +71,7 @@ static double time_one(env_work *ws, int id, env_table t, const shape *s)
 {
     size_t sz = (size_t)s->h * s->w * s->c;
     qa_err err;
-    double t0 = now_s();
+    double t0 = bench_cpu_s();
     for (int i = 0; i < s->n; i++) {
         nn_rng r;
         env_corrupt_rng(&r, 1, id, (uint32_t)i, env_round_train(0));
@@ -93,13 +81,7 @@ static double time_one(env_work *ws, int id, env_table t, const shape *s)
             exit(1);
         }
     }
-    return now_s() - t0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return bench_cpu_s() - t0;
 }
 
 static const int mix[] = {ENV_GAUSSIAN_NOISE, ENV_GAUSSIAN_BLUR, ENV_JPEG_COMPRESSION,
@@ -130,8 +112,7 @@ static void bench_shape(env_work *ws, const bench_args *a, const shape *s)
         double *v = id < ENV_NCORRUPTION ? sec + id * reps : mixs;
         if (id < ENV_NCORRUPTION && !env_corruption_get(id)->available)
             continue;
-        qsort(v, (size_t)reps, sizeof(double), cmp_double);
-        double med = v[reps / 2];
+        double med = bench_median(v, reps);
         printf("%-18s %12.0f %12.0f %12.0f %10.2f\n",
                id < ENV_NCORRUPTION ? env_corruption_get(id)->name : "mix(4)", s->n / med,
                s->n / v[reps - 1], s->n / v[0], 1e6 * med / s->n);

@@ -20,8 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "data/idx.h"
 #include "data/loader.h"
 #include "env/mix.h"
@@ -37,52 +37,19 @@ typedef struct {
     double clean;
 } bench_args;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int parse_args(int argc, char **argv, bench_args *a)
 {
     *a = (bench_args){"small", 128, 2, 7, 40, 20, 0.0};
-    for (int i = 1; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *num = !strcmp(k, "--batch")         ? &a->batch
-                   : !strcmp(k, "--threads")     ? &a->threads
-                   : !strcmp(k, "--reps")        ? &a->reps
-                   : !strcmp(k, "--env-batches") ? &a->env_batches
-                   : !strcmp(k, "--train-steps") ? &a->train_steps
-                                                 : NULL;
-        if (!strcmp(k, "--model") && v) {
-            a->model = v;
-            i++;
-        } else if (!strcmp(k, "--clean") && v && atof(v) >= 0 && atof(v) <= 1) {
-            a->clean = atof(v);
-            i++;
-        } else if (num && v && atoi(v) > 0) {
-            *num = atoi(v);
-            i++;
-        } else {
-            fprintf(stderr, "bench_env_mix: bad argument '%s' (see the comment at the top of "
-                            "bench_env_mix.c)\n", k);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
+    const bench_opt opts[] = {
+        {.name = "--model", .str = &a->model},
+        {.name = "--clean", .real = &a->clean, .min = 0, .max = 1},
+        {.name = "--batch", .num = &a->batch, .min = 1},
+        {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--reps", .num = &a->reps, .min = 1},
+        {.name = "--env-batches", .num = &a->env_batches, .min = 1},
+        {.name = "--train-steps", .num = &a->train_steps, .min = 1},
+    };
+    return bench_parse_args(argc, argv, "bench_env_mix", opts, (int)(sizeof opts / sizeof opts[0]));
 }
 
 typedef struct {
@@ -104,7 +71,7 @@ static void stage(stager *s)
 /* images/s of nb batches through mix (staging included) */
 static int time_env(env_mix *mix, stager *s, int nb, uint32_t round, double *rate, qa_err *err)
 {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int b = 0; b < nb; b++) {
         stage(s);
         int rc = env_mix_apply(mix, s->px, s->batch, s->idx, env_round_train(round), s->corr,
@@ -112,7 +79,7 @@ static int time_env(env_mix *mix, stager *s, int nb, uint32_t round, double *rat
         if (rc)
             return rc;
     }
-    *rate = (double)nb * s->batch / (now_s() - t0);
+    *rate = (double)nb * s->batch / (bench_now_s() - t0);
     return QA_OK;
 }
 
@@ -126,7 +93,7 @@ typedef struct {
 static double time_train(trainer *t, stager *s, int steps)
 {
     const float mean[1] = {0}, std[1] = {1};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < steps; i++) {
         stage(s);
         data_images_to_float(s->px, s->batch, s->ds->h, s->ds->w, s->ds->c, mean, std,
@@ -139,7 +106,7 @@ static double time_train(trainer *t, stager *s, int steps)
         nn_optim_step(t->opt, 0.05f);
         t->step++;
     }
-    return (double)steps * s->batch / (now_s() - t0);
+    return (double)steps * s->batch / (bench_now_s() - t0);
 }
 
 static env_mix_cfg bench_cfg(double clean, env_feat_mode feat)
@@ -173,21 +140,21 @@ static int per_corruption(const data_set *ds, qa_err *err)
     enum { N = 2000 };
     printf("one thread, severity 3, us per image:");
     for (int k = 0; k < 4 && !rc; k++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int i = 0; i < N && !rc; i++) {
             nn_rng r;
             env_corrupt_rng(&r, 1, ids[k], (uint32_t)i, 0);
             rc = env_corrupt(ws, ids[k], 3, ENV_TABLE_CIFAR, data_set_image(ds, i), img, ds->h,
                              ds->w, ds->c, &r, err);
         }
-        printf(" %s %.1f", env_corruption_get(ids[k])->name, 1e6 * (now_s() - t0) / N);
+        printf(" %s %.1f", env_corruption_get(ids[k])->name, 1e6 * (bench_now_s() - t0) / N);
     }
     if (!rc) {
         float f[ENV_Q_NFEAT];
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int i = 0; i < N; i++)
             env_quality(data_set_image(ds, i), ds->h, ds->w, ds->c, scratch, f);
-        printf(" quality_features %.1f\n", 1e6 * (now_s() - t0) / N);
+        printf(" quality_features %.1f\n", 1e6 * (bench_now_s() - t0) / N);
     }
     free(img);
     free(scratch);
@@ -248,8 +215,8 @@ static int run(const bench_args *a, const data_set *ds, qa_err *err)
         fflush(stdout);
     }
     if (!rc) {
-        double e = median(env, a->reps), mo = median(mixonly, a->reps);
-        double fo = median(featonly, a->reps), tr = median(train, a->reps);
+        double e = bench_median(env, a->reps), mo = bench_median(mixonly, a->reps);
+        double fo = bench_median(featonly, a->reps), tr = bench_median(train, a->reps);
         printf("RESULT threads=%d batch=%d clean=%.2f env_img_per_s=%.0f mix_only=%.0f "
                "features_only=%.0f train_model=%s train_img_per_s=%.0f ratio=%.1f (target >= 10)\n",
                a->threads, nb, a->clean, e, mo, fo, a->model, tr, e / tr);

@@ -25,8 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "data/idx.h"
 #include "nn/loss.h"
 #include "nn/models.h"
@@ -59,42 +59,19 @@ typedef struct {
     double *rate; /* (reps) images/s */
 } trainer;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    bench_args d = {"small", "2,3,4,8", 30, 7, 128, 2, 4};
-    *a = d;
-    for (int i = 1; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *num = !strcmp(k, "--steps")     ? &a->steps
-                   : !strcmp(k, "--reps")    ? &a->reps
-                   : !strcmp(k, "--batch")   ? &a->batch
-                   : !strcmp(k, "--threads") ? &a->threads
-                   : !strcmp(k, "--bits")    ? &a->bits
-                                             : NULL;
-        if (!v) {
-            fprintf(stderr, "bench_quant: '%s' needs a value\n", k);
-            return -1;
-        }
-        if (!strcmp(k, "--model"))
-            a->model = v;
-        else if (!strcmp(k, "--cand"))
-            a->cand = v;
-        else if (num && atoi(v) > 0)
-            *num = atoi(v);
-        else {
-            fprintf(stderr, "bench_quant: bad argument '%s' (see bench_quant.c's header)\n", k);
-            return -1;
-        }
-        i++;
-    }
-    return 0;
+    *a = (bench_args){"small", "2,3,4,8", 30, 7, 128, 2, 4};
+    const bench_opt opts[] = {
+        {.name = "--model", .str = &a->model},
+        {.name = "--cand", .str = &a->cand},
+        {.name = "--steps", .num = &a->steps, .min = 1},
+        {.name = "--reps", .num = &a->reps, .min = 1},
+        {.name = "--batch", .num = &a->batch, .min = 1},
+        {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--bits", .num = &a->bits, .min = 1},
+    };
+    return bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
 }
 
 static int load_data(bench_data *d, qa_err *err)
@@ -190,25 +167,13 @@ static void train_step(trainer *t, const bench_data *d, const int *perm, int bat
     t->step++;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 static void timed(trainer *t, int m, int rep, const bench_args *a, const bench_data *d,
                   const int *perm)
 {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < a->steps; i++)
         train_step(t, d, perm, a->batch);
-    t->rate[rep] = (double)a->steps * a->batch / (now_s() - t0);
+    t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
     printf("rep %d %-11s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[m], t->rate[rep],
            t->loss);
     fflush(stdout);
@@ -235,7 +200,7 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
                 timed(&t[m], m, rep, a, d, perm);
         double med[NMODES];
         for (int m = 0; m < NMODES; m++)
-            med[m] = median(t[m].rate, a->reps);
+            med[m] = bench_median(t[m].rate, a->reps);
         for (int m = 0; m < NMODES; m++)
             printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f ms_per_step=%.2f "
                    "ratio_fp32=%.3f final_loss=%.4f\n",

@@ -17,9 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "data/idx.h"
 #include "nn/loss.h"
 #include "nn/models.h"
@@ -38,36 +37,18 @@ typedef struct {
     int n;
 } bench_data;
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    bench_args d = {"small", 50, 5, 128, 2, 0};
-    *a = d;
-    for (int i = 1; i < argc; i++) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int *num = !strcmp(k, "--steps") ? &a->steps : !strcmp(k, "--reps") ? &a->reps
-                 : !strcmp(k, "--batch") ? &a->batch : !strcmp(k, "--threads") ? &a->threads : NULL;
-        if (!strcmp(k, "--synthetic")) {
-            a->synthetic = 1;
-        } else if (!strcmp(k, "--model") && v) {
-            a->model = v;
-            i++;
-        } else if (num && v && atoi(v) > 0) {
-            *num = atoi(v);
-            i++;
-        } else {
-            fprintf(stderr, "bench_train: bad argument '%s' (see the comment at the top of "
-                            "bench_train.c)\n", k);
-            return -1;
-        }
-    }
-    return 0;
+    *a = (bench_args){"small", 50, 5, 128, 2, 0};
+    const bench_opt opts[] = {
+        {.name = "--model", .str = &a->model},
+        {.name = "--synthetic", .flag = &a->synthetic},
+        {.name = "--steps", .num = &a->steps, .min = 1},
+        {.name = "--reps", .num = &a->reps, .min = 1},
+        {.name = "--batch", .num = &a->batch, .min = 1},
+        {.name = "--threads", .num = &a->threads, .min = 1},
+    };
+    return bench_parse_args(argc, argv, "bench_train", opts, (int)(sizeof opts / sizeof opts[0]));
 }
 
 static int load_data(bench_data *d, int synthetic, qa_err *err)
@@ -124,12 +105,6 @@ static void train_step(trainer *t)
     t->step++;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int run(const bench_args *a, const bench_data *d, qa_err *err)
 {
     trainer t = {.d = d, .batch = a->batch, .total = 5 + (long)a->steps * a->reps};
@@ -152,21 +127,18 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
         for (int i = 0; i < 5; i++)
             train_step(&t);
         for (int rep = 0; rep < a->reps; rep++) {
-            double t0 = now_s();
+            double t0 = bench_now_s();
             for (int i = 0; i < a->steps; i++)
                 train_step(&t);
-            rate[rep] = (double)a->steps * a->batch / (now_s() - t0);
+            rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
             printf("rep %d: %.1f img/s, loss %.4f\n", rep + 1, rate[rep], t.loss);
             fflush(stdout);
         }
-        qsort(rate, (size_t)a->reps, sizeof *rate, cmp_double);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        double med = rate[a->reps / 2];
+        double med = bench_median(rate, a->reps);
         printf("RESULT model=%s threads=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
                "ms_per_step=%.2f peak_rss_mb=%.0f final_loss=%.4f\n",
                a->model, a->threads, a->batch, med, rate[0], rate[a->reps - 1],
-               1e3 * a->batch / med, (double)ru.ru_maxrss / 1024.0, t.loss);
+               1e3 * a->batch / med, bench_peak_rss_mb(), t.loss);
         rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
     }
     free(rate);

@@ -1,0 +1,88 @@
+/* bench_util.c: clocks, medians, peak RSS and options for the benchmarks. */
+#include "bench_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double clock_s(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double bench_now_s(void)
+{
+    return clock_s(CLOCK_MONOTONIC);
+}
+
+double bench_cpu_s(void)
+{
+    return clock_s(CLOCK_THREAD_CPUTIME_ID);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double bench_peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
+}
+
+/* Stores v into o's target; 0, or -1 when v is out of o's range. */
+static int set_opt(const bench_opt *o, const char *v)
+{
+    if (o->num) {
+        if (atoi(v) < o->min)
+            return -1;
+        *o->num = atoi(v);
+    } else if (o->real) {
+        double x = atof(v);
+        if (!(x >= o->min && x <= o->max))
+            return -1;
+        *o->real = x;
+    } else {
+        *o->str = v;
+    }
+    return 0;
+}
+
+int bench_parse_args(int argc, char **argv, const char *prog, const bench_opt *opts, int nopts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const bench_opt *o = NULL;
+        for (int j = 0; j < nopts && !o; j++)
+            if (!strcmp(k, opts[j].name))
+                o = &opts[j];
+        if (o && o->flag) {
+            *o->flag = 1;
+            continue;
+        }
+        if (o && !v) {
+            fprintf(stderr, "%s: '%s' needs a value\n", prog, k);
+            return -1;
+        }
+        if (!o || set_opt(o, v) < 0) {
+            fprintf(stderr, "%s: bad argument '%s' (see the comment at the top of %s.c)\n", prog,
+                    k, prog);
+            return -1;
+        }
+        i++;
+    }
+    return 0;
+}
