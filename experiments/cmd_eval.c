@@ -9,24 +9,16 @@
  * /eval/grid, and /config saying which grid was evaluated; it replaces the
  * run file only when the evaluation completed (exp_run_opts.eval_only), so a
  * failed or interrupted eval leaves the finished run as it was. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "experiments/cmd_args.h"
+#include "experiments/cmd_stop.h"
 #include "experiments/commands.h"
 #include "experiments/report.h"
 #include "experiments/run.h"
 #include "experiments/runfile.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static void eval_usage(void)
 {
@@ -116,17 +108,6 @@ static int load_config(const eval_args *a, exp_config *cfg, qa_err *err)
     return rc;
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static int eval_run(const eval_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
@@ -134,10 +115,10 @@ static int eval_run(const eval_args *a, const char *command, qa_err *err)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
     int rc = load_config(a, cfg, err);
     exp_run_result res = {0};
-    exp_run_opts opts = {.run_path = a->run, .command = command, .stop = &stop_flag,
+    exp_run_opts opts = {.run_path = a->run, .command = command, .stop = exp_stop_flag(),
                          .progress = stderr, .resume = 1, .eval_only = 1};
     if (!rc) {
-        install_signals();
+        exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     int epochs = cfg->train.epochs;

@@ -1,25 +1,17 @@
 /* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]
  * [--resume]` and `qadapt run --help-config`.
- * SIGINT/SIGTERM raise a flag the run loop checks after every step; the
- * handler resets itself, so a second Ctrl-C ends the process at once. */
+ * SIGINT/SIGTERM stop the run after its current step, a second one at
+ * once (cmd_stop.h). */
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "experiments/cmd_args.h"
+#include "experiments/cmd_stop.h"
 #include "experiments/commands.h"
 #include "experiments/run.h"
 #include "experiments/sweep.h"
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
 
 static void run_usage(void)
 {
@@ -88,17 +80,6 @@ static void join_args(int argc, char **argv, char *buf, size_t n)
         used += (size_t)snprintf(buf + used, n - used, " %s", argv[i]);
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static int run_config(const run_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
@@ -106,11 +87,11 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
     int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
     exp_run_result res = {0};
-    exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = &stop_flag,
+    exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
                          .progress = stderr, .resume = a->resume};
     if (!rc) {
         exp_sweep_note(a->config, stderr);
-        install_signals();
+        exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     free(cfg);
