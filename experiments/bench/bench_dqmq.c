@@ -32,8 +32,8 @@
 #include "agent/objective.h"
 #include "agent/policy.h"
 #include "agent/relax.h"
+#include "bench_fmnist.h"
 #include "bench_util.h"
-#include "data/idx.h"
 #include "nn/loss.h"
 #include "nn/models.h"
 #include "nn/optim.h"
@@ -48,12 +48,12 @@ typedef struct {
     int steps, reps, batch, threads, nfeat;
 } bench_args;
 
+/* Fashion-MNIST with random stand-ins for the quality features: their
+ * values do not change a step's cost, only their number does. */
 typedef struct {
-    float *x;    /* (n, 784) in [0, 1] */
+    bench_data img;
     float *feat; /* (n, nfeat) */
-    int *y;
-    int n;
-} bench_data;
+} dqmq_data;
 
 typedef struct {
     int mode;
@@ -86,29 +86,18 @@ static int parse_args(int argc, char **argv, bench_args *a)
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
 }
 
-static int load_data(bench_data *d, int nfeat, qa_err *err)
+static int load_data(dqmq_data *d, int nfeat, qa_err *err)
 {
-    data_set ds = {0};
-    int rc = data_idx_load(&ds, NULL, "train", err);
+    int rc = bench_data_load(&d->img, 0, err);
     if (rc < 0)
         return rc;
-    d->n = ds.n;
-    d->x = malloc((size_t)d->n * 784 * sizeof(float));
-    d->feat = malloc((size_t)d->n * (size_t)nfeat * sizeof(float));
-    d->y = malloc((size_t)d->n * sizeof(int));
-    if (!d->x || !d->y || !d->feat) {
-        data_set_free(&ds);
-        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
-    }
-    for (size_t i = 0; i < (size_t)d->n * 784; i++)
-        d->x[i] = ds.pixels[i] / 255.0f;
+    d->feat = malloc((size_t)d->img.n * (size_t)nfeat * sizeof(float));
+    if (!d->feat)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the features");
     nn_rng r;
     nn_rng_init(&r, 1, NN_STREAM_TEST, 0, 0);
-    for (size_t i = 0; i < (size_t)d->n * (size_t)nfeat; i++)
+    for (size_t i = 0; i < (size_t)d->img.n * (size_t)nfeat; i++)
         d->feat[i] = nn_rng_normal(&r);
-    for (int i = 0; i < d->n; i++)
-        d->y[i] = ds.labels[i];
-    data_set_free(&ds);
     return QA_OK;
 }
 
@@ -166,10 +155,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
         rc = q_plan_set_hard(t->qn->plan, a->batch, 4, 4, NULL, NULL, err);
     if (rc == QA_OK && mode != M_FIXED)
         rc = build_agent(t, a, err);
-    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
     if (rc == QA_OK)
-        rc = nn_optim_create(&t->opt, &oc, &t->net->params, err);
-    t->sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
+        rc = bench_peer_sgd(&t->opt, &t->sched, &t->net->params, err);
     t->total = 5 + (long)a->steps * a->reps;
     t->labels = malloc((size_t)a->batch * sizeof(int));
     t->rate = malloc((size_t)a->reps * sizeof(double));
@@ -245,39 +232,26 @@ static void agent_step(trainer *t, int n, float lr)
     nn_optim_step(t->opt, lr);
 }
 
-static void train_step(trainer *t, const bench_data *d, const int *perm, const bench_args *a)
+static void train_step(trainer *t, const dqmq_data *d, const bench_args *a)
 {
     int batch = a->batch, F = a->nfeat;
-    long per_epoch = d->n / batch, k = t->step % per_epoch;
-    float *x = nn_net_input(t->net);
-    for (int i = 0; i < batch; i++) {
-        int s = perm[(k * batch + i) % d->n];
-        memcpy(x + (size_t)i * 784, d->x + (size_t)s * 784, 784 * sizeof(float));
-        t->labels[i] = d->y[s];
-        if (t->feat) {
-            memcpy(t->feat + (size_t)i * F, d->feat + (size_t)s * F, (size_t)F * sizeof(float));
-            t->key[i] = s;
-        }
-    }
-    float lr = nn_sched_lr(&t->sched, t->step, t->total);
-    if (t->mode == M_FIXED) {
-        nn_net_forward(t->net, batch, 1);
-        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, batch, 10,
-                                nn_net_output_grad(t->net), NULL, NULL);
-        nn_net_zero_grad(t->net);
-        nn_net_backward(t->net, batch);
-        nn_optim_step(t->opt, lr);
-    } else {
-        agent_step(t, batch, lr);
-    }
+    bench_gather(&d->img, t->step, batch, nn_net_input(t->net), t->labels, t->key);
+    if (t->feat)
+        for (int i = 0; i < batch; i++)
+            memcpy(t->feat + (size_t)i * F, d->feat + (size_t)t->key[i] * F,
+                   (size_t)F * sizeof(float));
+    if (t->mode == M_FIXED)
+        t->last = bench_peer_step(t->net, t->opt, &t->sched, t->labels, batch, t->step, t->total);
+    else
+        agent_step(t, batch, nn_sched_lr(&t->sched, t->step, t->total));
     t->step++;
 }
 
-static void timed(trainer *t, int rep, const bench_args *a, const bench_data *d, const int *perm)
+static void timed(trainer *t, int rep, const bench_args *a, const dqmq_data *d)
 {
     double t0 = bench_now_s();
     for (int i = 0; i < a->steps; i++)
-        train_step(t, d, perm, a);
+        train_step(t, d, a);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
     printf("rep %d %-7s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[t->mode], t->rate[rep],
            t->last);
@@ -303,37 +277,30 @@ static int report(trainer *t, const bench_args *a, qa_err *err)
     return QA_OK;
 }
 
-static int run(const bench_args *a, const bench_data *d, qa_err *err)
+static int run(const bench_args *a, const dqmq_data *d, qa_err *err)
 {
     trainer t[NMODES] = {0};
     int rc = QA_OK;
-    int *perm = malloc((size_t)d->n * sizeof *perm);
-    if (!perm)
-        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     for (int m = 0; rc == QA_OK && m < NMODES; m++)
         rc = build(&t[m], m, a, err);
     if (rc == QA_OK) {
-        nn_rng r;
-        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
-        nn_rng_permutation(&r, perm, d->n);
         for (int m = 0; m < NMODES; m++)
             for (int i = 0; i < 5; i++)
-                train_step(&t[m], d, perm, a);
+                train_step(&t[m], d, a);
         for (int rep = 0; rep < a->reps; rep++)
             for (int m = 0; m < NMODES; m++)
-                timed(&t[m], rep, a, d, perm);
+                timed(&t[m], rep, a, d);
         rc = report(t, a, err);
     }
     for (int m = 0; m < NMODES; m++)
         trainer_free(&t[m]);
-    free(perm);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
     bench_args a;
-    bench_data d = {0};
+    dqmq_data d = {0};
     qa_err err = {0};
     if (parse_args(argc, argv, &a) < 0)
         return 2;
@@ -346,9 +313,8 @@ int main(int argc, char **argv)
                a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
-    free(d.x);
+    bench_data_free(&d.img);
     free(d.feat);
-    free(d.y);
     if (rc < 0) {
         fprintf(stderr, "bench_dqmq: %s\n", err.msg);
         return 1;

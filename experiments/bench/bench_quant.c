@@ -24,13 +24,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "bench_fmnist.h"
 #include "bench_util.h"
-#include "data/idx.h"
-#include "nn/loss.h"
 #include "nn/models.h"
-#include "nn/optim.h"
 #include "nn/par.h"
 #include "quant/qnet.h"
 
@@ -41,12 +38,6 @@ typedef struct {
     const char *model, *cand;
     int steps, reps, batch, threads, bits;
 } bench_args;
-
-typedef struct {
-    float *x; /* (n, 784) in [0, 1] */
-    int *y;
-    int n;
-} bench_data;
 
 typedef struct {
     nn_net *net;
@@ -72,27 +63,6 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--bits", .num = &a->bits, .min = 1},
     };
     return bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
-}
-
-static int load_data(bench_data *d, qa_err *err)
-{
-    data_set ds = {0};
-    int rc = data_idx_load(&ds, NULL, "train", err);
-    if (rc < 0)
-        return rc;
-    d->n = ds.n;
-    d->x = malloc((size_t)d->n * 784 * sizeof(float));
-    d->y = malloc((size_t)d->n * sizeof(int));
-    if (!d->x || !d->y) {
-        data_set_free(&ds);
-        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
-    }
-    for (size_t i = 0; i < (size_t)d->n * 784; i++)
-        d->x[i] = ds.pixels[i] / 255.0f;
-    for (int i = 0; i < d->n; i++)
-        d->y[i] = ds.labels[i];
-    data_set_free(&ds);
-    return QA_OK;
 }
 
 static int make_plan(trainer *t, int mode, const bench_args *a, qa_err *err)
@@ -128,10 +98,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
         rc = nn_net_finalize(t->net, 1, err);
     if (rc == QA_OK && mode != M_FP32)
         rc = make_plan(t, mode, a, err);
-    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
     if (rc == QA_OK)
-        rc = nn_optim_create(&t->opt, &oc, &t->net->params, err);
-    t->sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
+        rc = bench_peer_sgd(&t->opt, &t->sched, &t->net->params, err);
     t->total = 5 + (long)a->steps * a->reps;
     t->labels = malloc((size_t)a->batch * sizeof(int));
     t->rate = malloc((size_t)a->reps * sizeof(double));
@@ -149,30 +117,18 @@ static void trainer_free(trainer *t)
     nn_net_free(t->net);
 }
 
-static void train_step(trainer *t, const bench_data *d, const int *perm, int batch)
+static void train_step(trainer *t, const bench_data *d, int batch)
 {
-    long per_epoch = d->n / batch, k = t->step % per_epoch;
-    float *x = nn_net_input(t->net);
-    for (int i = 0; i < batch; i++) {
-        int s = perm[(k * batch + i) % d->n];
-        memcpy(x + (size_t)i * 784, d->x + (size_t)s * 784, 784 * sizeof(float));
-        t->labels[i] = d->y[s];
-    }
-    nn_net_forward(t->net, batch, 1);
-    t->loss = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, batch, 10,
-                            nn_net_output_grad(t->net), NULL, NULL);
-    nn_net_zero_grad(t->net);
-    nn_net_backward(t->net, batch);
-    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
+    bench_gather(d, t->step, batch, nn_net_input(t->net), t->labels, NULL);
+    t->loss = bench_peer_step(t->net, t->opt, &t->sched, t->labels, batch, t->step, t->total);
     t->step++;
 }
 
-static void timed(trainer *t, int m, int rep, const bench_args *a, const bench_data *d,
-                  const int *perm)
+static void timed(trainer *t, int m, int rep, const bench_args *a, const bench_data *d)
 {
     double t0 = bench_now_s();
     for (int i = 0; i < a->steps; i++)
-        train_step(t, d, perm, a->batch);
+        train_step(t, d, a->batch);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
     printf("rep %d %-11s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[m], t->rate[rep],
            t->loss);
@@ -183,21 +139,15 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
 {
     trainer t[NMODES] = {0};
     int rc = QA_OK;
-    int *perm = malloc((size_t)d->n * sizeof *perm);
-    if (!perm)
-        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     for (int m = 0; rc == QA_OK && m < NMODES; m++)
         rc = build(&t[m], m, a, err);
     if (rc == QA_OK) {
-        nn_rng r;
-        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
-        nn_rng_permutation(&r, perm, d->n);
         for (int m = 0; m < NMODES; m++)
             for (int i = 0; i < 5; i++)
-                train_step(&t[m], d, perm, a->batch);
+                train_step(&t[m], d, a->batch);
         for (int rep = 0; rep < a->reps; rep++)
             for (int m = 0; m < NMODES; m++)
-                timed(&t[m], m, rep, a, d, perm);
+                timed(&t[m], m, rep, a, d);
         double med[NMODES];
         for (int m = 0; m < NMODES; m++)
             med[m] = bench_median(t[m].rate, a->reps);
@@ -212,7 +162,6 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
     }
     for (int m = 0; m < NMODES; m++)
         trainer_free(&t[m]);
-    free(perm);
     return rc;
 }
 
@@ -225,15 +174,14 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
-        rc = load_data(&d, &err);
+        rc = bench_data_load(&d, 0, &err);
     if (rc == QA_OK) {
         printf("bench_quant: model %s, batch %d, %d threads, W%dA%d hard, soft over %s, "
                "%d x %d steps per mode\n",
                a.model, a.batch, a.threads, a.bits, a.bits, a.cand, a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
-    free(d.x);
-    free(d.y);
+    bench_data_free(&d);
     if (rc < 0) {
         fprintf(stderr, "bench_quant: %s\n", err.msg);
         return 1;

@@ -16,26 +16,16 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "bench_fmnist.h"
 #include "bench_util.h"
-#include "data/idx.h"
-#include "nn/loss.h"
 #include "nn/models.h"
-#include "nn/optim.h"
 #include "nn/par.h"
-#include "nn/rng.h"
 
 typedef struct {
     const char *model;
     int steps, reps, batch, threads, synthetic;
 } bench_args;
-
-typedef struct {
-    float *x; /* (n, 1, 28, 28) in [0, 1] */
-    int *y;   /* (n) */
-    int n;
-} bench_data;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
@@ -51,57 +41,21 @@ static int parse_args(int argc, char **argv, bench_args *a)
     return bench_parse_args(argc, argv, "bench_train", opts, (int)(sizeof opts / sizeof opts[0]));
 }
 
-static int load_data(bench_data *d, int synthetic, qa_err *err)
-{
-    data_set ds = {0};
-    if (!synthetic) {
-        int rc = data_idx_load(&ds, NULL, "train", err);
-        if (rc < 0)
-            return rc;
-    }
-    d->n = synthetic ? 60000 : ds.n;
-    d->x = malloc((size_t)d->n * 784 * sizeof(float));
-    d->y = malloc((size_t)d->n * sizeof(int));
-    if (!d->x || !d->y) {
-        data_set_free(&ds);
-        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the data");
-    }
-    nn_rng r;
-    nn_rng_init(&r, 1, NN_STREAM_TEST, 0xbe, 0);
-    for (size_t i = 0; i < (size_t)d->n * 784; i++)
-        d->x[i] = synthetic ? (float)nn_rng_below(&r, 256) / 255.0f : ds.pixels[i] / 255.0f;
-    for (int i = 0; i < d->n; i++)
-        d->y[i] = synthetic ? (int)nn_rng_below(&r, 10) : ds.labels[i];
-    data_set_free(&ds);
-    return QA_OK;
-}
-
 typedef struct {
     nn_net *net;
     nn_optim *opt;
     nn_sched_cfg sched;
     const bench_data *d;
-    int *perm, *labels, batch;
+    int *labels, batch;
     long step, total;
     float loss;
 } trainer;
 
-/* the peer's loop body: gather, forward, CE, zero_grad, backward, step */
+/* the peer's loop body: gather, then bench_peer_step */
 static void train_step(trainer *t)
 {
-    long per_epoch = t->d->n / t->batch, k = t->step % per_epoch;
-    float *x = nn_net_input(t->net);
-    for (int i = 0; i < t->batch; i++) {
-        int s = t->perm[(k * t->batch + i) % t->d->n];
-        memcpy(x + (size_t)i * 784, t->d->x + (size_t)s * 784, 784 * sizeof(float));
-        t->labels[i] = t->d->y[s];
-    }
-    nn_net_forward(t->net, t->batch, 1);
-    t->loss = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, t->batch, 10,
-                            nn_net_output_grad(t->net), NULL, NULL);
-    nn_net_zero_grad(t->net);
-    nn_net_backward(t->net, t->batch);
-    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
+    bench_gather(t->d, t->step, t->batch, nn_net_input(t->net), t->labels, NULL);
+    t->loss = bench_peer_step(t->net, t->opt, &t->sched, t->labels, t->batch, t->step, t->total);
     t->step++;
 }
 
@@ -111,19 +65,13 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
     int rc = nn_model_build(&t.net, a->model, a->batch, 1, 28, 28, 10, err);
     if (rc == QA_OK)
         rc = nn_net_finalize(t.net, 1, err);
-    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f};
     if (rc == QA_OK)
-        rc = nn_optim_create(&t.opt, &oc, &t.net->params, err);
-    t.sched = (nn_sched_cfg){.type = NN_SCHED_COSINE, .base_lr = 0.05f};
-    t.perm = malloc((size_t)d->n * sizeof(int));
+        rc = bench_peer_sgd(&t.opt, &t.sched, &t.net->params, err);
     t.labels = malloc((size_t)a->batch * sizeof(int));
     double *rate = malloc((size_t)a->reps * sizeof(double));
-    if (rc == QA_OK && (!t.perm || !t.labels || !rate))
+    if (rc == QA_OK && (!t.labels || !rate))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     if (rc == QA_OK) {
-        nn_rng r;
-        nn_rng_init(&r, 1, NN_STREAM_SHUFFLE, 0, 0);
-        nn_rng_permutation(&r, t.perm, d->n);
         for (int i = 0; i < 5; i++)
             train_step(&t);
         for (int rep = 0; rep < a->reps; rep++) {
@@ -142,7 +90,6 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
         rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
     }
     free(rate);
-    free(t.perm);
     free(t.labels);
     nn_optim_free(t.opt);
     nn_net_free(t.net);
@@ -158,14 +105,13 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
-        rc = load_data(&d, a.synthetic, &err);
+        rc = bench_data_load(&d, a.synthetic, &err);
     if (rc == QA_OK) {
         printf("bench_train: model %s, batch %d, %d threads, %s data, %d x %d steps\n", a.model,
                a.batch, a.threads, a.synthetic ? "synthetic" : "Fashion-MNIST", a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
-    free(d.x);
-    free(d.y);
+    bench_data_free(&d);
     if (rc < 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
