@@ -16,6 +16,19 @@ int qa_test_skip_data(const char *test, const char *why)
     return 1;
 }
 
+void qa_test_tmpdir(char *dir, size_t n, const char *name)
+{
+    ck_assert_int_lt(snprintf(dir, n, "/tmp/qa_test_%s_XXXXXX", name), (int)n);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+void qa_test_rmtree(const char *dir)
+{
+    char cmd[512];
+    ck_assert_int_lt(snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir), (int)sizeof cmd);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 int main(void)
 {
     SRunner *sr = srunner_create(qa_test_suite());

@@ -3,6 +3,7 @@
 #define QA_CHECK_MAIN_H
 
 #include <check.h>
+#include <stddef.h>
 
 Suite *qa_test_suite(void);
 
@@ -12,5 +13,11 @@ Suite *qa_test_suite(void);
  * dataset fails the test: CI installs the datasets and must not pass by
  * skipping. */
 int qa_test_skip_data(const char *test, const char *why);
+
+/* A new, empty directory /tmp/qa_test_<name>_XXXXXX, its path in dir (n
+ * bytes); the test fails if it cannot be made. */
+void qa_test_tmpdir(char *dir, size_t n, const char *name);
+/* Removes dir and everything below it; the test fails if that fails. */
+void qa_test_rmtree(const char *dir);
 
 #endif

@@ -20,15 +20,12 @@ static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_dqmq_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "dqmq");
 }
 
 static void remove_tree(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    qa_test_rmtree(dir);
 }
 
 /* column `col` (count values per row) of a table as doubles, malloc'd */

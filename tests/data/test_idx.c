@@ -18,8 +18,7 @@ static char img_path[128], lab_path[128];
 
 static void fixture_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_idx_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "idx");
     snprintf(img_path, sizeof img_path, "%s/img.gz", dir);
     snprintf(lab_path, sizeof lab_path, "%s/lab.gz", dir);
 }

@@ -17,15 +17,12 @@ static char dir[64];
 
 static void mkdir_tmp(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_imgio_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "imgio");
 }
 
 static void rm_tmp(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    qa_test_rmtree(dir);
 }
 
 static const char *tmp_path(const char *name)

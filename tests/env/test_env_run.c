@@ -219,8 +219,7 @@ START_TEST(test_run)
         qa_test_skip_data("test_run", "Fashion-MNIST is not installed"))
         return;
     char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/qa_test_env_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "env");
     exp_run_result a, b;
     qa_err err = {0};
     ck_assert_msg(run_smoke(dir, NULL, 0, &a, &err) == QA_OK, "%s", err.msg);
@@ -237,9 +236,7 @@ START_TEST(test_run)
     char *sat[] = {"env.corruptions=saturate,contrast"};
     ck_assert_int_eq(run_smoke(dir, sat, 1, &b, &err), QA_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "saturate"));
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    qa_test_rmtree(dir);
 }
 END_TEST
 

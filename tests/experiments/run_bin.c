@@ -14,15 +14,12 @@ void run_bin_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t
     const char *root = getenv("QADAPT_SOURCE_ROOT");
     ck_assert_msg(root && getenv("QADAPT_BIN"), "run through meson test (QADAPT_BIN unset)");
     snprintf(smoke, nsmoke, "%s/configs/smoke.ini", root);
-    snprintf(tmp, ntmp, "/tmp/qa_test_%s_XXXXXX", name);
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    qa_test_tmpdir(tmp, ntmp, name);
 }
 
 void run_bin_teardown(const char *tmp)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    ck_assert_int_eq(system(cmd), 0);
+    qa_test_rmtree(tmp);
 }
 
 void run_bin_slurp(int fd, char *buf, size_t n)

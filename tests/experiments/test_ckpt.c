@@ -18,8 +18,7 @@ static char tmp[64], path[128], tmp_path[160];
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_ckpt_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    qa_test_tmpdir(tmp, sizeof tmp, "ckpt");
     snprintf(path, sizeof path, "%s/ckpt.h5", tmp);
     snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
 }

@@ -19,8 +19,7 @@ static exp_config *cfg;
 
 static void setup(void)
 {
-    snprintf(tmp, sizeof tmp, "/tmp/qa_test_include_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    qa_test_tmpdir(tmp, sizeof tmp, "include");
     cfg = malloc(sizeof *cfg);
     ck_assert_ptr_nonnull(cfg);
 }

@@ -29,15 +29,12 @@ static const char *path_of(const char *name)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_corrupt_cli_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "corrupt_cli");
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    qa_test_rmtree(dir);
 }
 
 /* runs `corrupt ARGS...` (NULL-terminated) with stdout silenced */

@@ -18,8 +18,7 @@ static char dir[64], path[128], part[140];
 
 static void tmp_paths(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_h5_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "h5");
     snprintf(path, sizeof path, "%s/sub/run/run.h5", dir);
     snprintf(part, sizeof part, "%s.part", path);
 }

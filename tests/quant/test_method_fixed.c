@@ -56,18 +56,9 @@ static int run_fixed(char **sets, int nsets, exp_run_result *res, qa_err *err)
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/qa_test_fixed_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    qa_test_tmpdir(dir, sizeof dir, "fixed");
 }
 
-static void remove_run(const char *path)
-{
-    unlink(path);
-    char d[1100];
-    snprintf(d, sizeof d, "%s", path);
-    *strrchr(d, '/') = '\0';
-    rmdir(d);
-}
 
 /* small, conv1/fc pinned at 8 bits:
  *   W4A4: (112896 + 640) * 64 + (903168 + 903168) * 16 = 36167680
@@ -104,8 +95,7 @@ START_TEST(test_fixed_run)
     ck_assert_str_eq(names, "conv1,conv2,conv3,fc");
     free(names), free(bitops), free(rel), free(wb), free(macs), free(pin);
     H5Fclose(f);
-    remove_run(res.path);
-    rmdir(dir);
+    qa_test_rmtree(dir);
 }
 END_TEST
 
@@ -127,13 +117,11 @@ START_TEST(test_fixed_layer_list)
     free(bitops);
     free(ab);
     H5Fclose(f);
-    remove_run(res.path);
     char *bad[] = {"experiment.method=fixed", "quant.layer_bits=4,2,2", "experiment.name=bad"};
     ck_assert_int_eq(run_fixed(bad, 3, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "3 entries"));
     ck_assert_ptr_nonnull(strstr(err.msg, "conv2, conv3"));
-    remove_run(res.path);
-    rmdir(dir);
+    qa_test_rmtree(dir);
 }
 END_TEST
 
@@ -157,8 +145,7 @@ START_TEST(test_fixed_reproducible)
             ck_assert_int_eq(n, 2);
         }
         H5Fclose(f);
-        remove_run(res.path);
-    }
+        }
     for (int c = 0; c < 3; c++) {
         for (int e = 0; e < 2; e++)
             ck_assert_msg(v[0][c][e] == v[1][c][e], "%s epoch %d: %.17g vs %.17g", cols[c], e,
@@ -166,7 +153,7 @@ START_TEST(test_fixed_reproducible)
         free(v[0][c]);
         free(v[1][c]);
     }
-    rmdir(dir);
+    qa_test_rmtree(dir);
 }
 END_TEST
 
