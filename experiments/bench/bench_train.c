@@ -11,7 +11,8 @@
  * Loading and normalising the data set is not timed (the peer keeps it in
  * memory too). Prints every repetition and a final line
  *   RESULT model=.. threads=.. batch=.. img_per_s=<median> min=.. max=..
- *          ms_per_step=.. peak_rss_mb=.. final_loss=..
+ *          ms_per_step=.. cpu_ms_per_img=<median> peak_rss_mb=.. final_loss=..
+ * (cpu_ms_per_img: the process's CPU time over all threads per image.)
  * experiments/bench/train_vs_torch.sh runs it against the peer. */
 #include <math.h>
 #include <stdio.h>
@@ -69,26 +70,30 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
         rc = bench_peer_sgd(&t.opt, &t.sched, &t.net->params, err);
     t.labels = malloc((size_t)a->batch * sizeof(int));
     double *rate = malloc((size_t)a->reps * sizeof(double));
-    if (rc == QA_OK && (!t.labels || !rate))
+    double *cpu = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t.labels || !rate || !cpu))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     if (rc == QA_OK) {
         for (int i = 0; i < 5; i++)
             train_step(&t);
         for (int rep = 0; rep < a->reps; rep++) {
-            double t0 = bench_now_s();
+            double t0 = bench_now_s(), c0 = bench_process_cpu_s();
             for (int i = 0; i < a->steps; i++)
                 train_step(&t);
             rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
-            printf("rep %d: %.1f img/s, loss %.4f\n", rep + 1, rate[rep], t.loss);
+            cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / ((double)a->steps * a->batch);
+            printf("rep %d: %.1f img/s, %.3f CPU ms/img, loss %.4f\n", rep + 1, rate[rep], cpu[rep],
+                   t.loss);
             fflush(stdout);
         }
         double med = bench_median(rate, a->reps);
         printf("RESULT model=%s threads=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
-               "ms_per_step=%.2f peak_rss_mb=%.0f final_loss=%.4f\n",
+               "ms_per_step=%.2f cpu_ms_per_img=%.3f peak_rss_mb=%.0f final_loss=%.4f\n",
                a->model, a->threads, a->batch, med, rate[0], rate[a->reps - 1],
-               1e3 * a->batch / med, bench_peak_rss_mb(), t.loss);
+               1e3 * a->batch / med, bench_median(cpu, a->reps), bench_peak_rss_mb(), t.loss);
         rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
     }
+    free(cpu);
     free(rate);
     free(t.labels);
     nn_optim_free(t.opt);

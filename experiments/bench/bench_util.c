@@ -24,6 +24,11 @@ double bench_cpu_s(void)
     return clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
+double bench_process_cpu_s(void)
+{
+    return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -9,6 +9,10 @@ double bench_now_s(void);
 /* The calling thread's CPU time in seconds: what a single-threaded kernel
  * takes of a core, whatever else the shared machine runs meanwhile. */
 double bench_cpu_s(void);
+/* The CPU time of all this process's threads, in seconds: the cores a
+ * multi-threaded step costs, robust to the waits a loaded machine adds to
+ * the wall clock (and it charges the pool's spinning to the step). */
+double bench_process_cpu_s(void);
 
 /* Sorts v (n > 0 values) in place and returns its median (the mean of the
  * two middle values for even n): after it v[0] is the min, v[n - 1] the max. */
