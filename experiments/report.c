@@ -47,8 +47,16 @@ static void report_config(FILE *f, hid_t h)
                                       "data.test_limit", NULL};
     static const char *const train[] = {"train.epochs", "train.batch", "train.optimizer",
                                         "train.lr", "train.schedule", NULL};
-    static const char *const quant[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.w_bits",
-                                        "quant.a_bits", "quant.layer_bits", "quant.bits", NULL};
+    /* the keys each method reads: a resolved config holds every key's
+     * default, and dqmq's unused w_bits=8 would read as its precision */
+    static const char *const quant_fixed[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                              "quant.w_bits", "quant.a_bits", "quant.layer_bits",
+                                              "quant.first_bits", "quant.last_bits", NULL};
+    static const char *const quant_dqmq[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.bits",
+                                             "quant.tied", "quant.first_bits", "quant.last_bits",
+                                             NULL};
+    static const char *const agent[] = {"agent.observation", "agent.optimizer", "agent.head",
+                                        "agent.cost", "agent.lambda", "agent.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -56,8 +64,12 @@ static void report_config(FILE *f, hid_t h)
     exp_rf_ini_value(ini, "env", "enabled", enabled, sizeof enabled);
     summary_line(f, ini, "config:  ", exp);
     summary_line(f, ini, "train:   ", train);
-    if (method[0] && strcmp(method, "fp32") != 0)
-        summary_line(f, ini, "quant:   ", quant);
+    if (strcmp(method, "fixed") == 0)
+        summary_line(f, ini, "quant:   ", quant_fixed);
+    if (strcmp(method, "dqmq") == 0) {
+        summary_line(f, ini, "quant:   ", quant_dqmq);
+        summary_line(f, ini, "agent:   ", agent);
+    }
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);
     free(ini);

@@ -155,6 +155,18 @@ START_TEST(test_dqmq_binary)
     ck_assert_double_eq(total, 300.0);
     free(status), free(ep), free(pw), free(frac), free(phase), free(gn);
     H5Fclose(f);
+    /* the report names what dqmq reads (candidate widths, the agent), not
+     * the fixed method's w_bits the resolved config also holds */
+    snprintf(cmd, sizeof cmd, "%s report %s 2>&1", bin, path);
+    FILE *rp = popen(cmd, "r");
+    ck_assert_ptr_nonnull(rp);
+    char text[8192];
+    size_t got = fread(text, 1, sizeof text - 1, rp);
+    text[got] = '\0';
+    ck_assert_int_eq(pclose(rp), 0);
+    ck_assert_msg(strstr(text, "bits=2,3,4,6,8") && strstr(text, "agent:   observation="),
+                  "report of a dqmq run:\n%s", text);
+    ck_assert_msg(!strstr(text, "w_bits="), "report of a dqmq run shows w_bits:\n%s", text);
     remove_tree();
 }
 END_TEST
