@@ -4,13 +4,11 @@
  * test accuracy, BitOps and widths per cell, mCE against a reference run,
  * `qadapt eval` from the checkpoint reproducing the in-run cells bit for
  * bit, and its errors. */
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -345,36 +343,24 @@ START_TEST(test_eval_keeps_run)
     ck_assert_int_eq(run(rep_empty), 1);
     ck_assert_ptr_nonnull(strstr(err_text, "empty.h5: not a qadapt run file (no status"));
 
-    /* interrupted while the grid runs */
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        char log[200];
-        snprintf(log, sizeof log, "%s/eval.log", tmp);
-        int o = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(o, 1);
-        dup2(o, 2);
-        execl(getenv("QADAPT_BIN"), getenv("QADAPT_BIN"), "eval", run_file, "--corruption",
-              "gaussian_noise, shot_noise, impulse_noise, defocus_blur, glass_blur, motion_blur, "
-              "zoom_blur, fog, brightness, contrast, pixelate, jpeg_compression",
-              "--severity", "1, 2, 3, 4, 5", (char *)NULL);
-        _exit(127);
-    }
-    char part[320];
-    snprintf(part, sizeof part, "%s.part", run_file);
-    int st, waited = 0;
-    for (int i = 0; i < 60000 && access(part, F_OK) != 0; i++) {
-        ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0); /* still running */
-        usleep(1000);
-    }
+    /* interrupted while the grid runs: after its first cell */
+    char *grid_all[] = {"eval", run_file, "--corruption",
+                        "gaussian_noise, shot_noise, impulse_noise, defocus_blur, glass_blur, "
+                        "motion_blur, zoom_blur, fog, brightness, contrast, pixelate, "
+                        "jpeg_compression",
+                        "--severity", "1, 2, 3, 4, 5", NULL};
+    int err_fd;
+    pid_t pid = run_bin_spawn(tmp, grid_all, &err_fd);
+    FILE *ef = fdopen(err_fd, "r");
+    char line[512];
+    int cell = 0;
+    while (!cell && fgets(line, sizeof line, ef))
+        cell = strncmp(line, "grid 1/", 7) == 0;
+    ck_assert_msg(cell, "eval ended before its first grid cell");
     ck_assert_int_eq(kill(pid, SIGINT), 0);
-    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    waited = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-    char log[200];
-    snprintf(log, sizeof log, "%s/eval.log", tmp);
-    int fd = open(log, O_RDONLY);
-    run_bin_slurp(fd, err_text, sizeof err_text);
-    close(fd);
+    err_text[fread(err_text, 1, sizeof err_text - 1, ef)] = '\0';
+    fclose(ef);
+    int waited = run_bin_wait_exit(pid, tmp, out_text, sizeof out_text);
     ck_assert_msg(waited == 130, "eval interrupted: exit %d: %s", waited, err_text);
     assert_unchanged(run_file, before, n);
 
