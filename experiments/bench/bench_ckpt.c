@@ -124,16 +124,15 @@ int main(int argc, char **argv)
 {
     int reps = 9, rows = 100;
     const char *dir = "/tmp/qadapt_bench_ckpt";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--rows"))
-            rows = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--dir"))
-            dir = argv[i + 1];
-    }
-    if (reps < 1 || reps > MAX_REPS || rows < 0) {
-        fprintf(stderr, "usage: bench_ckpt [--reps 1..%d] [--rows N] [--dir DIR]\n", MAX_REPS);
+    const bench_opt opts[] = {
+        {.name = "--reps", .num = &reps, .min = 1},
+        {.name = "--rows", .num = &rows, .min = 0},
+        {.name = "--dir", .str = &dir},
+    };
+    if (bench_parse_args(argc, argv, "bench_ckpt", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
+        return 2;
+    if (reps > MAX_REPS) {
+        fprintf(stderr, "bench_ckpt: --reps %d is above %d\n", reps, MAX_REPS);
         return 2;
     }
     qa_err err = {0};

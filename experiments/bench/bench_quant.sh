@@ -11,6 +11,7 @@
 # the medians over rounds and the ratio of qadapt's hard W4A4 images/s to
 # PyTorch's (target >= 1.5), and the load average before and after.
 set -euo pipefail
+case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
 rounds=${2:-3}

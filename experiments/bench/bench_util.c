@@ -66,10 +66,33 @@ static int set_opt(const bench_opt *o, const char *v)
     return 0;
 }
 
+/* --help: the options with their defaults (what their targets hold now);
+ * a benchmark is a program, so it ends here with status 0 */
+static void print_help(const char *prog, const bench_opt *opts, int nopts)
+{
+    printf("usage: %s [options]\n", prog);
+    for (int j = 0; j < nopts; j++) {
+        const bench_opt *o = &opts[j];
+        if (o->flag)
+            printf("  %-14s (a flag)\n", o->name);
+        else if (o->num)
+            printf("  %-14s N   integer >= %g, default %d\n", o->name, o->min, *o->num);
+        else if (o->real)
+            printf("  %-14s X   number in [%g, %g], default %g\n", o->name, o->min, o->max, *o->real);
+        else
+            printf("  %-14s S   default %s\n", o->name, *o->str ? *o->str : "(none)");
+    }
+    printf("What it measures and prints: the comment at the top of experiments/bench/%s.c\n",
+           prog);
+    exit(0);
+}
+
 int bench_parse_args(int argc, char **argv, const char *prog, const bench_opt *opts, int nopts)
 {
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(k, "--help") || !strcmp(k, "-h"))
+            print_help(prog, opts, nopts);
         const bench_opt *o = NULL;
         for (int j = 0; j < nopts && !o; j++)
             if (!strcmp(k, opts[j].name))

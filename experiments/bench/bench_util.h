@@ -35,7 +35,8 @@ typedef struct {
 
 /* Reads argv[1..argc-1] against the nopts options (the defaults are what
  * their targets hold before). An unknown option, a missing value or one out
- * of range: a message naming prog and -1. */
+ * of range: a message naming prog and -1. --help (-h) prints the options
+ * and their defaults and exits with 0. */
 int bench_parse_args(int argc, char **argv, const char *prog, const bench_opt *opts, int nopts);
 
 #endif

@@ -8,6 +8,7 @@
 # qadapt's GEMMs alone take longer than PyTorch's whole convolution is one
 # no change outside cblas_sgemm can bring level.
 set -eu
+case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
 build=${1:-build}
 here=$(dirname "$0")

@@ -18,6 +18,7 @@
 # (training images the peer uses for resnet20, default 12800: 100 steps per
 # epoch).
 set -eu
+case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
 build=${1:-build}
 bench="$build/experiments/bench/bench_train"
