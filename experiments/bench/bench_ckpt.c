@@ -14,7 +14,6 @@
  * The machine is shared: read the figures as indications. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
