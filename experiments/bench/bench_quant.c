@@ -19,6 +19,7 @@
  * processes hits all of them alike; medians are reported with the ratios
  * to fp32 and a final line per mode:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fp32=..
+ *          cpu_ms_per_img=<median, the process's CPU time over all threads>
  * experiments/bench/bench_quant.sh adds the PyTorch peer (--qat) in the
  * same invocation. */
 #include <math.h>
@@ -47,7 +48,7 @@ typedef struct {
     int *labels;
     long step, total;
     float loss;
-    double *rate; /* (reps) images/s */
+    double *rate, *cpu; /* (reps) images/s, CPU ms per image */
 } trainer;
 
 static int parse_args(int argc, char **argv, bench_args *a)
@@ -103,7 +104,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     t->total = 5 + (long)a->steps * a->reps;
     t->labels = malloc((size_t)a->batch * sizeof(int));
     t->rate = malloc((size_t)a->reps * sizeof(double));
-    if (rc == QA_OK && (!t->labels || !t->rate))
+    t->cpu = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t->labels || !t->rate || !t->cpu))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     return rc;
 }
@@ -112,6 +114,7 @@ static void trainer_free(trainer *t)
 {
     free(t->labels);
     free(t->rate);
+    free(t->cpu);
     nn_optim_free(t->opt);
     q_net_free(t->qn);
     nn_net_free(t->net);
@@ -126,12 +129,13 @@ static void train_step(trainer *t, const bench_data *d, int batch)
 
 static void timed(trainer *t, int m, int rep, const bench_args *a, const bench_data *d)
 {
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), c0 = bench_process_cpu_s();
     for (int i = 0; i < a->steps; i++)
         train_step(t, d, a->batch);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
-    printf("rep %d %-11s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[m], t->rate[rep],
-           t->loss);
+    t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / ((double)a->steps * a->batch);
+    printf("rep %d %-11s %8.1f img/s  %.3f CPU ms/img  loss %.4f\n", rep + 1, MODE_NAMES[m],
+           t->rate[rep], t->cpu[rep], t->loss);
     fflush(stdout);
 }
 
@@ -153,9 +157,9 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
             med[m] = bench_median(t[m].rate, a->reps);
         for (int m = 0; m < NMODES; m++)
             printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f ms_per_step=%.2f "
-                   "ratio_fp32=%.3f final_loss=%.4f\n",
+                   "ratio_fp32=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
                    MODE_NAMES[m], a->model, a->batch, a->threads, med[m], 1e3 * a->batch / med[m],
-                   med[M_FP32] / med[m], t[m].loss);
+                   med[M_FP32] / med[m], bench_median(t[m].cpu, a->reps), t[m].loss);
         for (int m = 0; rc == QA_OK && m < NMODES; m++)
             if (!isfinite(t[m].loss))
                 rc = qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].loss);

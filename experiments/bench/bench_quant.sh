@@ -9,7 +9,10 @@
 # epochs (/usr/bin/python3 ../shared/peer/torch_train.py --qat 4, its 2nd,
 # steady-state epoch), so load from other processes hits both alike. Prints
 # the medians over rounds and the ratio of qadapt's hard W4A4 images/s to
-# PyTorch's (target >= 1.5), and the load average before and after.
+# PyTorch's (target >= 1.5), and the load average before and after. Each
+# round also times the peer's W4A4 step alone (torch_step.py) for CPU ms per
+# image over all threads, printed against bench_quant's hard mode: the cost
+# in cores, which the neighbours' load disturbs less than the wall clock.
 set -euo pipefail
 case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +32,9 @@ for r in $(seq "$rounds"); do
     grep RESULT "$out/q$r.txt"
     /usr/bin/python3 "$peer" --model small --epochs 2 --threads 2 --qat 4 > "$out/t$r.txt"
     sed -n 2p "$out/t$r.txt" | awk '{print "torch epoch 2:", $0}'
+    /usr/bin/python3 "$here/torch_step.py" "$peer" --model small --qat 4 --threads 2 --steps 30 \
+        --reps 5 > "$out/s$r.txt"
+    grep RESULT "$out/s$r.txt"
 done
 for m in fp32 hard soft-tied soft-untied; do
     v=$(cat "$out"/q*.txt | grep "RESULT mode=$m " | sed 's/.*img_per_s=\([0-9.]*\).*/\1/' | median)
@@ -39,5 +45,8 @@ done
 torch=$(cat "$out"/t*.txt | sed -n '/^epoch 2 /s/.*train_img_per_s \([0-9.]*\).*/\1/p' | median)
 printf 'torch W4A4  %9.1f img/s (2nd epoch, median of %d)\n' "$torch" "$rounds"
 awk -v a="$hard" -v b="$torch" 'BEGIN {printf "qadapt hard W4A4 / torch W4A4 = %.2f (target >= 1.5)\n", a / b}'
+qcpu=$(cat "$out"/q*.txt | grep "RESULT mode=hard " | sed 's/.*cpu_ms_per_img=\([0-9.]*\).*/\1/' | median)
+tcpu=$(cat "$out"/s*.txt | grep RESULT | sed 's/.*cpu_ms_per_img=\([0-9.]*\).*/\1/' | median)
+awk -v a="$qcpu" -v b="$tcpu" 'BEGIN {printf "CPU ms per image: qadapt hard W4A4 %.3f, torch W4A4 step %.3f, torch / qadapt = %.2f\n", a, b, b / a}'
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -rf "$out"
