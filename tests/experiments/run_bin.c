@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,15 @@ pid_t run_bin_spawn(const char *dir, char *const args[], int *err_fd)
     close(p[1]);
     *err_fd = p[0];
     return pid;
+}
+
+int run_bin_await_line(FILE *e, const char *prefix, const char *also)
+{
+    char line[512];
+    while (fgets(line, sizeof line, e))
+        if (strncmp(line, prefix, strlen(prefix)) == 0 && (!also || strstr(line, also)))
+            return 1;
+    return 0;
 }
 
 int run_bin_reap(pid_t pid, const char *dir, char *out, size_t n)

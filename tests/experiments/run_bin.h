@@ -5,6 +5,7 @@
 #define QA_TEST_RUN_BIN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* The fixture of these tests: fails unless meson test set QADAPT_BIN and
@@ -20,6 +21,10 @@ void run_bin_slurp(int fd, char *buf, size_t n);
 /* Starts QADAPT_BIN with the NULL-terminated args (at most 62); *err_fd is
  * the read end of its stderr. */
 pid_t run_bin_spawn(const char *dir, char *const args[], int *err_fd);
+
+/* Reads lines of e (a running qadapt's stderr) until one that begins with
+ * prefix and, unless also is NULL, contains also: 1, or 0 if e ends first. */
+int run_bin_await_line(FILE *e, const char *prefix, const char *also);
 
 /* Waits for pid and reads its stdout into out; returns the wait status. */
 int run_bin_reap(pid_t pid, const char *dir, char *out, size_t n);

@@ -95,12 +95,9 @@ START_TEST(test_interrupted_run)
     int err_fd;
     pid_t pid = run_bin_spawn(tmp, args, &err_fd);
     FILE *e = fdopen(err_fd, "r");
-    char line[512];
-    int seen = 0;
-    while (!seen && fgets(line, sizeof line, e))
-        seen = strncmp(line, "epoch 1/40  train", 17) == 0;
-    ck_assert_msg(seen, "no epoch line before the end");
+    ck_assert_msg(run_bin_await_line(e, "epoch 1/40  train", NULL), "no epoch line before the end");
     kill(pid, SIGINT);
+    char line[512];
     while (fgets(line, sizeof line, e))
         ;
     fclose(e);

@@ -352,11 +352,7 @@ START_TEST(test_eval_keeps_run)
     int err_fd;
     pid_t pid = run_bin_spawn(tmp, grid_all, &err_fd);
     FILE *ef = fdopen(err_fd, "r");
-    char line[512];
-    int cell = 0;
-    while (!cell && fgets(line, sizeof line, ef))
-        cell = strncmp(line, "grid 1/", 7) == 0;
-    ck_assert_msg(cell, "eval ended before its first grid cell");
+    ck_assert_msg(run_bin_await_line(ef, "grid 1/", NULL), "eval ended before its first grid cell");
     ck_assert_int_eq(kill(pid, SIGINT), 0);
     err_text[fread(err_text, 1, sizeof err_text - 1, ef)] = '\0';
     fclose(ef);

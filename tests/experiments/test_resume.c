@@ -68,16 +68,13 @@ static int run_signalled(char **argv, int epoch, int sig, int delay_ms, int *see
     char line[512], want[32], next[32];
     snprintf(want, sizeof want, "epoch %d/", epoch);
     snprintf(next, sizeof next, "epoch %d/", epoch + 1);
-    int seen = 0;
-    while (!seen && fgets(line, sizeof line, e))
-        seen = strncmp(line, want, strlen(want)) == 0 && strstr(line, "train loss");
-    ck_assert_msg(seen, "no '%s' line before the end", want);
+    ck_assert_msg(run_bin_await_line(e, want, "train loss"), "no '%s' line before the end", want);
     struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
     kill(pid, sig);
-    *seen_next = 0;
+    *seen_next = run_bin_await_line(e, next, "train loss");
     while (fgets(line, sizeof line, e))
-        *seen_next |= strncmp(line, next, strlen(next)) == 0 && strstr(line, "train loss") != NULL;
+        ;
     fclose(e);
     return run_bin_reap(pid, tmp, out_text, sizeof out_text);
 }
