@@ -14,6 +14,9 @@
 /* Fewer mid-tone (pinned) pixels than this: the mean noise estimator over
  * every interior pixel (noise_clip 0). */
 #define MIN_NOISE_PIXELS 16
+/* noise_gain looks at pixels whose 3x3 mean luma is above this: signal-
+ * dependent noise vanishes on black, so dark pixels only dilute it */
+#define GAIN_MIN_MEAN 16.0f
 /* jpeg: at most this many non-flat blocks are examined (raster order), and
  * a quality needs this many on-grid coefficients to count */
 #define JPEG_MAX_BLOCKS 64
@@ -34,7 +37,7 @@ static const char *const mode_names[ENV_NFEAT_MODE] = {"none", "quality", "oracl
 
 static const char *const quality_names[ENV_Q_NFEAT] = {
     "noise", "noise_clip", "sharpness", "blockiness", "jpeg", "contrast",
-    "mean", "saturated", "impulse", "hf_ratio", "pixelation",
+    "mean", "saturated", "impulse", "hf_ratio", "pixelation", "noise_gain",
 };
 
 const char *env_feat_mode_name(env_feat_mode m)
@@ -69,7 +72,7 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    return 3 * (size_t)h * (size_t)w; /* luma, responses, flags (bytes) */
+    return 4 * (size_t)h * (size_t)w; /* luma, responses, 2x2 means, flags (bytes) */
 }
 
 static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
@@ -182,6 +185,40 @@ static void interior_measures(const float *y, const uint8_t *flag, int h, int w,
     f[ENV_Q_NOISE_CLIP] = (float)(log1p(clip) / 4.0);
     f[ENV_Q_SHARPNESS] = (float)(log1p(lvar > 0 ? lvar : 0) / 12.0);
     f[ENV_Q_HF_RATIO] = tot > 1e-9 * n ? (float)(hf / tot) : 0.0f;
+}
+
+/* noise_gain (quality.h): fine-scale response energy less half the
+ * coarse-scale one, over the local mean, median over the non-dark pixels.
+ * box: (h - 1)(w - 1) 2x2 block means, row stride w - 1; d: room for
+ * (h - 5)(w - 5) values. */
+static void noise_gain(const float *y, int h, int w, float *box, float *d, float *f)
+{
+    int bw = w - 1;
+    for (int r = 0; r + 1 < h; r++) {
+        const float *a = y + (size_t)r * w, *b = a + w;
+        for (int x = 0; x + 1 < w; x++)
+            box[(size_t)r * bw + x] = 0.25f * (a[x] + a[x + 1] + b[x] + b[x + 1]);
+    }
+    long nd = 0;
+    for (int r = 2; r + 3 < h; r++) {
+        const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *dn = y + (size_t)(r + 1) * w;
+        const float *bu = box + (size_t)(r - 2) * bw, *bm = box + (size_t)r * bw,
+                    *bd = box + (size_t)(r + 2) * bw;
+        for (int x = 2; x + 3 < w; x++) {
+            float corners = u[x - 1] + u[x + 1] + dn[x - 1] + dn[x + 1];
+            float cross = u[x] + dn[x] + m[x - 1] + m[x + 1];
+            float mean = (corners + cross + m[x]) * (1.0f / 9.0f);
+            if (mean <= GAIN_MIN_MEAN)
+                continue;
+            float fine = (corners - 2.0f * cross + 4.0f * m[x]) * (1.0f / 6.0f);
+            float coarse = (bu[x - 2] + bu[x + 2] + bd[x - 2] + bd[x + 2] -
+                            2.0f * (bu[x] + bd[x] + bm[x - 2] + bm[x + 2]) + 4.0f * bm[x]) *
+                           (1.0f / 6.0f);
+            d[nd++] = (fine * fine - 0.5f * coarse * coarse) / mean;
+        }
+    }
+    float g = nd >= MIN_NOISE_PIXELS ? select_kth(d, nd, nd / 2) : 0.0f;
+    f[ENV_Q_NOISE_GAIN] = (float)(log1p(g > 0 ? g : 0) / 4.0);
 }
 
 /* Steps in float per row (exact: differences of 8-bit luma sums), rows
@@ -421,8 +458,8 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
 void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *f)
 {
     size_t n = (size_t)h * (size_t)w;
-    float *y = scratch, *resp = scratch + n;
-    uint8_t *flag = (uint8_t *)(scratch + 2 * n);
+    float *y = scratch, *resp = scratch + n, *box = scratch + 2 * n;
+    uint8_t *flag = (uint8_t *)(scratch + 3 * n);
     to_luma(px, h, w, c, y);
     bound_flags(y, n, flag);
     double sum = 0, sq = 0;
@@ -434,6 +471,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     f[ENV_Q_MEAN] = (float)(mean / 255.0);
     f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
     interior_measures(y, flag, h, w, mean, resp, f);
+    noise_gain(y, h, w, box, resp, f);
     blockiness(y, h, w, f);
     extremes(px, h, w, c, f);
     pixelation(y, h, w, f);

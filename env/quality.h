@@ -68,6 +68,24 @@
  *               not constant, the fraction that equal their next neighbour
  *               exactly. About 0 on natural images; pixelate's nearest
  *               upscale repeats about (1 - factor) of the lines.
+ * 11 noise_gain signal-dependent noise (shot: variance 255 Y / c; speckle:
+ *               std proportional to Y), which vanishes on black and so is
+ *               diluted in noise: per pixel at least 2 from the top and
+ *               left and 3 from the bottom and right border whose 3x3 mean
+ *               Y is above 16, the fine response r = (M * Y) / 6 (noise
+ *               variance in Y units, as for noise) and the coarse response
+ *               rc = (M2 * B) / 6, where B are the 2x2 block means starting
+ *               at each pixel and M2 is M with its taps 2 pixels apart;
+ *               d = (r^2 - rc^2 / 2) / (3x3 mean Y); g = median d (0 with
+ *               fewer than 16 such pixels). Dividing by the mean makes g
+ *               a noise gain (variance per unit intensity: about 0.35 x
+ *               255 / c for shot noise, 0.35 being the median of d over
+ *               its mean). Subtracting half the coarse energy takes out
+ *               part of the pixel-scale texture (edges, weaves), which
+ *               reaches the coarse scale too, while white noise keeps 7/8
+ *               of its fine energy (averaging 4 pixels quarters its
+ *               variance).
+ *               Feature log(1 + max(g, 0)) / 4.
  *
  * Images must be at least ENV_MIN_SIDE on each side. Deliberately not here:
  * which corruption an image gets (mix.h), the corruptions (corrupt.h). */
@@ -93,6 +111,7 @@ enum {
     ENV_Q_IMPULSE,
     ENV_Q_HF_RATIO,
     ENV_Q_PIXELATION,
+    ENV_Q_NOISE_GAIN,
     ENV_Q_NFEAT,
 };
 
@@ -101,12 +120,12 @@ const char *env_feat_mode_name(env_feat_mode m);
 int env_feat_mode_find(const char *name, env_feat_mode *m, qa_err *err);
 /* features per image in mode m */
 int env_feat_count(env_feat_mode m);
-/* name of feature i in mode m: quality "noise" ... "pixelation"; oracle
+/* name of feature i in mode m: quality "noise" ... "noise_gain"; oracle
  * the corruption names of corrupt.h then "severity"; NULL out of range */
 const char *env_feat_name(env_feat_mode m, int i);
 
-/* Floats of scratch env_quality needs for an h x w image (luma and the
- * noise estimator's responses). */
+/* Floats of scratch env_quality needs for an h x w image (luma, the
+ * noise estimators' responses, 2x2 block means, bound flags). */
 size_t env_quality_scratch(int h, int w);
 /* px (h, w, c), c = 1 or 3, h, w >= ENV_MIN_SIDE -> f[ENV_Q_NFEAT].
  * scratch: env_quality_scratch(h, w) floats. */

@@ -132,6 +132,67 @@ START_TEST(test_noise_sigma)
 }
 END_TEST
 
+/* noise_gain: Poisson noise (the shot noise of the tables) on flat images
+ * of two levels reads g = exp(4 f) - 1 proportional to the gain 255 / c
+ * whatever the level, the same constant for every c; Gaussian noise of
+ * one sigma reads a gain falling as 1 / level. */
+static double gain_of(float f)
+{
+    return exp(4.0 * f) - 1.0;
+}
+
+START_TEST(test_noise_gain)
+{
+    enum { S = 96 };
+    uint8_t *px = malloc(S * S);
+    float f[ENV_Q_NFEAT];
+    const double cs[] = {500, 100, 50}, levels[] = {64, 160};
+    double kappa[2][3];
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++) {
+            nn_rng r;
+            nn_rng_init(&r, 11, NN_STREAM_TEST, (uint32_t)k, (uint32_t)l);
+            for (int i = 0; i < S * S; i++) {
+                double v = nn_rng_poisson(&r, levels[l] / 255.0 * cs[k]) / cs[k] * 255.0;
+                px[i] = (uint8_t)(v > 255 ? 255 : v);
+            }
+            features(px, S, S, 1, f);
+            kappa[l][k] = gain_of(f[ENV_Q_NOISE_GAIN]) / (255.0 / cs[k]);
+        }
+    double mean = 0;
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++)
+            mean += kappa[l][k] / 6.0;
+    /* the median of (r^2 - rc^2 / 2) is about 0.35 of the variance */
+    ck_assert_msg(mean > 0.3 && mean < 0.42, "gain / (255 / c) = %g on average", mean);
+    for (int l = 0; l < 2; l++)
+        for (int k = 0; k < 3; k++)
+            ck_assert_msg(fabs(kappa[l][k] / mean - 1.0) < 0.15,
+                          "gain / (255 / c) = %g at level %g, c %g; %g on average", kappa[l][k],
+                          levels[l], cs[k], mean);
+    /* additive noise of one sigma: variance per unit intensity halves when
+     * the level doubles */
+    double g[2];
+    for (int l = 0; l < 2; l++) {
+        nn_rng r;
+        nn_rng_init(&r, 12, NN_STREAM_TEST, 0, (uint32_t)l);
+        for (int i = 0; i < S * S; i++) {
+            double v = 60.0 * (l + 1) + 8.0 * nn_rng_normal_d(&r);
+            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
+        }
+        features(px, S, S, 1, f);
+        g[l] = gain_of(f[ENV_Q_NOISE_GAIN]);
+    }
+    ck_assert_msg(fabs(g[0] / g[1] - 2.0) < 0.25, "gain at 60 %g, at 120 %g", g[0], g[1]);
+    /* black with sparse dark noise: no pixel counts, 0 */
+    for (int i = 0; i < S * S; i++)
+        px[i] = (uint8_t)(i % 7 == 0 ? 20 : 0);
+    features(px, S, S, 1, f);
+    ck_assert_float_eq(f[ENV_Q_NOISE_GAIN], 0.0f);
+    free(px);
+}
+END_TEST
+
 START_TEST(test_impulse)
 {
     enum { S = 40 };
@@ -355,16 +416,20 @@ START_TEST(test_spearman_known)
 END_TEST
 
 /* Relevant feature and sign per corruption; bound 0.8 as the issue asks.
- * Shot and speckle noise vanish on black backgrounds and scale with the
- * intensity, so on Fashion-MNIST their best feature (noise) reaches about
- * 0.73 and 0.69: checked against 0.65 so a regression still fails. */
+ * Shot and speckle noise vanish on black and scale with the intensity;
+ * noise_gain reads them at 0.79 and 0.78 on Fashion-MNIST (noise: 0.73 and
+ * 0.69), short of 0.8 because the images' own pixel-scale texture is as
+ * strong as the noise of severities 1-2 (a median of |M * n| / sqrt(mean)
+ * over the noise field n = degraded - clean alone, which no feature can
+ * see, reaches 0.94 and 0.93). Checked against 0.77 so a regression still
+ * fails. */
 static const struct {
     int id, feat, sign;
     double bound;
 } relevant[] = {
     {ENV_GAUSSIAN_NOISE, ENV_Q_NOISE_CLIP, 1, 0.8},
-    {ENV_SHOT_NOISE, ENV_Q_NOISE, 1, 0.65},
-    {ENV_SPECKLE_NOISE, ENV_Q_NOISE, 1, 0.65},
+    {ENV_SHOT_NOISE, ENV_Q_NOISE_GAIN, 1, 0.77},
+    {ENV_SPECKLE_NOISE, ENV_Q_NOISE_GAIN, 1, 0.77},
     {ENV_IMPULSE_NOISE, ENV_Q_IMPULSE, 1, 0.8},
     {ENV_GAUSSIAN_BLUR, ENV_Q_SHARPNESS, -1, 0.8},
     {ENV_DEFOCUS_BLUR, ENV_Q_SHARPNESS, -1, 0.8},
@@ -422,6 +487,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_contrast_exact);
     tcase_add_test(tc, test_blockiness);
     tcase_add_test(tc, test_noise_sigma);
+    tcase_add_test(tc, test_noise_gain);
     tcase_add_test(tc, test_impulse);
     tcase_add_test(tc, test_pixelation);
     tcase_add_test(tc, test_jpeg_quality);
