@@ -267,9 +267,10 @@ int data_folder_load(data_set *ds, const char *dir, const data_folder_cfg *cfg,
     return QA_OK;
 }
 
-int data_folder_load_splits(data_set *train, data_set *test, const char *dir, qa_err *err)
+int data_folder_load_splits(data_set *train, data_set *test, const char *dir, int side,
+                            qa_err *err)
 {
-    const data_folder_cfg cfg = {DATA_FOLDER_SPLIT_SIDE, 3};
+    const data_folder_cfg cfg = {side, 3};
     char path[4096], **a = NULL, **b = NULL;
     if (!dir || !*dir)
         return qa_fail(err, QA_ERR_CONFIG, "the folder dataset needs a directory ([data] dir)");

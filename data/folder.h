@@ -30,11 +30,12 @@ int data_folder_load(data_set *ds, const char *dir, const data_folder_cfg *cfg,
                      char ***class_names, qa_err *err);
 void data_folder_free_names(char **names, int n);
 
-/* dir/train and dir/test at DATA_FOLDER_SPLIT_SIDE px RGB (CIFAR's shape,
- * so the cifar severity table applies), for the experiments' dataset
- * table; the two splits must have the same class folders. */
-#define DATA_FOLDER_SPLIT_SIDE 32
-int data_folder_load_splits(data_set *train, data_set *test, const char *dir, qa_err *err);
+/* dir/train and dir/test as side x side RGB ([data] folder_side; 32 is
+ * CIFAR's shape, for which the cifar severity table is made), for the
+ * experiments' dataset table; the two splits must have the same class
+ * folders. */
+int data_folder_load_splits(data_set *train, data_set *test, const char *dir, int side,
+                            qa_err *err);
 
 /* (ih, iw, c) -> (oh, ow, c) with PIL's bilinear filter widened by the
  * scale when shrinking (antialiasing), rounded to nearest. */

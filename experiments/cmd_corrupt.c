@@ -290,7 +290,8 @@ static int write_grid(const corrupt_args *a, qa_err *err)
     data_image sheet = {0};
     int rc = exp_config_load(cfg, a->data, a->sets, a->nsets, err);
     if (!rc)
-        rc = exp_dataset_load(cfg->data.dataset, cfg->data.dir, &train, &test, err);
+        rc = exp_dataset_load(cfg->data.dataset, cfg->data.dir, cfg->data.folder_side, &train,
+                              &test, err);
     if (!rc && (test.h < ENV_MIN_SIDE || test.w < ENV_MIN_SIDE))
         rc = qa_fail(err, QA_ERR_UNSUPPORTED, "%s: images of %dx%d are below the corruptions' %d px",
                      test.source, test.h, test.w, ENV_MIN_SIDE);

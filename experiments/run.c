@@ -116,7 +116,8 @@ static int run_loaders(exp_run *r, qa_err *err)
 static int run_data(exp_run *r, qa_err *err)
 {
     const exp_data_cfg *dc = &r->cfg->data;
-    int rc = exp_dataset_load(dc->dataset, dc->dir, &r->train_set, &r->test_set, err);
+    int rc = exp_dataset_load(dc->dataset, dc->dir, dc->folder_side, &r->train_set,
+                              &r->test_set, err);
     if (rc)
         return rc;
     if (r->test_set.h != r->train_set.h || r->test_set.w != r->train_set.w ||

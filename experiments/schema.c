@@ -34,6 +34,11 @@ static const cfg_key data_keys[] = {
      .choice = exp_dataset_choice, .help = "image source"},
     {.key = "dir", .type = CFG_STRING, FIELD(exp_data_cfg, dir), .def = "",
      .help = "dataset directory, empty = the dataset's default location"},
+    {.key = "folder_side", .type = CFG_INT, FIELD(exp_data_cfg, folder_side), .def = "32",
+     .min = 8, .max = 4096,
+     .help = "dataset = folder: side of the square RGB images (shorter side resized with an "
+             "antialiased bilinear filter, centre crop); env.table should match (cifar up to 32 "
+             "px, tiny 64)"},
     {.key = "limit", .type = CFG_INT, FIELD(exp_data_cfg, limit), .def = "0", .min = 0,
      .max = 2147483647, .help = "use only the first N training images, 0 = all"},
     {.key = "test_limit", .type = CFG_INT, FIELD(exp_data_cfg, test_limit), .def = "0", .min = 0,

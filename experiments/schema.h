@@ -32,6 +32,7 @@ typedef enum { EXP_NORM_DATASET, EXP_NORM_FIXED, EXP_NORM_NONE } exp_norm;
 typedef struct {
     int dataset;          /* index into the dataset table (datasets.h) */
     char dir[512];        /* "" = the dataset's default location */
+    int folder_side;      /* dataset folder: images resized and cropped to this square */
     int limit;            /* use the first N training images, 0 = all */
     int test_limit;       /* evaluate on the first N test images, 0 = all */
     double val_fraction;  /* held out of training for validation */

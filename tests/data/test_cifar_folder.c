@@ -250,18 +250,27 @@ START_TEST(test_folder_splits)
     mkdir(path_of("test/a"), 0755);
     write_png(path_of("train/a/1.png"), 40, 40, 1, 9);
     write_png(path_of("test/a/1.png"), 20, 30, 3, 7);
-    ck_assert_int_eq(data_folder_load_splits(&tr, &te, dir, &err), QA_OK);
-    ck_assert_int_eq(tr.h, DATA_FOLDER_SPLIT_SIDE);
-    ck_assert_int_eq(te.c, 3);
-    ck_assert_int_eq(data_set_image(&te, 0)[100], 7);
-    data_set_free(&tr);
-    data_set_free(&te);
+    /* the side asked for, RGB, for both splits whatever the files' sizes */
+    const int sides[] = {32, 8, 48};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(data_folder_load_splits(&tr, &te, dir, sides[k], &err), QA_OK);
+        ck_assert_int_eq(tr.h, sides[k]);
+        ck_assert_int_eq(tr.w, sides[k]);
+        ck_assert_int_eq(te.h, sides[k]);
+        ck_assert_int_eq(te.w, sides[k]);
+        ck_assert_int_eq(tr.c, 3);
+        ck_assert_int_eq(te.c, 3);
+        ck_assert_int_eq(data_set_image(&te, 0)[(size_t)sides[k] * sides[k] * 3 - 1], 7);
+        data_set_free(&tr);
+        data_set_free(&te);
+    }
+    expect_fail(data_folder_load_splits(&tr, &te, dir, 4, &err), &err, QA_ERR_ARG, "side 4");
     mkdir(path_of("test/b"), 0755);
     write_png(path_of("test/b/1.png"), 20, 30, 3, 7);
-    expect_fail(data_folder_load_splits(&tr, &te, dir, &err), &err, QA_ERR_FORMAT, dir);
+    expect_fail(data_folder_load_splits(&tr, &te, dir, 32, &err), &err, QA_ERR_FORMAT, dir);
     data_set_free(&tr);
     data_set_free(&te);
-    expect_fail(data_folder_load_splits(&tr, &te, "", &err), &err, QA_ERR_CONFIG, "[data] dir");
+    expect_fail(data_folder_load_splits(&tr, &te, "", 32, &err), &err, QA_ERR_CONFIG, "[data] dir");
     rm_tmp();
 }
 END_TEST

@@ -402,6 +402,8 @@ START_TEST(test_exp_checks)
     char *s6[] = {"experiment.name=../escaped"};
     expect_load_error(s6, 1, "experiment.name (--set experiment.name=../escaped)",
                       "one folder name");
+    char *s10[] = {"data.folder_side=4"};
+    expect_load_error(s10, 1, "--set data.folder_side=4", "8");
     char *s7[] = {"experiment.name=a/b"}, *s8[] = {"experiment.name=.."},
          *s9[] = {"experiment.name=/abs"};
     expect_load_error(s7, 1, "'a/b'", "no '/'");

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "data/folder.h"
 #include "data/jpeg_io.h"
 #include "data/png_io.h"
 #include "env/corrupt.h"
@@ -164,7 +165,8 @@ START_TEST(test_errors)
 END_TEST
 
 /* a folder dataset (2 classes) named by a config: the sheet's size follows
- * the layout, the clean column holds the images magnified 3x */
+ * the layout, the clean column holds the images magnified 3x, at the
+ * default 32 px and at data.folder_side = 16 */
 START_TEST(test_grid_folder)
 {
     qa_err err;
@@ -191,7 +193,26 @@ START_TEST(test_grid_folder)
         ck_assert_int_eq(s.px[((size_t)(y0 + 15) * s.w + x0 + 21) * 3 + ch],
                          t.px[((size_t)5 * 32 + 7) * 3 + ch]);
     data_image_free(&s);
+    /* data.folder_side: the same files resized to 16x16, cells of 2 x 48 px */
+    ck_assert_int_eq(cli(&err, "--grid", path_of("sheet16.png"), "--data", path_of("c.ini"),
+                         "--images", "2", "--set", "data.folder_side=16", NULL), QA_OK);
+    s = read_png(path_of("sheet16.png"));
+    ck_assert_int_eq(s.w, 24 + 216 + 6 * 100 + 5 * 16);
+    ck_assert_int_eq(s.h, 56 + 15 * 52 + 12);
+    /* write_image's pixels are not uniform, so compare with the library's resize */
+    uint8_t small[16 * 16 * 3];
+    double *tmp = malloc(data_image_resize_scratch(32, 32, 16, 16, 3) * sizeof *tmp);
+    data_image_resize(t.px, 32, 32, 3, small, 16, 16, tmp);
+    free(tmp);
+    x0 = 12 + 216 + 48 + 4;
+    for (int ch = 0; ch < 3; ch++)
+        ck_assert_int_eq(s.px[((size_t)(y0 + 15) * s.w + x0 + 21) * 3 + ch],
+                         small[((size_t)5 * 16 + 7) * 3 + ch]);
+    data_image_free(&s);
     data_image_free(&t);
+    ck_assert_int_eq(cli(&err, "--grid", path_of("sheet4.png"), "--data", path_of("c.ini"),
+                         "--set", "data.folder_side=4", NULL), QA_ERR_CONFIG);
+    ck_assert_msg(strstr(err.msg, "data.folder_side=4"), "%s", err.msg);
 }
 END_TEST
 
