@@ -22,24 +22,12 @@ struct env_mix {
     mix_thread th[NN_PAR_MAX_THREADS];
 };
 
-int env_mix_check(const env_mix_cfg *cfg, int c, qa_err *err)
+/* The corruption list's own rules (ids, colour-only on grey, repeats) and
+ * the weights; *fields gets the bits at fault. */
+static int check_corruptions(const env_mix_cfg *cfg, int c, int *fields, qa_err *err)
 {
-    if (!(cfg->clean_fraction >= 0 && cfg->clean_fraction <= 1))
-        return qa_fail(err, QA_ERR_ARG, "clean fraction %g is outside 0..1", cfg->clean_fraction);
-    if (cfg->ncorr < (cfg->clean_fraction < 1) || cfg->ncorr > ENV_NCORRUPTION)
-        return qa_fail(err, QA_ERR_ARG, "%d corruptions listed: expected 1..%d (or 0 with a clean "
-                       "fraction of 1)", cfg->ncorr, ENV_NCORRUPTION);
-    if (cfg->nweight != 0 && cfg->nweight != cfg->ncorr)
-        return qa_fail(err, QA_ERR_ARG, "%d weights for %d corruptions: give one per corruption "
-                       "or none (all equal)", cfg->nweight, cfg->ncorr);
-    if (cfg->nsev < 1 || cfg->nsev > ENV_MAX_SEVERITY)
-        return qa_fail(err, QA_ERR_ARG, "%d severities listed: expected 1..%d", cfg->nsev,
-                       ENV_MAX_SEVERITY);
-    if ((int)cfg->table < 0 || cfg->table >= ENV_NTABLE || (int)cfg->features < 0 ||
-        cfg->features >= ENV_NFEAT_MODE ||
-        (cfg->schedule != ENV_SCHEDULE_FIXED && cfg->schedule != ENV_SCHEDULE_EPOCH))
-        return qa_fail(err, QA_ERR_ARG, "unknown table, schedule or feature mode");
     double total = 0;
+    *fields = ENV_MIX_CORRUPTIONS;
     for (int i = 0; i < cfg->ncorr; i++) {
         int id = cfg->corr[i];
         const env_corruption_info *in = env_corruption_get(id);
@@ -56,12 +44,45 @@ int env_mix_check(const env_mix_cfg *cfg, int c, qa_err *err)
                 return qa_fail(err, QA_ERR_ARG, "%s is listed twice (use weights instead)",
                                in->name);
         double wgt = cfg->nweight ? cfg->weight[i] : 1.0;
+        *fields = ENV_MIX_WEIGHTS;
         if (!(wgt >= 0))
             return qa_fail(err, QA_ERR_ARG, "weight %g of %s is negative", wgt, in->name);
+        *fields = ENV_MIX_CORRUPTIONS;
         total += wgt;
     }
+    *fields = ENV_MIX_WEIGHTS;
     if (cfg->ncorr > 0 && !(total > 0))
         return qa_fail(err, QA_ERR_ARG, "the corruption weights sum to 0");
+    *fields = 0;
+    return QA_OK;
+}
+
+static int check_mix(const env_mix_cfg *cfg, int c, int *fields, qa_err *err)
+{
+    *fields = ENV_MIX_CLEAN;
+    if (!(cfg->clean_fraction >= 0 && cfg->clean_fraction <= 1))
+        return qa_fail(err, QA_ERR_ARG, "clean fraction %g is outside 0..1", cfg->clean_fraction);
+    *fields = ENV_MIX_CORRUPTIONS | (cfg->ncorr < 1 ? ENV_MIX_CLEAN : 0);
+    if (cfg->ncorr < (cfg->clean_fraction < 1) || cfg->ncorr > ENV_NCORRUPTION)
+        return qa_fail(err, QA_ERR_ARG, "%d corruptions listed: expected 1..%d (or 0 with a clean "
+                       "fraction of 1)", cfg->ncorr, ENV_NCORRUPTION);
+    *fields = ENV_MIX_WEIGHTS | ENV_MIX_CORRUPTIONS;
+    if (cfg->nweight != 0 && cfg->nweight != cfg->ncorr)
+        return qa_fail(err, QA_ERR_ARG, "%d weights for %d corruptions: give one per corruption "
+                       "or none (all equal)", cfg->nweight, cfg->ncorr);
+    *fields = ENV_MIX_SEVERITIES;
+    if (cfg->nsev < 1 || cfg->nsev > ENV_MAX_SEVERITY)
+        return qa_fail(err, QA_ERR_ARG, "%d severities listed: expected 1..%d", cfg->nsev,
+                       ENV_MAX_SEVERITY);
+    *fields = ENV_MIX_MODES;
+    if ((int)cfg->table < 0 || cfg->table >= ENV_NTABLE || (int)cfg->features < 0 ||
+        cfg->features >= ENV_NFEAT_MODE ||
+        (cfg->schedule != ENV_SCHEDULE_FIXED && cfg->schedule != ENV_SCHEDULE_EPOCH))
+        return qa_fail(err, QA_ERR_ARG, "unknown table, schedule or feature mode");
+    int rc = check_corruptions(cfg, c, fields, err);
+    if (rc)
+        return rc;
+    *fields = ENV_MIX_SEVERITIES;
     for (int i = 0; i < cfg->nsev; i++) {
         if (cfg->sev[i] < 1 || cfg->sev[i] > ENV_MAX_SEVERITY)
             return qa_fail(err, QA_ERR_ARG, "severity %d is outside 1..%d (clean images come "
@@ -70,7 +91,17 @@ int env_mix_check(const env_mix_cfg *cfg, int c, qa_err *err)
             if (cfg->sev[k] == cfg->sev[i])
                 return qa_fail(err, QA_ERR_ARG, "severity %d is listed twice", cfg->sev[i]);
     }
+    *fields = 0;
     return QA_OK;
+}
+
+int env_mix_check(const env_mix_cfg *cfg, int c, int *fields, qa_err *err)
+{
+    int f;
+    int rc = check_mix(cfg, c, &f, err);
+    if (fields)
+        *fields = rc ? f : 0;
+    return rc;
 }
 
 int env_mix_create(env_mix **out, const env_mix_cfg *cfg, uint64_t seed, int h, int w, int c,
@@ -80,7 +111,7 @@ int env_mix_create(env_mix **out, const env_mix_cfg *cfg, uint64_t seed, int h, 
     if (h < ENV_MIN_SIDE || w < ENV_MIN_SIDE || (c != 1 && c != 3))
         return qa_fail(err, QA_ERR_ARG, "mixed-quality images of %dx%dx%d: expected c = 1 or 3 "
                        "and sides >= %d", h, w, c, ENV_MIN_SIDE);
-    int rc = env_mix_check(cfg, c, err);
+    int rc = env_mix_check(cfg, c, NULL, err);
     if (rc)
         return rc;
     env_mix *m = calloc(1, sizeof *m);

@@ -52,9 +52,19 @@ typedef struct env_mix env_mix;
 int env_mix_create(env_mix **m, const env_mix_cfg *cfg, uint64_t seed, int h, int w, int c,
                    qa_err *err);
 void env_mix_free(env_mix *m);
+/* The fields a failed env_mix_check is about (bits), so a config reader
+ * can say where the offending keys were set. */
+enum {
+    ENV_MIX_CORRUPTIONS = 1, /* ncorr, corr */
+    ENV_MIX_WEIGHTS = 2,     /* nweight, weight */
+    ENV_MIX_SEVERITIES = 4,  /* nsev, sev */
+    ENV_MIX_CLEAN = 8,       /* clean_fraction */
+    ENV_MIX_MODES = 16,      /* table, schedule, features */
+};
 /* The rules env_mix_create checks, for config checks that do not know the
- * images yet: c = 0 skips the colour-only test. */
-int env_mix_check(const env_mix_cfg *cfg, int c, qa_err *err);
+ * images yet: c = 0 skips the colour-only test. On failure *fields (if not
+ * NULL) gets the ENV_MIX_* bits of the fields at fault, else 0. */
+int env_mix_check(const env_mix_cfg *cfg, int c, int *fields, qa_err *err);
 /* features per sample (env_feat_count of the mode) */
 int env_mix_nfeat(const env_mix *m);
 

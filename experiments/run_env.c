@@ -2,6 +2,7 @@
 #include "experiments/run_env.h"
 
 #include "experiments/run.h"
+#include "experiments/schema.h"
 #include "experiments/schema_env.h"
 
 /* evaluation rounds (env_round_eval tags) */
@@ -13,9 +14,13 @@ int exp_env_open(exp_run *r, qa_err *err)
     if (!e->enabled)
         return QA_OK;
     const data_set *ds = &r->train_set;
+    /* the rules that need the images (saturate on grey), naming the keys */
+    int rc = exp_env_check(r->cfg, ds->c, err);
+    if (rc)
+        return rc;
     env_mix_cfg m;
     exp_env_mix_cfg(e, 0, &m);
-    int rc = env_mix_create(&r->env_train, &m, r->seed, ds->h, ds->w, ds->c, err);
+    rc = env_mix_create(&r->env_train, &m, r->seed, ds->h, ds->w, ds->c, err);
     if (!rc) {
         exp_env_mix_cfg(e, 1, &m);
         if (e->test == EXP_ENV_TEST_CLEAN) { /* clean images still get their features */

@@ -149,7 +149,7 @@ static const cfg_section sections[] = {
     {"experiment", experiment_keys, offsetof(exp_config, experiment), "what is run and where", NULL},
     {"data", data_keys, offsetof(exp_config, data), "images and their normalisation", NULL},
     {"env", exp_env_keys, offsetof(exp_config, env),
-     "the degradation environment: corruption mix, severities, quality features", exp_env_check},
+     "the degradation environment: corruption mix, severities, quality features", NULL},
     {"model", model_keys, offsetof(exp_config, model), "the network", NULL},
     {"quant", exp_quant_keys, offsetof(exp_config, quant),
      "quantizers, candidate widths and the fixed method's widths", exp_quant_check},
@@ -189,15 +189,21 @@ int exp_config_load(exp_config *c, const char *path, char *const *sets, int nset
     return rc ? rc : exp_config_check(c, err);
 }
 
-/* "section.key (where it was set)" for messages about a key's value */
-static void key_where(exp_config *c, const char *section, const char *key, char *buf, size_t n)
+void exp_config_key_where(const exp_config *c, const char *section, const char *key, char *buf,
+                          size_t n)
 {
     int idx = -1;
     cfg_lookup(&exp_schema, section, key, NULL, &idx);
-    cfg_doc d = exp_config_doc(c);
+    /* cfg_where only reads the trace: the casts do not let anything write */
+    cfg_doc d = {&exp_schema, (void *)c, (cfg_trace *)&c->trace};
     char where[300];
     cfg_where(&d, idx, where, sizeof where);
     snprintf(buf, n, "%s.%s (%s)", section, key, where);
+}
+
+static void key_where(exp_config *c, const char *section, const char *key, char *buf, size_t n)
+{
+    exp_config_key_where(c, section, key, buf, n);
 }
 
 static int check_normalize(exp_config *c, qa_err *err)
@@ -259,6 +265,8 @@ int exp_config_check(exp_config *c, qa_err *err)
         rc = check_name(c, err);
     if (!rc)
         rc = check_grid(c, err);
+    if (!rc)
+        rc = exp_env_check(c, 0, err);
     for (int i = 0; !rc && i < exp_schema.nsections; i++) {
         const cfg_section *sec = &exp_schema.sections[i];
         if (sec->check && (rc = sec->check((char *)c + sec->off, err)) != QA_OK)

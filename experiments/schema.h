@@ -91,6 +91,11 @@ extern const cfg_schema exp_schema;
 /* [quant] keys and checks (experiments/schema_quant.c) */
 extern const cfg_key exp_quant_keys[];
 int exp_quant_check(const void *section, qa_err *err);
+/* [env]'s rules (env_mix_check) for the training and the test mix, on
+ * images of `channels` channels (0: not known yet, as when a config is
+ * bound); messages name the offending keys and where they were set
+ * (experiments/schema_env.c). */
+int exp_env_check(const exp_config *c, int channels, qa_err *err);
 /* [agent] keys and checks (experiments/schema_agent.c) */
 extern const cfg_key exp_agent_keys[];
 int exp_agent_check(const void *section, qa_err *err);
@@ -106,5 +111,9 @@ int exp_config_load(exp_config *c, const char *path, char *const *sets, int nset
 /* Rules across keys and each section's own check; messages say where the
  * offending keys were set. */
 int exp_config_check(exp_config *c, qa_err *err);
+/* "section.key (file:line)" -- or "(a --set argument)", "(the default)" --
+ * into buf, for messages about a key's value. */
+void exp_config_key_where(const exp_config *c, const char *section, const char *key, char *buf,
+                          size_t n);
 
 #endif

@@ -3,7 +3,10 @@
 #include "experiments/schema_env.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "experiments/schema.h"
 
 #define FIELD(f) .off = offsetof(exp_env_cfg, f), .size = sizeof(((exp_env_cfg *)0)->f)
 
@@ -81,27 +84,61 @@ void exp_env_mix_cfg(const exp_env_cfg *e, int test, env_mix_cfg *m)
     m->features = (env_feat_mode)e->features;
 }
 
-int exp_env_check(const void *section, qa_err *err)
+/* "env.a (where), env.b (where)" for the keys behind the ENV_MIX_* bits;
+ * the test mix's corruptions are test_corruptions, its weights equal. */
+static void blame(const exp_config *c, int test, int fields, char *buf, size_t n)
 {
-    const exp_env_cfg *e = section;
-    if (e->corruptions.n > ENV_NCORRUPTION || e->test_corruptions.n > ENV_NCORRUPTION ||
-        e->severities.n > ENV_MAX_SEVERITY)
-        return qa_fail(err, QA_ERR_CONFIG, "corruptions, test_corruptions or severities list "
-                       "repeats a value (at most %d corruptions and %d severities)",
-                       ENV_NCORRUPTION, ENV_MAX_SEVERITY);
-    env_mix_cfg m;
-    exp_env_mix_cfg(e, 0, &m);
-    const char *what = "corruptions/severities/weights";
-    int rc = env_mix_check(&m, 0, err);
-    if (!rc) {
-        exp_env_mix_cfg(e, 1, &m);
-        what = "test_corruptions";
-        rc = env_mix_check(&m, 0, err);
+    static const struct {
+        int bit;
+        const char *train, *test;
+    } keys[] = {
+        {ENV_MIX_CORRUPTIONS, "corruptions", "test_corruptions"},
+        {ENV_MIX_WEIGHTS, "weights", NULL},
+        {ENV_MIX_SEVERITIES, "severities", "severities"},
+        {ENV_MIX_CLEAN, "clean_fraction", NULL},
+        {ENV_MIX_MODES, "table", "table"},
+        {ENV_MIX_MODES, "schedule", NULL},
+        {ENV_MIX_MODES, "features", "features"},
+    };
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < n; i++) {
+        const char *key = test ? keys[i].test : keys[i].train;
+        if (!(fields & keys[i].bit) || !key)
+            continue;
+        char one[400];
+        exp_config_key_where(c, "env", key, one, sizeof one);
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", one);
     }
-    if (!rc)
-        return QA_OK;
-    if (err) /* a bad value in a config, whatever env/ calls it */
-        err->code = QA_ERR_CONFIG;
-    qa_err_prefix(err, "%s: ", what);
-    return QA_ERR_CONFIG;
+}
+
+int exp_env_check(const exp_config *c, int channels, qa_err *err)
+{
+    const exp_env_cfg *e = &c->env;
+    char where[1200];
+    /* a name list longer than the ids can only repeat one */
+    const char *lists[] = {"corruptions", "test_corruptions", "severities"};
+    int len[] = {e->corruptions.n, e->test_corruptions.n, e->severities.n};
+    int cap[] = {ENV_NCORRUPTION, ENV_NCORRUPTION, ENV_MAX_SEVERITY};
+    for (int i = 0; i < 3; i++)
+        if (len[i] > cap[i]) {
+            exp_config_key_where(c, "env", lists[i], where, sizeof where);
+            return qa_fail(err, QA_ERR_CONFIG, "%s: %d values repeat one (at most %d)", where,
+                           len[i], cap[i]);
+        }
+    for (int test = 0; test < 2; test++) {
+        if (test && e->test_corruptions.n == 0)
+            break; /* the test mix is the training mix */
+        env_mix_cfg m;
+        exp_env_mix_cfg(e, test, &m);
+        int fields;
+        if (env_mix_check(&m, channels, &fields, err) == QA_OK)
+            continue;
+        blame(c, test, fields, where, sizeof where);
+        if (err) /* a bad value in a config, whatever env/ calls it */
+            err->code = QA_ERR_CONFIG;
+        qa_err_prefix(err, "%s: ", where);
+        return QA_ERR_CONFIG;
+    }
+    return QA_OK;
 }

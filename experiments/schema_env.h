@@ -28,7 +28,6 @@ typedef struct {
 } exp_env_cfg;
 
 extern const cfg_key exp_env_keys[];
-int exp_env_check(const void *section, qa_err *err);
 
 /* The mix of training (test = 0) or of the test set (test = 1). */
 void exp_env_mix_cfg(const exp_env_cfg *e, int test, env_mix_cfg *m);

@@ -61,6 +61,51 @@ START_TEST(test_schema)
 }
 END_TEST
 
+/* The [env] rules name the offending keys with file:line, --set or the
+ * default, like every other config error. */
+static void expect_env_error(const char *path, char **sets, int nsets, const char *frag1,
+                             const char *frag2)
+{
+    exp_config *c = malloc(sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    qa_err err = {0};
+    ck_assert_int_eq(exp_config_load(c, path, sets, nsets, &err), QA_ERR_CONFIG);
+    ck_assert_msg(strstr(err.msg, frag1) && strstr(err.msg, frag2), "%s", err.msg);
+    free(c);
+}
+
+START_TEST(test_env_errors_where)
+{
+    char dir[256], path[300];
+    qa_test_tmpdir(dir, sizeof dir, "env_where");
+    snprintf(path, sizeof path, "%s/e.ini", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("[env]\nenabled = true\ncorruptions = contrast, fog\nweights = 1, 2, 3\n"
+          "severities = 2, 4, 2\ntest_corruptions = pixelate, pixelate\n", f);
+    fclose(f);
+    char where[400];
+    snprintf(where, sizeof where, "env.weights (%s:4)", path);
+    expect_env_error(path, NULL, 0, where, "3 weights for 2 corruptions");
+    snprintf(where, sizeof where, "env.corruptions (%s:3)", path);
+    expect_env_error(path, NULL, 0, where, "3 weights for 2 corruptions");
+    char *w2[] = {"env.weights=1,2"};
+    snprintf(where, sizeof where, "env.severities (%s:5)", path);
+    expect_env_error(path, w2, 1, where, "severity 2 is listed twice");
+    char *s3[] = {"env.weights=1,2", "env.severities=1,3"};
+    snprintf(where, sizeof where, "env.test_corruptions (%s:6)", path);
+    expect_env_error(path, s3, 2, where, "pixelate is listed twice");
+    /* --set and the default: the weights of the default corruption list */
+    char *w3[] = {"env.weights=1,2,3"};
+    expect_env_error(NULL, w3, 1, "env.weights (--set env.weights=1,2,3)",
+                     "env.corruptions (the default)");
+    char *c0[] = {"env.corruptions=", "env.clean_fraction=0.5"};
+    expect_env_error(NULL, c0, 2, "env.corruptions (--set env.corruptions=)",
+                     "env.clean_fraction (--set env.clean_fraction=0.5)");
+    qa_test_rmtree(dir);
+}
+END_TEST
+
 /* A run with synthetic data, the small net and the environment opened, as
  * run.c sets it up, without a run file. */
 typedef struct {
@@ -235,8 +280,10 @@ START_TEST(test_run)
     ck_assert(a.test_loss != b.test_loss);
     /* saturate on grey images: the run fails naming it */
     char *sat[] = {"env.corruptions=saturate,contrast"};
-    ck_assert_int_eq(run_smoke(dir, sat, 1, &b, &err), QA_ERR_ARG);
-    ck_assert_ptr_nonnull(strstr(err.msg, "saturate"));
+    ck_assert_int_eq(run_smoke(dir, sat, 1, &b, &err), QA_ERR_CONFIG);
+    ck_assert_msg(strstr(err.msg, "env.corruptions (--set env.corruptions=saturate,contrast): "
+                                  "saturate is the identity on 1-channel images"),
+                  "%s", err.msg);
     qa_test_rmtree(dir);
 }
 END_TEST
@@ -247,6 +294,7 @@ Suite *qa_test_suite(void)
     TCase *tc = tcase_create("env_run");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_schema);
+    tcase_add_test(tc, test_env_errors_where);
     tcase_add_test(tc, test_prepare);
     tcase_add_test(tc, test_clean_test_set);
     tcase_add_test(tc, test_run);

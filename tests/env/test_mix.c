@@ -342,6 +342,15 @@ START_TEST(test_features_modes)
 }
 END_TEST
 
+/* env_mix_check on m fails with rc, blaming exactly the fields given */
+static void expect_check(const env_mix_cfg *m, int c, int rc, int fields)
+{
+    qa_err err;
+    int f = -1;
+    ck_assert_int_eq(env_mix_check(m, c, &f, &err), rc);
+    ck_assert_int_eq(f, fields);
+}
+
 START_TEST(test_errors)
 {
     env_mix *mix = (env_mix *)&mix;
@@ -351,47 +360,54 @@ START_TEST(test_errors)
     ck_assert_int_eq(env_mix_create(&mix, &m, 0, H, W, 1, &err), QA_ERR_ARG);
     ck_assert_ptr_null(mix);
     ck_assert_ptr_nonnull(strstr(err.msg, "saturate"));
-    ck_assert_int_eq(env_mix_check(&m, 0, &err), QA_OK); /* channels unknown: allowed */
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CORRUPTIONS);
+    expect_check(&m, 0, QA_OK, 0); /* channels unknown: allowed */
+    ck_assert_int_eq(env_mix_check(&m, 0, NULL, &err), QA_OK);
     m = base_cfg();
     m.corr[1] = ENV_SNOW;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_UNSUPPORTED);
+    ck_assert_int_eq(env_mix_check(&m, 1, NULL, &err), QA_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.msg, "snow"));
+    expect_check(&m, 1, QA_ERR_UNSUPPORTED, ENV_MIX_CORRUPTIONS);
     m = base_cfg();
     m.corr[1] = ENV_NCORRUPTION;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CORRUPTIONS);
     m = base_cfg();
     m.corr[3] = m.corr[0];
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    ck_assert_int_eq(env_mix_check(&m, 1, NULL, &err), QA_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "twice"));
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CORRUPTIONS);
     m = base_cfg();
     m.nweight = 2;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_WEIGHTS | ENV_MIX_CORRUPTIONS);
     m = base_cfg();
     m.nweight = m.ncorr;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG); /* all weights 0 */
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_WEIGHTS); /* all weights 0 */
     m.weight[0] = -1;
     m.weight[1] = 2;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_WEIGHTS);
     m = base_cfg();
     m.sev[0] = 0;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_SEVERITIES);
     m.sev[0] = 6;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_SEVERITIES);
     m.sev[0] = 2;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG); /* 2 twice */
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_SEVERITIES); /* 2 twice */
     m = base_cfg();
     m.nsev = 0;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_SEVERITIES);
     m = base_cfg();
     m.clean_fraction = 1.5;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CLEAN);
     m.clean_fraction = NAN;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CLEAN);
+    m = base_cfg();
+    m.table = ENV_NTABLE;
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_MODES);
     m = base_cfg();
     m.ncorr = 0;
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_ERR_ARG);
+    expect_check(&m, 1, QA_ERR_ARG, ENV_MIX_CORRUPTIONS | ENV_MIX_CLEAN);
     m.clean_fraction = 1; /* nothing to draw, all clean: allowed */
-    ck_assert_int_eq(env_mix_check(&m, 1, &err), QA_OK);
+    expect_check(&m, 1, QA_OK, 0);
     m = base_cfg();
     ck_assert_int_eq(env_mix_create(&mix, &m, 0, 4, W, 1, &err), QA_ERR_ARG);
     ck_assert_int_eq(env_mix_create(&mix, &m, 0, H, W, 2, &err), QA_ERR_ARG);
