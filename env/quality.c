@@ -72,7 +72,7 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    return 4 * (size_t)h * (size_t)w; /* luma, responses, 2x2 means, flags (bytes) */
+    return 5 * (size_t)h * (size_t)w; /* luma, responses, 2x2 means, channel, flags (bytes) */
 }
 
 static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
@@ -122,22 +122,19 @@ static void bound_flags(const float *y, size_t n, uint8_t *flag)
         flag[i] = (uint8_t)((y[i] < 0.5f) | (y[i] > 254.5f) << 1);
 }
 
-/* One pass over the interior 3x3 neighbourhoods: both noise estimates,
- * Laplacian variance and the high-frequency ratio. Per-pixel arithmetic in
- * float (exact for sums of a few 8-bit values), sums per row in double.
- * resp: (h - 2)(w - 2) floats for the |responses| of mid-tone
- * neighbourhoods; flag: bound_flags of y. */
-static void interior_measures(const float *y, const uint8_t *flag, int h, int w, double mean,
-                              float *resp, float *f)
+/* One pass over the interior 3x3 neighbourhoods of the luma: Immerkaer's
+ * noise estimate, Laplacian variance and the high-frequency ratio. Per-
+ * pixel arithmetic in float (exact for sums of a few 8-bit values), sums
+ * per row in double. resp: (h - 2)(w - 2) floats for the |responses| of
+ * mid-tone neighbourhoods. */
+static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *f)
 {
-    double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0, pin_sum = 0;
-    long nr = 0, npin = 0;
+    double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0;
+    long nr = 0;
     float fm = (float)mean;
     for (int r = 1; r < h - 1; r++) {
         const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *d = y + (size_t)(r + 1) * w;
-        const uint8_t *fu = flag + (size_t)(r - 1) * w, *fc = flag + (size_t)r * w,
-                      *fd = flag + (size_t)(r + 1) * w;
-        float ra = 0, rl = 0, rl2 = 0, rh = 0, rt = 0, rp = 0;
+        float ra = 0, rl = 0, rl2 = 0, rh = 0, rt = 0;
         for (int x = 1; x < w - 1; x++) {
             float corners = u[x - 1] + u[x + 1] + d[x - 1] + d[x + 1];
             float cross = u[x] + d[x] + m[x - 1] + m[x + 1];
@@ -152,6 +149,34 @@ static void interior_measures(const float *y, const uint8_t *flag, int h, int w,
             rt += (ctr - fm) * (ctr - fm);
             if (box > 32.0f && box < 223.0f)
                 resp[nr++] = imm;
+        }
+        abs_sum += ra;
+        lap_sum += rl;
+        lap_sq += rl2;
+        hf += rh;
+        tot += rt;
+    }
+    double n = (double)(h - 2) * (double)(w - 2);
+    /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
+    double sigma = nr >= MIN_NOISE_PIXELS ? select_kth(resp, nr, nr / 2) / (0.6745 * 6.0)
+                                          : sqrt(M_PI / 2.0) * abs_sum / (6.0 * n);
+    double lm = lap_sum / n, lvar = lap_sq / n - lm * lm;
+    f[ENV_Q_NOISE] = (float)(log1p(sigma) / 4.0);
+    f[ENV_Q_SHARPNESS] = (float)(log1p(lvar > 0 ? lvar : 0) / 12.0);
+    f[ENV_Q_HF_RATIO] = tot > 1e-9 * n ? (float)(hf / tot) : 0.0f;
+}
+
+/* noise_clip's sums over one channel plane v (flag: its bound_flags):
+ * distance from the bound of the interior pixels whose 8 neighbours are
+ * mostly at it. */
+static void pinned(const float *v, const uint8_t *flag, int h, int w, double *sum, long *npin)
+{
+    for (int r = 1; r < h - 1; r++) {
+        const float *m = v + (size_t)r * w;
+        const uint8_t *fu = flag + (size_t)(r - 1) * w, *fc = flag + (size_t)r * w,
+                      *fd = flag + (size_t)(r + 1) * w;
+        float rp = 0;
+        for (int x = 1; x < w - 1; x++) {
             int any = fu[x - 1] | fu[x] | fu[x + 1] | fc[x - 1] | fc[x + 1] | fd[x - 1] | fd[x] |
                       fd[x + 1];
             if (!any)
@@ -163,35 +188,19 @@ static void interior_measures(const float *y, const uint8_t *flag, int h, int w,
             int hi = (fu[x - 1] >> 1) + (fu[x] >> 1) + (fu[x + 1] >> 1) + (fc[x - 1] >> 1) +
                      (fc[x + 1] >> 1) + (fd[x - 1] >> 1) + (fd[x] >> 1) + (fd[x + 1] >> 1);
             if (lo >= 5 || hi >= 5) {
-                rp += lo >= 5 ? ctr : 255.0f - ctr;
-                npin++;
+                rp += lo >= 5 ? m[x] : 255.0f - m[x];
+                (*npin)++;
             }
         }
-        abs_sum += ra;
-        lap_sum += rl;
-        lap_sq += rl2;
-        hf += rh;
-        tot += rt;
-        pin_sum += rp;
+        *sum += rp;
     }
-    double n = (double)(h - 2) * (double)(w - 2);
-    /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
-    double sigma = nr >= MIN_NOISE_PIXELS ? select_kth(resp, nr, nr / 2) / (0.6745 * 6.0)
-                                          : sqrt(M_PI / 2.0) * abs_sum / (6.0 * n);
-    /* E|half-normal| = s sqrt(2 / pi), and half the pinned pixels stay at the bound */
-    double clip = npin >= MIN_NOISE_PIXELS ? sqrt(2.0 * M_PI) * pin_sum / (double)npin : 0.0;
-    double lm = lap_sum / n, lvar = lap_sq / n - lm * lm;
-    f[ENV_Q_NOISE] = (float)(log1p(sigma) / 4.0);
-    f[ENV_Q_NOISE_CLIP] = (float)(log1p(clip) / 4.0);
-    f[ENV_Q_SHARPNESS] = (float)(log1p(lvar > 0 ? lvar : 0) / 12.0);
-    f[ENV_Q_HF_RATIO] = tot > 1e-9 * n ? (float)(hf / tot) : 0.0f;
 }
 
 /* noise_gain (quality.h): fine-scale response energy less half the
  * coarse-scale one, over the local mean, median over the non-dark pixels.
  * box: (h - 1)(w - 1) 2x2 block means, row stride w - 1; d: room for
  * (h - 5)(w - 5) values. */
-static void noise_gain(const float *y, int h, int w, float *box, float *d, float *f)
+static float noise_gain(const float *y, int h, int w, float *box, float *d)
 {
     int bw = w - 1;
     for (int r = 0; r + 1 < h; r++) {
@@ -217,7 +226,34 @@ static void noise_gain(const float *y, int h, int w, float *box, float *d, float
             d[nd++] = (fine * fine - 0.5f * coarse * coarse) / mean;
         }
     }
-    float g = nd >= MIN_NOISE_PIXELS ? select_kth(d, nd, nd / 2) : 0.0f;
+    return nd >= MIN_NOISE_PIXELS ? select_kth(d, nd, nd / 2) : 0.0f;
+}
+
+/* The channel-wise noise features: noise_clip pooled over the channels,
+ * noise_gain their mean. Per channel because colour noise is drawn per
+ * channel: the luma of a colour image averages it down (by 0.67 for i.i.d.
+ * channels) and is rarely pinned at 0 or 255 where each channel is. */
+static void channel_noise(const uint8_t *px, const float *y, int h, int w, int c, float *plane,
+                          float *box, float *d, uint8_t *flag, float *f)
+{
+    size_t n = (size_t)h * (size_t)w;
+    double pin_sum = 0, gain = 0;
+    long npin = 0;
+    for (int ch = 0; ch < c; ch++) {
+        const float *v = y;
+        if (c > 1) {
+            for (size_t i = 0; i < n; i++)
+                plane[i] = px[i * (size_t)c + (size_t)ch];
+            v = plane;
+        }
+        bound_flags(v, n, flag);
+        pinned(v, flag, h, w, &pin_sum, &npin);
+        gain += noise_gain(v, h, w, box, d);
+    }
+    /* E|half-normal| = s sqrt(2 / pi), and half the pinned pixels stay at the bound */
+    double clip = npin >= MIN_NOISE_PIXELS ? sqrt(2.0 * M_PI) * pin_sum / (double)npin : 0.0;
+    double g = gain / c;
+    f[ENV_Q_NOISE_CLIP] = (float)(log1p(clip) / 4.0);
     f[ENV_Q_NOISE_GAIN] = (float)(log1p(g > 0 ? g : 0) / 4.0);
 }
 
@@ -458,10 +494,9 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
 void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *f)
 {
     size_t n = (size_t)h * (size_t)w;
-    float *y = scratch, *resp = scratch + n, *box = scratch + 2 * n;
-    uint8_t *flag = (uint8_t *)(scratch + 3 * n);
+    float *y = scratch, *resp = scratch + n, *box = scratch + 2 * n, *plane = scratch + 3 * n;
+    uint8_t *flag = (uint8_t *)(scratch + 4 * n);
     to_luma(px, h, w, c, y);
-    bound_flags(y, n, flag);
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
         sum += y[i];
@@ -470,8 +505,8 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     double mean = sum / (double)n, var = sq / (double)n - mean * mean;
     f[ENV_Q_MEAN] = (float)(mean / 255.0);
     f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
-    interior_measures(y, flag, h, w, mean, resp, f);
-    noise_gain(y, h, w, box, resp, f);
+    interior_measures(y, h, w, mean, resp, f);
+    channel_noise(px, y, h, w, c, plane, box, resp, flag, f);
     blockiness(y, h, w, f);
     extremes(px, h, w, c, f);
     pixelation(y, h, w, f);

@@ -8,7 +8,11 @@
  *            corrupt.h (all zero for a clean image) then severity / 5.
  *
  * The quality measures work on the luma Y (the grey channel, or
- * 0.299 R + 0.587 G + 0.114 B) in 0..255 units. Each is mapped to O(1) by a
+ * 0.299 R + 0.587 G + 0.114 B) in 0..255 units, except noise_clip and
+ * noise_gain, which work on each channel of a colour image (pooled or
+ * averaged as said below): colour noise is drawn per channel, and the luma
+ * both averages it down and is rarely pinned at 0 or 255 where a channel
+ * is. Each is mapped to O(1) by a
  * fixed transform written next to it below, not by statistics fitted on a
  * data set, so a feature means the same in every run and on every data set:
  *
@@ -26,7 +30,9 @@
  *               (at least 5 of the 8 neighbours at 0, or at 255: backgrounds):
  *               additive noise there survives as a half-normal, so
  *               sigma = sqrt(2 pi) * mean distance of those centre pixels
- *               from the bound. 0 with fewer than 16 such pixels.
+ *               from the bound, the pixels of every channel pooled (each
+ *               channel's own neighbours). 0 with fewer than 16 such
+ *               pixels.
  *               Feature log(1 + sigma) / 4.
  *  2 sharpness  variance of the 4-neighbour Laplacian over interior pixels.
  *               Feature log(1 + var) / 12.
@@ -70,9 +76,9 @@
  *               upscale repeats about (1 - factor) of the lines.
  * 11 noise_gain signal-dependent noise (shot: variance 255 Y / c; speckle:
  *               std proportional to Y), which vanishes on black and so is
- *               diluted in noise: per pixel at least 2 from the top and
- *               left and 3 from the bottom and right border whose 3x3 mean
- *               Y is above 16, the fine response r = (M * Y) / 6 (noise
+ *               diluted in noise. On each channel (Y below), per pixel
+ *               at least 2 from the top and left and 3 from the bottom
+ *               and right border whose 3x3 mean Y is above 16, the fine response r = (M * Y) / 6 (noise
  *               variance in Y units, as for noise) and the coarse response
  *               rc = (M2 * B) / 6, where B are the 2x2 block means starting
  *               at each pixel and M2 is M with its taps 2 pixels apart;
@@ -84,7 +90,7 @@
  *               part of the pixel-scale texture (edges, weaves), which
  *               reaches the coarse scale too, while white noise keeps 7/8
  *               of its fine energy (averaging 4 pixels quarters its
- *               variance).
+ *               variance). Colour: g is the mean of the channels' g.
  *               Feature log(1 + max(g, 0)) / 4.
  *
  * Images must be at least ENV_MIN_SIDE on each side. Deliberately not here:

@@ -1,7 +1,7 @@
 /* env_quality_table.c: how well each quality feature tracks each
  * corruption's severity (the table of the issue 3 closing note).
  *
- *   env_quality_table [--images N] [--table cifar|tiny|imagenet] [--dir DIR]
+ *   env_quality_table [--images N] [--table cifar|tiny|imagenet] [--dir DIR] [--rgb]
  *
  * Takes the first N (default 1000) Fashion-MNIST test images, applies every
  * available corruption at severities 1..5 to each (keys = image index,
@@ -9,7 +9,11 @@
  * image and prints, per corruption, Spearman's rank correlation (average
  * ranks for ties) between every feature and the severity over the N x 5
  * images. A last column names the feature with the largest |rho|.
- * Grey images: saturate is the identity and is skipped. */
+ * Grey images: saturate is the identity and is skipped. --rgb: the images
+ * tinted to colour first, (R, G, B) = trunc(Y x (1, 0.85, 0.6)) (a sepia
+ * tone with black kept black), so every corruption runs in its colour form
+ * (per-channel noise, chroma-subsampled JPEG, saturate) and the features
+ * read the luma of a colour image. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +67,21 @@ static double pearson(const double *a, const double *b, int n)
     return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
 }
 
+/* grey (n, h, w, 1) -> the sepia RGB of the header, in a new set */
+static int tint(const data_set *g, data_set *rgb, qa_err *err)
+{
+    static const float k[3] = {1.0f, 0.85f, 0.6f};
+    int rc = data_set_alloc(rgb, g->n, g->h, g->w, 3, g->nclass, err);
+    size_t n = (size_t)g->n * (size_t)g->h * (size_t)g->w;
+    for (size_t i = 0; !rc && i < n; i++)
+        for (int ch = 0; ch < 3; ch++)
+            rgb->pixels[3 * i + ch] = (uint8_t)(g->pixels[i] * k[ch]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    int nimg = 1000;
+    int nimg = 1000, rgb = 0;
     const char *dir = NULL, *table = "cifar";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--images") && i + 1 < argc && atoi(argv[i + 1]) > 1)
@@ -74,6 +90,8 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (!strcmp(argv[i], "--table") && i + 1 < argc)
             table = argv[++i];
+        else if (!strcmp(argv[i], "--rgb"))
+            rgb = 1;
         else {
             fprintf(stderr, "env_quality_table: bad argument '%s' (see the comment at the top "
                             "of env_quality_table.c)\n", argv[i]);
@@ -87,6 +105,11 @@ int main(int argc, char **argv)
     int rc = env_table_find(table, &t, &err);
     if (!rc)
         rc = data_idx_load(&ds, dir, "t10k", &err);
+    if (!rc && rgb) {
+        data_set grey = ds;
+        rc = tint(&grey, &ds, &err);
+        data_set_free(&grey);
+    }
     if (!rc)
         rc = env_work_create(&ws, ds.h, ds.w, &err);
     if (rc) {
@@ -105,7 +128,7 @@ int main(int argc, char **argv)
     double *rs = malloc((size_t)n * sizeof(double));
     ranked *tmp = malloc((size_t)n * sizeof(ranked));
     printf("Spearman rho(feature, severity), %d Fashion-MNIST test images x severities 1..5, "
-           "table %s\n%-18s", nimg, table, "corruption");
+           "table %s%s\n%-18s", nimg, table, rgb ? ", tinted RGB" : "", "corruption");
     for (int f = 0; f < nf; f++)
         printf(" %10s", env_feat_name(ENV_FEAT_QUALITY, f));
     printf("  best\n");

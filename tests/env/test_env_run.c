@@ -220,14 +220,15 @@ START_TEST(test_clean_test_set)
     qa_err err;
     ck_assert_int_eq(exp_batch_prepare(r, &r->batch, &r->test_set, idx, N, 0, &err), QA_OK);
     ck_assert_int_eq(memcmp(r->batch.px, r->test_set.pixels, (size_t)N * S * S), 0);
-    float scratch[4 * S * S], f0[ENV_Q_NFEAT];
-    ck_assert_uint_le(env_quality_scratch(S, S), sizeof scratch / sizeof scratch[0]);
+    float *scratch = malloc(env_quality_scratch(S, S) * sizeof(float)), f0[ENV_Q_NFEAT];
+    ck_assert_ptr_nonnull(scratch);
     for (int i = 0; i < N; i++) {
         ck_assert_int_eq(r->batch.corruption[i], ENV_CLEAN);
         ck_assert_int_eq(r->batch.severity[i], 0);
         env_quality(data_set_image(&r->test_set, i), S, S, 1, scratch, f0);
         ck_assert_int_eq(memcmp(f0, r->batch.features + (size_t)i * ENV_Q_NFEAT, sizeof f0), 0);
     }
+    free(scratch);
     fake_close(&f);
     /* disabled: clean, no features */
     char *off[] = {"env.enabled=false"};
