@@ -87,32 +87,54 @@ static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
         y[i] = 0.299f * px[3 * i] + 0.587f * px[3 * i + 1] + 0.114f * px[3 * i + 2];
 }
 
-/* k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
-static float select_kth(float *a, long n, long k)
+/* k-th smallest of a[0..n), tmp: n floats of room (both reordered).
+ * Quickselect whose splits copy between a and tmp without a branch per
+ * element (on noise-like data a branch mispredicts half the time, which
+ * cost more than the comparisons): each element is written to both ends of
+ * the gap and the end it belongs to advances. A second split of the upper
+ * part separates the values equal to the pivot, so runs of equal values
+ * (zero responses of flat regions) end it at once. */
+static float select_kth(float *a, float *tmp, long n, long k)
 {
-    long lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float p = a[lo + (hi - lo) / 2];
-        long i = lo, j = hi;
-        while (i <= j) {
-            while (a[i] < p)
-                i++;
-            while (a[j] > p)
-                j--;
-            if (i <= j) {
-                float t = a[i];
-                a[i++] = a[j];
-                a[j--] = t;
-            }
+    float *src = a, *dst = tmp;
+    long lo = 0, hi = n;
+    while (hi - lo > 1) {
+        float x = src[lo], y = src[lo + (hi - lo) / 2], z = src[hi - 1];
+        float p = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+        long l = lo, g = hi - 1;
+        for (long i = lo; i < hi; i++) { /* < p to the front, >= p to the back */
+            float v = src[i];
+            long lt = v < p;
+            dst[l] = v;
+            dst[g] = v;
+            l += lt;
+            g -= 1 - lt;
         }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            break;
+        float *t = src;
+        src = dst;
+        dst = t;
+        if (k < l) {
+            hi = l;
+            continue;
+        }
+        long e = l;
+        g = hi - 1;
+        for (long i = l; i < hi; i++) { /* == p to the front, > p to the back */
+            float v = src[i];
+            long le = !(p < v);
+            dst[e] = v;
+            dst[g] = v;
+            e += le;
+            g -= 1 - le;
+        }
+        t = src;
+        src = dst;
+        dst = t;
+        if (k < e)
+            return p;
+        lo = e;
     }
-    return a[k];
+    return src[k];
 }
 
 /* 1: at black, 2: at white (the bounds noise gets clipped at) */
@@ -126,8 +148,9 @@ static void bound_flags(const float *y, size_t n, uint8_t *flag)
  * noise estimate, Laplacian variance and the high-frequency ratio. Per-
  * pixel arithmetic in float (exact for sums of a few 8-bit values), sums
  * per row in double. resp: (h - 2)(w - 2) floats for the |responses| of
- * mid-tone neighbourhoods. */
-static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *f)
+ * mid-tone neighbourhoods, tmp as many for their median. */
+static void interior_measures(const float *y, int h, int w, double mean, float *resp,
+                              float *tmp, float *f)
 {
     double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0;
     long nr = 0;
@@ -158,7 +181,7 @@ static void interior_measures(const float *y, int h, int w, double mean, float *
     }
     double n = (double)(h - 2) * (double)(w - 2);
     /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
-    double sigma = nr >= MIN_NOISE_PIXELS ? select_kth(resp, nr, nr / 2) / (0.6745 * 6.0)
+    double sigma = nr >= MIN_NOISE_PIXELS ? select_kth(resp, tmp, nr, nr / 2) / (0.6745 * 6.0)
                                           : sqrt(M_PI / 2.0) * abs_sum / (6.0 * n);
     double lm = lap_sum / n, lvar = lap_sq / n - lm * lm;
     f[ENV_Q_NOISE] = (float)(log1p(sigma) / 4.0);
@@ -226,7 +249,7 @@ static float noise_gain(const float *y, int h, int w, float *box, float *d)
             d[nd++] = (fine * fine - 0.5f * coarse * coarse) / mean;
         }
     }
-    return nd >= MIN_NOISE_PIXELS ? select_kth(d, nd, nd / 2) : 0.0f;
+    return nd >= MIN_NOISE_PIXELS ? select_kth(d, box, nd, nd / 2) : 0.0f; /* box: done with */
 }
 
 /* The channel-wise noise features: noise_clip pooled over the channels,
@@ -505,7 +528,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     double mean = sum / (double)n, var = sq / (double)n - mean * mean;
     f[ENV_Q_MEAN] = (float)(mean / 255.0);
     f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
-    interior_measures(y, h, w, mean, resp, f);
+    interior_measures(y, h, w, mean, resp, box, f);
     channel_noise(px, y, h, w, c, plane, box, resp, flag, f);
     blockiness(y, h, w, f);
     extremes(px, h, w, c, f);
