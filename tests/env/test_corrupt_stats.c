@@ -169,7 +169,13 @@ static double psnr(const uint8_t *a, const uint8_t *b, size_t n)
  * - glass_blur: s1..s3 are one shuffle pass after blurs of sigma 0.05, 0.25,
  *   0.4, s4..s5 two passes after 0.25, 0.4; a wider blur smooths the
  *   shuffle's error away, so PSNR rises within each group. Asserted: every
- *   two-pass severity is below every one-pass one. */
+ *   two-pass severity is below every one-pass one.
+ * Checked independently with numpy (tests/fixtures/psnr_monotone_ref.py,
+ * 200 images, 3 seeds): the generators' glass blur gives 15.9-16.0, 15.9-16.0,
+ * 16.8-16.9, 13.3-13.4, 14.0-14.1 dB (ours 15.93, 15.99, 16.86, 13.34, 14.04),
+ * a true swap 14.0, 14.0, 15.1, 12.4, 13.5: the same order; motion blur
+ * s3 16.8-17.0 and s4 16.9 dB (ours 16.94 both), at most 1 grey level apart
+ * for one angle. */
 static void check_monotone(int id, const double *m, char *bad, size_t nbad)
 {
     const char *name = env_corruption_get(id)->name;
