@@ -87,7 +87,8 @@ static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
         y[i] = 0.299f * px[3 * i] + 0.587f * px[3 * i + 1] + 0.114f * px[3 * i + 2];
 }
 
-/* k-th smallest of a[0..n), tmp: n floats of room (both reordered).
+/* k-th smallest of a[0..n), tmp: n floats of room (both overwritten: the
+ * values end up split between them, so a is not a permutation of itself).
  * Quickselect whose splits copy between a and tmp without a branch per
  * element (on noise-like data a branch mispredicts half the time, which
  * cost more than the comparisons): each element is written to both ends of
