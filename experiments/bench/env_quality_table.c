@@ -17,8 +17,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "bench_util.h"
 #include "data/idx.h"
 #include "env/corrupt.h"
 #include "env/quality.h"
@@ -83,21 +83,14 @@ int main(int argc, char **argv)
 {
     int nimg = 1000, rgb = 0;
     const char *dir = NULL, *table = "cifar";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--images") && i + 1 < argc && atoi(argv[i + 1]) > 1)
-            nimg = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-            dir = argv[++i];
-        else if (!strcmp(argv[i], "--table") && i + 1 < argc)
-            table = argv[++i];
-        else if (!strcmp(argv[i], "--rgb"))
-            rgb = 1;
-        else {
-            fprintf(stderr, "env_quality_table: bad argument '%s' (see the comment at the top "
-                            "of env_quality_table.c)\n", argv[i]);
-            return 2;
-        }
-    }
+    const bench_opt opts[] = {
+        {.name = "--images", .num = &nimg, .min = 2},
+        {.name = "--dir", .str = &dir},
+        {.name = "--table", .str = &table},
+        {.name = "--rgb", .flag = &rgb},
+    };
+    if (bench_parse_args(argc, argv, "env_quality_table", opts, (int)(sizeof opts / sizeof opts[0])))
+        return 2;
     qa_err err = {0};
     data_set ds = {0};
     env_table t;
