@@ -72,7 +72,8 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    return 5 * (size_t)h * (size_t)w; /* luma, responses, 2x2 means, channel, flags (bytes) */
+    /* luma, responses, 2x2 means, channel, flags and column counts (bytes) */
+    return 5 * (size_t)h * (size_t)w;
 }
 
 static void to_luma(const uint8_t *px, int h, int w, int c, float *y)
@@ -138,11 +139,12 @@ static float select_kth(float *a, float *tmp, long n, long k)
     return src[k];
 }
 
-/* 1: at black, 2: at white (the bounds noise gets clipped at) */
+/* 1: at black, 16: at white (the bounds noise gets clipped at); a sum of 9
+ * flags counts both, black in the low nibble, white in the high one */
 static void bound_flags(const float *y, size_t n, uint8_t *flag)
 {
     for (size_t i = 0; i < n; i++)
-        flag[i] = (uint8_t)((y[i] < 0.5f) | (y[i] > 254.5f) << 1);
+        flag[i] = (uint8_t)((y[i] < 0.5f) | (y[i] > 254.5f) << 4);
 }
 
 /* One pass over the interior 3x3 neighbourhoods of the luma: Immerkaer's
@@ -192,25 +194,23 @@ static void interior_measures(const float *y, int h, int w, double mean, float *
 
 /* noise_clip's sums over one channel plane v (flag: its bound_flags):
  * distance from the bound of the interior pixels whose 8 neighbours are
- * mostly at it. */
-static void pinned(const float *v, const uint8_t *flag, int h, int w, double *sum, long *npin)
+ * mostly at it. The neighbour counts are 3x3 sums of the flags (column
+ * sums, then three of them) less the centre: the 8 neighbours only, as a
+ * selection that includes the centre would prefer centres at the bound
+ * and bias sigma low. col: w bytes. */
+static void pinned(const float *v, const uint8_t *flag, int h, int w, uint8_t *col, double *sum,
+                   long *npin)
 {
     for (int r = 1; r < h - 1; r++) {
         const float *m = v + (size_t)r * w;
         const uint8_t *fu = flag + (size_t)(r - 1) * w, *fc = flag + (size_t)r * w,
                       *fd = flag + (size_t)(r + 1) * w;
+        for (int x = 0; x < w; x++)
+            col[x] = (uint8_t)(fu[x] + fc[x] + fd[x]);
         float rp = 0;
         for (int x = 1; x < w - 1; x++) {
-            int any = fu[x - 1] | fu[x] | fu[x + 1] | fc[x - 1] | fc[x + 1] | fd[x - 1] | fd[x] |
-                      fd[x + 1];
-            if (!any)
-                continue;
-            /* the 8 neighbours only: a selection that includes the centre
-             * would prefer centres at the bound and bias sigma low */
-            int lo = (fu[x - 1] & 1) + (fu[x] & 1) + (fu[x + 1] & 1) + (fc[x - 1] & 1) +
-                     (fc[x + 1] & 1) + (fd[x - 1] & 1) + (fd[x] & 1) + (fd[x + 1] & 1);
-            int hi = (fu[x - 1] >> 1) + (fu[x] >> 1) + (fu[x + 1] >> 1) + (fc[x - 1] >> 1) +
-                     (fc[x + 1] >> 1) + (fd[x - 1] >> 1) + (fd[x] >> 1) + (fd[x + 1] >> 1);
+            int s = col[x - 1] + col[x] + col[x + 1] - fc[x];
+            int lo = s & 15, hi = s >> 4;
             if (lo >= 5 || hi >= 5) {
                 rp += lo >= 5 ? m[x] : 255.0f - m[x];
                 (*npin)++;
@@ -271,7 +271,7 @@ static void channel_noise(const uint8_t *px, const float *y, int h, int w, int c
             v = plane;
         }
         bound_flags(v, n, flag);
-        pinned(v, flag, h, w, &pin_sum, &npin);
+        pinned(v, flag, h, w, flag + n, &pin_sum, &npin);
         gain += noise_gain(v, h, w, box, d);
     }
     /* E|half-normal| = s sqrt(2 / pi), and half the pinned pixels stay at the bound */
