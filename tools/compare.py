@@ -10,8 +10,11 @@
 # relative to uniform 8 bits (the last test evaluation's per-input plans),
 # training seconds (the epochs' training passes, not the evaluations), and,
 # for runs with /eval/samples (method dqmq), Spearman's rank correlation of
-# severity 1..5 with the mean chosen width over the planned layers, per
-# corruption of the mixed test set. Then the mean of each label over its
+# severity with the chosen width of each planned layer (a/b/...), per
+# corruption of the mixed test set, its samples at severities 1..5 together
+# with the clean ones as severity 0. Per layer, not of the mean width: under
+# a fixed mean cost a policy may move bits between layers of equal MACs
+# with severity, which leaves the mean flat. Then the mean of each label over its
 # seeds. Needs Debian's python3-h5py and python3-scipy.
 import os
 import re
@@ -58,13 +61,13 @@ def row(path):
             if "/eval/grid" in f:
                 gt = f["/eval/grid"][:]
                 names = {int(i): text(n) for i, n in zip(gt["corruption_id"], gt["corruption"])}
-            w = s["w_bits"].mean(axis=1)
+            wb = s["w_bits"]
             for c in sorted(set(s["corruption"][s["corruption"] >= 0])):
-                k = s["corruption"] == c
+                k = (s["corruption"] == c) | (s["corruption"] == -1)
                 # one width for every input (static plans): no ranking to correlate
-                rho = (spearmanr(s["severity"][k], w[k]).correlation
-                       if len(np.unique(w[k])) > 1 else np.nan)
-                r["rho"][names.get(int(c), str(c))] = float(rho)
+                rho = [spearmanr(s["severity"][k], wb[k, l]).correlation
+                       if len(np.unique(wb[k, l])) > 1 else np.nan for l in range(wb.shape[1])]
+                r["rho"][names.get(int(c), str(c))] = np.array(rho, dtype=float)
     return r
 
 
@@ -72,9 +75,10 @@ SHORT = {"gaussian_noise": "noise", "gaussian_blur": "blur", "jpeg_compression":
 
 
 def fmt_rho(d):
-    if not d or all(np.isnan(v) for v in d.values()):
+    if not d or all(np.isnan(v).all() for v in d.values()):
         return "-"
-    return "  ".join("%s %+.2f" % (SHORT.get(k, k), v) for k, v in d.items())
+    return "  ".join("%s %s" % (SHORT.get(k, k), "/".join("%+.2f" % x for x in v))
+                     for k, v in d.items())
 
 
 def main(argv):
@@ -83,7 +87,7 @@ def main(argv):
     if not rows:
         sys.exit("compare.py: no run file among the arguments")
     hdr = "%-16s %4s %7s %7s %7s %7s %8s  %s" % ("method", "seed", "clean", "grid", "mixed",
-                                               "bitops", "train_s", "spearman(severity, width)")
+                                               "bitops", "train_s", "spearman(severity, width per layer)")
     print(hdr)
     for r in rows:
         print("%-16s %4d %7.2f %7.2f %7.2f %7.3f %8.0f  %s" % (
@@ -101,7 +105,7 @@ def main(argv):
             label, len(g), 100 * np.mean([r["clean"] for r in g]),
             100 * np.mean([r["grid"] for r in g]), 100 * np.mean([r["test"] for r in g]),
             np.mean([r["bitops"] for r in g]), np.mean([r["train_s"] for r in g]),
-            fmt_rho({k: float(np.mean(v)) for k, v in rho.items()})))
+            fmt_rho({k: np.mean(v, axis=0) for k, v in rho.items()})))
 
 
 if __name__ == "__main__":
