@@ -15,10 +15,15 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
     double mean = n > 0 ? sum / cm->ref_int8 / n : 0.0;
     if (mean_rel)
         *mean_rel = mean;
-    int active = o->kind == AGENT_COST_EXPECTED || mean > o->target;
-    if (!active || n == 0)
+    /* sign of dC/dmean; at the target itself (a kink) the target form takes 0 */
+    double sign = 1.0;
+    if (o->kind == AGENT_COST_BUDGET)
+        sign = mean > o->target ? 1.0 : 0.0;
+    else if (o->kind == AGENT_COST_TARGET)
+        sign = mean > o->target ? 1.0 : mean < o->target ? -1.0 : 0.0;
+    if (sign == 0.0 || n == 0)
         return 0.0;
-    float scale = (float)(o->lambda / (cm->ref_int8 * n));
+    float scale = (float)(sign * o->lambda / (cm->ref_int8 * n));
     for (int i = 0; i < n; i++) {
         memset(rw, 0, row * sizeof *rw);
         memset(ra, 0, row * sizeof *ra);
@@ -30,5 +35,5 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
                 a[j] += scale * ra[j];
         }
     }
-    return o->lambda * (o->kind == AGENT_COST_EXPECTED ? mean : mean - o->target);
+    return o->lambda * (o->kind == AGENT_COST_EXPECTED ? mean : sign * (mean - o->target));
 }

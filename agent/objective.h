@@ -3,6 +3,11 @@
  *
  *   expected  C = lambda * mean_i E[BitOps_i] / ref
  *   budget    C = lambda * max(0, mean_i E[BitOps_i] / ref - target)
+ *   target    C = lambda * |mean_i E[BitOps_i] / ref - target|
+ * The budget only pushes down, so when the task loss alone already keeps
+ * the mean below the target it never acts and methods land at different
+ * costs; target pulls from both sides and holds every method compared at
+ * the same mean cost (the task loss then decides only how it is spread).
  * ref = every quantized layer at 8 x 8 bits (q_cost_model.ref_int8), so
  * target 0.25 asks for a quarter of the uniform 8-bit BitOps. E[BitOps_i]
  * and dE/dp come from quant/cost.h (soft plan); the task part (mean
@@ -14,12 +19,12 @@
 #include "quant/cost.h"
 #include "quant/plan.h"
 
-typedef enum { AGENT_COST_EXPECTED, AGENT_COST_BUDGET } agent_cost_kind;
+typedef enum { AGENT_COST_EXPECTED, AGENT_COST_BUDGET, AGENT_COST_TARGET } agent_cost_kind;
 
 typedef struct {
     int kind;     /* agent_cost_kind */
     float lambda;
-    float target; /* budget: mean BitOps / ref allowed without penalty */
+    float target; /* budget: mean BitOps / ref allowed without penalty; target: asked for */
 } agent_objective;
 
 /* C for samples [0, n) of a soft plan; adds dC/dp into gw and ga (layout

@@ -354,17 +354,24 @@ static void critic_step(exp_run *r, dqmq_state *st, exp_batch *b)
 }
 
 /* reward R_i = -(loss_i + cost_i), cost_i = lambda * BitOps_i / ref or, with
- * a budget, lambda * max(0, BitOps_i / ref - target) per sample;
+ * a budget, lambda * max(0, BitOps_i / ref - target) per sample; with a
+ * target, lambda * s (BitOps_i / ref - target), s the sign of the batch
+ * mean's deviation (per sample |.| would pull every input to the target);
  * dL/dp_k = -(R_i - baseline) / (n p_k) at the drawn k (the score function) */
 static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
 {
     int n = b->n, L = st->L, K = st->K;
-    double sum = 0.0, ref = st->qn->cost.ref_int8;
+    double sum = 0.0, ref = st->qn->cost.ref_int8, mean = 0.0;
     float *R = st->gp; /* n rewards; gp is unused in this mode */
+    for (int i = 0; i < n; i++)
+        mean += st->bitops[i] / ref / n;
+    double side = mean > st->obj.target ? 1.0 : mean < st->obj.target ? -1.0 : 0.0;
     for (int i = 0; i < n; i++) {
         double c = st->bitops[i] / ref;
         double over = c > st->obj.target ? c - st->obj.target : 0.0;
-        double pen = st->obj.kind == AGENT_COST_EXPECTED ? c : over;
+        double pen = st->obj.kind == AGENT_COST_EXPECTED ? c
+                     : st->obj.kind == AGENT_COST_BUDGET ? over
+                                                         : side * (c - st->obj.target);
         R[i] = -(float)(b->loss[i] + st->obj.lambda * pen);
         sum += R[i];
         st->tr.cost += st->obj.lambda * pen / n;

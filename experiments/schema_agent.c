@@ -11,7 +11,7 @@
 static const char *const obs_names[] = {"features", "oracle", "constant", NULL};
 static const char *const opt_names[] = {"analytic", "critic", "reinforce", NULL};
 static const char *const head_names[] = {"dqmq", "gumbel", NULL};
-static const char *const cost_names[] = {"expected", "budget", NULL};
+static const char *const cost_names[] = {"expected", "budget", "target", NULL};
 static const char *const sched_names[] = {"joint", "alternate", NULL};
 
 const cfg_key exp_agent_keys[] = {
@@ -35,12 +35,14 @@ const cfg_key exp_agent_keys[] = {
     {.key = "weight_decay", .type = CFG_FLOAT, FIELD(weight_decay), .def = "0", .min = 0,
      .max = 1, .help = "policy decoupled weight decay"},
     {.key = "cost", .type = CFG_ENUM, FIELD(cost), .def = "expected", .names = cost_names,
-     .help = "cost term: expected (lambda * E[BitOps] / uniform-8-bit BitOps) or budget "
-             "(lambda * max(0, that - target))"},
+     .help = "cost term: expected (lambda * E[BitOps] / uniform-8-bit BitOps), budget "
+             "(lambda * max(0, that - target)) or target (lambda * |that - target|: the mean held "
+             "at the target from both sides, so compared methods spend the same)"},
     {.key = "lambda", .type = CFG_FLOAT, FIELD(lambda), .def = "1", .min = 0, .max = 1e6,
      .help = "weight of the cost term"},
     {.key = "target", .type = CFG_FLOAT, FIELD(target), .def = "0.25", .min = 0, .max = 16,
-     .help = "cost = budget: mean BitOps relative to uniform 8 bits allowed without penalty"},
+     .help = "cost = budget: mean BitOps relative to uniform 8 bits allowed without penalty; "
+             "cost = target: the mean asked for"},
     {.key = "warmup", .type = CFG_INT, FIELD(warmup), .def = "1", .min = 0, .max = 100000,
      .help = "epochs of random per-sample hard plans (backbone only) before the policy trains"},
     {.key = "finetune", .type = CFG_INT, FIELD(finetune), .def = "0", .min = 0, .max = 100000,

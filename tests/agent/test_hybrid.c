@@ -8,6 +8,9 @@
  *     boundary moves under a perturbation);
  *   - lambda = 0 drives every layer toward the widest width, a large
  *     lambda toward the narrowest;
+ *   - the cost forms' values and plan gradients on both sides of the
+ *     target, and cost = target alone pulling the mean to the target from
+ *     below (where the budget does nothing) and from above;
  *   - on a two-quality task (strong vs weak class signal, the weak one lost
  *     at low widths) the policy gives the weak inputs more bits. */
 #include <math.h>
@@ -117,15 +120,17 @@ static double hybrid_backward(rig *g)
     return L;
 }
 
-static void check_hybrid_gradient(int head, int tied, int budget)
+/* cost: agent_cost_kind; target (budget and target forms) is set 0.1 above
+ * the mean of the first forward when below = 1, else 0.05 */
+static void check_hybrid_gradient(int head, int tied, int cost, int below)
 {
     enum { B = 8, D = 6 };
     rig g;
     rig_make(&g, B, D, 5, 0, "2,4,8", tied, head, 32);
     ck_assert_int_eq(g.qn->plan->nlayers, 1);
-    g.obj = (agent_objective){budget ? AGENT_COST_BUDGET : AGENT_COST_EXPECTED, 0.7f, 0.05f};
+    g.obj = (agent_objective){cost, 0.7f, 0.05f};
     nn_rng r;
-    nn_rng_init(&r, 21, NN_STREAM_TEST, (uint32_t)(head * 4 + tied * 2 + budget), 0);
+    nn_rng_init(&r, 21, NN_STREAM_TEST, (uint32_t)(head * 4 + tied * 2 + (cost > 0)), 0);
     float *x = nn_net_input(g.net);
     for (int j = 0; j < B * D; j++)
         x[j] = nn_rng_normal(&r);
@@ -140,6 +145,11 @@ static void check_hybrid_gradient(int head, int tied, int budget)
     int key[B] = {0, 1, 2, 3, 4, 5, 6, 7};
     agent_policy_draw_noise(g.pol, 4, key, B, 0);
     hybrid_backward(&g); /* the first forward initialises the LSQ steps */
+    if (below) {
+        double mean;
+        agent_cost_term(&g.obj, &g.qn->cost, g.qn->plan, B, g.gw, g.ga, &mean);
+        g.obj.target = (float)mean + 0.1f;
+    }
     hybrid_backward(&g);
     nn_gradcheck_cfg gc = {.eps = 1e-3f, .rtol = 3e-2f, .atol = 3e-4f, .max_elems = 40,
                            .seed = 2, .kinks = 1};
@@ -152,17 +162,138 @@ static void check_hybrid_gradient(int head, int tied, int budget)
         ck_assert_msg(nn_gradcheck_vec(hybrid_loss, &g, nn_params_value(&g.pol->params, v),
                                        nn_params_grad(&g.pol->params, v), pv->n, pv->name, &gc,
                                        &res, &err) == QA_OK,
-                      "head %d tied %d budget %d: %s", head, tied, budget, err.msg);
+                      "head %d tied %d cost %d: %s", head, tied, cost, err.msg);
     }
     ck_assert_int_gt(res.nchecked, 60);
     rig_free(&g);
 }
 
-START_TEST(test_hybrid_grad_dqmq_tied) { check_hybrid_gradient(AGENT_HEAD_DQMQ, 1, 0); }
+START_TEST(test_hybrid_grad_dqmq_tied)
+{
+    check_hybrid_gradient(AGENT_HEAD_DQMQ, 1, AGENT_COST_EXPECTED, 0);
+}
 END_TEST
-START_TEST(test_hybrid_grad_dqmq_untied) { check_hybrid_gradient(AGENT_HEAD_DQMQ, 0, 0); }
+START_TEST(test_hybrid_grad_dqmq_untied)
+{
+    check_hybrid_gradient(AGENT_HEAD_DQMQ, 0, AGENT_COST_EXPECTED, 0);
+}
 END_TEST
-START_TEST(test_hybrid_grad_gumbel_budget) { check_hybrid_gradient(AGENT_HEAD_GUMBEL, 0, 1); }
+START_TEST(test_hybrid_grad_gumbel_budget)
+{
+    check_hybrid_gradient(AGENT_HEAD_GUMBEL, 0, AGENT_COST_BUDGET, 0);
+}
+END_TEST
+/* below the target: the target form's gradient is the expected form's negated */
+START_TEST(test_hybrid_grad_dqmq_target_below)
+{
+    check_hybrid_gradient(AGENT_HEAD_DQMQ, 1, AGENT_COST_TARGET, 1);
+}
+END_TEST
+START_TEST(test_hybrid_grad_gumbel_target_above)
+{
+    check_hybrid_gradient(AGENT_HEAD_GUMBEL, 0, AGENT_COST_TARGET, 0);
+}
+END_TEST
+
+/* ---- the cost forms ---- */
+
+/* value and plan gradient of kind at target; gw zeroed first */
+static double cost_of(rig *g, int kind, float target, double *mean)
+{
+    size_t lk = (size_t)g->n * (size_t)g->qn->plan->nlayers * (size_t)g->qn->plan->ncand;
+    memset(g->gw, 0, 2 * lk * sizeof *g->gw);
+    agent_objective o = {kind, 0.7f, target};
+    return agent_cost_term(&o, &g->qn->cost, g->qn->plan, g->n, g->gw, g->ga, mean);
+}
+
+START_TEST(test_cost_forms)
+{
+    enum { B = 8, D = 6 };
+    rig g;
+    rig_make(&g, B, D, 5, 0, "2,4,8", 1, AGENT_HEAD_DQMQ, 8);
+    nn_rng r;
+    nn_rng_init(&r, 23, NN_STREAM_TEST, 1, 0);
+    for (int i = 0; i < B * F; i++)
+        g.feat[i] = nn_rng_normal(&r);
+    agent_policy_forward(g.pol, g.feat, B, 0, g.qn->plan);
+    size_t lk = (size_t)B * (size_t)g.qn->plan->nlayers * (size_t)g.qn->plan->ncand;
+    double m;
+    double ce = cost_of(&g, AGENT_COST_EXPECTED, 0, &m);
+    ck_assert(m > 0.05 && m < 1.0);
+    ck_assert_double_eq_tol(ce, 0.7 * m, 1e-6);
+    float *ge = malloc(lk * sizeof *ge);
+    memcpy(ge, g.gw, lk * sizeof *ge);
+    double gsum = 0;
+    for (size_t j = 0; j < lk; j++)
+        gsum += fabs(ge[j]);
+    ck_assert(gsum > 0);
+    /* below the target: the budget is silent, the target form pulls up */
+    ck_assert_double_eq(cost_of(&g, AGENT_COST_BUDGET, (float)m + 0.1f, NULL), 0.0);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq(g.gw[j], 0.0f);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m + 0.1f, NULL), 0.07, 1e-6);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], -ge[j], 1e-6f);
+    /* above it both push down like the expected form */
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_BUDGET, (float)m - 0.05f, NULL), 0.035, 1e-6);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m - 0.05f, NULL), 0.035, 1e-6);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
+    free(ge);
+    rig_free(&g);
+}
+END_TEST
+
+/* the policy trained on the cost term alone from mu_init; returns the mean */
+static double cost_only(int kind, float target, float mu_init)
+{
+    enum { B = 16, D = 6 };
+    rig g;
+    rig_make(&g, B, D, 5, 0, "2,3,4,6,8", 1, AGENT_HEAD_DQMQ, 8);
+    agent_policy_free(g.pol);
+    agent_policy_cfg pc = {.nin = F, .hidden = 16, .nlayers = 1, .ncand = 5, .tied = 1,
+                           .head = AGENT_HEAD_DQMQ, .sigma_min = 0.3f, .sigma_max = 1.0f,
+                           .mu_init = mu_init, .max_batch = B};
+    memcpy(pc.cand, g.qn->plan->cand, sizeof pc.cand);
+    qa_err err;
+    ck_assert_int_eq(agent_policy_create(&g.pol, &pc, 5, &err), QA_OK);
+    nn_optim *po;
+    nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = 0.01f};
+    ck_assert_int_eq(nn_optim_create(&po, &oc, &g.pol->params, &err), QA_OK);
+    nn_rng r;
+    nn_rng_init(&r, 29, NN_STREAM_TEST, (uint32_t)kind, 0);
+    for (int i = 0; i < B * F; i++)
+        g.feat[i] = nn_rng_normal(&r);
+    agent_objective o = {kind, 1.0f, target};
+    q_plan *p = g.qn->plan;
+    size_t lk = (size_t)B * (size_t)p->ncand;
+    double mean = 0;
+    for (int s = 0; s < 400; s++) {
+        agent_policy_forward(g.pol, g.feat, B, 0, p);
+        memset(p->gpw, 0, lk * sizeof *p->gpw);
+        agent_cost_term(&o, &g.qn->cost, p, B, p->gpw, p->gpa, &mean);
+        nn_params_zero_grad(&g.pol->params);
+        agent_policy_backward(g.pol, p->gpw, p->gpa, B);
+        nn_optim_step(po, oc.lr);
+    }
+    nn_optim_free(po);
+    rig_free(&g);
+    return mean;
+}
+
+START_TEST(test_target_holds_mean)
+{
+    /* fc1 (30 MACs) planned, fc3 (20) pinned at 8 bits: the mean runs from
+     * (30 * 4 + 20 * 64) / (50 * 64) = 0.44 at 2 bits to 1 at 8 */
+    double up = cost_only(AGENT_COST_TARGET, 0.7f, 2.5f);
+    double down = cost_only(AGENT_COST_TARGET, 0.7f, 7.5f);
+    double budget = cost_only(AGENT_COST_BUDGET, 0.7f, 2.5f);
+    ck_assert_msg(fabs(up - 0.7) < 0.02, "from below: %.3f", up);
+    ck_assert_msg(fabs(down - 0.7) < 0.02, "from above: %.3f", down);
+    ck_assert_msg(budget < 0.55, "the budget moved the mean up to %.3f", budget);
+}
 END_TEST
 
 /* ---- training on synthetic tasks ---- */
@@ -287,6 +418,10 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_hybrid_grad_dqmq_tied);
     tcase_add_test(tc, test_hybrid_grad_dqmq_untied);
     tcase_add_test(tc, test_hybrid_grad_gumbel_budget);
+    tcase_add_test(tc, test_hybrid_grad_dqmq_target_below);
+    tcase_add_test(tc, test_hybrid_grad_gumbel_target_above);
+    tcase_add_test(tc, test_cost_forms);
+    tcase_add_test(tc, test_target_holds_mean);
     tcase_add_test(tc, test_lambda_zero_widest);
     tcase_add_test(tc, test_lambda_large_narrowest);
     tcase_add_test(tc, test_two_quality);
