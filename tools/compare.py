@@ -81,11 +81,26 @@ def fmt_rho(d):
                      for k, v in d.items())
 
 
+def read_row(path):
+    """row(path), or exit naming the file and what is wrong with it."""
+    if not os.path.exists(path):
+        sys.exit(f"compare.py: {path}: no such file")
+    try:
+        return row(path)
+    except OSError as e:
+        sys.exit(f"compare.py: {path}: not a readable HDF5 file ({e})")
+    except (KeyError, ValueError) as e:
+        sys.exit(f"compare.py: {path}: not a qadapt run file with /train/epochs ({e})")
+
+
 def main(argv):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__ or "", end="")
+        print("usage: /usr/bin/python3 tools/compare.py RUN.h5|RUN_DIR [...] (see the comment at the "
+              "top of tools/compare.py)")
+        sys.exit(0 if argv else 2)
     paths = [os.path.join(p, "run.h5") if os.path.isdir(p) else p for p in argv]
-    rows = [row(p) for p in paths if os.path.exists(p)]
-    if not rows:
-        sys.exit("compare.py: no run file among the arguments")
+    rows = [read_row(p) for p in paths]
     hdr = "%-16s %4s %7s %7s %7s %7s %8s  %s" % ("method", "seed", "clean", "grid", "mixed",
                                                "bitops", "train_s", "spearman(severity, width per layer)")
     print(hdr)
