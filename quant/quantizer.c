@@ -66,7 +66,8 @@ int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec 
         if (q->vparam < 0)
             return q->vparam;
     }
-    q->vstate = add_view(net, layer, side, "state", spec->bits, Q_STATE_N, NN_PARAM_BUFFER, err);
+    size_t nstate = Q_STATE_N + (q->ops->step_refs ? (size_t)spec->nch : 0);
+    q->vstate = add_view(net, layer, side, "state", spec->bits, nstate, NN_PARAM_BUFFER, err);
     return q->vstate < 0 ? q->vstate : QA_OK;
 }
 

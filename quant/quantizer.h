@@ -11,14 +11,18 @@
  * an index list (hard mode groups), all sharing one step. Parameters:
  *   "<layer>.<w|a>_<step|alpha>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
  *   "<layer>.<w|a>_state.b<bits>"         NN_PARAM_BUFFER, Q_STATE_N floats
+ *                                         (+ nch for LSQ's reference steps)
  * State: [Q_ST_INIT] 1 once initialised from a batch, [Q_ST_MAX] running max
- * |x| (minmax), [Q_ST_EMA] EMA of the batch max |x| (ema).
+ * |x| (minmax), [Q_ST_EMA] EMA of the batch max |x| (ema), [Q_ST_REF + c]
+ * LSQ's initial step s0 of step c (lsq.c: the parameter p is the step when
+ * p >= s0, its log coordinate s = s0 exp((p - s0) / s0) below; q->s holds
+ * the steps themselves).
  * resolve() turns parameters/state into the steps of the current call and
  * performs first-batch initialisation (LSQ s = 2 mean|x| / sqrt(Qp), PACT
  * alpha = pact_init) and calibration updates (training only); it also runs
  * in evaluation when the width was never initialised, so a step is never 0.
- * Learned steps are floored at Q_STEP_MIN when read. bits = 32 bypasses
- * every kind: identity forward, unmasked backward.
+ * Steps are floored at Q_STEP_MIN when read. bits = 32 bypasses every kind:
+ * identity forward, unmasked backward.
  *
  * Deliberately not here: which width a sample uses (plan.h) and how the
  * quantized tensors meet the GEMMs (qlayer.h). */
@@ -34,7 +38,7 @@
 
 #define Q_STEP_MIN 1e-8f
 
-enum { Q_ST_INIT, Q_ST_MAX, Q_ST_EMA, Q_STATE_N };
+enum { Q_ST_INIT, Q_ST_MAX, Q_ST_EMA, Q_STATE_N, Q_ST_REF = Q_STATE_N };
 
 typedef enum { Q_SIDE_W, Q_SIDE_A } q_side;
 
@@ -57,6 +61,7 @@ typedef struct {
     const char *pname; /* learned parameter's name, NULL if none */
     int sides;         /* 1 << Q_SIDE_W | 1 << Q_SIDE_A that the kind supports */
     int clip_symmetric; /* signed data clip at [-alpha, alpha]: codes [-qp, qp] */
+    int step_refs;      /* 1: state holds a reference step per step (Q_ST_REF) */
     /* fills q->s from parameters/state (and x when initialising/calibrating) */
     void (*resolve)(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train);
     /* y rows = x_hat rows (y may alias x) */

@@ -31,7 +31,8 @@ float *fx_state(fixture *f)
     return nn_params_value(&f->net->params, f->q.vstate);
 }
 
-/* sets a learned parameter and marks the quantizer initialised */
+/* sets a learned parameter and marks the quantizer initialised (on a fresh
+ * fixture an LSQ step set this way is its own reference: lsq.c) */
 void fx_set(fixture *f, float v)
 {
     fx_param(f)[0] = v;

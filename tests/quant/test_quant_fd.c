@@ -1,7 +1,8 @@
 /* test_quant_fd.c: the quantizers' gradients against finite differences,
  * away from rounding ties: the LSQ step (weights and activations, every
- * width), PACT's alpha and its decay, the STE clip mask, and DoReFa's
- * weight transform per tensor and per channel. Where a quantizer's rule is
+ * width, at and away from its initial value), PACT's alpha and its decay,
+ * the STE clip mask, and DoReFa's weight transform per tensor and per
+ * channel. Where a quantizer's rule is
  * straight-through by definition (LSQ's -v, PACT's interior), the known
  * closed-form difference is removed before comparing. */
 #include <math.h>
@@ -65,7 +66,8 @@ START_TEST(test_lsq_step_fd)
             float s = 0.1f, x[48], R[48];
             fx_set(&f, s);
             /* spread past the range on both sides so clipped elements count too */
-            away_from_ties(x, 48, s, 1.5f * (float)(1 << bits), &rng);
+            float spread = 1.5f * (float)(1 << bits);
+            away_from_ties(x, 48, s, spread, &rng);
             for (int i = 0; i < 48; i++)
                 R[i] = nn_rng_normal(&rng);
             double ste = 0.0; /* LSQ's straight-through term -v inside the range */
@@ -86,6 +88,58 @@ START_TEST(test_lsq_step_fd)
             ck_assert_msg(nn_gradcheck_vec(quant_loss, &c, c.param, &g, 1, "lsq step", &cfg, &res,
                                            &err) == QA_OK,
                           "%d bits side %d: %s", bits, side, err.msg);
+            fx_free(&f);
+        }
+}
+END_TEST
+
+/* The same away from the initial step s0: below s0 the parameter p is the
+ * step's log coordinate (s = s0 exp((p - s0) / s0), lsq.c), so there
+ * dL/dp = (s / s0) dL/ds and the straight-through term scales by s / s0 too;
+ * above s0, p is the step. Steps below and above s0 at every width, weights
+ * and activations. */
+START_TEST(test_lsq_moved_step_fd)
+{
+    static const float shift[2] = {-1.2f, 0.6f}; /* ln(s / s0) */
+    nn_rng rng;
+    nn_rng_init(&rng, 5, NN_STREAM_TEST, 7, 0);
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 4; k++) {
+            int bits = WIDTHS[b], side = k & 1;
+            q_domain dom = side == Q_SIDE_W ? Q_DOM_SIGNED : Q_DOM_UNSIGNED;
+            fixture f;
+            fx_make(&f, Q_KIND_LSQ, side, dom, bits, 1, 48);
+            float s0 = 0.1f, x[48] = {0}, R[48];
+            q_rows r = {48, NULL, 1};
+            fx_set(&f, s0);
+            q_quant_resolve(&f.q, &f.net->params, x, &r, 1); /* s0 becomes the reference */
+            int up = shift[k >> 1] > 0.0f;
+            fx_param(&f)[0] = up ? s0 * expf(shift[k >> 1]) : s0 * (1.0f + shift[k >> 1]);
+            q_quant_resolve(&f.q, &f.net->params, x, &r, 1);
+            float s = f.q.s[0], dsdp = up ? 1.0f : s / s0;
+            ck_assert_float_eq_tol(s, s0 * expf(shift[k >> 1]), 1e-6f);
+            float spread = 1.5f * (float)(1 << bits);
+            away_from_ties(x, 48, s, spread, &rng);
+            for (int i = 0; i < 48; i++)
+                R[i] = nn_rng_normal(&rng);
+            double ste = 0.0;
+            q_range qr = f.q.r;
+            for (int i = 0; i < 48; i++) {
+                float v = x[i] / s;
+                if (v >= -qr.qn && v <= qr.qp)
+                    ste -= (double)R[i] * v;
+            }
+            q_quant_backward(&f.q, &f.net->params, NULL, R, x, &r, NULL, 0, NULL);
+            float g = nn_params_grad(&f.net->params, f.q.vparam)[0] / f.q.gscale -
+                      dsdp * (float)ste;
+            lsq_ctx c = {&f, x, R, 48, fx_param(&f), 1};
+            /* p +- eps moves every v = x/s by at most spread * eps / s0: 0.1 */
+            nn_gradcheck_cfg cfg = {.eps = 0.1f * s0 / spread, .rtol = 1e-3f, .atol = 1e-4f};
+            nn_gradcheck_result res = {0};
+            qa_err err;
+            ck_assert_msg(nn_gradcheck_vec(quant_loss, &c, c.param, &g, 1, "lsq moved step", &cfg,
+                                           &res, &err) == QA_OK,
+                          "%d bits side %d ln(s/s0) %g: %s", bits, side, shift[k >> 1], err.msg);
             fx_free(&f);
         }
 }
@@ -253,6 +307,7 @@ Suite *qa_test_suite(void)
     Suite *s = suite_create("quant_fd");
     TCase *tc = tcase_create("finite_differences");
     tcase_add_test(tc, test_lsq_step_fd);
+    tcase_add_test(tc, test_lsq_moved_step_fd);
     tcase_add_test(tc, test_pact_alpha_fd);
     tcase_add_test(tc, test_pact_decay);
     tcase_add_test(tc, test_ste_mask_fd);
