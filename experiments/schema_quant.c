@@ -35,7 +35,7 @@ static const cfg_custom layer_syntax = {parse_layers, format_layers};
 static const char *const kind_names[] = {"lsq", "pact", "dorefa", "minmax", "ema", NULL};
 static const char *const granularity_names[] = {"tensor", "channel", NULL};
 /* same order as q_input */
-static const char *const input_names[] = {"auto", "signed", "unsigned", NULL};
+static const char *const input_names[] = {"auto", "signed", "unsigned", "none", NULL};
 
 const cfg_key exp_quant_keys[] = {
     {.key = "bits", .type = CFG_CUSTOM, FIELD(cand), .def = "2,3,4,6,8", .custom = &cand_syntax,
@@ -53,8 +53,8 @@ const cfg_key exp_quant_keys[] = {
     {.key = "last_bits", .type = CFG_INT, FIELD(last_bits), .def = "8", .min = 0, .max = 32,
      .help = "width of the last conv/dense layer, 0 = chosen by the plan"},
     {.key = "input", .type = CFG_ENUM, FIELD(input_domain), .def = "auto", .names = input_names,
-     .help = "network input quantized signed or unsigned; auto: signed unless "
-             "data.normalize = none"},
+     .help = "network input quantized signed or unsigned, or none (left as it comes, like "
+             "the PyTorch peer; needs first_bits > 0); auto: signed unless data.normalize = none"},
     {.key = "soft", .type = CFG_BOOL, FIELD(soft), .def = "false",
      .help = "build the buffers of soft (relaxed) plans; adaptive methods set it themselves"},
     {.key = "pact_alpha", .type = CFG_FLOAT, FIELD(pact_init), .def = "8", .min = 1e-3,

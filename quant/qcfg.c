@@ -161,6 +161,10 @@ int q_cfg_check(const q_cfg *c, qa_err *err)
         rc = check_pinned(c->last_bits, "quant.last_bits", err);
     if (rc < 0)
         return rc;
+    if (c->input_domain == Q_INPUT_NONE && c->first_bits == 0)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "quant.input = none needs a pinned first layer (quant.first_bits > 0): "
+                       "a planned one takes its input width from the plan");
     if (!q_bits_valid(c->w_bits) || !q_bits_valid(c->a_bits))
         return qa_fail(err, QA_ERR_CONFIG, "quant.w_bits/a_bits = %d/%d: expected 2..8 or 32",
                        c->w_bits, c->a_bits);

@@ -26,8 +26,12 @@ typedef enum {
 
 /* The network input (first layer's activation quantizer): standardised
  * images are signed, pixels / 255 are not. AUTO is resolved by the caller
- * from the data normalisation; left unresolved it means signed. */
-typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED } q_input;
+ * from the data normalisation; left unresolved it means signed. NONE leaves
+ * the input as it comes (an 8-bit image already is 8-bit data, and the
+ * PyTorch peer's QAT quantizes only what follows): the first layer's input
+ * quantizer is off (width 32, so its MACs count 32-bit activations in the
+ * cost model), which needs a pinned first layer (first_bits > 0). */
+typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED, Q_INPUT_NONE } q_input;
 
 typedef struct {
     int cand[Q_MAX_CAND]; /* candidate widths a plan may choose, ascending */

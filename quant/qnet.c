@@ -68,7 +68,8 @@ static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_
     for (int k = 0; k < qn->n; k++) {
         nn_layer *inner = net->layers[at[k]];
         int pin = pinned_bits(&qn->cfg, k, qn->n);
-        q_layer_spec spec = {qn->plan, pin ? -1 : row, pin, pin,
+        int pin_a = k == 0 && qn->cfg.input_domain == Q_INPUT_NONE ? Q_BITS_OFF : pin;
+        q_layer_spec spec = {qn->plan, pin ? -1 : row, pin, pin_a,
                              q_net_input_domain(net, inner, qn->cfg.input_domain != Q_INPUT_UNSIGNED), &qn->cfg};
         q_cost_layer *c = &cl[k];
         memset(c, 0, sizeof *c);
@@ -80,7 +81,8 @@ static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_
         c->macs = qn->layers[k]->base.macs;
         c->params = (int64_t)qn->layers[k]->w_n;
         c->plan_layer = spec.row;
-        c->wbits = c->abits = pin;
+        c->wbits = pin;
+        c->abits = pin_a;
         row += !pin;
     }
     return q_cost_model_init(&qn->cost, cl, qn->n, err);

@@ -2,6 +2,7 @@
  *
  *   bench_quant [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *               [--reps R] [--batch B] [--threads T] [--bits W] [--cand LIST]
+ *               [--modes LIST] [--input none|unsigned]
  *
  * Four networks of the same architecture train side by side on
  * Fashion-MNIST (pixels / 255 like the PyTorch peer; SGD momentum 0.9,
@@ -13,11 +14,16 @@
  *   soft-tied   a soft plan over the candidate widths (default 2,3,4,8),
  *               uniform probabilities, one distribution per layer
  *   soft-untied the same with separate weight and activation distributions
+ * The network input is left as it comes (quant.input = none; --input
+ * unsigned quantizes it at 8 bits with its own LSQ step), like the peer,
+ * whose QAT quantizes conv weights and ReLU outputs only.
  * A step is: gather the batch, forward, cross-entropy, backward, update.
  * After 5 warm-up steps each, the R repetitions are interleaved (fp32,
  * hard, soft-tied, soft-untied, fp32, ...) so that load from other
  * processes hits all of them alike; medians are reported with the ratios
- * to fp32 and a final line per mode:
+ * to fp32 and a final line per mode. --modes (default all four) runs only
+ * the listed ones, e.g. hard alone under a profiler; fp32 always runs, as
+ * the reference of the ratios:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fp32=..
  *          cpu_ms_per_img=<median, the process's CPU time over all threads>
  * experiments/bench/bench_quant.sh adds the PyTorch peer (--qat) in the
@@ -25,6 +31,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench_fmnist.h"
 #include "bench_util.h"
@@ -36,8 +43,9 @@ enum { M_FP32, M_HARD, M_TIED, M_UNTIED, NMODES };
 static const char *const MODE_NAMES[NMODES] = {"fp32", "hard", "soft-tied", "soft-untied"};
 
 typedef struct {
-    const char *model, *cand;
+    const char *model, *cand, *modes, *input;
     int steps, reps, batch, threads, bits;
+    int on[NMODES]; /* the modes that run, from modes */
 } bench_args;
 
 typedef struct {
@@ -51,9 +59,40 @@ typedef struct {
     double *rate, *cpu; /* (reps) images/s, CPU ms per image */
 } trainer;
 
+/* a->modes: a comma-separated list of MODE_NAMES into a->on */
+static int parse_modes(bench_args *a)
+{
+    a->on[M_FP32] = 1;
+    const char *s = a->modes;
+    while (*s) {
+        size_t len = strcspn(s, ",");
+        int m = 0;
+        while (m < NMODES && (strlen(MODE_NAMES[m]) != len || strncmp(s, MODE_NAMES[m], len) != 0))
+            m++;
+        if (m == NMODES) {
+            fprintf(stderr,
+                    "bench_quant: --modes: unknown mode '%.*s' (modes: fp32, hard, "
+                    "soft-tied, soft-untied)\n",
+                    (int)len, s);
+            return -1;
+        }
+        a->on[m] = 1;
+        s += len + (s[len] == ',');
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,8", 30, 7, 128, 2, 4};
+    *a = (bench_args){.model = "small",
+                      .cand = "2,3,4,8",
+                      .modes = "fp32,hard,soft-tied,soft-untied",
+                      .input = "none",
+                      .steps = 30,
+                      .reps = 7,
+                      .batch = 128,
+                      .threads = 2,
+                      .bits = 4};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -62,8 +101,15 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
         {.name = "--bits", .num = &a->bits, .min = 1},
+        {.name = "--modes", .str = &a->modes},
+        {.name = "--input", .str = &a->input},
     };
-    return bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
+    int rc = bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
+    if (rc == 0 && strcmp(a->input, "none") != 0 && strcmp(a->input, "unsigned") != 0) {
+        fprintf(stderr, "bench_quant: --input: expected none or unsigned, not '%s'\n", a->input);
+        rc = -1;
+    }
+    return rc < 0 ? rc : parse_modes(a);
 }
 
 static int make_plan(trainer *t, int mode, const bench_args *a, qa_err *err)
@@ -84,7 +130,7 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     int rc = nn_model_build(&t->net, a->model, a->batch, 1, 28, 28, 10, err);
     q_cfg qc;
     q_cfg_defaults(&qc);
-    qc.input_domain = Q_INPUT_UNSIGNED; /* pixels / 255 */
+    qc.input_domain = strcmp(a->input, "none") == 0 ? Q_INPUT_NONE : Q_INPUT_UNSIGNED;
     qc.tied = mode != M_UNTIED;
     qc.soft = mode == M_TIED || mode == M_UNTIED;
     if (mode == M_HARD) {
@@ -144,24 +190,28 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
     trainer t[NMODES] = {0};
     int rc = QA_OK;
     for (int m = 0; rc == QA_OK && m < NMODES; m++)
-        rc = build(&t[m], m, a, err);
+        if (a->on[m])
+            rc = build(&t[m], m, a, err);
     if (rc == QA_OK) {
         for (int m = 0; m < NMODES; m++)
-            for (int i = 0; i < 5; i++)
+            for (int i = 0; a->on[m] && i < 5; i++)
                 train_step(&t[m], d, a->batch);
         for (int rep = 0; rep < a->reps; rep++)
             for (int m = 0; m < NMODES; m++)
-                timed(&t[m], m, rep, a, d);
+                if (a->on[m])
+                    timed(&t[m], m, rep, a, d);
         double med[NMODES];
         for (int m = 0; m < NMODES; m++)
-            med[m] = bench_median(t[m].rate, a->reps);
+            med[m] = a->on[m] ? bench_median(t[m].rate, a->reps) : 0.0;
         for (int m = 0; m < NMODES; m++)
-            printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f ms_per_step=%.2f "
-                   "ratio_fp32=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
-                   MODE_NAMES[m], a->model, a->batch, a->threads, med[m], 1e3 * a->batch / med[m],
-                   med[M_FP32] / med[m], bench_median(t[m].cpu, a->reps), t[m].loss);
+            if (a->on[m])
+                printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f "
+                       "ms_per_step=%.2f ratio_fp32=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
+                       MODE_NAMES[m], a->model, a->batch, a->threads, med[m],
+                       1e3 * a->batch / med[m], med[M_FP32] / med[m],
+                       bench_median(t[m].cpu, a->reps), t[m].loss);
         for (int m = 0; rc == QA_OK && m < NMODES; m++)
-            if (!isfinite(t[m].loss))
+            if (a->on[m] && !isfinite(t[m].loss))
                 rc = qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].loss);
     }
     for (int m = 0; m < NMODES; m++)
@@ -181,8 +231,8 @@ int main(int argc, char **argv)
         rc = bench_data_load(&d, 0, &err);
     if (rc == QA_OK) {
         printf("bench_quant: model %s, batch %d, %d threads, W%dA%d hard, soft over %s, "
-               "%d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, a.reps, a.steps);
+               "input %s, %d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, a.input, a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d);

@@ -6,7 +6,8 @@
  *   quantizer kind, per-tensor and per-channel;
  * - soft mode with a one-hot plan equals hard mode (tied and untied);
  * - dL/dp and dL/dr written into the plan match finite differences;
- * - input domains follow ReLU / pooling / residual sums. */
+ * - input domains follow ReLU / pooling / residual sums; quant.input = none
+ *   leaves the network input unquantized. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "nn/dense.h"
 #include "nn/gradcheck.h"
 #include "nn/models.h"
+#include "nn/par.h"
 #include "nn/pool.h"
 #include "quant/qnet.h"
 
@@ -433,6 +435,61 @@ START_TEST(test_input_domains)
 }
 END_TEST
 
+/* quant.input = none: the first layer convolves the input as it comes with
+ * its 8-bit weights, has no input step to learn, and costs 8 x 32 bits; it
+ * needs a pinned first layer. Against input = signed, whose 8-bit grid moves
+ * N(0, 1) inputs, the same check must fail. */
+static float first_layer_error(int input)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    cfg.input_domain = input;
+    nn_net *net = tiny_net();
+    q_net *qn = quantize(net, &cfg);
+    qa_err err;
+    ck_assert_int_eq(q_plan_set_hard(qn->plan, NB, 4, 4, NULL, NULL, &err), QA_OK);
+    nn_net_forward(net, NB, 1);
+    q_layer *q = qn->layers[0];
+    ck_assert_int_eq(q->abits[0], input == Q_INPUT_NONE ? Q_BITS_OFF : 8);
+    ck_assert_int_eq(q->wbits[0], 8);
+    ck_assert_int_eq(q->a_learned, input != Q_INPUT_NONE);
+    ck_assert_int_eq(nn_params_find(&net->params, "c1.a_step.b8") >= 0, input != Q_INPUT_NONE);
+    ck_assert_int_eq(qn->cost.layers[0].abits, q->abits[0]);
+    const nn_conv2d *cv = (const nn_conv2d *)q->inner;
+    size_t out_n = q->out_n * NB;
+    float *want = malloc(out_n * sizeof *want);
+    float *sc = malloc(nn_conv2d_scratch_floats(&cv->g, nn_par_threads()) * sizeof *sc);
+    nn_conv2d_forward_raw(&cv->g, nn_net_input(net), q->wqbuf,
+                          nn_params_value(&net->params, q->b_view), want, NULL, NB, sc,
+                          nn_conv2d_scratch_floats(&cv->g, nn_par_threads()));
+    const float *got = net->t[q->base.out].data;
+    float diff = 0.0f;
+    for (size_t i = 0; i < out_n; i++)
+        diff = fmaxf(diff, fabsf(got[i] - want[i]));
+    free(want);
+    free(sc);
+    q_net_free(qn);
+    nn_net_free(net);
+    return diff;
+}
+
+START_TEST(test_input_none)
+{
+    ck_assert_float_le(first_layer_error(Q_INPUT_NONE), 1e-6f);
+    ck_assert_float_gt(first_layer_error(Q_INPUT_SIGNED), 1e-4f);
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    cfg.input_domain = Q_INPUT_NONE;
+    cfg.first_bits = 0;
+    nn_net *net = tiny_net();
+    q_net *qn;
+    qa_err err;
+    ck_assert_int_eq(q_net_wrap(&qn, net, &cfg, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "quant.first_bits"));
+    nn_net_free(net);
+}
+END_TEST
+
 START_TEST(test_params_per_width)
 {
     q_cfg cfg;
@@ -490,6 +547,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_identity_resnet20);
     tcase_add_test(tc, test_identity_mobilenet);
     tcase_add_test(tc, test_input_domains);
+    tcase_add_test(tc, test_input_none);
     tcase_add_test(tc, test_params_per_width);
     tcase_add_test(tc, test_wrap_errors);
     suite_add_tcase(s, tc);
