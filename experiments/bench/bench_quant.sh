@@ -13,6 +13,9 @@
 # round also times the peer's W4A4 step alone (torch_step.py) for CPU ms per
 # image over all threads, printed against bench_quant's hard mode: the cost
 # in cores, which the neighbours' load disturbs less than the wall clock.
+# Both sides leave the network input unquantized (bench_quant's default
+# --input none); qadapt's first and last layers stay at 8 bits where the
+# peer's linear layer is float.
 set -euo pipefail
 case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
