@@ -16,9 +16,10 @@
  *           soft plan over all candidates (default 2,3,4,6,8, tied), one
  *           backward gives QAT gradients and dL/dp, the cost term's
  *           gradient is added and the policy is updated
- * Features are F fixed random numbers per training image (the step's cost
- * does not depend on their values). A step is: gather, (policy,) forward,
- * cross-entropy, backward, updates. After 5 warm-up steps each, the R
+ * Features are F (default: the quality features' count, ENV_Q_NFEAT) fixed
+ * random numbers per training image (the step's cost does not depend on
+ * their values). A step is: gather, (policy,) forward, cross-entropy,
+ * backward, updates. After 5 warm-up steps each, the R
  * repetitions are interleaved (fixed, critic, soft, fixed, ...) so that
  * load from other processes hits all alike; medians and the ratios to
  * fixed are printed, then one line per mode:
@@ -34,6 +35,7 @@
 #include "agent/relax.h"
 #include "bench_fmnist.h"
 #include "bench_util.h"
+#include "env/quality.h"
 #include "nn/loss.h"
 #include "nn/models.h"
 #include "nn/optim.h"
@@ -73,7 +75,7 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, 8};
+    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
