@@ -4,8 +4,10 @@
  * every thread, results are reproducible on 2 threads and equal to 1
  * thread up to the summation order of weight gradients. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check_main.h"
 #include "nn/blas.h"
@@ -298,6 +300,47 @@ static void nested_job(void *arg, int tid, int nt)
         nn_par_run(mark_job, hits + 10, 2); /* runs serially inside a job */
 }
 
+/* shares are claimed by whichever thread is free: a share that stalls
+ * (here every 7th, for ~0.2 ms) must not be run twice or skipped, and a
+ * late worker must not take a share of the next job, whose share count
+ * differs, for the one it woke for */
+typedef struct {
+    atomic_int runs[8];
+    atomic_int bad; /* shares run with an index out of [0, nt) */
+    int rep;
+} claim_job;
+
+static void claim_fn(void *arg, int tid, int nt)
+{
+    claim_job *j = arg;
+    if (tid < 0 || tid >= nt || tid >= 8) {
+        atomic_fetch_add(&j->bad, 1);
+        return;
+    }
+    if ((j->rep + tid) % 7 == 0) {
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    atomic_fetch_add(&j->runs[tid], 1);
+}
+
+START_TEST(test_par_claims)
+{
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(3, &err), QA_OK);
+    for (int rep = 0; rep < 3000; rep++) {
+        claim_job j = {.rep = rep};
+        int nt = 1 + rep % 3;
+        nn_par_run(claim_fn, &j, nt);
+        ck_assert_int_eq(atomic_load(&j.bad), 0);
+        for (int t = 0; t < 8; t++)
+            ck_assert_msg(atomic_load(&j.runs[t]) == (t < nt), "rep %d: share %d of %d ran %d times",
+                          rep, t, nt, atomic_load(&j.runs[t]));
+    }
+    ck_assert_int_eq(nn_par_set_threads(1, &err), QA_OK);
+}
+END_TEST
+
 START_TEST(test_par_pool)
 {
     qa_err err;
@@ -337,6 +380,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_conv_reproducible);
     tcase_add_test(tc, test_dense_raw);
     tcase_add_test(tc, test_par_pool);
+    tcase_add_test(tc, test_par_claims);
     suite_add_tcase(s, tc);
     return s;
 }
