@@ -1,17 +1,18 @@
 /* wino.c: Winograd F(2x2, 3x3) kernels (see wino.h for the maths).
  *
  * Legend: C, OC channels; H = OH, W = OW; TH x TW = ceil(OH/2) x ceil(OW/2)
- * tiles per sample, T = TH*TW; S samples per chunk, N = S*T GEMM columns.
- * Transformed arrays are (16, channels, N): position xi = 4k + l of the 4x4
- * domain (k vertical, l horizontal), then channel, then tile (sample-major,
- * row-major tiles), so each xi is a row-major (channels, N) GEMM operand.
- * A patch is read from a zero-padded plane (2TH+2, 2TW+2) of one channel,
- * plane[r][c] = x[r-1][c-1], so tiles need no bounds tests; tile (ti, tj)
- * reads plane rows and columns 2ti.., 2tj.. (four of each). The transforms
- * run a whole tile row at a time: first across the four rows (vectors of
- * plane width), then along the row with stride-2 reads, which GCC
- * vectorises; their cost is O(16) adds per tile and channel against
- * O(16 C) multiply-adds per tile and output channel in the GEMMs. */
+ * tiles per sample, T = TH*TW; S samples per chunk, N = S*T tiles.
+ * Transformed arrays are (16, N, channels): position xi = 4k + l of the 4x4
+ * domain (k vertical, l horizontal), then tile (sample-major, row-major
+ * tiles), then channel, so each xi is a row-major (N, channels) GEMM
+ * operand: M[xi] (N, OC) = V[xi] (N, C) @ U[xi]^T, U[xi] being (OC, C).
+ * Channels last makes every transform a loop over channels with 16 loads
+ * and 16 stores at fixed offsets, which GCC vectorises whole whatever the
+ * image size (tiles along a row, the other candidate, are only 4-14 here).
+ * For that a sample is moved once into a zero-padded pixel-major plane
+ * (2TH+2, 2TW+2, C), plane[r][c] = x[r-1][c-1], so tiles need no bounds
+ * tests (tile (ti, tj) reads plane rows and columns 2ti.., 2tj.., four of
+ * each), and outputs come back through a (2TH, 2TW, OC) staging block. */
 #include "nn/wino.h"
 
 #include <string.h>
@@ -20,19 +21,19 @@
 #include "nn/par.h"
 #include "nn/vec.h"
 
-/* GEMM columns per chunk. The 16 GEMMs of a chunk read (C + OC) * N floats
- * each; 512 columns keep one GEMM's operands within L2 (128 KiB at
- * C = OC = 32) while giving OpenBLAS wide enough panels; see the commit
- * message for the measurement. A sample is never split across chunks. */
-#define CHUNK_TILES 512
+/* Floats of transformed data (V and M) per chunk. The 16 GEMMs of a chunk
+ * each read (C + OC) N floats, and all of V and M pass through the
+ * transforms; 2^18 floats (1 MiB, one core's L2 here) measured fastest
+ * against 2^17..2^20 (see the commit message). A sample is never split. */
+#define CHUNK_FLOATS (1 << 18)
 
 typedef struct {
-    int th, tw, T;     /* tiles per column, per row, per sample */
-    int pr, pc;        /* padded plane rows, columns */
-    int S;             /* samples per chunk */
-    size_t N;          /* GEMM columns of a full chunk */
-    size_t u;          /* shared: U (16, OC, C) */
-    size_t v, m, plane, rows, du, db, per_thread; /* per-thread block offsets */
+    int th, tw, T; /* tiles per column, per row, per sample */
+    int pr, pc;    /* padded plane rows, columns */
+    int S;         /* samples per chunk */
+    size_t N;      /* tiles of a full chunk */
+    size_t u;      /* shared: U (16, OC, C) */
+    size_t v, m, plane, du, db, per_thread; /* per-thread block offsets */
 } wino_plan;
 
 static size_t pad16(size_t n)
@@ -42,7 +43,7 @@ static size_t pad16(size_t n)
 
 /* Floats between the 16 transformed arrays of n floats each: an odd number
  * of cache lines, so that the 16 streams a transform reads or writes at once
- * fall in different L1 sets. At n a multiple of 1024 (C N = 64 x 512) they
+ * fall in different L1 sets. At n a multiple of 1024 (N C = 512 x 64) they
  * would all alias to one set, and the transforms ran 3x slower. */
 static size_t xi_stride(size_t n)
 {
@@ -59,20 +60,20 @@ int nn_wino_applies(const nn_conv_geom *g)
 static wino_plan plan_of(const nn_conv_geom *g)
 {
     wino_plan p;
+    size_t oc = (size_t)g->oc, c = (size_t)g->c, cmax = c > oc ? c : oc;
     p.th = (g->oh + 1) / 2;
     p.tw = (g->ow + 1) / 2;
     p.T = p.th * p.tw;
     p.pr = 2 * p.th + 2;
     p.pc = 2 * p.tw + 2;
-    p.S = CHUNK_TILES / p.T > 1 ? CHUNK_TILES / p.T : 1;
+    size_t per_sample = 16 * (size_t)p.T * (c + oc);
+    p.S = CHUNK_FLOATS / per_sample > 1 ? (int)(CHUNK_FLOATS / per_sample) : 1;
     p.N = (size_t)p.S * (size_t)p.T;
-    size_t oc = (size_t)g->oc, c = (size_t)g->c;
     p.u = pad16(16 * oc * c);
     p.v = 0;
-    p.m = p.v + 16 * xi_stride(c * p.N);
-    p.plane = p.m + 16 * xi_stride(oc * p.N);
-    p.rows = p.plane + pad16((size_t)p.pr * (size_t)p.pc);
-    p.du = p.rows + pad16(4 * (size_t)p.pc);
+    p.m = p.v + 16 * xi_stride(p.N * c);
+    p.plane = p.m + 16 * xi_stride(p.N * oc);
+    p.du = p.plane + pad16((size_t)p.pr * (size_t)p.pc * cmax);
     p.db = p.du + pad16(16 * oc * c);
     p.per_thread = p.db + pad16(oc);
     return p;
@@ -127,141 +128,223 @@ static void weights_adj(const nn_conv_geom *g, const float *dU, float *dw)
         }
 }
 
-/* ---- data transforms (one channel of one sample) ----
- * out/in: the first of 16 (channels, N) arrays at this channel and the
- * sample's first tile; xs: floats between consecutive xi arrays. */
+/* ---- data transforms, one tile for all channels ----
+ * Tile data is pixel-major: pixel (i, j) of a block at d + i rs + j nc;
+ * transformed values at v + xi xs + c. The 16 arrays never overlap within
+ * one channel loop (xs >= N * channels), which GCC cannot see: without
+ * ivdep it wants 120 run-time overlap checks, more than it will emit, and
+ * leaves the loops scalar (3x slower on 64 channels). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define WINO_IVDEP _Pragma("GCC ivdep")
+#else
+#define WINO_IVDEP
+#endif
 
-/* V = B^T d B for every tile; plane is scratch of the padded plane */
-static void input_fwd(const wino_plan *p, int h, int w, const float *x, float *plane,
-                      float *rows, float *V, size_t xs)
+/* v = B^T d B for the 4x4 patch at d */
+static void tile_in(const float *restrict d, size_t rs, int nc, float *restrict v, size_t xs)
 {
-    memset(plane, 0, sizeof(float) * (size_t)p->pr * (size_t)p->pc);
+    WINO_IVDEP
+    for (int c = 0; c < nc; c++) {
+        float t[4][4];
+        for (int j = 0; j < 4; j++) {
+            const float *dj = d + (size_t)j * (size_t)nc + c;
+            float d0 = dj[0], d1 = dj[rs], d2 = dj[2 * rs], d3 = dj[3 * rs];
+            t[0][j] = d0 - d2;
+            t[1][j] = d1 + d2;
+            t[2][j] = d2 - d1;
+            t[3][j] = d1 - d3;
+        }
+        for (int k = 0; k < 4; k++) {
+            float *vk = v + (size_t)(4 * k) * xs + c;
+            vk[0] = t[k][0] - t[k][2];
+            vk[xs] = t[k][1] + t[k][2];
+            vk[2 * xs] = t[k][2] - t[k][1];
+            vk[3 * xs] = t[k][1] - t[k][3];
+        }
+    }
+}
+
+/* the 4x4 patch at d += B v B^T: the adjoint of tile_in */
+static void tile_in_adj(const float *restrict v, size_t xs, int nc, float *restrict d, size_t rs)
+{
+    WINO_IVDEP
+    for (int c = 0; c < nc; c++) {
+        float u[4][4];
+        for (int k = 0; k < 4; k++) {
+            const float *vk = v + (size_t)(4 * k) * xs + c;
+            float v0 = vk[0], v1 = vk[xs], v2 = vk[2 * xs], v3 = vk[3 * xs];
+            u[k][0] = v0;
+            u[k][1] = v1 - v2 + v3;
+            u[k][2] = v1 + v2 - v0;
+            u[k][3] = -v3;
+        }
+        for (int j = 0; j < 4; j++) {
+            float *dj = d + (size_t)j * (size_t)nc + c;
+            dj[0] += u[0][j];
+            dj[rs] += u[1][j] - u[2][j] + u[3][j];
+            dj[2 * rs] += u[1][j] + u[2][j] - u[0][j];
+            dj[3 * rs] -= u[3][j];
+        }
+    }
+}
+
+/* the 2x2 block at y = A^T m A */
+static void tile_out(const float *restrict m, size_t xs, int nc, float *restrict y, size_t rs)
+{
+    WINO_IVDEP
+    for (int o = 0; o < nc; o++) {
+        float s0[4], s1[4];
+        for (int l = 0; l < 4; l++) {
+            const float *ml = m + (size_t)l * xs + o;
+            float m0 = ml[0], m1 = ml[4 * xs], m2 = ml[8 * xs], m3 = ml[12 * xs];
+            s0[l] = m0 + m1 + m2;
+            s1[l] = m1 - m2 - m3;
+        }
+        y[o] = s0[0] + s0[1] + s0[2];
+        y[nc + o] = s0[1] - s0[2] - s0[3];
+        y[rs + o] = s1[0] + s1[1] + s1[2];
+        y[rs + (size_t)nc + o] = s1[1] - s1[2] - s1[3];
+    }
+}
+
+/* m = A e A^T for the 2x2 block at e: the adjoint of tile_out */
+static void tile_out_adj(const float *restrict e, size_t rs, int nc, float *restrict m, size_t xs)
+{
+    WINO_IVDEP
+    for (int o = 0; o < nc; o++) {
+        float a0 = e[o], a1 = e[nc + o], b0 = e[rs + o], b1 = e[rs + (size_t)nc + o];
+        float r[4][2] = {{a0, a1}, {a0 + b0, a1 + b1}, {a0 - b0, a1 - b1}, {-b0, -b1}};
+        for (int k = 0; k < 4; k++) {
+            float *mk = m + (size_t)(4 * k) * xs + o;
+            mk[0] = r[k][0];
+            mk[xs] = r[k][0] + r[k][1];
+            mk[2 * xs] = r[k][0] - r[k][1];
+            mk[3 * xs] = -r[k][1];
+        }
+    }
+}
+
+/* ---- layout moves of one sample ---- */
+
+/* A sample's row r moves between channel-major (channel c at s + c hw)
+ * and pixel-major (pixel q at d + q nc) as one transposition of (nc, w).
+ * Moving them element by element took half of the forward time at 16
+ * channels @28 (a strided access per element, 5 moves of every sample per
+ * step); with AVX-512 they go as 16 x 16 blocks transposed in registers. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+static inline __mmask16 lanes(int n)
+{
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* c[j] = column j of the 16 x 16 block whose rows are r[0..15] */
+static inline void transpose16(const __m512 r[16], __m512 c[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d e = _mm512_castps_pd(t[4 * i + 2]), f = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, e));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, e));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, f));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, f));
+    }
+    /* u[4i + j]: rows 4i..4i+3 of columns j, j+4, j+8, j+12 (one per lane) */
+    for (int j = 0; j < 4; j++) {
+        __m512 a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
+        __m512 b = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
+        __m512 e = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 f = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
+        c[j] = _mm512_shuffle_f32x4(a, e, 0x88);
+        c[j + 8] = _mm512_shuffle_f32x4(a, e, 0xdd);
+        c[j + 4] = _mm512_shuffle_f32x4(b, f, 0x88);
+        c[j + 12] = _mm512_shuffle_f32x4(b, f, 0xdd);
+    }
+}
+
+static void row_to_pixels(const float *s, size_t hw, int nc, int w, float *d)
+{
+    for (int q0 = 0; q0 < w; q0 += 16)
+        for (int c0 = 0; c0 < nc; c0 += 16) {
+            int qn = w - q0 < 16 ? w - q0 : 16, cn = nc - c0 < 16 ? nc - c0 : 16;
+            __mmask16 mq = lanes(qn), mc = lanes(cn);
+            __m512 r[16], c[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < cn ? _mm512_maskz_loadu_ps(mq, s + (size_t)(c0 + i) * hw + q0)
+                              : _mm512_setzero_ps();
+            transpose16(r, c);
+            for (int q = 0; q < qn; q++)
+                _mm512_mask_storeu_ps(d + (size_t)(q0 + q) * (size_t)nc + c0, mc, c[q]);
+        }
+}
+
+static void row_from_pixels(const float *s, int nc, int w, const float *bias, int acc, float *d,
+                            size_t hw)
+{
+    for (int q0 = 0; q0 < w; q0 += 16)
+        for (int c0 = 0; c0 < nc; c0 += 16) {
+            int qn = w - q0 < 16 ? w - q0 : 16, cn = nc - c0 < 16 ? nc - c0 : 16;
+            __mmask16 mq = lanes(qn), mc = lanes(cn);
+            __m512 r[16], c[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = i < qn ? _mm512_maskz_loadu_ps(mc, s + (size_t)(q0 + i) * (size_t)nc + c0)
+                              : _mm512_setzero_ps();
+            transpose16(r, c);
+            for (int i = 0; i < cn; i++) {
+                float *o = d + (size_t)(c0 + i) * hw + q0;
+                __m512 v = c[i];
+                if (bias)
+                    v = _mm512_add_ps(v, _mm512_set1_ps(bias[c0 + i]));
+                if (acc)
+                    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mq, o));
+                _mm512_mask_storeu_ps(o, mq, v);
+            }
+        }
+}
+#else
+static void row_to_pixels(const float *s, size_t hw, int nc, int w, float *d)
+{
+    for (int c = 0; c < nc; c++)
+        for (int q = 0; q < w; q++)
+            d[(size_t)q * (size_t)nc + (size_t)c] = s[(size_t)c * hw + (size_t)q];
+}
+
+static void row_from_pixels(const float *s, int nc, int w, const float *bias, int acc, float *d,
+                            size_t hw)
+{
+    for (int c = 0; c < nc; c++) {
+        float b = bias ? bias[c] : 0.0f, *o = d + (size_t)c * hw;
+        for (int q = 0; q < w; q++)
+            o[q] = (acc ? o[q] : 0.0f) + s[(size_t)q * (size_t)nc + (size_t)c] + b;
+    }
+}
+#endif
+
+/* dst (rows, cols, nc) at (r0, c0) = src (nc, h, w); the rest of dst zero */
+static void to_pixels(int nc, int h, int w, const float *src, int rows, int cols, int r0, int c0,
+                      float *dst)
+{
+    size_t hw = (size_t)h * (size_t)w, n = (size_t)nc;
+    memset(dst, 0, sizeof(float) * (size_t)rows * (size_t)cols * n);
     for (int r = 0; r < h; r++)
-        memcpy(plane + (size_t)(r + 1) * (size_t)p->pc + 1, x + (size_t)r * (size_t)w,
-               sizeof(float) * (size_t)w);
-    int pc = p->pc, tw = p->tw;
-    float *t0 = rows, *t1 = rows + pc, *t2 = rows + 2 * pc, *t3 = rows + 3 * pc;
-    for (int ti = 0; ti < p->th; ti++) {
-        const float *d0 = plane + (size_t)(2 * ti) * (size_t)pc, *d1 = d0 + pc, *d2 = d1 + pc,
-                    *d3 = d2 + pc;
-        for (int j = 0; j < pc; j++) {
-            t0[j] = d0[j] - d2[j];
-            t1[j] = d1[j] + d2[j];
-            t2[j] = d2[j] - d1[j];
-            t3[j] = d1[j] - d3[j];
-        }
-        size_t o = (size_t)ti * (size_t)tw;
-        for (int k = 0; k < 4; k++) {
-            const float *t = rows + k * pc;
-            float *v0 = V + (size_t)(4 * k) * xs + o, *v1 = v0 + xs, *v2 = v1 + xs, *v3 = v2 + xs;
-            for (int tj = 0; tj < tw; tj++) {
-                const float *s = t + 2 * tj;
-                v0[tj] = s[0] - s[2];
-                v1[tj] = s[1] + s[2];
-                v2[tj] = s[2] - s[1];
-                v3[tj] = s[1] - s[3];
-            }
-        }
-    }
+        row_to_pixels(src + (size_t)r * (size_t)w, hw, nc, w,
+                      dst + ((size_t)(r + r0) * (size_t)cols + (size_t)c0) * n);
 }
 
-/* dx (H, W) = (acc ? dx : 0) + the patches B dV B^T added at their places */
-static void input_adj(const wino_plan *p, int h, int w, const float *dV, size_t xs, float *plane,
-                      float *rows, float *dx, int acc)
+/* dst (nc, h, w) = (acc ? dst : 0) + src (rows, cols, nc) at (r0, c0) (+ bias) */
+static void from_pixels(int nc, int h, int w, const float *src, int cols, int r0, int c0,
+                        const float *bias, int acc, float *dst)
 {
-    int pc = p->pc, tw = p->tw;
-    memset(plane, 0, sizeof(float) * (size_t)p->pr * (size_t)pc);
-    for (int ti = 0; ti < p->th; ti++) {
-        size_t o = (size_t)ti * (size_t)tw;
-        /* u_k[2m], u_k[2m+1] gather tile m (columns 0, 1) and tile m-1
-         * (columns 2, 3), so the row is written once, without overlap */
-        for (int k = 0; k < 4; k++) {
-            const float *v0 = dV + (size_t)(4 * k) * xs + o, *v1 = v0 + xs, *v2 = v1 + xs,
-                        *v3 = v2 + xs;
-            float *u = rows + k * pc;
-            u[0] = v0[0];
-            u[1] = v1[0] - v2[0] + v3[0];
-            for (int m = 1; m < tw; m++) {
-                u[2 * m] = v0[m] - v0[m - 1] + v1[m - 1] + v2[m - 1];
-                u[2 * m + 1] = v1[m] - v2[m] + v3[m] - v3[m - 1];
-            }
-            u[2 * tw] = -v0[tw - 1] + v1[tw - 1] + v2[tw - 1];
-            u[2 * tw + 1] = -v3[tw - 1];
-        }
-        const float *u0 = rows, *u1 = rows + pc, *u2 = rows + 2 * pc, *u3 = rows + 3 * pc;
-        float *d0 = plane + (size_t)(2 * ti) * (size_t)pc, *d1 = d0 + pc, *d2 = d1 + pc, *d3 = d2 + pc;
-        for (int j = 0; j < pc; j++) {
-            d0[j] += u0[j];
-            d1[j] += u1[j] - u2[j] + u3[j];
-            d2[j] += -u0[j] + u1[j] + u2[j];
-            d3[j] -= u3[j];
-        }
-    }
-    for (int r = 0; r < h; r++) {
-        const float *s = plane + (size_t)(r + 1) * (size_t)pc + 1;
-        float *d = dx + (size_t)r * (size_t)w;
-        if (acc)
-            for (int j = 0; j < w; j++)
-                d[j] += s[j];
-        else
-            memcpy(d, s, sizeof(float) * (size_t)w);
-    }
-}
-
-/* y (OH, OW) = A^T M A (+ bias) per tile, the rows/columns past OH/OW dropped */
-static void output_fwd(const wino_plan *p, int oh, int ow, const float *M, size_t xs, float bias,
-                       float *rows, float *y)
-{
-    int tw = p->tw;
-    float *r0 = rows, *r1 = rows + p->pc;
-    for (int ti = 0; ti < p->th; ti++) {
-        const float *m[16];
-        for (int xi = 0; xi < 16; xi++)
-            m[xi] = M + (size_t)xi * xs + (size_t)ti * (size_t)tw;
-        for (int tj = 0; tj < tw; tj++) {
-            float s0[4], s1[4];
-            for (int l = 0; l < 4; l++) {
-                s0[l] = m[l][tj] + m[4 + l][tj] + m[8 + l][tj];
-                s1[l] = m[4 + l][tj] - m[8 + l][tj] - m[12 + l][tj];
-            }
-            r0[2 * tj] = s0[0] + s0[1] + s0[2] + bias;
-            r0[2 * tj + 1] = s0[1] - s0[2] - s0[3] + bias;
-            r1[2 * tj] = s1[0] + s1[1] + s1[2] + bias;
-            r1[2 * tj + 1] = s1[1] - s1[2] - s1[3] + bias;
-        }
-        memcpy(y + (size_t)(2 * ti) * (size_t)ow, r0, sizeof(float) * (size_t)ow);
-        if (2 * ti + 1 < oh)
-            memcpy(y + (size_t)(2 * ti + 1) * (size_t)ow, r1, sizeof(float) * (size_t)ow);
-    }
-}
-
-/* dM = A dY A^T per tile, dY read as zero past OH/OW: the adjoint of output_fwd */
-static void output_adj(const wino_plan *p, int oh, int ow, const float *dy, float *rows,
-                       float *dM, size_t xs)
-{
-    int tw = p->tw;
-    float *e0 = rows, *e1 = rows + p->pc;
-    for (int ti = 0; ti < p->th; ti++) {
-        memcpy(e0, dy + (size_t)(2 * ti) * (size_t)ow, sizeof(float) * (size_t)ow);
-        if (2 * ti + 1 < oh)
-            memcpy(e1, dy + (size_t)(2 * ti + 1) * (size_t)ow, sizeof(float) * (size_t)ow);
-        else
-            memset(e1, 0, sizeof(float) * (size_t)ow);
-        e0[ow] = e1[ow] = 0.0f; /* the dropped column of an odd OW */
-        float *m[16];
-        for (int xi = 0; xi < 16; xi++)
-            m[xi] = dM + (size_t)xi * xs + (size_t)ti * (size_t)tw;
-        for (int tj = 0; tj < tw; tj++) {
-            float a0 = e0[2 * tj], a1 = e0[2 * tj + 1], b0 = e1[2 * tj], b1 = e1[2 * tj + 1];
-            float r[4][2] = {{a0, a1}, {a0 + b0, a1 + b1}, {a0 - b0, a1 - b1}, {-b0, -b1}};
-            for (int k = 0; k < 4; k++) {
-                m[4 * k][tj] = r[k][0];
-                m[4 * k + 1][tj] = r[k][0] + r[k][1];
-                m[4 * k + 2][tj] = r[k][0] - r[k][1];
-                m[4 * k + 3][tj] = -r[k][1];
-            }
-        }
-    }
+    size_t hw = (size_t)h * (size_t)w;
+    for (int r = 0; r < h; r++)
+        row_from_pixels(src + ((size_t)(r + r0) * (size_t)cols + (size_t)c0) * (size_t)nc, nc, w,
+                        bias, acc, dst + (size_t)r * (size_t)w, hw);
 }
 
 /* ---- jobs ---- */
@@ -287,35 +370,41 @@ static float *thread_block(const wino_job *j, int tid)
     return j->scratch + j->p.u + (size_t)tid * j->p.per_thread;
 }
 
-/* V (16, C, N) for samples [i0, i1) of the job */
+/* V (16, N, C) for samples [i0, i1) of the job */
 static void chunk_input(const wino_job *j, long i0, long i1, float *sc, size_t N)
 {
     const nn_conv_geom *g = j->g;
-    size_t hw = (size_t)g->h * (size_t)g->w, xs = xi_stride((size_t)g->c * N);
+    const wino_plan *p = &j->p;
+    size_t c = (size_t)g->c, xs = xi_stride(N * c), rs = (size_t)p->pc * c;
+    float *plane = sc + p->plane;
     for (long i = i0; i < i1; i++) {
-        const float *x = j->x + sample_of(j, i) * (size_t)g->c * hw;
-        size_t col = (size_t)(i - i0) * (size_t)j->p.T;
-        for (int c = 0; c < g->c; c++)
-            input_fwd(&j->p, g->h, g->w, x + (size_t)c * hw, sc + j->p.plane, sc + j->p.rows,
-                      sc + j->p.v + (size_t)c * N + col, xs);
+        to_pixels(g->c, g->h, g->w, j->x + sample_of(j, i) * c * (size_t)(g->h * g->w), p->pr,
+                  p->pc, 1, 1, plane);
+        float *v = sc + p->v + (size_t)(i - i0) * (size_t)p->T * c;
+        for (int ti = 0; ti < p->th; ti++)
+            for (int tj = 0; tj < p->tw; tj++, v += c)
+                tile_in(plane + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * c, rs, g->c, v, xs);
     }
 }
 
 static void forward_chunk(const wino_job *j, long i0, long i1, float *sc)
 {
     const nn_conv_geom *g = j->g;
-    size_t N = (size_t)(i1 - i0) * (size_t)j->p.T, P = (size_t)g->oh * (size_t)g->ow;
-    size_t oc = (size_t)g->oc, c = (size_t)g->c, vs = xi_stride(c * N), ms = xi_stride(oc * N);
+    const wino_plan *p = &j->p;
+    size_t N = (size_t)(i1 - i0) * (size_t)p->T, oc = (size_t)g->oc, c = (size_t)g->c;
+    size_t vs = xi_stride(N * c), ms = xi_stride(N * oc), rs = 2 * (size_t)p->tw * oc;
     chunk_input(j, i0, i1, sc, N);
     for (int xi = 0; xi < 16; xi++)
-        nn_sgemm(0, 0, g->oc, (int)N, g->c, 1.0f, j->U + (size_t)xi * oc * c, g->c,
-                 sc + j->p.v + (size_t)xi * vs, (int)N, 0.0f, sc + j->p.m + (size_t)xi * ms, (int)N);
+        nn_sgemm(0, 1, (int)N, g->oc, g->c, 1.0f, sc + p->v + (size_t)xi * vs, g->c,
+                 j->U + (size_t)xi * oc * c, g->c, 0.0f, sc + p->m + (size_t)xi * ms, g->oc);
+    float *stage = sc + p->plane;
     for (long i = i0; i < i1; i++) {
-        float *y = j->y + sample_of(j, i) * oc * P;
-        size_t col = (size_t)(i - i0) * (size_t)j->p.T;
-        for (size_t o = 0; o < oc; o++)
-            output_fwd(&j->p, g->oh, g->ow, sc + j->p.m + o * N + col, ms,
-                       j->b ? j->b[o] : 0.0f, sc + j->p.rows, y + o * P);
+        const float *m = sc + p->m + (size_t)(i - i0) * (size_t)p->T * oc;
+        for (int ti = 0; ti < p->th; ti++)
+            for (int tj = 0; tj < p->tw; tj++, m += oc)
+                tile_out(m, ms, g->oc, stage + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * oc, rs);
+        from_pixels(g->oc, g->oh, g->ow, stage, 2 * p->tw, 0, 0, j->b, 0,
+                    j->y + sample_of(j, i) * oc * (size_t)(g->oh * g->ow));
     }
 }
 
@@ -351,56 +440,72 @@ void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, cons
     nn_par_run(forward_job, &j, usable_threads(&j.p, scratch_n, n));
 }
 
-/* db += the sums of dy over samples [i0, i1), and their dM (16, OC, N) when
+/* db += the sums of dy over samples [i0, i1), and their dM (16, N, OC) when
  * a weight or input gradient needs it */
 static void chunk_dy(const wino_job *j, long i0, long i1, float *sc, size_t N, float *db,
                      int need_dm)
 {
     const nn_conv_geom *g = j->g;
-    size_t oc = (size_t)g->oc, P = (size_t)g->oh * (size_t)g->ow;
+    const wino_plan *p = &j->p;
+    size_t oc = (size_t)g->oc, P = (size_t)g->oh * (size_t)g->ow, ms = xi_stride(N * oc);
+    size_t rs = 2 * (size_t)p->tw * oc;
+    float *stage = sc + p->plane;
     for (long i = i0; i < i1; i++) {
         const float *dy = j->dy + sample_of(j, i) * oc * P;
-        size_t col = (size_t)(i - i0) * (size_t)j->p.T;
-        for (size_t o = 0; o < oc; o++) {
-            if (db)
+        if (db)
+            for (size_t o = 0; o < oc; o++)
                 db[o] += (float)nn_vec_sum(dy + o * P, P);
-            if (need_dm)
-                output_adj(&j->p, g->oh, g->ow, dy + o * P, sc + j->p.rows,
-                           sc + j->p.m + o * N + col, xi_stride(oc * N));
-        }
+        if (!need_dm)
+            continue;
+        to_pixels(g->oc, g->oh, g->ow, dy, 2 * p->th, 2 * p->tw, 0, 0, stage);
+        float *m = sc + p->m + (size_t)(i - i0) * (size_t)p->T * oc;
+        for (int ti = 0; ti < p->th; ti++)
+            for (int tj = 0; tj < p->tw; tj++, m += oc)
+                tile_out_adj(stage + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * oc, rs, g->oc, m, ms);
     }
 }
 
-/* dU += dM V^T, then V is overwritten by dV = U^T dM (16, C, N), xi by xi */
+/* dx of samples [i0, i1) from dV (16, N, C) */
+static void chunk_dx(const wino_job *j, long i0, long i1, float *sc, size_t N)
+{
+    const nn_conv_geom *g = j->g;
+    const wino_plan *p = &j->p;
+    size_t c = (size_t)g->c, xs = xi_stride(N * c), rs = (size_t)p->pc * c;
+    float *plane = sc + p->plane;
+    for (long i = i0; i < i1; i++) {
+        memset(plane, 0, sizeof(float) * (size_t)p->pr * rs);
+        const float *v = sc + p->v + (size_t)(i - i0) * (size_t)p->T * c;
+        for (int ti = 0; ti < p->th; ti++)
+            for (int tj = 0; tj < p->tw; tj++, v += c)
+                tile_in_adj(v, xs, g->c, plane + (size_t)(2 * ti) * rs + (size_t)(2 * tj) * c, rs);
+        from_pixels(g->c, g->h, g->w, plane, p->pc, 1, 1, NULL, j->dx_acc,
+                    j->dx + sample_of(j, i) * c * (size_t)(g->h * g->w));
+    }
+}
+
+/* dU += dM^T V, then V is overwritten by dV = dM U (16, N, C), xi by xi */
 static void backward_chunk(const wino_job *j, long i0, long i1, float *sc, float *dU, float *db)
 {
     const nn_conv_geom *g = j->g;
-    size_t N = (size_t)(i1 - i0) * (size_t)j->p.T, oc = (size_t)g->oc, c = (size_t)g->c;
-    size_t hw = (size_t)g->h * (size_t)g->w;
+    const wino_plan *p = &j->p;
+    size_t N = (size_t)(i1 - i0) * (size_t)p->T, oc = (size_t)g->oc, c = (size_t)g->c;
+    size_t vs = xi_stride(N * c), ms = xi_stride(N * oc);
     if (dU)
         chunk_input(j, i0, i1, sc, N);
     chunk_dy(j, i0, i1, sc, N, db, dU || j->dx);
     for (int xi = 0; xi < 16; xi++) {
-        const float *dM = sc + j->p.m + (size_t)xi * xi_stride(oc * N);
-        float *V = sc + j->p.v + (size_t)xi * xi_stride(c * N);
+        const float *dM = sc + p->m + (size_t)xi * ms;
+        float *V = sc + p->v + (size_t)xi * vs;
         if (dU)
-            nn_sgemm(0, 1, g->oc, g->c, (int)N, 1.0f, dM, (int)N, V, (int)N, 1.0f,
+            nn_sgemm(1, 0, g->oc, g->c, (int)N, 1.0f, dM, g->oc, V, g->c, 1.0f,
                      dU + (size_t)xi * oc * c, g->c);
         if (j->dx)
-            nn_sgemm(1, 0, g->c, (int)N, g->oc, 1.0f, j->U + (size_t)xi * oc * c, g->c, dM, (int)N,
-                     0.0f, V, (int)N);
+            nn_sgemm(0, 0, (int)N, g->c, g->oc, 1.0f, dM, g->oc, j->U + (size_t)xi * oc * c, g->c,
+                     0.0f, V, g->c);
     }
-    if (!j->dx)
-        return;
-    for (long i = i0; i < i1; i++) {
-        float *dx = j->dx + sample_of(j, i) * c * hw;
-        size_t col = (size_t)(i - i0) * (size_t)j->p.T;
-        for (size_t ci = 0; ci < c; ci++)
-            input_adj(&j->p, g->h, g->w, sc + j->p.v + ci * N + col, xi_stride(c * N), sc + j->p.plane,
-                      sc + j->p.rows, dx + ci * hw, j->dx_acc);
-    }
+    if (j->dx)
+        chunk_dx(j, i0, i1, sc, N);
 }
-
 /* Every thread sums its dU (and, but for thread 0 which adds into the
  * caller's db, its db) in its own block; the caller reduces in thread order. */
 static void backward_job(void *arg, int tid, int nt)
