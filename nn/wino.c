@@ -79,6 +79,13 @@ static wino_plan plan_of(const nn_conv_geom *g)
     return p;
 }
 
+void nn_wino_chunking(const nn_conv_geom *g, int *samples, int *tiles)
+{
+    wino_plan p = plan_of(g);
+    *samples = p.S;
+    *tiles = p.T;
+}
+
 size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads)
 {
     wino_plan p = plan_of(g);

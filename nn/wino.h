@@ -30,6 +30,10 @@ int nn_wino_applies(const nn_conv_geom *g);
 
 size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads);
 
+/* samples per chunk (16 GEMMs each) and tiles per sample, for benchmarks
+ * that time the GEMMs these kernels issue */
+void nn_wino_chunking(const nn_conv_geom *g, int *samples, int *tiles);
+
 void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, const float *b,
                      float *y, const int *idx, int n, float *scratch, size_t scratch_n);
 
