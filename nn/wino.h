@@ -6,10 +6,10 @@
  *   Y = A^T [ U (.) V ] A,   U = G g G^T (weights),  V = B^T d B (patch),
  * 16 products per tile and channel pair instead of 36. Summed over input
  * channels, each of the 16 positions xi of the 4x4 transformed domain is one
- * GEMM over a chunk of samples: M[xi] (OC, tiles) = U[xi] (OC, C) @
- * V[xi] (C, tiles). The backward pass is the exact adjoint of that map:
- * dM = A dY A^T, dU[xi] += dM[xi] @ V[xi]^T (then dw += G^T dU G) and
- * dV[xi] = U[xi]^T @ dM[xi] (then dx += B dV B^T, overlapping patches
+ * GEMM over a chunk of samples: M[xi] (tiles, OC) = V[xi] (tiles, C) @
+ * U[xi]^T, U[xi] being (OC, C). The backward pass is the exact adjoint of
+ * that map: dM = A dY A^T, dU[xi] += dM[xi]^T @ V[xi] (then dw += G^T dU G)
+ * and dV[xi] = dM[xi] @ U[xi] (then dx += B dV B^T, overlapping patches
  * added). Adjoint dx equals a Winograd convolution of dy with the rotated,
  * channel-transposed kernel (G rot180(g) G^T is U with rows and columns 0
  * and 3 swapped), but shares dM with the weight gradient instead of
