@@ -98,11 +98,11 @@ size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads)
 
 static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
-/* U[xi] (OC, C) = G g G^T for every (o, c); in double, rounded once */
-static void weights_fwd(const nn_conv_geom *g, const float *w, float *U)
+/* U[xi] (OC, C) = G g G^T for output channels [o0, o1); in double, rounded once */
+static void weights_fwd(const nn_conv_geom *g, const float *w, float *U, size_t o0, size_t o1)
 {
     size_t oc = (size_t)g->oc, c = (size_t)g->c;
-    for (size_t o = 0; o < oc; o++)
+    for (size_t o = o0; o < o1; o++)
         for (size_t ci = 0; ci < c; ci++) {
             const float *k = w + (o * c + ci) * 9;
             double t[4][3];
@@ -116,11 +116,11 @@ static void weights_fwd(const nn_conv_geom *g, const float *w, float *U)
         }
 }
 
-/* dw (OC, C, 3, 3) += G^T dU G: the adjoint of weights_fwd */
-static void weights_adj(const nn_conv_geom *g, const float *dU, float *dw)
+/* dw (OC, C, 3, 3) += G^T dU G for output channels [o0, o1): the adjoint of weights_fwd */
+static void weights_adj(const nn_conv_geom *g, const float *dU, float *dw, size_t o0, size_t o1)
 {
     size_t oc = (size_t)g->oc, c = (size_t)g->c, oc_c = oc * c;
-    for (size_t o = 0; o < oc; o++)
+    for (size_t o = o0; o < o1; o++)
         for (size_t ci = 0; ci < c; ci++) {
             double t[3][4] = {{0}};
             for (int a = 0; a < 4; a++)
@@ -361,11 +361,11 @@ static void from_pixels(int nc, int h, int w, const float *src, int cols, int r0
 typedef struct {
     const nn_conv_geom *g;
     wino_plan p;
-    const float *x, *b, *dy, *U;
+    const float *x, *w, *b, *dy, *U;
     float *y, *dx, *dw, *db;
     int dx_acc;
     const int *idx;
-    int n;
+    int n, nt; /* samples; threads the job runs on */
     float *scratch;
 } wino_job;
 
@@ -377,6 +377,36 @@ static size_t sample_of(const wino_job *j, long i)
 static float *thread_block(const wino_job *j, int tid)
 {
     return j->scratch + j->p.u + (size_t)tid * j->p.per_thread;
+}
+
+/* The weight transforms are split over output channels: they are ~1% of
+ * a one-thread resnet20 step's CPU time (perf), so run serially they would
+ * idle the other thread for ~2% of a two-thread step. */
+static void weights_fwd_job(void *arg, int tid, int nt)
+{
+    const wino_job *j = arg;
+    long lo, hi;
+    nn_par_range(j->g->oc, tid, nt, &lo, &hi);
+    weights_fwd(j->g, j->w, j->scratch, (size_t)lo, (size_t)hi);
+}
+
+/* thread 0's dU += the other threads' in thread order, then dw += G^T dU G,
+ * for a share of the output channels (each element is summed in the same
+ * order whichever thread does it) */
+static void weights_adj_job(void *arg, int tid, int nt)
+{
+    const wino_job *j = arg;
+    long lo, hi;
+    nn_par_range(j->g->oc, tid, nt, &lo, &hi);
+    size_t c = (size_t)j->g->c, oc_c = (size_t)j->g->oc * c;
+    float *dU0 = thread_block(j, 0) + j->p.du;
+    for (int t = 1; t < j->nt; t++) {
+        const float *dU = thread_block(j, t) + j->p.du;
+        for (size_t xi = 0; xi < 16; xi++)
+            for (size_t i = xi * oc_c + (size_t)lo * c; i < xi * oc_c + (size_t)hi * c; i++)
+                dU0[i] += dU[i];
+    }
+    weights_adj(j->g, dU0, j->dw, (size_t)lo, (size_t)hi);
 }
 
 /* V (16, N, C) for samples [i0, i1) of the job */
@@ -441,12 +471,13 @@ void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, cons
                      float *y, const int *idx, int n, float *scratch, size_t scratch_n)
 {
     QA_ASSERT(nn_wino_applies(g));
-    wino_job j = {.g = g, .p = plan_of(g), .x = x, .b = b, .y = y, .idx = idx, .n = n,
+    wino_job j = {.g = g, .p = plan_of(g), .x = x, .w = w, .b = b, .y = y, .idx = idx, .n = n,
                   .scratch = scratch, .U = scratch};
     if (n < 1)
         return;
-    weights_fwd(g, w, scratch);
-    nn_par_run(forward_job, &j, usable_threads(&j.p, scratch_n, n));
+    j.nt = usable_threads(&j.p, scratch_n, n);
+    nn_par_run(weights_fwd_job, &j, j.nt);
+    nn_par_run(forward_job, &j, j.nt);
 }
 
 /* db += the sums of dy over samples [i0, i1), and their dM (16, N, OC) when
@@ -533,21 +564,11 @@ static void backward_job(void *arg, int tid, int nt)
         backward_chunk(j, i, i + j->p.S < hi ? i + j->p.S : hi, sc, dU, db);
 }
 
-static void reduce_partials(const wino_job *j, int nt)
+static void reduce_db(const wino_job *j)
 {
-    size_t nu = 16 * (size_t)j->g->oc * (size_t)j->g->c;
-    float *dU0 = thread_block(j, 0) + j->p.du;
-    for (int t = 1; t < nt; t++) {
-        const float *sc = thread_block(j, t);
-        if (j->dw)
-            for (size_t i = 0; i < nu; i++)
-                dU0[i] += sc[j->p.du + i];
-        if (j->db)
-            for (int i = 0; i < j->g->oc; i++)
-                j->db[i] += sc[j->p.db + (size_t)i];
-    }
-    if (j->dw)
-        weights_adj(j->g, dU0, j->dw);
+    for (int t = 1; t < j->nt; t++)
+        for (int i = 0; i < j->g->oc; i++)
+            j->db[i] += thread_block(j, t)[j->p.db + (size_t)i];
 }
 
 void nn_wino_backward(const nn_conv_geom *g, const float *x, const float *w, const float *dy,
@@ -555,13 +576,16 @@ void nn_wino_backward(const nn_conv_geom *g, const float *x, const float *w, con
                       float *scratch, size_t scratch_n)
 {
     QA_ASSERT(nn_wino_applies(g));
-    wino_job j = {.g = g, .p = plan_of(g), .x = x, .dy = dy, .dx = dx, .dx_acc = dx_acc,
+    wino_job j = {.g = g, .p = plan_of(g), .x = x, .w = w, .dy = dy, .dx = dx, .dx_acc = dx_acc,
                   .dw = dw, .db = db, .idx = idx, .n = n, .scratch = scratch, .U = scratch};
     if (n < 1)
         return;
+    j.nt = usable_threads(&j.p, scratch_n, n);
     if (dx)
-        weights_fwd(g, w, scratch);
-    int nt = usable_threads(&j.p, scratch_n, n);
-    nn_par_run(backward_job, &j, nt);
-    reduce_partials(&j, nt);
+        nn_par_run(weights_fwd_job, &j, j.nt);
+    nn_par_run(backward_job, &j, j.nt);
+    if (db)
+        reduce_db(&j);
+    if (dw)
+        nn_par_run(weights_adj_job, &j, j.nt);
 }

@@ -189,7 +189,8 @@ START_TEST(test_wino_reproducible)
 }
 END_TEST
 
-/* AUTO: Winograd only where it applies (3x3, stride 1, pad 1, one group) */
+/* AUTO: Winograd only where it applies (3x3, stride 1, pad 1, one group)
+ * and pays (enough channels) */
 START_TEST(test_wino_auto)
 {
     qa_err err;
@@ -207,6 +208,10 @@ START_TEST(test_wino_auto)
     }
     cfg.groups = 2;
     ck_assert_int_eq(nn_conv_geom_init(&g, 64, 7, 7, &cfg, &err), QA_OK);
+    ck_assert_int_eq(nn_conv2d_algo(&g), NN_CONV_IM2COL);
+    /* too few input channels for the transforms to pay (conv2d_kern.c) */
+    cfg.groups = 1;
+    ck_assert_int_eq(nn_conv_geom_init(&g, 4, 28, 28, &cfg, &err), QA_OK);
     ck_assert_int_eq(nn_conv2d_algo(&g), NN_CONV_IM2COL);
 }
 END_TEST
