@@ -37,7 +37,8 @@ int nn_conv_geom_init(nn_conv_geom *g, int c, int h, int w, const nn_conv2d_cfg 
                        "layer '%s': kernel %dx%d does not fit the input %dx%d padded by %dx%d",
                        nm, cfg->kernel_h, cfg->kernel_w, h, w, cfg->pad_h, cfg->pad_w);
     nn_conv_geom gg = {c, h, w, cfg->out_channels, oh, ow, cfg->kernel_h, cfg->kernel_w,
-                       cfg->stride_h, cfg->stride_w, cfg->pad_h, cfg->pad_w, cfg->groups};
+                       cfg->stride_h, cfg->stride_w, cfg->pad_h, cfg->pad_w, cfg->groups,
+                       NN_CONV_AUTO};
     *g = gg;
     return QA_OK;
 }

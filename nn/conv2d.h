@@ -6,7 +6,9 @@
  *
  * w is (OC, C/G, KH, KW) like PyTorch's Conv2d.weight. Samples are lowered
  * with im2col in chunks that stay in cache and each chunk is one GEMM per
- * group; chunks are split over the nn_par threads. The raw kernels below run
+ * group, or, for 3x3 stride-1 pad-1 convolutions with enough channels,
+ * computed with Winograd F(2x2, 3x3) (nn/wino.h: 16 GEMMs per chunk of
+ * samples); chunks are split over the nn_par threads. The raw kernels below run
  * the same code on caller-given pointers, so a wrapper (quant/) can convolve
  * with a quantized copy of w, or only a subset of the batch's samples.
  * Not here: dilation, non-zero padding modes, transposed convolution. */
@@ -59,6 +61,9 @@ int nn_conv2d_new(nn_net *net, const nn_conv2d_cfg *cfg, int input, qa_err *err)
  * scratch: scratch_n floats; the kernels use as many nn_par threads as fit
  * in it (at least nn_conv2d_scratch_floats(g, 1) floats are required). */
 size_t nn_conv2d_scratch_floats(const nn_conv_geom *g, int nthreads);
+
+/* the kernel the raw kernels run for g: g->algo, or AUTO resolved by geometry */
+nn_conv_algo nn_conv2d_algo(const nn_conv_geom *g);
 
 /* y[s] = conv(x[s], w) + b for the selected samples */
 void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w,

@@ -25,11 +25,18 @@
 
 #include <stddef.h>
 
+/* Which kernel nn/conv2d's raw kernels run: AUTO picks by geometry
+ * (conv2d_kern.c says how and why); the others force a path, for tests
+ * and benchmarks that compare them (WINOGRAD needs a 3x3, stride-1,
+ * pad-1, one-group convolution). */
+typedef enum { NN_CONV_AUTO = 0, NN_CONV_IM2COL, NN_CONV_WINOGRAD } nn_conv_algo;
+
 typedef struct {
     int c, h, w;    /* input */
     int oc, oh, ow; /* output */
     int kh, kw, sh, sw, ph, pw;
     int groups;
+    nn_conv_algo algo; /* nn_conv_geom_init sets NN_CONV_AUTO */
 } nn_conv_geom;
 
 /* output size of one dimension: (in + 2 pad - k) / s + 1, or <= 0 if the

@@ -380,6 +380,29 @@ START_TEST(test_grad_two_threads)
 }
 END_TEST
 
+/* a conv that takes the Winograd path (asserted, so that a change of the
+ * geometry rule cannot silently leave it untested): odd 5x7 input, channel
+ * counts multiples of nothing, bias; 1 thread (_i = 0) and 2 (_i = 1) */
+START_TEST(test_conv2d_wino_grad)
+{
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(1 + _i, &err), QA_OK);
+    nn_net *net = new_net(3, 9, 5, 7);
+    nn_conv2d_cfg cc = nn_conv2d_cfg_make("conv", 11, 3, 1, 1);
+    cc.bias = 1;
+    ck_assert_int_gt(nn_conv2d_new(net, &cc, 0, &err), 0);
+    finalize(net);
+    ck_assert_int_eq(nn_conv2d_algo(&((const nn_conv2d *)net->layers[0])->g), NN_CONV_WINOGRAD);
+    nn_rng r;
+    nn_rng_init(&r, 950 + (uint64_t)_i, NN_STREAM_TEST, 10, 0);
+    fill_normal(nn_net_input(net), 3 * 9 * 35, &r, 1.0f);
+    nn_gradcheck_cfg gc = {.eps = 1e-2f, .seed = 10 + (uint64_t)_i};
+    check_net(net, 3, 1, &gc, "winograd conv");
+    nn_net_free(net);
+    ck_assert_int_eq(nn_par_set_threads(1, &err), QA_OK);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("nn_layers");
@@ -397,6 +420,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_conv2d_errors);
     tcase_add_test(tc, test_other_errors);
     tcase_add_test(tc, test_grad_two_threads);
+    tcase_add_loop_test(tc, test_conv2d_wino_grad, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -173,7 +173,7 @@ END_TEST
 /* hand-made: 2x2 input, 2x2 kernel, one output; 1 * 3 + 2 * -1 + 3 * 0 + 4 * 2 = 9 */
 START_TEST(test_int_known)
 {
-    nn_conv_geom g = {1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 0, 0, 1};
+    nn_conv_geom g = {1, 2, 2, 1, 1, 1, 2, 2, 1, 1, 0, 0, 1, NN_CONV_AUTO};
     int32_t qa[4] = {1, 2, 3, 4}, qw[4] = {3, -1, 0, 2};
     float sw = 0.5f, b = 0.25f, y;
     q_int_conv2d(&g, qa, 0.25f, qw, &sw, &b, &y);
