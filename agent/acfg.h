@@ -30,7 +30,7 @@ typedef struct {
     int observation;        /* agent_obs */
     int optimizer;          /* agent_opt */
     int head;               /* agent_head (policy.h) */
-    int hard;               /* gumbel: straight-through hard plans */
+    int hard;               /* analytic: straight-through hard plans (drawn from p) */
     int hidden;             /* policy MLP width */
     float lr;               /* policy Adam learning rate (constant) */
     float weight_decay;     /* policy AdamW decay */
@@ -38,6 +38,7 @@ typedef struct {
     float lambda;           /* weight of the cost term */
     float target;           /* budget: mean BitOps / uniform-8-bit BitOps */
     int warmup;             /* epochs of random hard plans, backbone only */
+    float warmup_sigma;     /* their spread around mu_init (bits); 0 = uniform over the widths */
     int finetune;           /* last epochs: backbone only, on the frozen policy's argmax plans */
     int schedule;           /* agent_sched */
     float sigma_min, sigma_max, sigma_end; /* dqmq spread range; its top annealed to sigma_end */

@@ -48,6 +48,11 @@ static int alloc_buffers(agent_policy *pol, qa_err *err)
     return QA_OK;
 }
 
+float agent_policy_mu0(const agent_policy_cfg *c)
+{
+    return c->mu_init > 0 ? c->mu_init : 0.5f * (float)(c->cand[0] + c->cand[c->ncand - 1]);
+}
+
 /* last-layer biases: dqmq starts at mu_init with a wide spread */
 static void init_heads(agent_policy *pol)
 {
@@ -55,7 +60,7 @@ static void init_heads(agent_policy *pol)
     if (c->head != AGENT_HEAD_DQMQ)
         return;
     float lo = (float)c->cand[0], hi = (float)c->cand[c->ncand - 1];
-    float mu = c->mu_init > 0 ? c->mu_init : 0.5f * (lo + hi);
+    float mu = agent_policy_mu0(c);
     float t = 2.0f * (mu - lo) / (hi - lo) - 1.0f;
     t = t > 0.95f ? 0.95f : t < -0.95f ? -0.95f : t;
     float *b = nn_params_value(&pol->params, pol->mlp.v_b3);
@@ -169,6 +174,26 @@ static float *plan_row(q_plan *plan, int s, int i, int l)
     return s == 0 ? q_plan_pw(plan, i, l) : q_plan_pa(plan, i, l);
 }
 
+/* dqmq straight-through: a width drawn from p by Gumbel-max (the argmax of
+ * z + g, z = -(c - mu)^2 / 2 sigma^2 being log p up to a constant, so no
+ * log of an underflowed p), or the argmax of p without noise */
+static int dqmq_pick(const float *cf, int K, float mu, float sigma, const float *p,
+                     const float *g)
+{
+    if (!g)
+        return agent_argmax(p, K);
+    float inv = 1.0f / (2.0f * sigma * sigma), top = -INFINITY;
+    int best = 0;
+    for (int k = 0; k < K; k++) {
+        float v = -(cf[k] - mu) * (cf[k] - mu) * inv + g[k];
+        if (v > top) {
+            top = v;
+            best = k;
+        }
+    }
+    return best;
+}
+
 /* sample i, side s, layer l: raw -> prob, and the plan's row */
 static void head_forward(agent_policy *pol, int i, int s, int l, int noise, q_plan *plan)
 {
@@ -184,7 +209,14 @@ static void head_forward(agent_policy *pol, int i, int s, int l, int noise, q_pl
         pol->mu[u] = agent_mu_head(r[0], cf[0], cf[K - 1], &pol->dmu[u]);
         pol->sigma[u] = agent_sigma_head(r[1], c->sigma_min, pol->sigma_max, &pol->dsig[u]);
         agent_dqmq_forward(cf, K, pol->mu[u], pol->sigma[u], p);
-        memcpy(row, p, (size_t)K * sizeof *p);
+        if (!c->hard) {
+            memcpy(row, p, (size_t)K * sizeof *p);
+            return;
+        }
+        int pick = dqmq_pick(cf, K, pol->mu[u], pol->sigma[u], p,
+                             noise ? pol->noise + u * (size_t)K : NULL);
+        for (int k = 0; k < K; k++)
+            row[k] = k == pick ? 1.0f : 0.0f;
         return;
     }
     agent_gumbel_forward(r, noise ? pol->noise + u * (size_t)K : NULL, K, pol->tau, p);

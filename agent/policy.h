@@ -5,6 +5,8 @@
  *   raw   = MLP(x_hat)                           in -> hidden -> hidden -> out
  *   dqmq:   raw = (a, b) per (side, layer):  mu = head(a), sigma = head(b),
  *           p = agent_dqmq_forward(c, mu, sigma)               out = 2 S L
+ *           hard: onehot(k) in the plan, k drawn from p by Gumbel-max with
+ *           the noise (the argmax of p without), p kept for backward
  *   gumbel: raw = K logits per (side, layer): p = softmax((l + G) / tau),
  *           hard: onehot(argmax p) in the plan, p kept for backward  out = K S L
  * S = 1 when the plan is tied (one distribution drives weights and
@@ -35,7 +37,7 @@ typedef struct {
     int ncand;
     int tied;
     int head;         /* agent_head */
-    int hard;         /* gumbel: straight-through one-hot in the plan */
+    int hard;         /* straight-through one-hot in the plan */
     float sigma_min, sigma_max; /* dqmq spread range (sigma_max is annealed) */
     float mu_init;    /* dqmq: initial location in bits, 0 = middle of the range */
     float tau;        /* gumbel temperature (annealed) */
@@ -64,12 +66,13 @@ void agent_policy_free(agent_policy *pol);
 /* Training: update the running feature statistics with x (n, nin): the
  * first call sets them from the batch, later ones move by 1% per call. */
 void agent_policy_observe(agent_policy *pol, const float *x, int n);
-/* Fills pol->noise of samples [0, n) from (seed, AGENT_STREAM_GUMBEL,
+/* Fills pol->noise (Gumbel draws, for the gumbel head or a hard dqmq one)
+ * of samples [0, n) from (seed, AGENT_STREAM_GUMBEL,
  * key[i], epoch). */
 void agent_policy_draw_noise(agent_policy *pol, uint64_t seed, const int *key, int n,
                              uint32_t epoch);
 /* Forward on x (n, nin) into the plan's soft rows; noise: use pol->noise
- * (gumbel only). Leaves plan->mode = Q_PLAN_SOFT. */
+ * (gumbel, or hard dqmq). Leaves plan->mode = Q_PLAN_SOFT. */
 void agent_policy_forward(agent_policy *pol, const float *x, int n, int noise, q_plan *plan);
 /* Accumulates into pol->params.g the gradient of gw, ga = dL/dp, laid out
  * (B, L, K) like the plan's gpw / gpa (ga unused when tied). */
@@ -82,6 +85,10 @@ static inline float *agent_policy_prob(const agent_policy *pol, int i, int s, in
     return pol->prob + (((size_t)i * pol->nside + (size_t)s) * (size_t)c->nlayers + (size_t)l) *
                            (size_t)c->ncand;
 }
+
+/* dqmq: the initial location in bits (mu_init, or the middle of the
+ * candidate range when it is 0) */
+float agent_policy_mu0(const agent_policy_cfg *c);
 
 /* Multiply-accumulates per sample (MLP and heads). */
 int64_t agent_policy_macs(const agent_policy *pol);

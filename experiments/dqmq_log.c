@@ -115,14 +115,14 @@ int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int e
     for (int s = 0; s < st->S; s++)
         for (int j = 0; j < L * K; j++)
             v[n++].f = probs ? probs[((size_t)i * st->S + s) * L * K + j] : 1.0 / K;
+    /* the width the sample ran; soft: its row's argmax (the distribution's,
+     * or the drawn width of a straight-through one-hot row) */
     int hard = p->mode == Q_PLAN_HARD;
     for (int s = 0; s < 2; s++)
         for (int l = 0; l < L; l++) {
-            const float *pr = probs ? probs + ((size_t)i * st->S + (s % st->S)) * L * K +
-                                          (size_t)l * K
-                                    : NULL;
+            const float *row = s ? q_plan_pa(p, i, l) : q_plan_pw(p, i, l);
             int bits = (s ? q_plan_abits(p, i) : q_plan_wbits(p, i))[l];
-            v[n++].i = hard || !pr ? bits : p->cand[agent_argmax(pr, K)];
+            v[n++].i = hard ? bits : p->cand[agent_argmax(row, K)];
         }
     v[n++].f = b->loss[i];
     v[n++].i = st->correct[i];

@@ -4,8 +4,10 @@
  *
  * Step by phase (agent.* keys in schema_agent.c):
  *   warm-up  every sample gets random hard widths in every planned layer
- *            (a weight-sharing supernet: all widths train); backbone only
- *            (the critic already fits these tuples).
+ *            (a weight-sharing supernet: all widths train, or with
+ *            agent.warmup_sigma mostly those near the policy's initial
+ *            location, the budget's width); backbone only (the critic
+ *            already fits these tuples).
  *   analytic the policy fills a soft plan; the backbone runs relaxed; one
  *            backward gives the backbone its QAT gradient and the plan dL/dp,
  *            to which the cost term's gradient is added; both go back through
@@ -189,17 +191,32 @@ static void anneal(const exp_run *r, dqmq_state *st)
     st->pol->tau = (float)(a->tau * pow((double)a->tau_end / a->tau, t));
 }
 
+/* one warm-up width: uniform over the candidates, or drawn from pw (the
+ * dqmq distribution at the policy's initial location, agent.warmup_sigma) */
+static int warmup_width(nn_rng *g, const q_plan *p, const float *pw)
+{
+    return p->cand[pw ? agent_sample(g, pw, p->ncand) : (int)nn_rng_below(g, (uint32_t)p->ncand)];
+}
+
 /* random hard widths per sample and layer, keyed on (sample, epoch) */
 static void random_plan(const exp_run *r, dqmq_state *st, const exp_batch *b)
 {
     q_plan *p = st->qn->plan;
+    float pw[Q_MAX_CAND], *near = NULL;
+    if (st->acfg.warmup_sigma > 0) {
+        float c[Q_MAX_CAND];
+        for (int k = 0; k < st->K; k++)
+            c[k] = (float)p->cand[k];
+        agent_dqmq_forward(c, st->K, agent_policy_mu0(&st->pol->cfg), st->acfg.warmup_sigma, pw);
+        near = pw;
+    }
     for (int i = 0; i < b->n; i++) {
         nn_rng g;
         nn_rng_init(&g, r->seed, AGENT_STREAM_WARMUP, (uint32_t)b->index[i], (uint32_t)r->epoch);
         for (int l = 0; l < st->L; l++) {
-            q_plan_wbits(p, i)[l] = (uint8_t)p->cand[nn_rng_below(&g, (uint32_t)st->K)];
+            q_plan_wbits(p, i)[l] = (uint8_t)warmup_width(&g, p, near);
             if (!p->tied)
-                q_plan_abits(p, i)[l] = (uint8_t)p->cand[nn_rng_below(&g, (uint32_t)st->K)];
+                q_plan_abits(p, i)[l] = (uint8_t)warmup_width(&g, p, near);
         }
     }
     p->mode = Q_PLAN_HARD;
@@ -399,7 +416,8 @@ static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
 
 static void policy_forward(exp_run *r, dqmq_state *st, exp_batch *b, int train)
 {
-    int noise = train && st->acfg.head == AGENT_HEAD_GUMBEL &&
+    /* Gumbel-softmax's noise, or the straight-through draw of a hard dqmq */
+    int noise = train && (st->acfg.head == AGENT_HEAD_GUMBEL || st->acfg.hard) &&
                 st->acfg.optimizer == AGENT_OPT_ANALYTIC;
     observe(st, b);
     if (train)

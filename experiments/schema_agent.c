@@ -27,7 +27,9 @@ const cfg_key exp_agent_keys[] = {
      .help = "per-layer distribution: dqmq (location and spread over the ordered widths) or "
              "gumbel (free logits, Gumbel-softmax)"},
     {.key = "hard", .type = CFG_BOOL, FIELD(hard), .def = "false",
-     .help = "gumbel: straight-through (one-hot forward, soft backward)"},
+     .help = "straight-through (optimizer = analytic): the backbone runs one width per "
+             "sample and layer, drawn from the policy's distribution (gumbel: its noisy "
+             "argmax), and the policy gets the gradient of the soft distribution"},
     {.key = "hidden", .type = CFG_INT, FIELD(hidden), .def = "64", .min = 1, .max = 4096,
      .help = "units of the policy's two hidden layers"},
     {.key = "lr", .type = CFG_FLOAT, FIELD(lr), .def = "0.003", .min = 1e-8, .max = 10,
@@ -45,6 +47,11 @@ const cfg_key exp_agent_keys[] = {
              "cost = target: the mean asked for"},
     {.key = "warmup", .type = CFG_INT, FIELD(warmup), .def = "1", .min = 0, .max = 100000,
      .help = "epochs of random per-sample hard plans (backbone only) before the policy trains"},
+    {.key = "warmup_sigma", .type = CFG_FLOAT, FIELD(warmup_sigma), .def = "0", .min = 0,
+     .max = 100,
+     .help = "warm-up widths drawn per sample and layer from the dqmq distribution at the "
+             "policy's initial location (mu_init) with this spread in bits, so the backbone "
+             "first trains near the budget; 0 = uniform over all candidate widths"},
     {.key = "finetune", .type = CFG_INT, FIELD(finetune), .def = "0", .min = 0, .max = 100000,
      .help = "last epochs: the policy frozen, the backbone trained on its argmax plans (hard, "
              "as evaluated)"},

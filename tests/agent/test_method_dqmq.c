@@ -278,6 +278,87 @@ START_TEST(test_dqmq_resume)
 }
 END_TEST
 
+/* the warm-up epoch's widths (every training sample logged): drawn near
+ * mu_init with agent.warmup_sigma (3.5 +- 0.3: 3 or 4 bits, 2 and 6 have
+ * p < 1e-5), over all candidates without */
+static void warmup_widths(const char *name, const char *sigma, double count[9])
+{
+    char nm[64];
+    snprintf(nm, sizeof nm, "experiment.name=%s", name);
+    char *sets[] = {nm, (char *)sigma, "agent.mu_init=3.5", "agent.sample_rate=1"};
+    exp_run_result res;
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(sets, 4, &res, &err) == QA_OK, "%s", err.msg);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *ep = read_col(f, "/train/samples", "epoch", 1, &n);
+    double *wb = read_col(f, "/train/samples", "w_bits", 2, &n);
+    ck_assert_int_eq(n, 2 * 640);
+    memset(count, 0, 9 * sizeof *count);
+    for (int i = 0; i < n; i++)
+        for (int l = 0; ep[i] == 1.0 && l < 2; l++)
+            count[(int)wb[2 * i + l]] += 1;
+    free(ep), free(wb);
+    H5Fclose(f);
+}
+
+START_TEST(test_dqmq_warmup_sigma)
+{
+    make_dir();
+    double near[9], all[9];
+    warmup_widths("near", "agent.warmup_sigma=0.3", near);
+    warmup_widths("all", "agent.warmup_sigma=0", all);
+    ck_assert_double_eq(near[3] + near[4], 2 * 640);
+    ck_assert_double_gt(near[3], 500);
+    ck_assert_double_gt(near[4], 500);
+    for (int b = 2; b <= 8; b++) /* uniform: 256 expected per width */
+        ck_assert_double_gt(all[b], b == 5 || b == 7 ? -1 : 180);
+    ck_assert_double_eq(all[5] + all[7], 0);
+    remove_tree();
+}
+END_TEST
+
+/* the policy epoch's logged rows whose width is not their p_w's argmax */
+static int off_argmax(const char *name, const char *hard)
+{
+    char nm[64];
+    snprintf(nm, sizeof nm, "experiment.name=%s", name);
+    char *sets[] = {nm, (char *)hard, "agent.sample_rate=1"};
+    exp_run_result res;
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    check_eval_consistency(f, 2);
+    int n, off = 0;
+    double *ep = read_col(f, "/train/samples", "epoch", 1, &n);
+    double *wb = read_col(f, "/train/samples", "w_bits", 2, &n);
+    double *pw = read_col(f, "/train/samples", "p_w", 10, &n);
+    static const int cand[5] = {2, 3, 4, 6, 8};
+    for (int i = 0; i < n; i++)
+        for (int l = 0; ep[i] == 2.0 && l < 2; l++) {
+            int best = 0;
+            for (int k = 1; k < 5; k++)
+                best = pw[i * 10 + l * 5 + k] > pw[i * 10 + l * 5 + best] ? k : best;
+            off += wb[i * 2 + l] != cand[best];
+        }
+    free(ep), free(wb), free(pw);
+    H5Fclose(f);
+    return off;
+}
+
+/* straight-through dqmq (analytic, hard): the backbone runs one width per
+ * sample and layer drawn from p (spread 2 -> 0.5 bits: often not p's
+ * argmax); relaxed, the logged width is always the argmax */
+START_TEST(test_dqmq_hard)
+{
+    make_dir();
+    ck_assert_int_gt(off_argmax("hard", "agent.hard=true"), 200);
+    ck_assert_int_eq(off_argmax("soft", "agent.hard=false"), 0);
+    remove_tree();
+}
+END_TEST
+
 START_TEST(test_dqmq_config_errors)
 {
     make_dir();
@@ -292,6 +373,12 @@ START_TEST(test_dqmq_config_errors)
     char *hard[] = {"agent.head=gumbel", "agent.hard=true", "agent.optimizer=critic"};
     ck_assert_int_eq(run_dqmq(hard, 3, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "[agent]"));
+    char *dhard[] = {"agent.hard=true", "agent.optimizer=reinforce"};
+    ck_assert_int_eq(run_dqmq(dhard, 2, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "hard = true"));
+    char *wsig[] = {"agent.warmup_sigma=-1"};
+    ck_assert_int_eq(run_dqmq(wsig, 1, &res, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "warmup_sigma"));
     char *pinned[] = {"quant.first_bits=0", "model.arch=small", "agent.sigma_max=0.1"};
     ck_assert_int_eq(run_dqmq(pinned, 3, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "sigma_max"));
@@ -310,6 +397,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_dqmq_constant);
     tcase_add_test(tc, test_dqmq_resume);
     tcase_add_test(tc, test_dqmq_config_errors);
+    tcase_add_test(tc, test_dqmq_warmup_sigma);
+    tcase_add_test(tc, test_dqmq_hard);
     suite_add_tcase(s, tc);
     return s;
 }

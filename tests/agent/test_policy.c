@@ -207,12 +207,20 @@ static void check_policy(int head, int tied, int hard)
     agent_policy_draw_noise(pol, 3, key, B, 0);
     pol_ctx c = {pol, plan, x, R, B};
     pol_loss(&c);
-    /* the plan: soft rows equal the relaxed distribution, or its one-hot */
+    /* the plan: soft rows equal the relaxed distribution, or its one-hot
+     * (gumbel: the noisy argmax; dqmq: a draw, tested in test_policy_dqmq_draw) */
     for (int i = 0; i < B; i++)
         for (int l = 0; l < L; l++) {
             const float *p = agent_policy_prob(pol, i, 0, l), *row = q_plan_pw(plan, i, l);
-            for (int k = 0; k < 5; k++)
-                ck_assert_float_eq(row[k], hard ? (k == agent_argmax(p, 5)) : p[k]);
+            float sum = 0;
+            for (int k = 0; k < 5; k++) {
+                sum += row[k];
+                if (hard && head == AGENT_HEAD_DQMQ)
+                    ck_assert(row[k] == 0.0f || row[k] == 1.0f);
+                else
+                    ck_assert_float_eq(row[k], hard ? (k == agent_argmax(p, 5)) : p[k]);
+            }
+            ck_assert_float_eq_tol(sum, 1.0f, 1e-6f);
         }
     for (int i = 0; i < B; i++)
         for (int l = 0; l < L; l++) {
@@ -246,6 +254,47 @@ END_TEST
 START_TEST(test_policy_gumbel_soft) { check_policy(AGENT_HEAD_GUMBEL, 0, 0); }
 END_TEST
 START_TEST(test_policy_gumbel_hard) { check_policy(AGENT_HEAD_GUMBEL, 1, 1); }
+END_TEST
+START_TEST(test_policy_dqmq_hard) { check_policy(AGENT_HEAD_DQMQ, 0, 1); }
+END_TEST
+
+/* hard dqmq: with noise, the plan's one-hot widths are draws from the
+ * relaxed p (frequencies over many keys); without, p's argmax */
+START_TEST(test_policy_dqmq_draw)
+{
+    enum { B = 4000 };
+    agent_policy_cfg pc = {.nin = 1, .hidden = 4, .nlayers = 1, .ncand = 5, .tied = 1,
+                           .head = AGENT_HEAD_DQMQ, .hard = 1, .sigma_min = 0.3f,
+                           .sigma_max = 1.5f, .mu_init = 3.5f, .max_batch = B};
+    memcpy(pc.cand, (int[]){2, 3, 4, 6, 8}, sizeof(int) * 5);
+    agent_policy *pol;
+    q_plan *plan;
+    qa_err err;
+    ck_assert_int_eq(agent_policy_create(&pol, &pc, 2, &err), QA_OK);
+    ck_assert_int_eq(q_plan_create(&plan, B, 1, pc.cand, 5, 1, &err), QA_OK);
+    static float x[B];
+    static int key[B];
+    for (int i = 0; i < B; i++)
+        key[i] = i;
+    agent_policy_draw_noise(pol, 5, key, B, 0);
+    agent_policy_forward(pol, x, B, 1, plan);
+    const float *p = agent_policy_prob(pol, 0, 0, 0);
+    /* the same input everywhere: one p, spread over at least 3 widths */
+    ck_assert_float_eq(agent_policy_prob(pol, B - 1, 0, 0)[1], p[1]);
+    ck_assert_float_gt(p[0], 0.05f);
+    ck_assert_float_gt(p[3], 0.02f);
+    double cnt[5] = {0};
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < 5; k++)
+            cnt[k] += q_plan_pw(plan, i, 0)[k];
+    for (int k = 0; k < 5; k++) /* 4 binomial standard deviations at most */
+        ck_assert_double_eq_tol(cnt[k] / B, p[k], 4.0 * sqrt(p[k] * (1.0 - p[k]) / B) + 1e-3);
+    agent_policy_forward(pol, x, 1, 0, plan);
+    for (int k = 0; k < 5; k++)
+        ck_assert_float_eq(q_plan_pw(plan, 0, 0)[k], k == agent_argmax(p, 5));
+    q_plan_free(plan);
+    agent_policy_free(pol);
+}
 END_TEST
 
 /* The `small` backbone has 1919872 MACs per sample (qadapt info); the
@@ -377,6 +426,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_policy_dqmq_untied);
     tcase_add_test(tc, test_policy_gumbel_soft);
     tcase_add_test(tc, test_policy_gumbel_hard);
+    tcase_add_test(tc, test_policy_dqmq_hard);
+    tcase_add_test(tc, test_policy_dqmq_draw);
     tcase_add_test(tc, test_policy_macs);
     tcase_add_test(tc, test_policy_observe);
     tcase_add_test(tc, test_critic_regression);
