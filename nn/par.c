@@ -6,8 +6,8 @@
  * included, takes the next unclaimed share until none is left. On a shared
  * machine a worker is often descheduled for a few milliseconds; with fixed
  * assignment the whole step waited for it at every job (2-thread steps of
- * `small` ran 2x slower at load 3, where PyTorch lost 10%), now the threads
- * that run take its share. Which thread runs a share never changes its
+ * `small` ran 2x slower beside one busy process, where PyTorch's barely
+ * moved); now the threads that run take its share. Which thread runs a share never changes its
  * result: fn sees only the share index. */
 #include "nn/par.h"
 
