@@ -10,8 +10,8 @@
  * Backward follows the mode of the last forward (batch statistics or the
  * fixed running ones). Every pass streams the tensor in memory order (a
  * channel-by-channel walk jumps between N separate H*W runs and pays
- * memory latency at each), with samples split over the nn_par threads;
- * per-thread channel sums are reduced in thread order. Parameters
+ * memory latency at each), with samples split into one nn_par share per
+ * thread; per-share channel sums are reduced in share order. Parameters
  * "<name>.gamma", "<name>.beta"; buffers "<name>.running_mean",
  * "<name>.running_var". */
 #ifndef NN_BATCHNORM_H

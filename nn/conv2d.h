@@ -72,8 +72,9 @@ void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w
 
 /* For the selected samples: dx[s] = (dx_acc ? dx[s] : 0) + conv^T(dy[s], w)
  * when dx is non-NULL; dw (OC, C/G, KH, KW) += sum_s dy[s] (*) x[s] and
- * db (OC) += sum_s sum_ij dy[s] when non-NULL. Partial sums are per thread,
- * reduced in thread order, so results are reproducible for a thread count. */
+ * db (OC) += sum_s sum_ij dy[s] when non-NULL. Partial sums are per nn_par
+ * share (one per thread), reduced in share order, so results are
+ * reproducible for a thread count. */
 void nn_conv2d_backward_raw(const nn_conv_geom *g, const float *x, const float *w,
                             const float *dy, float *dx, int dx_acc, float *dw, float *db,
                             const int *idx, int n, float *scratch, size_t scratch_n);
