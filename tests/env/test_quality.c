@@ -26,6 +26,16 @@ static void features(const uint8_t *px, int h, int w, int c, float *f)
 }
 
 /* sigma back from the noise features' log(1 + sigma) / 4 */
+/* n pixels of level + sigma z (z standard normal), rounded and clipped to
+ * 0..255 like the corruptions */
+static void fill_noise(uint8_t *px, int n, double level, double sigma, nn_rng *r)
+{
+    for (int i = 0; i < n; i++) {
+        double v = level + sigma * nn_rng_normal_d(r);
+        px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
+    }
+}
+
 static double sigma_of(float f)
 {
     return exp(4.0 * f) - 1.0;
@@ -110,30 +120,21 @@ START_TEST(test_noise_sigma)
     for (int k = 0; k < 4; k++) {
         nn_rng r;
         nn_rng_init(&r, 7, NN_STREAM_TEST, (uint32_t)k, 0);
-        for (int i = 0; i < S * S; i++) {
-            double v = 128.0 + sigmas[k] * nn_rng_normal_d(&r);
-            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
-        }
+        fill_noise(px, S * S, 128.0, sigmas[k], &r);
         features(px, S, S, 1, f);
         ck_assert_msg(fabs(sigma_of(f[ENV_Q_NOISE]) / sigmas[k] - 1.0) < 0.08,
                       "noise sigma %g estimated as %g", sigmas[k], sigma_of(f[ENV_Q_NOISE]));
         ck_assert_float_eq(f[ENV_Q_NOISE_CLIP], 0.0f); /* nothing pinned */
         /* the same noise on black survives as max(0, z): the pinned estimate */
         nn_rng_init(&r, 7, NN_STREAM_TEST, (uint32_t)k, 1);
-        for (int i = 0; i < S * S; i++) {
-            double v = sigmas[k] * nn_rng_normal_d(&r);
-            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
-        }
+        fill_noise(px, S * S, 0.0, sigmas[k], &r);
         features(px, S, S, 1, f);
         ck_assert_msg(k == 0 || fabs(sigma_of(f[ENV_Q_NOISE_CLIP]) / sigmas[k] - 1.0) < 0.1,
                       "noise on black sigma %g estimated as %g", sigmas[k],
                       sigma_of(f[ENV_Q_NOISE_CLIP]));
         /* colour: each channel's own draw; the luma is rarely pinned, the
          * channels are */
-        for (int i = 0; i < 3 * S * S; i++) {
-            double v = sigmas[k] * nn_rng_normal_d(&r);
-            rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
-        }
+        fill_noise(rgb, 3 * S * S, 0.0, sigmas[k], &r);
         features(rgb, S, S, 3, f);
         ck_assert_msg(k == 0 || fabs(sigma_of(f[ENV_Q_NOISE_CLIP]) / sigmas[k] - 1.0) < 0.1,
                       "colour noise on black sigma %g estimated as %g", sigmas[k],
@@ -188,10 +189,7 @@ START_TEST(test_noise_gain)
     for (int l = 0; l < 2; l++) {
         nn_rng r;
         nn_rng_init(&r, 12, NN_STREAM_TEST, 0, (uint32_t)l);
-        for (int i = 0; i < S * S; i++) {
-            double v = 60.0 * (l + 1) + 8.0 * nn_rng_normal_d(&r);
-            px[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : floor(v + 0.5));
-        }
+        fill_noise(px, S * S, 60.0 * (l + 1), 8.0, &r);
         features(px, S, S, 1, f);
         g[l] = gain_of(f[ENV_Q_NOISE_GAIN]);
     }
