@@ -97,7 +97,7 @@ static void gemms_wino(const nn_conv_geom *g, int batch, int need_dx, const floa
         }
 }
 
-static const char *ALGO_NAMES[] = {"auto", "im2col", "winograd"};
+static const char *const ALGO_NAMES[] = {"auto", "im2col", "winograd", NULL};
 
 static int bench_shape(const conv_shape *s, const bench_args *a, double *out_total)
 {
@@ -171,28 +171,23 @@ static int bench_shape(const conv_shape *s, const bench_args *a, double *out_tot
 int main(int argc, char **argv)
 {
     bench_args a = {128, 5, 4, NN_CONV_AUTO};
-    const char *algo = ALGO_NAMES[0];
+    int algo = NN_CONV_AUTO;
     const bench_opt opts[] = {
         {.name = "--batch", .num = &a.batch, .min = 1},
         {.name = "--reps", .num = &a.reps, .min = 1},
         {.name = "--iters", .num = &a.iters, .min = 1},
-        {.name = "--algo", .str = &algo},
+        {.name = "--algo", .choice = &algo, .names = ALGO_NAMES},
     };
     if (bench_parse_args(argc, argv, "bench_conv", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
         return 2;
-    while (a.algo <= NN_CONV_WINOGRAD && strcmp(algo, ALGO_NAMES[a.algo]) != 0)
-        a.algo++;
-    if (a.algo > NN_CONV_WINOGRAD) {
-        fprintf(stderr, "bench_conv: --algo %s: expected auto, im2col or winograd\n", algo);
-        return 2;
-    }
+    a.algo = (nn_conv_algo)algo;
     qa_err err = {0};
     if (nn_par_set_threads(1, &err) < 0) {
         fprintf(stderr, "bench_conv: %s\n", err.msg);
         return 1;
     }
     printf("bench_conv: resnet20's convolutions on 28x28 grey, batch %d, 1 thread, CPU time, "
-           "median of %d x %d, --algo %s\n", a.batch, a.reps, a.iters, algo);
+           "median of %d x %d, --algo %s\n", a.batch, a.reps, a.iters, ALGO_NAMES[algo]);
     double total = 0;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         if (bench_shape(&SHAPES[i], &a, &total) < 0)

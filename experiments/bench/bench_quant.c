@@ -40,10 +40,15 @@
 #include "quant/qnet.h"
 
 enum { M_FP32, M_HARD, M_TIED, M_UNTIED, NMODES };
-static const char *const MODE_NAMES[NMODES] = {"fp32", "hard", "soft-tied", "soft-untied"};
+static const char *const MODE_NAMES[NMODES + 1] = {"fp32", "hard", "soft-tied", "soft-untied",
+                                                   NULL};
+/* --input, in the order of INPUT_DOMAINS */
+static const char *const INPUT_NAMES[] = {"none", "unsigned", NULL};
+static const q_input INPUT_DOMAINS[] = {Q_INPUT_NONE, Q_INPUT_UNSIGNED};
 
 typedef struct {
-    const char *model, *cand, *modes, *input;
+    const char *model, *cand, *modes;
+    int input; /* index into INPUT_NAMES */
     int steps, reps, batch, threads, bits;
     int on[NMODES]; /* the modes that run, from modes */
 } bench_args;
@@ -66,10 +71,8 @@ static int parse_modes(bench_args *a)
     const char *s = a->modes;
     while (*s) {
         size_t len = strcspn(s, ",");
-        int m = 0;
-        while (m < NMODES && (strlen(MODE_NAMES[m]) != len || strncmp(s, MODE_NAMES[m], len) != 0))
-            m++;
-        if (m == NMODES) {
+        int m = bench_name_index(MODE_NAMES, s, len);
+        if (m < 0) {
             fprintf(stderr,
                     "bench_quant: --modes: unknown mode '%.*s' (modes: fp32, hard, "
                     "soft-tied, soft-untied)\n",
@@ -87,7 +90,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
     *a = (bench_args){.model = "small",
                       .cand = "2,3,4,8",
                       .modes = "fp32,hard,soft-tied,soft-untied",
-                      .input = "none",
+                      .input = 0,
                       .steps = 30,
                       .reps = 7,
                       .batch = 128,
@@ -102,13 +105,9 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--threads", .num = &a->threads, .min = 1},
         {.name = "--bits", .num = &a->bits, .min = 1},
         {.name = "--modes", .str = &a->modes},
-        {.name = "--input", .str = &a->input},
+        {.name = "--input", .choice = &a->input, .names = INPUT_NAMES},
     };
     int rc = bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
-    if (rc == 0 && strcmp(a->input, "none") != 0 && strcmp(a->input, "unsigned") != 0) {
-        fprintf(stderr, "bench_quant: --input: expected none or unsigned, not '%s'\n", a->input);
-        rc = -1;
-    }
     return rc < 0 ? rc : parse_modes(a);
 }
 
@@ -130,7 +129,7 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     int rc = nn_model_build(&t->net, a->model, a->batch, 1, 28, 28, 10, err);
     q_cfg qc;
     q_cfg_defaults(&qc);
-    qc.input_domain = strcmp(a->input, "none") == 0 ? Q_INPUT_NONE : Q_INPUT_UNSIGNED;
+    qc.input_domain = INPUT_DOMAINS[a->input];
     qc.tied = mode != M_UNTIED;
     qc.soft = mode == M_TIED || mode == M_UNTIED;
     if (mode == M_HARD) {
@@ -232,7 +231,8 @@ int main(int argc, char **argv)
     if (rc == QA_OK) {
         printf("bench_quant: model %s, batch %d, %d threads, W%dA%d hard, soft over %s, "
                "input %s, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, a.input, a.reps, a.steps);
+               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, INPUT_NAMES[a.input], a.reps,
+               a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d);

@@ -48,6 +48,14 @@ double bench_peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0; /* Linux: kilobytes */
 }
 
+int bench_name_index(const char *const *names, const char *s, size_t len)
+{
+    for (int k = 0; names[k]; k++)
+        if (strlen(names[k]) == len && strncmp(s, names[k], len) == 0)
+            return k;
+    return -1;
+}
+
 /* Stores v into o's target; 0, or -1 when v is out of o's range. */
 static int set_opt(const bench_opt *o, const char *v)
 {
@@ -60,6 +68,11 @@ static int set_opt(const bench_opt *o, const char *v)
         if (!(x >= o->min && x <= o->max))
             return -1;
         *o->real = x;
+    } else if (o->choice) {
+        int k = bench_name_index(o->names, v, strlen(v));
+        if (k < 0)
+            return -1;
+        *o->choice = k;
     } else {
         *o->str = v;
     }
@@ -78,12 +91,17 @@ static void print_help(const char *prog, const bench_opt *opts, int nopts)
         else if (o->num)
             printf("  %-14s N   integer >= %g, default %d\n", o->name, o->min, *o->num);
         else if (o->real)
-            printf("  %-14s X   number in [%g, %g], default %g\n", o->name, o->min, o->max, *o->real);
-        else
+            printf("  %-14s X   number in [%g, %g], default %g\n", o->name, o->min, o->max,
+                   *o->real);
+        else if (o->choice) {
+            printf("  %-14s S   one of", o->name);
+            for (int k = 0; o->names[k]; k++)
+                printf(" %s", o->names[k]);
+            printf(", default %s\n", o->names[*o->choice]);
+        } else
             printf("  %-14s S   default %s\n", o->name, *o->str ? *o->str : "(none)");
     }
-    printf("What it measures and prints: the comment at the top of experiments/bench/%s.c\n",
-           prog);
+    printf("What it measures and prints: the comment at the top of experiments/bench/%s.c\n", prog);
     exit(0);
 }
 
@@ -106,8 +124,8 @@ int bench_parse_args(int argc, char **argv, const char *prog, const bench_opt *o
             return -1;
         }
         if (!o || set_opt(o, v) < 0) {
-            fprintf(stderr, "%s: bad argument '%s' (see the comment at the top of %s.c)\n", prog,
-                    k, prog);
+            fprintf(stderr, "%s: bad argument '%s' (see the comment at the top of %s.c)\n", prog, k,
+                    prog);
             return -1;
         }
         i++;

@@ -4,6 +4,8 @@
 #ifndef QA_BENCH_UTIL_H
 #define QA_BENCH_UTIL_H
 
+#include <stddef.h>
+
 /* Wall time in seconds (monotonic): throughput on the machine as it is. */
 double bench_now_s(void);
 /* The calling thread's CPU time in seconds: what a single-threaded kernel
@@ -22,16 +24,22 @@ double bench_median(double *v, int n);
 double bench_peak_rss_mb(void);
 
 /* One option "--name value": exactly one of num (an int >= min), real (a
- * number in [min, max]), str (kept as given) or flag (takes no value; set
- * to 1) is set. */
+ * number in [min, max]), str (kept as given), choice (the index of the
+ * value in names, a NULL-terminated list) or flag (takes no value; set to
+ * 1) is set. */
 typedef struct {
     const char *name;
     int *num;
     double *real;
     const char **str;
+    int *choice;
+    const char *const *names;
     int *flag;
     double min, max;
 } bench_opt;
+
+/* index of the len characters at s in names (NULL-terminated), or -1 */
+int bench_name_index(const char *const *names, const char *s, size_t len);
 
 /* Reads argv[1..argc-1] against the nopts options (the defaults are what
  * their targets hold before). An unknown option, a missing value or one out
