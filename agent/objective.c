@@ -11,7 +11,8 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
     float rw[Q_MAX_LAYERS * Q_MAX_CAND], ra[Q_MAX_LAYERS * Q_MAX_CAND];
     double sum = 0.0;
     for (int i = 0; i < n; i++)
-        sum += q_cost_sample(cm, plan, i, NULL, NULL).bitops;
+        sum += (o->argmax ? q_cost_argmax(cm, plan, i) : q_cost_sample(cm, plan, i, NULL, NULL))
+                   .bitops;
     double mean = n > 0 ? sum / cm->ref_int8 / n : 0.0;
     if (mean_rel)
         *mean_rel = mean;

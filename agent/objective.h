@@ -12,6 +12,11 @@
  * target 0.25 asks for a quarter of the uniform 8-bit BitOps. E[BitOps_i]
  * and dE/dp come from quant/cost.h (soft plan); the task part (mean
  * cross-entropy) reaches the plan through the backbone's backward.
+ * argmax: the mean compared with the target is that of the argmax plans,
+ * the widths evaluation runs, not of the soft plan (whose mean can sit on
+ * the target while its argmax plans, from distributions straddling two
+ * widths, do not); the gradient stays dE/dp, a straight-through estimate
+ * (for expected, only the value reported changes).
  * Deliberately not here: the task loss, the update (the methods). */
 #ifndef AGENT_OBJECTIVE_H
 #define AGENT_OBJECTIVE_H
@@ -25,11 +30,12 @@ typedef struct {
     int kind;     /* agent_cost_kind */
     float lambda;
     float target; /* budget: mean BitOps / ref allowed without penalty; target: asked for */
+    int argmax;   /* the mean is that of the argmax plans (see above) */
 } agent_objective;
 
 /* C for samples [0, n) of a soft plan; adds dC/dp into gw and ga (layout
  * (B, L, K) like plan->gpw/gpa; ga unused when tied). *mean_rel receives
- * mean_i E[BitOps_i] / ref (nullable). */
+ * the mean BitOps / ref compared with the target (nullable). */
 double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
                        int n, float *gw, float *ga, double *mean_rel);
 

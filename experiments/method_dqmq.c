@@ -60,7 +60,8 @@ static int dqmq_create(exp_run *r, void **state, qa_err *err)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory creating method dqmq");
     resolve_quant(&st->qcfg, cfg);
     st->acfg = cfg->agent;
-    st->obj = (agent_objective){st->acfg.cost, st->acfg.lambda, st->acfg.target};
+    st->obj = (agent_objective){st->acfg.cost, st->acfg.lambda, st->acfg.target,
+                                st->acfg.cost_argmax};
     *state = st;
     return QA_OK;
 }

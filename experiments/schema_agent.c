@@ -13,6 +13,7 @@ static const char *const opt_names[] = {"analytic", "critic", "reinforce", NULL}
 static const char *const head_names[] = {"dqmq", "gumbel", NULL};
 static const char *const cost_names[] = {"expected", "budget", "target", NULL};
 static const char *const sched_names[] = {"joint", "alternate", NULL};
+static const char *const cost_width_names[] = {"expected", "argmax", NULL};
 
 const cfg_key exp_agent_keys[] = {
     {.key = "observation", .type = CFG_ENUM, FIELD(observation), .def = "features",
@@ -45,6 +46,10 @@ const cfg_key exp_agent_keys[] = {
     {.key = "target", .type = CFG_FLOAT, FIELD(target), .def = "0.25", .min = 0, .max = 16,
      .help = "cost = budget: mean BitOps relative to uniform 8 bits allowed without penalty; "
              "cost = target: the mean asked for"},
+    {.key = "cost_widths", .type = CFG_ENUM, FIELD(cost_argmax), .def = "argmax",
+     .names = cost_width_names,
+     .help = "whose mean BitOps budget and target compare: argmax (the plans evaluation runs; "
+             "gradient through the soft plan's, straight-through) or expected (the soft plan's)"},
     {.key = "warmup", .type = CFG_INT, FIELD(warmup), .def = "1", .min = 0, .max = 100000,
      .help = "epochs of random per-sample hard plans (backbone only) before the policy trains"},
     {.key = "warmup_sigma", .type = CFG_FLOAT, FIELD(warmup_sigma), .def = "0", .min = 0,

@@ -90,23 +90,40 @@ static void soft_layer(const q_cost_layer *L, const q_plan *p, int i, float *gw,
     }
 }
 
+/* One layer at the widths sample i runs (pinned, the plan's hard row, or
+ * with argmax the most probable of its soft row). */
+static void hard_layer(const q_cost_layer *L, const q_plan *p, int i, int argmax, q_cost *c)
+{
+    int wb = L->wbits, ab = L->abits, row = L->plan_layer;
+    if (row >= 0 && argmax) {
+        wb = p->cand[q_plan_argmax(q_plan_pw(p, i, row), p->ncand)];
+        ab = p->cand[q_plan_argmax(q_plan_pa(p, i, row), p->ncand)];
+    } else if (row >= 0) {
+        wb = q_plan_wbits(p, i)[row];
+        ab = q_plan_abits(p, i)[row];
+    }
+    c->bitops += (double)L->macs * wb * ab;
+    c->bytes += (double)L->params * wb / 8.0;
+}
+
 q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, float *ga)
 {
     q_cost c = {0.0, 0.0};
     for (int l = 0; l < cm->n; l++) {
         const q_cost_layer *L = &cm->layers[l];
-        int wb = L->wbits, ab = L->abits;
-        if (L->plan_layer >= 0 && p->mode == Q_PLAN_SOFT) {
+        if (L->plan_layer >= 0 && p->mode == Q_PLAN_SOFT)
             soft_layer(L, p, i, gw, ga, &c);
-            continue;
-        }
-        if (L->plan_layer >= 0) {
-            wb = q_plan_wbits(p, i)[L->plan_layer];
-            ab = q_plan_abits(p, i)[L->plan_layer];
-        }
-        c.bitops += (double)L->macs * wb * ab;
-        c.bytes += (double)L->params * wb / 8.0;
+        else
+            hard_layer(L, p, i, 0, &c);
     }
+    return c;
+}
+
+q_cost q_cost_argmax(const q_cost_model *cm, const q_plan *p, int i)
+{
+    q_cost c = {0.0, 0.0};
+    for (int l = 0; l < cm->n; l++)
+        hard_layer(&cm->layers[l], p, i, 1, &c);
     return c;
 }
 

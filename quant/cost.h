@@ -52,6 +52,9 @@ void q_cost_model_free(q_cost_model *cm);
  * nlayers * ncand, NULL to skip) receive d E[BitOps] / d p for the sample's
  * row (ga unused when the plan is tied: everything goes into gw). */
 q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, float *ga);
+/* Cost of sample i at the argmax widths of its soft rows (what
+ * q_plan_harden would leave), whatever the plan's mode. */
+q_cost q_cost_argmax(const q_cost_model *cm, const q_plan *p, int i);
 /* Every layer at the given widths (the references use this too). */
 q_cost q_cost_uniform(const q_cost_model *cm, int wbits, int abits);
 /* Planned layers at the given widths, pinned layers at theirs. */

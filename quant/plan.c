@@ -95,11 +95,11 @@ int q_plan_set_hard(q_plan *p, int n, int wb, int ab, const int *layer_w, const 
     return QA_OK;
 }
 
-static int argmax(const float *v, int n)
+int q_plan_argmax(const float *prob, int ncand)
 {
     int best = 0;
-    for (int k = 1; k < n; k++)
-        if (v[k] > v[best])
+    for (int k = 1; k < ncand; k++)
+        if (prob[k] > prob[best])
             best = k;
     return best;
 }
@@ -108,8 +108,8 @@ void q_plan_harden(q_plan *p, int n)
 {
     for (int i = 0; i < n; i++)
         for (int l = 0; l < p->nlayers; l++) {
-            q_plan_wbits(p, i)[l] = (uint8_t)p->cand[argmax(q_plan_pw(p, i, l), p->ncand)];
-            q_plan_abits(p, i)[l] = (uint8_t)p->cand[argmax(q_plan_pa(p, i, l), p->ncand)];
+            q_plan_wbits(p, i)[l] = (uint8_t)p->cand[q_plan_argmax(q_plan_pw(p, i, l), p->ncand)];
+            q_plan_abits(p, i)[l] = (uint8_t)p->cand[q_plan_argmax(q_plan_pa(p, i, l), p->ncand)];
         }
     p->mode = Q_PLAN_HARD;
 }

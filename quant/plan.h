@@ -91,7 +91,9 @@ static inline float *q_plan_gpa(const q_plan *p, int i, int l)
  * a tied plan is given w != a. */
 int q_plan_set_hard(q_plan *p, int n, int wb, int ab, const int *layer_w, const int *layer_a,
                     qa_err *err);
-/* Hard plan = argmax of the soft probabilities (first maximum on ties). */
+/* Index of the largest of ncand probabilities (the first on ties). */
+int q_plan_argmax(const float *prob, int ncand);
+/* Hard plan = q_plan_argmax of the soft probabilities. */
 void q_plan_harden(q_plan *p, int n);
 /* Soft plan putting probability 1 on each sample's chosen widths. */
 void q_plan_onehot(q_plan *p, int n);

@@ -131,7 +131,7 @@ static int build_agent(trainer *t, const bench_args *a, qa_err *err)
         t->gp = t->ga + B * (size_t)slk;
         t->onehot = t->gp + B * (size_t)slk;
     }
-    t->obj = (agent_objective){AGENT_COST_EXPECTED, 1.0f, 0.0f};
+    t->obj = (agent_objective){AGENT_COST_EXPECTED, 1.0f, 0.0f, 0};
     return rc;
 }
 

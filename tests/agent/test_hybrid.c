@@ -128,7 +128,7 @@ static void check_hybrid_gradient(int head, int tied, int cost, int below)
     rig g;
     rig_make(&g, B, D, 5, 0, "2,4,8", tied, head, 32);
     ck_assert_int_eq(g.qn->plan->nlayers, 1);
-    g.obj = (agent_objective){cost, 0.7f, 0.05f};
+    g.obj = (agent_objective){cost, 0.7f, 0.05f, 0};
     nn_rng r;
     nn_rng_init(&r, 21, NN_STREAM_TEST, (uint32_t)(head * 4 + tied * 2 + (cost > 0)), 0);
     float *x = nn_net_input(g.net);
@@ -198,11 +198,11 @@ END_TEST
 /* ---- the cost forms ---- */
 
 /* value and plan gradient of kind at target; gw zeroed first */
-static double cost_of(rig *g, int kind, float target, double *mean)
+static double cost_of(rig *g, int kind, float target, int argmax, double *mean)
 {
     size_t lk = (size_t)g->n * (size_t)g->qn->plan->nlayers * (size_t)g->qn->plan->ncand;
     memset(g->gw, 0, 2 * lk * sizeof *g->gw);
-    agent_objective o = {kind, 0.7f, target};
+    agent_objective o = {kind, 0.7f, target, argmax};
     return agent_cost_term(&o, &g->qn->cost, g->qn->plan, g->n, g->gw, g->ga, mean);
 }
 
@@ -218,7 +218,7 @@ START_TEST(test_cost_forms)
     agent_policy_forward(g.pol, g.feat, B, 0, g.qn->plan);
     size_t lk = (size_t)B * (size_t)g.qn->plan->nlayers * (size_t)g.qn->plan->ncand;
     double m;
-    double ce = cost_of(&g, AGENT_COST_EXPECTED, 0, &m);
+    double ce = cost_of(&g, AGENT_COST_EXPECTED, 0, 0, &m);
     ck_assert(m > 0.05 && m < 1.0);
     ck_assert_double_eq_tol(ce, 0.7 * m, 1e-6);
     float *ge = malloc(lk * sizeof *ge);
@@ -228,26 +228,48 @@ START_TEST(test_cost_forms)
         gsum += fabs(ge[j]);
     ck_assert(gsum > 0);
     /* below the target: the budget is silent, the target form pulls up */
-    ck_assert_double_eq(cost_of(&g, AGENT_COST_BUDGET, (float)m + 0.1f, NULL), 0.0);
+    ck_assert_double_eq(cost_of(&g, AGENT_COST_BUDGET, (float)m + 0.1f, 0, NULL), 0.0);
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq(g.gw[j], 0.0f);
-    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m + 0.1f, NULL), 0.07, 1e-6);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m + 0.1f, 0, NULL), 0.07, 1e-6);
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq_tol(g.gw[j], -ge[j], 1e-6f);
     /* above it both push down like the expected form */
-    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_BUDGET, (float)m - 0.05f, NULL), 0.035, 1e-6);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_BUDGET, (float)m - 0.05f, 0, NULL), 0.035, 1e-6);
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
-    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m - 0.05f, NULL), 0.035, 1e-6);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m - 0.05f, 0, NULL), 0.035, 1e-6);
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
+    /* argmax: the hardened plans' mean decides the side, the gradient is
+     * still the soft one; a target between the two means tells them apart */
+    q_plan *p = g.qn->plan;
+    q_plan_harden(p, B);
+    double ma = 0;
+    for (int i = 0; i < B; i++)
+        ma += q_cost_sample(&g.qn->cost, p, i, NULL, NULL).bitops / g.qn->cost.ref_int8 / B;
+    p->mode = Q_PLAN_SOFT;
+    ck_assert_msg(fabs(ma - m) > 1e-3, "argmax mean %.4f = expected %.4f", ma, m);
+    float mid = (float)(ma + m) / 2;
+    double side = ma < m ? -1.0 : 1.0, got;
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, mid, 1, &got), 0.7 * fabs(ma - mid),
+                            1e-6);
+    ck_assert_double_eq_tol(got, ma, 1e-9);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], (float)side * ge[j], 1e-6f);
+    cost_of(&g, AGENT_COST_TARGET, mid, 0, NULL);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], (float)-side * ge[j], 1e-6f);
     free(ge);
     rig_free(&g);
 }
 END_TEST
 
-/* the policy trained on the cost term alone from mu_init; returns the mean */
-static double cost_only(int kind, float target, float mu_init)
+/* the policy trained on the cost term alone from mu_init; returns the mean
+ * the term compares (of the argmax plans with argmax) and in *hard that of
+ * the hardened plans, both averaged over the last 40 steps (argmax means
+ * move in whole inputs around the target) */
+static double cost_only(int kind, float target, float mu_init, int argmax, double *hard)
 {
     enum { B = 16, D = 6 };
     rig g;
@@ -266,33 +288,52 @@ static double cost_only(int kind, float target, float mu_init)
     nn_rng_init(&r, 29, NN_STREAM_TEST, (uint32_t)kind, 0);
     for (int i = 0; i < B * F; i++)
         g.feat[i] = nn_rng_normal(&r);
-    agent_objective o = {kind, 1.0f, target};
+    agent_objective o = {kind, 1.0f, target, argmax};
     q_plan *p = g.qn->plan;
     size_t lk = (size_t)B * (size_t)p->ncand;
-    double mean = 0;
+    double mean = 0, last = 0;
+    if (hard)
+        *hard = 0;
     for (int s = 0; s < 400; s++) {
         agent_policy_forward(g.pol, g.feat, B, 0, p);
         memset(p->gpw, 0, lk * sizeof *p->gpw);
         agent_cost_term(&o, &g.qn->cost, p, B, p->gpw, p->gpa, &mean);
+        last += s >= 360 ? mean / 40 : 0.0;
+        if (hard && s >= 360) {
+            q_plan_harden(p, B);
+            for (int i = 0; i < B; i++)
+                *hard += q_cost_sample(&g.qn->cost, p, i, NULL, NULL).bitops / g.qn->cost.ref_int8 /
+                         (40 * B);
+            p->mode = Q_PLAN_SOFT;
+        }
         nn_params_zero_grad(&g.pol->params);
         agent_policy_backward(g.pol, p->gpw, p->gpa, B);
         nn_optim_step(po, oc.lr);
     }
     nn_optim_free(po);
     rig_free(&g);
-    return mean;
+    return last;
 }
 
 START_TEST(test_target_holds_mean)
 {
     /* fc1 (30 MACs) planned, fc3 (20) pinned at 8 bits: the mean runs from
      * (30 * 4 + 20 * 64) / (50 * 64) = 0.44 at 2 bits to 1 at 8 */
-    double up = cost_only(AGENT_COST_TARGET, 0.7f, 2.5f);
-    double down = cost_only(AGENT_COST_TARGET, 0.7f, 7.5f);
-    double budget = cost_only(AGENT_COST_BUDGET, 0.7f, 2.5f);
+    double up = cost_only(AGENT_COST_TARGET, 0.7f, 2.5f, 0, NULL);
+    double down = cost_only(AGENT_COST_TARGET, 0.7f, 7.5f, 0, NULL);
+    double budget = cost_only(AGENT_COST_BUDGET, 0.7f, 2.5f, 0, NULL);
     ck_assert_msg(fabs(up - 0.7) < 0.02, "from below: %.3f", up);
     ck_assert_msg(fabs(down - 0.7) < 0.02, "from above: %.3f", down);
     ck_assert_msg(budget < 0.55, "the budget moved the mean up to %.3f", budget);
+    /* argmax plans cost 0.55 at 4 bits and 0.74 at 6: the target is met by
+     * sending some inputs to each; the hardened plans say the same */
+    double hard_up, hard_down;
+    double arg_up = cost_only(AGENT_COST_TARGET, 0.7f, 2.5f, 1, &hard_up);
+    double arg_down = cost_only(AGENT_COST_TARGET, 0.7f, 7.5f, 1, &hard_down);
+    ck_assert_msg(fabs(arg_up - 0.7) < 0.02, "argmax from below: %.3f", arg_up);
+    ck_assert_msg(fabs(arg_down - 0.7) < 0.02, "argmax from above: %.3f", arg_down);
+    ck_assert_double_eq_tol(hard_up, arg_up, 1e-9);
+    ck_assert_double_eq_tol(hard_down, arg_down, 1e-9);
 }
 END_TEST
 
@@ -370,7 +411,7 @@ static void check_lambda(float lambda, int widest)
 {
     rig g;
     rig_make(&g, TB, TD, 24, 24, "2,3,4,6,8", 1, AGENT_HEAD_DQMQ, 0);
-    g.obj = (agent_objective){AGENT_COST_EXPECTED, lambda, 0};
+    g.obj = (agent_objective){AGENT_COST_EXPECTED, lambda, 0, 0};
     task t;
     task_make(&t, 0.6f, 0.6f);
     train(&g, &t, 300);
@@ -393,7 +434,7 @@ START_TEST(test_two_quality)
 {
     rig g;
     rig_make(&g, TB, TD, 24, 24, "2,3,4,6,8", 1, AGENT_HEAD_DQMQ, 0);
-    g.obj = (agent_objective){AGENT_COST_EXPECTED, 0.15f, 0};
+    g.obj = (agent_objective){AGENT_COST_EXPECTED, 0.15f, 0, 0};
     task t;
     task_make(&t, 3.0f, 0.4f);
     train(&g, &t, 400);

@@ -226,6 +226,40 @@ START_TEST(test_soft_cost_tied)
 }
 END_TEST
 
+/* q_cost_argmax: the cost of the widths q_plan_harden picks, read from the
+ * soft rows without touching the plan; a distribution straddling two
+ * widths costs its argmax, not its expectation. */
+START_TEST(test_cost_argmax)
+{
+    q_cost_layer L[2] = {{"a", "conv2d", 1000, 50, -1, 8, 8}, {"b", "conv2d", 3000, 70, 0, 0, 0}};
+    q_cost_model cm;
+    q_plan *p;
+    qa_err err;
+    ck_assert_int_eq(q_cost_model_init(&cm, L, 2, &err), QA_OK);
+    ck_assert_int_eq(q_plan_create(&p, 3, 1, CAND, 4, 0, &err), QA_OK);
+    static const float pw[3][4] = {{0.1f, 0.2f, 0.3f, 0.4f}, {0.5f, 0.5f, 0, 0}, {0, 0.3f, 0.7f, 0}};
+    static const float pa[3][4] = {{0.4f, 0.3f, 0.2f, 0.1f}, {0, 0.2f, 0.2f, 0.6f}, {0, 0.6f, 0.4f, 0}};
+    static const int wb[3] = {8, 2, 4}, ab[3] = {2, 8, 3};
+    memcpy(p->pw, pw, sizeof pw);
+    memcpy(p->pa, pa, sizeof pa);
+    p->mode = Q_PLAN_SOFT;
+    for (int i = 0; i < 3; i++) {
+        q_cost c = q_cost_argmax(&cm, p, i);
+        ck_assert_double_eq(c.bitops, 1000.0 * 64 + 3000.0 * wb[i] * ab[i]);
+        ck_assert_double_eq(c.bytes, 50.0 + 70.0 * wb[i] / 8);
+    }
+    ck_assert_int_eq(p->mode, Q_PLAN_SOFT);
+    double straddle = q_cost_sample(&cm, p, 2, NULL, NULL).bitops;
+    ck_assert_double_eq_tol(straddle, 1000.0 * 64 + 3000.0 * 3.7 * 3.4, 1e-2);
+    q_plan_harden(p, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_double_eq(q_cost_argmax(&cm, p, i).bitops,
+                            q_cost_sample(&cm, p, i, NULL, NULL).bitops);
+    q_plan_free(p);
+    q_cost_model_free(&cm);
+}
+END_TEST
+
 START_TEST(test_cost_table)
 {
     q_cfg cfg;
@@ -266,6 +300,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_bitops_resnet20);
     tcase_add_test(tc, test_soft_cost_untied);
     tcase_add_test(tc, test_soft_cost_tied);
+    tcase_add_test(tc, test_cost_argmax);
     tcase_add_test(tc, test_cost_table);
     tcase_add_test(tc, test_cost_bad_rows);
     suite_add_tcase(s, tc);
