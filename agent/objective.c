@@ -9,19 +9,30 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
     QA_ASSERT(plan->mode == Q_PLAN_SOFT && plan->nlayers <= Q_MAX_LAYERS);
     size_t row = (size_t)plan->nlayers * (size_t)plan->ncand;
     float rw[Q_MAX_LAYERS * Q_MAX_CAND], ra[Q_MAX_LAYERS * Q_MAX_CAND];
-    double sum = 0.0;
-    for (int i = 0; i < n; i++)
-        sum += (o->argmax ? q_cost_argmax(cm, plan, i) : q_cost_sample(cm, plan, i, NULL, NULL))
-                   .bitops;
+    double sum = 0.0, sum_arg = 0.0;
+    for (int i = 0; i < n; i++) {
+        sum += q_cost_sample(cm, plan, i, NULL, NULL).bitops;
+        sum_arg += o->argmax ? q_cost_argmax(cm, plan, i).bitops : 0.0;
+    }
     double mean = n > 0 ? sum / cm->ref_int8 / n : 0.0;
-    if (mean_rel)
-        *mean_rel = mean;
-    /* sign of dC/dmean; at the target itself (a kink) the target form takes 0 */
+    double arg = n > 0 ? sum_arg / cm->ref_int8 / n : 0.0;
+    /* the mean whose side of the target decides: with argmax, the argmax
+     * plans' while above it (a ceiling on what evaluation spends), else the
+     * soft plan's (budget: nothing to do) */
+    double m = mean;
+    int under = 0;
+    if (o->argmax && arg > o->target)
+        m = arg;
+    else if (o->argmax)
+        under = o->kind == AGENT_COST_BUDGET;
+    /* sign of dC/dm; at the target itself (a kink) the target form takes 0 */
     double sign = 1.0;
     if (o->kind == AGENT_COST_BUDGET)
-        sign = mean > o->target ? 1.0 : 0.0;
+        sign = !under && m > o->target ? 1.0 : 0.0;
     else if (o->kind == AGENT_COST_TARGET)
-        sign = mean > o->target ? 1.0 : mean < o->target ? -1.0 : 0.0;
+        sign = m > o->target ? 1.0 : m < o->target ? -1.0 : 0.0;
+    if (mean_rel)
+        *mean_rel = o->argmax ? arg : mean;
     if (sign == 0.0 || n == 0)
         return 0.0;
     float scale = (float)(sign * o->lambda / (cm->ref_int8 * n));
@@ -36,5 +47,5 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
                 a[j] += scale * ra[j];
         }
     }
-    return o->lambda * (o->kind == AGENT_COST_EXPECTED ? mean : sign * (mean - o->target));
+    return o->lambda * (o->kind == AGENT_COST_EXPECTED ? mean : sign * (m - o->target));
 }

@@ -12,11 +12,15 @@
  * target 0.25 asks for a quarter of the uniform 8-bit BitOps. E[BitOps_i]
  * and dE/dp come from quant/cost.h (soft plan); the task part (mean
  * cross-entropy) reaches the plan through the backbone's backward.
- * argmax: the mean compared with the target is that of the argmax plans,
- * the widths evaluation runs, not of the soft plan (whose mean can sit on
- * the target while its argmax plans, from distributions straddling two
- * widths, do not); the gradient stays dE/dp, a straight-through estimate
- * (for expected, only the value reported changes).
+ * argmax: a ceiling on the argmax plans' mean, the widths evaluation runs
+ * (the soft plan's mean can sit on the target while its argmax plans, from
+ * distributions straddling two widths, do not): while it is above the
+ * target, the term is lambda * (argmax mean - target), pushing down; below
+ * it, budget is silent and target holds the soft mean as above (an argmax
+ * mean alone would swing a single plan between the widths either side of
+ * the target, step after step). The gradient is always dE/dp, so the
+ * argmax part is a straight-through estimate; for expected only the mean
+ * reported changes.
  * Deliberately not here: the task loss, the update (the methods). */
 #ifndef AGENT_OBJECTIVE_H
 #define AGENT_OBJECTIVE_H
@@ -35,7 +39,7 @@ typedef struct {
 
 /* C for samples [0, n) of a soft plan; adds dC/dp into gw and ga (layout
  * (B, L, K) like plan->gpw/gpa; ga unused when tied). *mean_rel receives
- * the mean BitOps / ref compared with the target (nullable). */
+ * the mean BitOps / ref, of the argmax plans with argmax (nullable). */
 double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
                        int n, float *gw, float *ga, double *mean_rel);
 

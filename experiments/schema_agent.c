@@ -48,8 +48,9 @@ const cfg_key exp_agent_keys[] = {
              "cost = target: the mean asked for"},
     {.key = "cost_widths", .type = CFG_ENUM, FIELD(cost_argmax), .def = "argmax",
      .names = cost_width_names,
-     .help = "whose mean BitOps budget and target compare: argmax (the plans evaluation runs; "
-             "gradient through the soft plan's, straight-through) or expected (the soft plan's)"},
+     .help = "argmax: budget and target also cap the mean BitOps of the argmax plans (what "
+             "evaluation runs; straight-through, with the soft plan's gradient); expected: only "
+             "the soft plan's mean is compared"},
     {.key = "warmup", .type = CFG_INT, FIELD(warmup), .def = "1", .min = 0, .max = 100000,
      .help = "epochs of random per-sample hard plans (backbone only) before the policy trains"},
     {.key = "warmup_sigma", .type = CFG_FLOAT, FIELD(warmup_sigma), .def = "0", .min = 0,

@@ -241,25 +241,42 @@ START_TEST(test_cost_forms)
     ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, (float)m - 0.05f, 0, NULL), 0.035, 1e-6);
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
-    /* argmax: the hardened plans' mean decides the side, the gradient is
-     * still the soft one; a target between the two means tells them apart */
+    /* argmax: every row (0.3, 0.3, 0.4) over {2, 4, 8} has its argmax at 8
+     * bits, above its expectation; a target between the two means is above
+     * the argmax plans for the ceiling and below the soft plan */
     q_plan *p = g.qn->plan;
+    for (size_t j = 0; j < lk; j++)
+        p->pw[j] = j % 3 == 2 ? 0.4f : 0.3f;
+    double ms, ma = 0;
+    cost_of(&g, AGENT_COST_EXPECTED, 0, 0, &ms);
+    memcpy(ge, g.gw, lk * sizeof *ge);
     q_plan_harden(p, B);
-    double ma = 0;
     for (int i = 0; i < B; i++)
         ma += q_cost_sample(&g.qn->cost, p, i, NULL, NULL).bitops / g.qn->cost.ref_int8 / B;
     p->mode = Q_PLAN_SOFT;
-    ck_assert_msg(fabs(ma - m) > 1e-3, "argmax mean %.4f = expected %.4f", ma, m);
-    float mid = (float)(ma + m) / 2;
-    double side = ma < m ? -1.0 : 1.0, got;
-    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, mid, 1, &got), 0.7 * fabs(ma - mid),
-                            1e-6);
+    ck_assert_msg(ma > ms + 0.01, "argmax mean %.4f, expected %.4f", ma, ms);
+    float mid = (float)(ma + ms) / 2;
+    double got;
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, mid, 1, &got), 0.7 * (ma - mid), 1e-6);
     ck_assert_double_eq_tol(got, ma, 1e-9);
     for (size_t j = 0; j < lk; j++)
-        ck_assert_float_eq_tol(g.gw[j], (float)side * ge[j], 1e-6f);
-    cost_of(&g, AGENT_COST_TARGET, mid, 0, NULL);
+        ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_BUDGET, mid, 1, NULL), 0.7 * (ma - mid), 1e-6);
     for (size_t j = 0; j < lk; j++)
-        ck_assert_float_eq_tol(g.gw[j], (float)-side * ge[j], 1e-6f);
+        ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
+    /* the soft mean alone would pull up */
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, mid, 0, NULL), 0.7 * (mid - ms), 1e-6);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], -ge[j], 1e-6f);
+    /* under the ceiling the soft mean decides; the budget is silent */
+    float above = (float)ma + 0.05f;
+    ck_assert_double_eq_tol(cost_of(&g, AGENT_COST_TARGET, above, 1, NULL), 0.7 * (above - ms),
+                            1e-6);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq_tol(g.gw[j], -ge[j], 1e-6f);
+    ck_assert_double_eq(cost_of(&g, AGENT_COST_BUDGET, above, 1, NULL), 0.0);
+    for (size_t j = 0; j < lk; j++)
+        ck_assert_float_eq(g.gw[j], 0.0f);
     free(ge);
     rig_free(&g);
 }
