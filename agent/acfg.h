@@ -37,7 +37,7 @@ typedef struct {
     int cost;               /* agent_cost_kind (objective.h) */
     float lambda;           /* weight of the cost term */
     float target;           /* budget: mean BitOps / uniform-8-bit BitOps */
-    int cost_argmax;        /* the cost's mean is that of the argmax plans (objective.h) */
+    int cost_argmax;        /* budget/target also cap the argmax plans' mean (objective.h) */
     int warmup;             /* epochs of random hard plans, backbone only */
     float warmup_sigma;     /* their spread around mu_init (bits); 0 = uniform over the widths */
     int finetune;           /* last epochs: backbone only, on the frozen policy's argmax plans */

@@ -34,7 +34,7 @@ typedef struct {
     int kind;     /* agent_cost_kind */
     float lambda;
     float target; /* budget: mean BitOps / ref allowed without penalty; target: asked for */
-    int argmax;   /* the mean is that of the argmax plans (see above) */
+    int argmax;   /* also cap the argmax plans' mean (see above) */
 } agent_objective;
 
 /* C for samples [0, n) of a soft plan; adds dC/dp into gw and ga (layout
