@@ -242,8 +242,8 @@ START_TEST(test_cost_forms)
     for (size_t j = 0; j < lk; j++)
         ck_assert_float_eq_tol(g.gw[j], ge[j], 1e-6f);
     /* argmax: every row (0.3, 0.3, 0.4) over {2, 4, 8} has its argmax at 8
-     * bits, above its expectation; a target between the two means is above
-     * the argmax plans for the ceiling and below the soft plan */
+     * bits, above its expectation; with a target between the two means the
+     * argmax plans are above it (the ceiling acts) and the soft plan below */
     q_plan *p = g.qn->plan;
     for (size_t j = 0; j < lk; j++)
         p->pw[j] = j % 3 == 2 ? 0.4f : 0.3f;
