@@ -80,6 +80,17 @@ static int run_dqmq(char **extra, int nextra, exp_run_result *res, qa_err *err)
     return run_dqmq_opts(extra, nextra, 0, res, err);
 }
 
+/* a run that must complete; its run file, open read-only */
+static hid_t run_dqmq_file(char **extra, int nextra, exp_run_result *res)
+{
+    qa_err err = {0};
+    ck_assert_msg(run_dqmq(extra, nextra, res, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(res->status, EXP_RUN_COMPLETE);
+    hid_t f = H5Fopen(res->path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s unreadable", res->path);
+    return f;
+}
+
 /* the last epoch's realised means equal those of the /eval/samples rows */
 static void check_eval_consistency(hid_t f, int L)
 {
@@ -176,10 +187,7 @@ START_TEST(test_dqmq_critic)
     make_dir();
     char *sets[] = {"agent.optimizer=critic", "experiment.name=critic", "agent.schedule=alternate"};
     exp_run_result res;
-    qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
-    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(sets, 3, &res);
     int n;
     double *mse = read_col(f, "/train/epochs", "critic_mse", 1, &n);
     ck_assert(isfinite(mse[0]) && isfinite(mse[1]));
@@ -196,10 +204,7 @@ START_TEST(test_dqmq_reinforce_gumbel_untied)
     char *sets[] = {"agent.optimizer=reinforce", "experiment.name=rf", "agent.head=gumbel",
                     "quant.tied=false"};
     exp_run_result res;
-    qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 4, &res, &err) == QA_OK, "%s", err.msg);
-    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(sets, 4, &res);
     int n;
     double *pa = read_col(f, "/eval/samples", "p_a", 10, &n);
     ck_assert_int_eq(n, 300);
@@ -207,8 +212,7 @@ START_TEST(test_dqmq_reinforce_gumbel_untied)
     H5Fclose(f);
     char *st[] = {"experiment.name=st", "agent.head=gumbel", "agent.hard=true",
                   "quant.tied=false"};
-    ck_assert_msg(run_dqmq(st, 4, &res, &err) == QA_OK, "%s", err.msg);
-    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
+    H5Fclose(run_dqmq_file(st, 4, &res));
     remove_tree();
 }
 END_TEST
@@ -221,9 +225,7 @@ START_TEST(test_dqmq_constant)
     char *sets[] = {"agent.observation=constant", "experiment.name=const", "agent.lambda=0.3",
                     "train.epochs=3", "agent.finetune=1"};
     exp_run_result res;
-    qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 5, &res, &err) == QA_OK, "%s", err.msg);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(sets, 5, &res);
     int n;
     double *phase = read_col(f, "/train/epochs", "phase", 1, &n);
     ck_assert_int_eq(n, 3);
@@ -252,8 +254,7 @@ START_TEST(test_dqmq_resume)
     qa_err err = {0};
     char *full[] = {"agent.optimizer=reinforce", "experiment.name=full", "train.epochs=3",
                     "train.schedule=const", "agent.sigma_end=2"};
-    ck_assert_msg(run_dqmq(full, 5, &res, &err) == QA_OK, "%s", err.msg);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(full, 5, &res);
     char *cut[] = {"agent.optimizer=reinforce", "experiment.name=cut", "train.epochs=2",
                    "train.schedule=const", "agent.sigma_end=2"};
     ck_assert_msg(run_dqmq(cut, 5, &res, &err) == QA_OK, "%s", err.msg);
@@ -287,9 +288,7 @@ static void warmup_widths(const char *name, const char *sigma, double count[9])
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
     char *sets[] = {nm, (char *)sigma, "agent.mu_init=3.5", "agent.sample_rate=1"};
     exp_run_result res;
-    qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 4, &res, &err) == QA_OK, "%s", err.msg);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(sets, 4, &res);
     int n;
     double *ep = read_col(f, "/train/samples", "epoch", 1, &n);
     double *wb = read_col(f, "/train/samples", "w_bits", 2, &n);
@@ -325,10 +324,7 @@ static int off_argmax(const char *name, const char *hard)
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
     char *sets[] = {nm, (char *)hard, "agent.sample_rate=1"};
     exp_run_result res;
-    qa_err err = {0};
-    ck_assert_msg(run_dqmq(sets, 3, &res, &err) == QA_OK, "%s", err.msg);
-    ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
-    hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t f = run_dqmq_file(sets, 3, &res);
     check_eval_consistency(f, 2);
     int n, off = 0;
     double *ep = read_col(f, "/train/samples", "epoch", 1, &n);
