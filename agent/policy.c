@@ -181,7 +181,7 @@ static int dqmq_pick(const float *cf, int K, float mu, float sigma, const float 
                      const float *g)
 {
     if (!g)
-        return agent_argmax(p, K);
+        return q_plan_argmax(p, K);
     float inv = 1.0f / (2.0f * sigma * sigma), top = -INFINITY;
     int best = 0;
     for (int k = 0; k < K; k++) {
@@ -220,7 +220,7 @@ static void head_forward(agent_policy *pol, int i, int s, int l, int noise, q_pl
         return;
     }
     agent_gumbel_forward(r, noise ? pol->noise + u * (size_t)K : NULL, K, pol->tau, p);
-    int best = agent_argmax(p, K);
+    int best = q_plan_argmax(p, K);
     for (int k = 0; k < K; k++)
         row[k] = c->hard ? (k == best ? 1.0f : 0.0f) : p[k];
 }

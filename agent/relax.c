@@ -88,15 +88,6 @@ void agent_gumbel_backward(const float *y, const float *gy, int K, float tau, fl
         gl[k] /= tau;
 }
 
-int agent_argmax(const float *v, int K)
-{
-    int best = 0;
-    for (int k = 1; k < K; k++)
-        if (v[k] > v[best])
-            best = k;
-    return best;
-}
-
 int agent_sample(nn_rng *r, const float *p, int K)
 {
     float u = nn_rng_uniform(r), acc = 0.0f;

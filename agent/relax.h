@@ -44,8 +44,6 @@ void agent_gumbel_forward(const float *l, const float *g, int K, float tau, floa
 /* gl = dL/dl from gy = dL/dy and the y of the forward */
 void agent_gumbel_backward(const float *y, const float *gy, int K, float tau, float *gl);
 
-/* index of the first maximum */
-int agent_argmax(const float *v, int K);
 /* index k drawn with probability p_k (p sums to 1) */
 int agent_sample(nn_rng *r, const float *p, int K);
 

@@ -122,7 +122,7 @@ int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int e
         for (int l = 0; l < L; l++) {
             const float *row = s ? q_plan_pa(p, i, l) : q_plan_pw(p, i, l);
             int bits = (s ? q_plan_abits(p, i) : q_plan_wbits(p, i))[l];
-            v[n++].i = hard ? bits : p->cand[agent_argmax(row, K)];
+            v[n++].i = hard ? bits : p->cand[q_plan_argmax(row, K)];
         }
     v[n++].f = b->loss[i];
     v[n++].i = st->correct[i];

@@ -405,7 +405,7 @@ static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
             for (int l = 0; l < L; l++) {
                 const float *oh = st->onehot + (size_t)i * slk + (size_t)(s * L + l) * K;
                 const float *pr = agent_policy_prob(st->pol, i, s, l);
-                int k = agent_argmax(oh, K);
+                int k = q_plan_argmax(oh, K);
                 float pk = pr[k] > 1e-6f ? pr[k] : 1e-6f;
                 (s ? st->ga : st->gw)[((size_t)i * L + l) * K + k] =
                     -(float)(R[i] - st->baseline) / ((float)n * pk);

@@ -49,7 +49,7 @@ START_TEST(test_dqmq_known)
     agent_dqmq_forward(CAND, 5, 6.2f, 0.01f, p);
     ck_assert_float_eq(p[3], 1.0f);
     ck_assert_float_eq(p[0], 0.0f);
-    ck_assert_int_eq(agent_argmax(p, 5), 3);
+    ck_assert_int_eq(q_plan_argmax(p, 5), 3);
 }
 END_TEST
 
@@ -148,7 +148,7 @@ START_TEST(test_gumbel_noise)
         agent_gumbel_noise(&r, g, 3);
         mean += g[0];
         agent_gumbel_forward(l, g, 3, 1.0f, y);
-        cnt[agent_argmax(y, 3)] += 1;
+        cnt[q_plan_argmax(y, 3)] += 1;
     }
     ck_assert_double_eq_tol(mean / N, 0.5772, 0.03);
     double z = 1 + exp(1.0) + exp(-1.0);
@@ -218,7 +218,7 @@ static void check_policy(int head, int tied, int hard)
                 if (hard && head == AGENT_HEAD_DQMQ)
                     ck_assert(row[k] == 0.0f || row[k] == 1.0f);
                 else
-                    ck_assert_float_eq(row[k], hard ? (k == agent_argmax(p, 5)) : p[k]);
+                    ck_assert_float_eq(row[k], hard ? (k == q_plan_argmax(p, 5)) : p[k]);
             }
             ck_assert_float_eq_tol(sum, 1.0f, 1e-6f);
         }
@@ -291,7 +291,7 @@ START_TEST(test_policy_dqmq_draw)
         ck_assert_double_eq_tol(cnt[k] / B, p[k], 4.0 * sqrt(p[k] * (1.0 - p[k]) / B) + 1e-3);
     agent_policy_forward(pol, x, 1, 0, plan);
     for (int k = 0; k < 5; k++)
-        ck_assert_float_eq(q_plan_pw(plan, 0, 0)[k], k == agent_argmax(p, 5));
+        ck_assert_float_eq(q_plan_pw(plan, 0, 0)[k], k == q_plan_argmax(p, 5));
     q_plan_free(plan);
     agent_policy_free(pol);
 }
