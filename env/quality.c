@@ -394,11 +394,31 @@ static const int jpeg_luma[64] = {
     49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
 };
 
+/* The quality search tries JPEG_LANES qualities at once, one per lane of
+ * GCC vectors (mapped onto the target's registers, or split where they are
+ * narrower). Each lane does its quality's operations in the order a
+ * quality alone would, so the fits do not depend on the lane count: the
+ * lanes only run the dependent chains of additions side by side. */
+#if defined(__AVX2__)
+#define JPEG_LANES 8
+#else
+#define JPEG_LANES 4 /* 128-bit registers: wider lanes only split, and split slower */
+#endif
+#define JPEG_NQ (JPEG_QMAX - JPEG_QMIN + 1)
+#define JPEG_NQ_PAD ((JPEG_NQ + JPEG_LANES - 1) / JPEG_LANES * JPEG_LANES)
+typedef float lane_f __attribute__((vector_size(JPEG_LANES * sizeof(float))));
+typedef int lane_i __attribute__((vector_size(JPEG_LANES * sizeof(int))));
+typedef double lane_d __attribute__((vector_size(JPEG_LANES * sizeof(double))));
+typedef long long lane_l __attribute__((vector_size(JPEG_LANES * sizeof(long long))));
+
 /* Orthonormal 8-point DCT-II basis dct8[u][x] = a(u) cos((2x + 1) u pi / 16)
  * and the quantisation steps of every quality (libjpeg's scaling, baseline
- * clamp to 1..255), made once. */
+ * clamp to 1..255) with their reciprocals, made once. Steps are stored by
+ * frequency, then quality - JPEG_QMIN, so a lane vector loads in one go;
+ * the padding qualities get step 0, which never counts (steps < 4 do not). */
 static float dct8[8][8];
-static float qstep[JPEG_QMAX + 1][64], qrecip[JPEG_QMAX + 1][64];
+static float qstep[64][JPEG_NQ_PAD], qrecip[64][JPEG_NQ_PAD];
+static int last_step4[64]; /* per frequency, the last quality index with step >= 4, or -1 */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_init(void)
@@ -411,10 +431,23 @@ static void tables_init(void)
         for (int k = 0; k < 64; k++) {
             long s = (jpeg_luma[k] * scale + 50) / 100;
             s = s < 1 ? 1 : s > 255 ? 255 : s;
-            qstep[q][k] = (float)s;
-            qrecip[q][k] = 1.0f / (float)s;
+            qstep[k][q - JPEG_QMIN] = (float)s;
+            qrecip[k][q - JPEG_QMIN] = 1.0f / (float)s;
         }
     }
+    for (int k = 0; k < 64; k++) {
+        last_step4[k] = -1;
+        for (int i = 0; i < JPEG_NQ; i++)
+            last_step4[k] = qstep[k][i] >= 4.0f ? i : last_step4[k];
+    }
+}
+
+static int lanes_any(lane_i m)
+{
+    int a = 0;
+    for (int l = 0; l < JPEG_LANES; l++)
+        a |= m[l];
+    return a;
 }
 
 /* 2-D orthonormal DCT of the 8x8 block at (by, bx) of y - 128 into c. */
@@ -469,38 +502,72 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
         }
     }
     start[64] = na;
-    int used[64], nused = 0; /* nonempty frequencies, highest first */
-    for (int k = 63; k >= 0; k--)
-        if (start[k + 1] > start[k])
-            used[nused++] = k;
+    /* Steps fall as the quality rises, so a frequency counts for the
+     * qualities from the first whose half step is below its largest value
+     * to the last whose step is still >= 4: an interval of quality indices
+     * (q - JPEG_QMIN). Each lane block lists the frequencies whose interval
+     * meets it, highest frequency first. */
+    enum { NBLK = JPEG_NQ_PAD / JPEG_LANES };
+    int rel[NBLK][64], hi_of[64], nrel[NBLK] = {0};
+    for (int k = 63; k >= 0; k--) {
+        int hi = last_step4[k], lo = 0, top = hi + 1;
+        if (start[k + 1] == start[k] || hi < 0)
+            continue;
+        while (lo < top) { /* first index with half step < the group's largest */
+            int mid = (lo + top) / 2;
+            if (av[start[k]] > 0.5f * qstep[k][mid])
+                top = mid;
+            else
+                lo = mid + 1;
+        }
+        hi_of[k] = hi;
+        for (int blk = lo / JPEG_LANES; blk <= hi / JPEG_LANES && lo <= hi; blk++)
+            rel[blk][nrel[blk]++] = k;
+    }
     float fit[JPEG_QMAX + 1];
     int count[JPEG_QMAX + 1], most = 0;
-    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
-        count[q] = 0;
-        double d2 = 0, q2 = 0;
-        int n = 0;
-        for (int j = 0; j < nused; j++) {
-            int k = used[j];
-            float s = qstep[q][k], rs = qrecip[q][k], half = 0.5f * s;
-            if (s < 4.0f)
-                continue;
-            int i = start[k];
-            for (; i < start[k + 1] && av[i] > half; i++) {
-                float t = av[i] * rs;
-                float d = (t - (float)(int)(t + 0.5f)) * s; /* t >= 0: no floorf call */
-                d2 += (double)d * d;
+    for (int blk = 0; blk < NBLK; blk++) {
+        int b = blk * JPEG_LANES;
+        lane_d d2 = {0}, q2 = {0};
+        lane_i n = {0}, live;
+        for (int l = 0; l < JPEG_LANES; l++)
+            live[l] = b + l < JPEG_NQ ? -1 : 0;
+        for (int j = 0; j < nrel[blk] && lanes_any(live); j++) {
+            int k = rel[blk][j];
+            lane_f s, rs;
+            memcpy(&s, &qstep[k][b], sizeof s);
+            memcpy(&rs, &qrecip[k][b], sizeof rs);
+            lane_f half = 0.5f * s;
+            lane_i on = live & (s >= 4.0f), cnt = {0};
+            /* the block's last lane with a step >= 4 has the lowest half
+             * step, so it takes the most of the group's falling values */
+            int last = hi_of[k] < b + JPEG_LANES - 1 ? hi_of[k] : b + JPEG_LANES - 1;
+            float low = 0.5f * qstep[k][last];
+            for (int i = start[k]; i < start[k + 1] && av[i] > low; i++) {
+                on &= av[i] > half;
+                lane_f t = av[i] * rs;
+                lane_f r = __builtin_convertvector(__builtin_convertvector(t + 0.5f, lane_i), lane_f);
+                lane_d d = __builtin_convertvector((t - r) * s, lane_d); /* t >= 0: no floorf */
+                d2 += (lane_d)((lane_l)(d * d) & __builtin_convertvector(on, lane_l));
+                cnt -= on;
             }
-            n += i - start[k];
-            q2 += (double)(i - start[k]) * s * s;
+            lane_d sd = __builtin_convertvector(s, lane_d);
+            n += cnt;
+            q2 += __builtin_convertvector(cnt, lane_d) * sd * sd;
             /* off the grid already: stop early */
-            if (n >= JPEG_EARLY && 12.0 * d2 > JPEG_EARLY_R * JPEG_EARLY_R * q2)
-                break;
+            lane_l off = (__builtin_convertvector(n, lane_l) >= JPEG_EARLY) &
+                         (12.0 * d2 > JPEG_EARLY_R * JPEG_EARLY_R * q2);
+            live &= ~__builtin_convertvector(off, lane_i);
         }
-        if (n < JPEG_MIN_COEFS)
-            continue;
-        fit[q] = (float)sqrt(12.0 * d2 / q2);
-        count[q] = fit[q] < JPEG_FIT ? n : 0;
-        most = count[q] > most ? count[q] : most;
+        for (int l = 0; l < JPEG_LANES && b + l < JPEG_NQ; l++) {
+            int q = JPEG_QMIN + b + l;
+            count[q] = 0;
+            if (n[l] < JPEG_MIN_COEFS)
+                continue;
+            fit[q] = (float)sqrt(12.0 * d2[l] / q2[l]);
+            count[q] = fit[q] < JPEG_FIT ? n[l] : 0;
+            most = count[q] > most ? count[q] : most;
+        }
     }
     /* A finer quality also fits where only its coarse-grid high frequencies
      * have steps >= 4 (Q 90 on a Q 80 image): only fits resting on at least
