@@ -72,7 +72,8 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    /* luma, responses, 2x2 means, channel, flags and column counts (bytes) */
+    /* luma, responses, 2x2 means, channel; then bytes: bound flags and
+     * column counts, or impulse flags and a colour channel */
     return 5 * (size_t)h * (size_t)w;
 }
 
@@ -315,48 +316,59 @@ static void blockiness(const float *y, int h, int w, float *f)
     f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + bm) / (1.0 + im)) : 0.0f;
 }
 
-/* An extreme value (0 or 255) that differs by more than 64 from at least 6
- * of its 8 neighbours. */
-static int is_impulse(const uint8_t *px, int w, int c, int r, int x, int ch)
+/* Over the whole image as one run of pixels, so the loops are long enough
+ * to vectorise (rows are short); pixels on the left and right borders get
+ * flags from wrapped neighbours and are left out by the caller.
+ * saturated_run is called with c a constant, so each channel count gets
+ * its own loop. */
+static inline long saturated_run(const uint8_t *px, size_t n, int c)
 {
-    const uint8_t *p = px + ((size_t)r * w + x) * c + ch;
-    int v = *p;
-    if (v != 0 && v != 255)
-        return 0;
-    /* 6 far of 8 needs one of left, right, up far (backgrounds end here) */
-    size_t row = (size_t)w * c;
-    if (abs(p[-c] - v) <= 64 && abs(p[c] - v) <= 64 && abs(p[-(ptrdiff_t)row] - v) <= 64)
-        return 0;
-    int far = 0;
-    for (int dr = -1; dr <= 1; dr++)
-        for (int dx = -1; dx <= 1; dx++) {
-            if (!dr && !dx)
-                continue;
-            int u = px[((size_t)(r + dr) * w + x + dx) * c + ch];
-            far += u - v > 64 || v - u > 64;
-        }
-    return far >= 6;
+    long sat = 0;
+    for (size_t i = 0; i < n; i++) {
+        int s = 0;
+        for (int ch = 0; ch < c; ch++)
+            s |= (uint8_t)(px[i * c + ch] + 1) <= 1; /* 0 or 255 */
+        sat += s;
+    }
+    return sat;
 }
 
-static void extremes(const uint8_t *px, int h, int w, int c, float *f)
+/* imp[i] |= whether pixel i of the plane p (rows w pixels) is an extreme (0 or 255) that differs by more than 64 from at least 6 of its
+ * 8 neighbours, for i from w + 1 to n - w - 2 */
+static void impulse_run(const uint8_t *p, size_t n, int w, uint8_t *imp)
 {
-    long sat = 0, imp = 0;
-    for (int r = 0; r < h; r++)
-        for (int x = 0; x < w; x++) {
-            const uint8_t *p = px + ((size_t)r * w + x) * c;
-            int s = 0, k = 0;
-            for (int ch = 0; ch < c; ch++)
-                s |= (uint8_t)(p[ch] + 1) <= 1; /* 0 or 255 */
-            sat += s;
-            if (!s || r == 0 || x == 0 || r == h - 1 || x == w - 1)
-                continue;
-            for (int ch = 0; ch < c && !k; ch++)
-                k = is_impulse(px, w, c, r, x, ch);
-            imp += k;
+    for (size_t i = (size_t)w + 1; i + (size_t)w + 1 < n; i++) {
+        const uint8_t *q = p + i;
+        int v = q[0];
+        int far = (abs(q[-w - 1] - v) > 64) + (abs(q[-w] - v) > 64) + (abs(q[-w + 1] - v) > 64) +
+                  (abs(q[-1] - v) > 64) + (abs(q[1] - v) > 64) + (abs(q[w - 1] - v) > 64) +
+                  (abs(q[w] - v) > 64) + (abs(q[w + 1] - v) > 64);
+        imp[i] |= (uint8_t)(((v == 0) | (v == 255)) & (far >= 6));
+    }
+}
+
+/* imp: 2 h w bytes of room (flags, then a colour channel's plane) */
+static void extremes(const uint8_t *px, int h, int w, int c, uint8_t *imp, float *f)
+{
+    size_t n = (size_t)h * (size_t)w;
+    long sat = c == 1 ? saturated_run(px, n, 1) : saturated_run(px, n, 3), nimp = 0;
+    memset(imp, 0, n);
+    for (int ch = 0; ch < c; ch++) {
+        const uint8_t *v = px;
+        if (c > 1) { /* one plane: the kernel's loads then stay contiguous */
+            uint8_t *plane = imp + n;
+            for (size_t i = 0; i < n; i++)
+                plane[i] = px[i * (size_t)c + (size_t)ch];
+            v = plane;
         }
-    double n = (double)h * (double)w, ni = (double)(h - 2) * (double)(w - 2);
-    f[ENV_Q_SATURATED] = (float)(sat / n);
-    f[ENV_Q_IMPULSE] = (float)(10.0 * imp / ni);
+        impulse_run(v, n, w, imp);
+    }
+    for (int r = 1; r < h - 1; r++)
+        for (int x = 1; x < w - 1; x++)
+            nimp += imp[(size_t)r * w + x];
+    double ni = (double)(h - 2) * (double)(w - 2);
+    f[ENV_Q_SATURATED] = (float)(sat / (double)n);
+    f[ENV_Q_IMPULSE] = (float)(10.0 * nimp / ni);
 }
 
 /* Repeated lines: line a equals the next line exactly and a is not constant. */
@@ -599,7 +611,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     interior_measures(y, h, w, mean, resp, box, f);
     channel_noise(px, y, h, w, c, plane, box, resp, flag, f);
     blockiness(y, h, w, f);
-    extremes(px, h, w, c, f);
+    extremes(px, h, w, c, flag, f);
     pixelation(y, h, w, f);
     jpeg_quality(y, h, w, f);
 }

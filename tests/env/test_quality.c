@@ -223,6 +223,28 @@ START_TEST(test_impulse)
             px[y * S + x] = 255;
     features(px, S, S, 1, f);
     ck_assert_float_eq(f[ENV_Q_IMPULSE], 0.0f);
+    /* next to the borders: x = 1 and x = S - 2 count, x = 0 and x = S - 1
+     * (whose row neighbours wrap in a flat scan) only saturate */
+    memset(px, 120, sizeof px);
+    for (int y = 4; y < S - 4; y += 4) {
+        px[y * S + 1] = 0;
+        px[y * S + S - 2] = 255;
+        px[(y + 2) * S] = 0;
+        px[(y + 2) * S + S - 1] = 255;
+    }
+    features(px, S, S, 1, f);
+    ck_assert_float_eq_tol(f[ENV_Q_IMPULSE], (float)(10.0 * 16 / ((S - 2) * (S - 2))), 1e-6f);
+    ck_assert_float_eq_tol(f[ENV_Q_SATURATED], 32.0f / (S * S), 1e-6f);
+    /* colour: an impulse in one channel counts once per pixel, in two as well */
+    uint8_t rgb[S * S * 3];
+    memset(rgb, 120, sizeof rgb);
+    rgb[(5 * S + 7) * 3 + 1] = 0;
+    rgb[(9 * S + 20) * 3 + 2] = 255;
+    rgb[(30 * S + 30) * 3] = 255;
+    rgb[(30 * S + 30) * 3 + 2] = 0;
+    features(rgb, S, S, 3, f);
+    ck_assert_float_eq_tol(f[ENV_Q_IMPULSE], (float)(10.0 * 3 / ((S - 2) * (S - 2))), 1e-6f);
+    ck_assert_float_eq_tol(f[ENV_Q_SATURATED], 3.0f / (S * S), 1e-6f);
 }
 END_TEST
 
