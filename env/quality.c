@@ -72,8 +72,9 @@ const char *env_feat_name(env_feat_mode m, int i)
 
 size_t env_quality_scratch(int h, int w)
 {
-    /* luma, responses, 2x2 means, channel; then bytes: bound flags and
-     * column counts, or impulse flags and a colour channel */
+    /* luma, responses, 2x2 means, a channel (or the transposed luma); the
+     * last h w floats hold the row sums of interior_measures, later bytes:
+     * bound flags and column counts, or impulse flags and a channel */
     return 5 * (size_t)h * (size_t)w;
 }
 
@@ -148,40 +149,63 @@ static void bound_flags(const float *y, size_t n, uint8_t *flag)
         flag[i] = (uint8_t)((y[i] < 0.5f) | (y[i] > 254.5f) << 4);
 }
 
+/* interior_measures' work on column mc (lc, rc its neighbours, h rows):
+ * adds each interior row's terms to its accumulators, writes the responses
+ * to out[0..h-3]. Restrict-qualified so the row loop vectorises. */
+static void interior_column(const float *restrict lc, const float *restrict mc,
+                            const float *restrict rc, int h, float fm, float *restrict ra,
+                            float *restrict rl, float *restrict rl2, float *restrict rh,
+                            float *restrict rt, float *restrict out)
+{
+    for (int r = 1; r < h - 1; r++) {
+        float corners = lc[r - 1] + rc[r - 1] + lc[r + 1] + rc[r + 1];
+        float cross = mc[r - 1] + mc[r + 1] + lc[r] + rc[r];
+        float ctr = mc[r];
+        float imm = fabsf(corners - 2.0f * cross + 4.0f * ctr);
+        float lap = cross - 4.0f * ctr;
+        float box = (corners + cross + ctr) * (1.0f / 9.0f);
+        ra[r] += imm;
+        rl[r] += lap;
+        rl2[r] += lap * lap;
+        rh[r] += (ctr - box) * (ctr - box);
+        rt[r] += (ctr - fm) * (ctr - fm);
+        out[r - 1] = box > 32.0f && box < 223.0f ? imm : -1.0f; /* -1: not mid-tone */
+    }
+}
+
 /* One pass over the interior 3x3 neighbourhoods of the luma: Immerkaer's
  * noise estimate, Laplacian variance and the high-frequency ratio. Per-
  * pixel arithmetic in float (exact for sums of a few 8-bit values), sums
- * per row in double. resp: (h - 2)(w - 2) floats for the |responses| of
- * mid-tone neighbourhoods, tmp as many for their median. */
+ * per row in float, left to right, then over rows in double. The pass goes
+ * column by column over the transposed luma with one accumulator per row,
+ * so the rows' sums run side by side in vector lanes and each still adds
+ * its pixels left to right. resp: (h - 2)(w - 2) floats for the |responses|
+ * of mid-tone neighbourhoods (their order does not matter: only their
+ * median is used), tmp as many for that median; yt: h w floats; acc: 5 h
+ * floats. */
 static void interior_measures(const float *y, int h, int w, double mean, float *resp,
-                              float *tmp, float *f)
+                              float *tmp, float *yt, float *acc, float *f)
 {
+    for (int r = 0; r < h; r++)
+        for (int x = 0; x < w; x++)
+            yt[(size_t)x * h + r] = y[(size_t)r * w + x];
+    float *ra = acc, *rl = acc + h, *rl2 = acc + 2 * h, *rh = acc + 3 * h, *rt = acc + 4 * h;
+    memset(acc, 0, 5 * (size_t)h * sizeof *acc);
+    for (int x = 1; x < w - 1; x++)
+        interior_column(yt + (size_t)(x - 1) * h, yt + (size_t)x * h, yt + (size_t)(x + 1) * h, h,
+                        (float)mean, ra, rl, rl2, rh, rt, resp + (size_t)(x - 1) * (h - 2));
     double abs_sum = 0, lap_sum = 0, lap_sq = 0, hf = 0, tot = 0;
-    long nr = 0;
-    float fm = (float)mean;
     for (int r = 1; r < h - 1; r++) {
-        const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *d = y + (size_t)(r + 1) * w;
-        float ra = 0, rl = 0, rl2 = 0, rh = 0, rt = 0;
-        for (int x = 1; x < w - 1; x++) {
-            float corners = u[x - 1] + u[x + 1] + d[x - 1] + d[x + 1];
-            float cross = u[x] + d[x] + m[x - 1] + m[x + 1];
-            float ctr = m[x];
-            float imm = fabsf(corners - 2.0f * cross + 4.0f * ctr);
-            float lap = cross - 4.0f * ctr;
-            float box = (corners + cross + ctr) * (1.0f / 9.0f);
-            ra += imm;
-            rl += lap;
-            rl2 += lap * lap;
-            rh += (ctr - box) * (ctr - box);
-            rt += (ctr - fm) * (ctr - fm);
-            if (box > 32.0f && box < 223.0f)
-                resp[nr++] = imm;
-        }
-        abs_sum += ra;
-        lap_sum += rl;
-        lap_sq += rl2;
-        hf += rh;
-        tot += rt;
+        abs_sum += ra[r];
+        lap_sum += rl[r];
+        lap_sq += rl2[r];
+        hf += rh[r];
+        tot += rt[r];
+    }
+    long nr = 0, nall = (long)(h - 2) * (w - 2);
+    for (long i = 0; i < nall; i++) { /* keep the mid-tone responses */
+        resp[nr] = resp[i];
+        nr += resp[i] >= 0.0f;
     }
     double n = (double)(h - 2) * (double)(w - 2);
     /* N(0, s^2) noise gives responses N(0, 36 s^2): median |r| = 0.6745 * 6 s */
@@ -221,6 +245,29 @@ static void pinned(const float *v, const uint8_t *flag, int h, int w, uint8_t *c
     }
 }
 
+/* noise_gain's row m (image rows w floats wide; b: the 2x2 means at the
+ * row, rows bw wide): the gains of pixels 2 .. w - 4 to out[0 ..], NaN
+ * where the 3x3 mean is dark. Restrict-qualified and branch-free so it
+ * vectorises. */
+static void gain_row(const float *restrict m, int w, const float *restrict b, int bw,
+                     float *restrict out)
+{
+    const float *u = m - w, *dn = m + w;
+    const float *bu = b - 2 * (ptrdiff_t)bw, *bd = b + 2 * (ptrdiff_t)bw;
+    for (int x = 2; x + 3 < w; x++) {
+        float corners = u[x - 1] + u[x + 1] + dn[x - 1] + dn[x + 1];
+        float cross = u[x] + dn[x] + m[x - 1] + m[x + 1];
+        float mean = (corners + cross + m[x]) * (1.0f / 9.0f);
+        float fine = (corners - 2.0f * cross + 4.0f * m[x]) * (1.0f / 6.0f);
+        float coarse = (bu[x - 2] + bu[x + 2] + bd[x - 2] + bd[x + 2] -
+                        2.0f * (bu[x] + bd[x] + b[x - 2] + b[x + 2]) + 4.0f * b[x]) *
+                       (1.0f / 6.0f);
+        int keep = mean > GAIN_MIN_MEAN;
+        float g = (fine * fine - 0.5f * coarse * coarse) / (keep ? mean : 1.0f);
+        out[x - 2] = keep ? g : NAN;
+    }
+}
+
 /* noise_gain (quality.h): fine-scale response energy less half the
  * coarse-scale one, over the local mean, median over the non-dark pixels.
  * box: (h - 1)(w - 1) 2x2 block means, row stride w - 1; d: room for
@@ -235,20 +282,11 @@ static float noise_gain(const float *y, int h, int w, float *box, float *d)
     }
     long nd = 0;
     for (int r = 2; r + 3 < h; r++) {
-        const float *u = y + (size_t)(r - 1) * w, *m = y + (size_t)r * w, *dn = y + (size_t)(r + 1) * w;
-        const float *bu = box + (size_t)(r - 2) * bw, *bm = box + (size_t)r * bw,
-                    *bd = box + (size_t)(r + 2) * bw;
-        for (int x = 2; x + 3 < w; x++) {
-            float corners = u[x - 1] + u[x + 1] + dn[x - 1] + dn[x + 1];
-            float cross = u[x] + dn[x] + m[x - 1] + m[x + 1];
-            float mean = (corners + cross + m[x]) * (1.0f / 9.0f);
-            if (mean <= GAIN_MIN_MEAN)
-                continue;
-            float fine = (corners - 2.0f * cross + 4.0f * m[x]) * (1.0f / 6.0f);
-            float coarse = (bu[x - 2] + bu[x + 2] + bd[x - 2] + bd[x + 2] -
-                            2.0f * (bu[x] + bd[x] + bm[x - 2] + bm[x + 2]) + 4.0f * bm[x]) *
-                           (1.0f / 6.0f);
-            d[nd++] = (fine * fine - 0.5f * coarse * coarse) / mean;
+        float *out = d + nd;
+        gain_row(y + (size_t)r * w, w, box + (size_t)r * bw, bw, out);
+        for (int x = 0; x < w - 5; x++) { /* keep the non-dark pixels' gains */
+            d[nd] = out[x];
+            nd += out[x] == out[x];
         }
     }
     return nd >= MIN_NOISE_PIXELS ? select_kth(d, box, nd, nd / 2) : 0.0f; /* box: done with */
@@ -598,7 +636,8 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
 {
     size_t n = (size_t)h * (size_t)w;
     float *y = scratch, *resp = scratch + n, *box = scratch + 2 * n, *plane = scratch + 3 * n;
-    uint8_t *flag = (uint8_t *)(scratch + 4 * n);
+    float *tail = scratch + 4 * n;
+    uint8_t *flag = (uint8_t *)tail;
     to_luma(px, h, w, c, y);
     double sum = 0, sq = 0;
     for (size_t i = 0; i < n; i++) {
@@ -608,7 +647,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     double mean = sum / (double)n, var = sq / (double)n - mean * mean;
     f[ENV_Q_MEAN] = (float)(mean / 255.0);
     f[ENV_Q_CONTRAST] = (float)(2.0 * sqrt(var > 0 ? var : 0) / 255.0);
-    interior_measures(y, h, w, mean, resp, box, f);
+    interior_measures(y, h, w, mean, resp, box, plane, tail, f);
     channel_noise(px, y, h, w, c, plane, box, resp, flag, f);
     blockiness(y, h, w, f);
     extremes(px, h, w, c, flag, f);
