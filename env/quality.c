@@ -469,6 +469,8 @@ typedef long long lane_l __attribute__((vector_size(JPEG_LANES * sizeof(long lon
 static float dct8[8][8];
 static float qstep[64][JPEG_NQ_PAD], qrecip[64][JPEG_NQ_PAD];
 static int last_step4[64]; /* per frequency, the last quality index with step >= 4, or -1 */
+/* per frequency and step s, the first quality index with a step <= s (JPEG_NQ: none) */
+static uint8_t first_step_le[64][256];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void tables_init(void)
@@ -489,6 +491,11 @@ static void tables_init(void)
         last_step4[k] = -1;
         for (int i = 0; i < JPEG_NQ; i++)
             last_step4[k] = qstep[k][i] >= 4.0f ? i : last_step4[k];
+        for (int st = 255, i = 0; st >= 0; st--) { /* steps fall as the index rises */
+            while (i < JPEG_NQ && qstep[k][i] > (float)st)
+                i++;
+            first_step_le[k][st] = (uint8_t)i;
+        }
     }
 }
 
@@ -537,19 +544,23 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
      * grouped by frequency, each group sorted by decreasing value: a
      * quality skips a frequency whose step is < 4 at once and stops in a
      * group at the first value <= step / 2. */
-    float av[JPEG_MAX_COEFS];
+    float av[JPEG_MAX_COEFS], g[JPEG_MAX_BLOCKS];
     int start[65], na = 0;
     for (int k = 0; k < 64; k++) {
         start[k] = na;
-        for (int b = 0; b < nb && na < JPEG_MAX_COEFS; b++) {
-            float v = fabsf(cb[b][k]);
-            if (v <= 2.0f)
-                continue;
-            int i = na++;
-            for (; i > start[k] && av[i - 1] < v; i--) /* insertion: groups are short */
-                av[i] = av[i - 1];
-            av[i] = v;
+        int m = 0;
+        for (int b = 0; b < nb; b++) { /* no branch: a kept value advances m */
+            g[m] = fabsf(cb[b][k]);
+            m += g[m] > 2.0f;
         }
+        m = m < JPEG_MAX_COEFS - na ? m : JPEG_MAX_COEFS - na; /* the first in block order */
+        for (int i = 0; i < m; i++) { /* insertion, ties in block order: groups are short */
+            int at = na + i;
+            for (; at > na && av[at - 1] < g[i]; at--)
+                av[at] = av[at - 1];
+            av[at] = g[i];
+        }
+        na += m;
     }
     start[64] = na;
     /* Steps fall as the quality rises, so a frequency counts for the
@@ -560,16 +571,12 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
     enum { NBLK = JPEG_NQ_PAD / JPEG_LANES };
     int rel[NBLK][64], hi_of[64], nrel[NBLK] = {0};
     for (int k = 63; k >= 0; k--) {
-        int hi = last_step4[k], lo = 0, top = hi + 1;
+        int hi = last_step4[k];
         if (start[k + 1] == start[k] || hi < 0)
             continue;
-        while (lo < top) { /* first index with half step < the group's largest */
-            int mid = (lo + top) / 2;
-            if (av[start[k]] > 0.5f * qstep[k][mid])
-                top = mid;
-            else
-                lo = mid + 1;
-        }
+        /* half step < v for the integer steps s < 2 v, i.e. s <= ceil(2 v) - 1 */
+        float top = ceilf(2.0f * av[start[k]]) - 1.0f;
+        int lo = first_step_le[k][top < 255.0f ? (int)top : 255];
         hi_of[k] = hi;
         for (int blk = lo / JPEG_LANES; blk <= hi / JPEG_LANES && lo <= hi; blk++)
             rel[blk][nrel[blk]++] = k;
