@@ -15,7 +15,10 @@
 # with the clean ones as severity 0. Per layer, not of the mean width: under
 # a fixed mean cost a policy may move bits between layers of equal MACs
 # with severity, which leaves the mean flat. Then the mean of each label over its
-# seeds. Needs Debian's python3-h5py and python3-scipy.
+# seeds; there the correlations are the mean of their absolute values, as
+# seeds may move bits between the same layers in opposite directions (a
+# signed mean of +0.8 and -0.8 would read as no dependence at all). Needs
+# Debian's python3-h5py and python3-scipy.
 import os
 import re
 import sys
@@ -74,10 +77,17 @@ def row(path):
 SHORT = {"gaussian_noise": "noise", "gaussian_blur": "blur", "jpeg_compression": "jpeg"}
 
 
-def fmt_rho(d):
+def mean_abs(rhos):
+    """per layer, the mean |rho| over the seeds that have one (nan: none)"""
+    a = np.abs(np.array(rhos, dtype=float))
+    n = np.sum(~np.isnan(a), axis=0)
+    return np.where(n > 0, np.nansum(a, axis=0) / np.maximum(n, 1), np.nan)
+
+
+def fmt_rho(d, fmt="%+.2f"):
     if not d or all(np.isnan(v).all() for v in d.values()):
         return "-"
-    return "  ".join("%s %s" % (SHORT.get(k, k), "/".join("%+.2f" % x for x in v))
+    return "  ".join("%s %s" % (SHORT.get(k, k), "/".join(fmt % x for x in v))
                      for k, v in d.items())
 
 
@@ -109,7 +119,7 @@ def main(argv):
             r["label"], r["seed"], 100 * r["clean"], 100 * r["grid"], 100 * r["test"],
             r["bitops"], r["train_s"], fmt_rho(r["rho"])))
     print()
-    print(hdr.replace("seed", "  n "))
+    print(hdr.replace("seed", "  n ").replace("spearman(", "mean |spearman|("))
     for label in dict.fromkeys(r["label"] for r in rows):
         g = [r for r in rows if r["label"] == label]
         rho = {}
@@ -120,7 +130,7 @@ def main(argv):
             label, len(g), 100 * np.mean([r["clean"] for r in g]),
             100 * np.mean([r["grid"] for r in g]), 100 * np.mean([r["test"] for r in g]),
             np.mean([r["bitops"] for r in g]), np.mean([r["train_s"] for r in g]),
-            fmt_rho({k: np.mean(v, axis=0) for k, v in rho.items()})))
+            fmt_rho({k: mean_abs(v) for k, v in rho.items()}, "%.2f")))
 
 
 if __name__ == "__main__":
