@@ -183,8 +183,8 @@ static void interior_column(const float *restrict lc, const float *restrict mc,
  * of mid-tone neighbourhoods (their order does not matter: only their
  * median is used), tmp as many for that median; yt: h w floats; acc: 5 h
  * floats. */
-static void interior_measures(const float *y, int h, int w, double mean, float *resp,
-                              float *tmp, float *yt, float *acc, float *f)
+static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *tmp,
+                              float *yt, float *acc, float *f)
 {
     for (int r = 0; r < h; r++)
         for (int x = 0; x < w; x++)
@@ -371,8 +371,9 @@ static inline long saturated_run(const uint8_t *px, size_t n, int c)
     return sat;
 }
 
-/* imp[i] |= whether pixel i of the plane p (rows w pixels) is an extreme (0 or 255) that differs by more than 64 from at least 6 of its
- * 8 neighbours, for i from w + 1 to n - w - 2 */
+/* imp[i] |= whether pixel i of the plane p (rows w pixels) is an extreme
+ * (0 or 255) that differs by more than 64 from at least 6 of its 8
+ * neighbours, for i from w + 1 to n - w - 2 */
 static void impulse_run(const uint8_t *p, size_t n, int w, uint8_t *imp)
 {
     for (size_t i = (size_t)w + 1; i + (size_t)w + 1 < n; i++) {
@@ -603,7 +604,8 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
             for (int i = start[k]; i < start[k + 1] && av[i] > low; i++) {
                 on &= av[i] > half;
                 lane_f t = av[i] * rs;
-                lane_f r = __builtin_convertvector(__builtin_convertvector(t + 0.5f, lane_i), lane_f);
+                lane_f r =
+                    __builtin_convertvector(__builtin_convertvector(t + 0.5f, lane_i), lane_f);
                 lane_d d = __builtin_convertvector((t - r) * s, lane_d); /* t >= 0: no floorf */
                 d2 += (lane_d)((lane_l)(d * d) & __builtin_convertvector(on, lane_l));
                 cnt -= on;
