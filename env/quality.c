@@ -182,7 +182,7 @@ static void interior_column(const float *restrict lc, const float *restrict mc,
  * its pixels left to right. resp: (h - 2)(w - 2) floats for the |responses|
  * of mid-tone neighbourhoods (their order does not matter: only their
  * median is used), tmp as many for that median; yt: h w floats; acc: 5 h
- * floats. */
+ * floats (within h w: sides are >= ENV_MIN_SIDE = 8). */
 static void interior_measures(const float *y, int h, int w, double mean, float *resp, float *tmp,
                               float *yt, float *acc, float *f)
 {
@@ -286,7 +286,7 @@ static float noise_gain(const float *y, int h, int w, float *box, float *d)
         gain_row(y + (size_t)r * w, w, box + (size_t)r * bw, bw, out);
         for (int x = 0; x < w - 5; x++) { /* keep the non-dark pixels' gains */
             d[nd] = out[x];
-            nd += out[x] == out[x];
+            nd += out[x] == out[x]; /* not NaN (never built with -ffast-math) */
         }
     }
     return nd >= MIN_NOISE_PIXELS ? select_kth(d, box, nd, nd / 2) : 0.0f; /* box: done with */
@@ -354,11 +354,8 @@ static void blockiness(const float *y, int h, int w, float *f)
     f[ENV_Q_BLOCKINESS] = bn && in ? (float)log((1.0 + bm) / (1.0 + im)) : 0.0f;
 }
 
-/* Over the whole image as one run of pixels, so the loops are long enough
- * to vectorise (rows are short); pixels on the left and right borders get
- * flags from wrapped neighbours and are left out by the caller.
- * saturated_run is called with c a constant, so each channel count gets
- * its own loop. */
+/* Pixels with a channel at 0 or 255. Called with c a constant (1 or 3),
+ * so each channel count gets its own loop, which vectorises. */
 static inline long saturated_run(const uint8_t *px, size_t n, int c)
 {
     long sat = 0;
@@ -373,7 +370,10 @@ static inline long saturated_run(const uint8_t *px, size_t n, int c)
 
 /* imp[i] |= whether pixel i of the plane p (rows w pixels) is an extreme
  * (0 or 255) that differs by more than 64 from at least 6 of its 8
- * neighbours, for i from w + 1 to n - w - 2 */
+ * neighbours, for i from w + 1 to n - w - 2: the whole image as one run of
+ * pixels, long enough to vectorise (rows are short). Pixels on the left
+ * and right borders get flags from wrapped neighbours; the caller leaves
+ * them out. */
 static void impulse_run(const uint8_t *p, size_t n, int w, uint8_t *imp)
 {
     for (size_t i = (size_t)w + 1; i + (size_t)w + 1 < n; i++) {
@@ -386,7 +386,8 @@ static void impulse_run(const uint8_t *p, size_t n, int w, uint8_t *imp)
     }
 }
 
-/* imp: 2 h w bytes of room (flags, then a colour channel's plane) */
+/* c: 1 or 3 (env_quality's contract). imp: 2 h w bytes of room (flags,
+ * then a colour channel's plane) */
 static void extremes(const uint8_t *px, int h, int w, int c, uint8_t *imp, float *f)
 {
     size_t n = (size_t)h * (size_t)w;
@@ -607,7 +608,10 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
                 lane_f r =
                     __builtin_convertvector(__builtin_convertvector(t + 0.5f, lane_i), lane_f);
                 lane_d d = __builtin_convertvector((t - r) * s, lane_d); /* t >= 0: no floorf */
-                d2 += (lane_d)((lane_l)(d * d) & __builtin_convertvector(on, lane_l));
+                /* masked to +0 before the square, so d2 += d * d keeps the
+                 * scalar form (also where a compiler fuses it into an FMA) */
+                d = (lane_d)((lane_l)d & __builtin_convertvector(on, lane_l));
+                d2 += d * d;
                 cnt -= on;
             }
             lane_d sd = __builtin_convertvector(s, lane_d);

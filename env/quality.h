@@ -131,7 +131,8 @@ int env_feat_count(env_feat_mode m);
 const char *env_feat_name(env_feat_mode m, int i);
 
 /* Floats of scratch env_quality needs for an h x w image (luma, the
- * noise estimators' responses, 2x2 block means, bound flags). */
+ * noise estimators' responses, 2x2 block means, a transposed luma or a
+ * channel, row sums and byte flags). */
 size_t env_quality_scratch(int h, int w);
 /* px (h, w, c), c = 1 or 3, h, w >= ENV_MIN_SIDE -> f[ENV_Q_NFEAT].
  * scratch: env_quality_scratch(h, w) floats. */

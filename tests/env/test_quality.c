@@ -318,6 +318,47 @@ START_TEST(test_jpeg_quality)
 }
 END_TEST
 
+/* Every measure but jpeg (whose 8x8 grid and table are not symmetric)
+ * treats rows and columns alike, so a non-square image and its transpose
+ * give the same features up to the order of additions: a swap of h and w
+ * in any indexing breaks it. Grey and colour, textured, noisy and with
+ * impulses and saturated patches so every feature is non-zero. */
+START_TEST(test_transpose)
+{
+    enum { H = 19, W = 37 };
+    for (int c = 1; c <= 3; c += 2) {
+        uint8_t px[H * W * 3], pt[H * W * 3];
+        nn_rng r;
+        nn_rng_init(&r, 5, NN_STREAM_TEST, 0, (uint32_t)c);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int ch = 0; ch < c; ch++) {
+                    double v = 120 + 70 * sin(0.4 * x + ch) * cos(0.3 * y) +
+                               (double)nn_rng_below(&r, 21) - 10;
+                    if ((x * 7 + y * 3 + ch) % 23 == 0)
+                        v = (x + y) % 2 ? 255 : 0;
+                    if (x > 26 && y < 8) /* pinned at white, with pixels just off it */
+                        v = (x + y) % 3 ? 255 : 245;
+                    uint8_t b = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                    px[(y * W + x) * c + ch] = b;
+                    pt[(x * H + y) * c + ch] = b;
+                }
+        float f[ENV_Q_NFEAT], ft[ENV_Q_NFEAT];
+        features(px, H, W, c, f);
+        features(pt, W, H, c, ft);
+        for (int k = 0; k < ENV_Q_NFEAT; k++) {
+            if (k == ENV_Q_JPEG)
+                continue;
+            ck_assert_msg(f[k] != 0.0f || k == ENV_Q_PIXELATION, "c %d %s is 0", c,
+                          env_feat_name(ENV_FEAT_QUALITY, k));
+            ck_assert_msg(fabsf(f[k] - ft[k]) <= 1e-5f * (1.0f + fabsf(f[k])),
+                          "c %d %s: %g, transposed %g", c, env_feat_name(ENV_FEAT_QUALITY, k),
+                          f[k], ft[k]);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_blur_lowers_sharpness)
 {
     enum { S = 32 };
@@ -627,6 +668,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_impulse);
     tcase_add_test(tc, test_pixelation);
     tcase_add_test(tc, test_jpeg_quality);
+    tcase_add_test(tc, test_transpose);
     tcase_add_test(tc, test_blur_lowers_sharpness);
     tcase_add_test(tc, test_grey_equals_rgb);
     tcase_add_test(tc, test_oracle_and_names);
