@@ -571,7 +571,7 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
      * (q - JPEG_QMIN). Each lane block lists the frequencies whose interval
      * meets it, highest frequency first. */
     enum { NBLK = JPEG_NQ_PAD / JPEG_LANES };
-    int rel[NBLK][64], hi_of[64], nrel[NBLK] = {0};
+    int rel[NBLK][64], nrel[NBLK] = {0};
     for (int k = 63; k >= 0; k--) {
         int hi = last_step4[k];
         if (start[k + 1] == start[k] || hi < 0)
@@ -579,7 +579,6 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
         /* half step < v for the integer steps s < 2 v, i.e. s <= ceil(2 v) - 1 */
         float top = ceilf(2.0f * av[start[k]]) - 1.0f;
         int lo = first_step_le[k][top < 255.0f ? (int)top : 255];
-        hi_of[k] = hi;
         for (int blk = lo / JPEG_LANES; blk <= hi / JPEG_LANES && lo <= hi; blk++)
             rel[blk][nrel[blk]++] = k;
     }
@@ -600,7 +599,7 @@ static void jpeg_quality(const float *y, int h, int w, float *f)
             lane_i on = live & (s >= 4.0f), cnt = {0};
             /* the block's last lane with a step >= 4 has the lowest half
              * step, so it takes the most of the group's falling values */
-            int last = hi_of[k] < b + JPEG_LANES - 1 ? hi_of[k] : b + JPEG_LANES - 1;
+            int hi = last_step4[k], last = hi < b + JPEG_LANES - 1 ? hi : b + JPEG_LANES - 1;
             float low = 0.5f * qstep[k][last];
             for (int i = start[k]; i < start[k + 1] && av[i] > low; i++) {
                 on &= av[i] > half;
