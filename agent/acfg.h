@@ -1,5 +1,5 @@
 /* acfg.h: the [agent] configuration as agent/ and method dqmq see it,
- * independent of how it was read (experiments/schema_agent.c binds the
+ * independent of how it was read (experiments/methods/schema_agent.c binds the
  * INI keys and their help text to these fields).
  *
  * Deliberately not here: INI parsing, the per-layer plan (quant/plan.h). */
