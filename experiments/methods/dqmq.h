@@ -2,7 +2,7 @@
  * run-file output (dqmq_log.c). Internal to those two files.
  *
  * Run-file output of method dqmq:
- *   /train/epochs  the quant_log.h columns filled from the test evaluation
+ *   /train/epochs  the qmethod.h columns filled from the test evaluation
  *                  (realised per-sample hard plans: mean BitOps, vs fp32 and
  *                  8 bits, weight bytes, mean w_bits/a_bits per planned
  *                  layer; NaN in epochs without one), plus train_bitops_vs_int8
@@ -26,7 +26,8 @@
 #include "agent/critic.h"
 #include "agent/objective.h"
 #include "agent/policy.h"
-#include "experiments/methods/quant_log.h"
+#include "experiments/methods/phase.h"
+#include "experiments/methods/qmethod.h"
 #include "experiments/run/run.h"
 #include "quant/qnet.h"
 
@@ -40,15 +41,16 @@ typedef struct {
 
 typedef struct {
     double rel, cost, mse; /* sums of BitOps / uniform-8-bit BitOps, cost term, critic MSE */
+    double bytes;          /* sum of weight bytes (evaluation) */
     long n, steps, mse_n;
     double *w, *a; /* (L) */
 } dqmq_sums;
 
 typedef struct {
-    q_cfg qcfg;
+    exp_qmethod qm;     /* first: the grid's eval_cost hook reads it */
+    exp_phases phases;  /* agent.warmup, agent.finetune */
     agent_cfg acfg;
     agent_objective obj;
-    q_net *qn;
     agent_policy *pol;
     agent_critic *cr;
     nn_optim *popt, *copt;
@@ -62,14 +64,10 @@ typedef struct {
     double *bitops;   /* (B) per-sample BitOps (expected when soft) */
     double baseline;  /* reinforce: moving average of the reward */
     int have_baseline;
-    int finished;     /* the last epoch has ended (later evaluations: the grid's) */
     dqmq_sums tr, ev; /* training epoch and test evaluation */
-    long ev_bitops_n;
-    double ev_bytes;
     dqmq_cell cells[DQMQ_NCELL];
     double *cell_mem;
     /* run file */
-    exp_qlog_cols qcols;
     int c_tr_rel, c_tr_w, c_tr_a, c_cost, c_mse, c_pmacs, c_pfrac, c_sigma, c_tau, c_phase;
     h5log_table *tsamp, *esamp, *grid;
     int swidth;

@@ -7,36 +7,29 @@
 #include "agent/relax.h"
 #include "experiments/methods/dqmq.h"
 
-static int add_col(exp_run *r, const char *name, int count, int *at, qa_err *err)
-{
-    int rc = exp_run_add_column(r, name, H5LOG_F64, count, err);
-    *at = rc;
-    return rc < 0 ? rc : QA_OK;
-}
-
 static int epoch_columns(exp_run *r, dqmq_state *st, qa_err *err)
 {
-    int rc = exp_qlog_setup(r, st->qn, &st->qcols, err);
+    int rc = exp_qmethod_setup(&st->qm, r, err);
     if (!rc)
-        rc = add_col(r, "train_bitops_vs_int8", 1, &st->c_tr_rel, err);
+        rc = exp_run_add_f64(r, "train_bitops_vs_int8", 1, &st->c_tr_rel, err);
     if (!rc)
-        rc = add_col(r, "train_w_bits", st->L, &st->c_tr_w, err);
+        rc = exp_run_add_f64(r, "train_w_bits", st->L, &st->c_tr_w, err);
     if (!rc)
-        rc = add_col(r, "train_a_bits", st->L, &st->c_tr_a, err);
+        rc = exp_run_add_f64(r, "train_a_bits", st->L, &st->c_tr_a, err);
     if (!rc)
-        rc = add_col(r, "cost_term", 1, &st->c_cost, err);
+        rc = exp_run_add_f64(r, "cost_term", 1, &st->c_cost, err);
     if (!rc)
-        rc = add_col(r, "critic_mse", 1, &st->c_mse, err);
+        rc = exp_run_add_f64(r, "critic_mse", 1, &st->c_mse, err);
     if (!rc)
-        rc = add_col(r, "policy_macs", 1, &st->c_pmacs, err);
+        rc = exp_run_add_f64(r, "policy_macs", 1, &st->c_pmacs, err);
     if (!rc)
-        rc = add_col(r, "policy_macs_vs_backbone", 1, &st->c_pfrac, err);
+        rc = exp_run_add_f64(r, "policy_macs_vs_backbone", 1, &st->c_pfrac, err);
     if (!rc)
-        rc = add_col(r, "sigma_max", 1, &st->c_sigma, err);
+        rc = exp_run_add_f64(r, "sigma_max", 1, &st->c_sigma, err);
     if (!rc)
-        rc = add_col(r, "tau", 1, &st->c_tau, err);
+        rc = exp_run_add_f64(r, "tau", 1, &st->c_tau, err);
     if (!rc)
-        rc = add_col(r, "phase", 1, &st->c_phase, err);
+        rc = exp_run_add_f64(r, "phase", 1, &st->c_phase, err);
     return rc;
 }
 
@@ -103,7 +96,7 @@ int dqmq_log_keep(const exp_run *r, const dqmq_state *st, const exp_batch *b, in
 int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int eval,
                     const float *probs, qa_err *err)
 {
-    const q_plan *p = st->qn->plan;
+    const q_plan *p = st->qm.qn->plan;
     h5log_value *v = st->srow;
     int n = 0, L = st->L, K = st->K;
     v[n++].i = r->epoch + 1;
@@ -133,19 +126,19 @@ int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int e
 
 void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row)
 {
-    const q_cost_model *cm = &st->qn->cost;
+    const q_cost_model *cm = &st->qm.qn->cost;
     float mw[Q_MAX_LAYERS], ma[Q_MAX_LAYERS];
     double en = (double)st->ev.n, tn = st->tr.n > 0 ? (double)st->tr.n : 1.0;
     q_cost mean = {NAN, NAN};
     if (st->ev.n > 0)
-        mean = (q_cost){st->ev.rel / en * cm->ref_int8, st->ev_bytes / en};
+        mean = (q_cost){st->ev.rel / en * cm->ref_int8, st->ev.bytes / en};
     for (int l = 0; l < st->L; l++) {
         mw[l] = st->ev.n > 0 ? (float)(st->ev.w[l] / en) : NAN;
         ma[l] = st->ev.n > 0 ? (float)(st->ev.a[l] / en) : NAN;
         row[st->c_tr_w + l].f = st->tr.w[l] / tn;
         row[st->c_tr_a + l].f = st->tr.a[l] / tn;
     }
-    exp_qlog_row(row, &st->qcols, st->qn, &mean, mw, ma);
+    exp_qmethod_row(&st->qm, row, &mean, mw, ma);
     row[st->c_tr_rel].f = st->tr.rel / tn;
     row[st->c_cost].f = st->tr.steps > 0 ? st->tr.cost / (double)st->tr.steps : 0.0;
     row[st->c_mse].f = st->tr.mse_n > 0 ? st->tr.mse / (double)st->tr.mse_n : NAN;
@@ -154,9 +147,7 @@ void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row)
     row[st->c_pfrac].f = (double)pm / (double)nn_net_macs(r->net);
     row[st->c_sigma].f = st->pol->sigma_max;
     row[st->c_tau].f = st->pol->tau;
-    row[st->c_phase].f = r->epoch < st->acfg.warmup                               ? 0.0
-                         : r->epoch >= r->cfg->train.epochs - st->acfg.finetune ? 2.0
-                                                                                 : 1.0;
+    row[st->c_phase].f = exp_phase_of(&st->phases, r->epoch, r->cfg->train.epochs);
 }
 
 int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err)
@@ -175,7 +166,7 @@ int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err)
         v[2].i = c % 6;
         v[3].i = cell->n;
         v[4].f = (double)cell->correct / n;
-        v[5].f = cell->bitops / n / st->qn->cost.ref_int8;
+        v[5].f = cell->bitops / n / st->qm.qn->cost.ref_int8;
         for (int l = 0; l < st->L; l++) {
             v[6 + l].f = cell->w[l] / n;
             v[6 + st->L + l].f = cell->a[l] / n;

@@ -33,32 +33,26 @@
 #include "agent/relax.h"
 #include "env/corrupt.h"
 #include "experiments/methods/dqmq.h"
+#include "experiments/methods/phase.h"
 #include "experiments/run/checkpoint.h"
 #include "nn/loss.h"
 
 /* agent/ does not see env/: its oracle width is checked here */
 _Static_assert(AGENT_ORACLE_NCORR == ENV_NCORRUPTION, "oracle one-hot != env's corruption ids");
 
-static void resolve_quant(q_cfg *c, const exp_config *cfg)
-{
-    *c = cfg->quant;
-    if (c->input_domain == Q_INPUT_AUTO)
-        c->input_domain = cfg->data.normalize == EXP_NORM_NONE ? Q_INPUT_UNSIGNED : Q_INPUT_SIGNED;
-    c->soft = cfg->agent.optimizer == AGENT_OPT_ANALYTIC;
-}
-
 static int dqmq_create(exp_run *r, void **state, qa_err *err)
 {
     const exp_config *cfg = r->cfg;
-    if (cfg->agent.warmup + cfg->agent.finetune >= cfg->train.epochs)
-        return qa_fail(err, QA_ERR_CONFIG,
-                       "agent.warmup = %d and agent.finetune = %d leave no epoch for the policy "
-                       "(train.epochs = %d)",
-                       cfg->agent.warmup, cfg->agent.finetune, cfg->train.epochs);
+    exp_phases ph = {cfg->agent.warmup, cfg->agent.finetune};
+    int rc = exp_phases_check(&ph, cfg->train.epochs, "agent", err);
+    if (rc)
+        return rc;
     dqmq_state *st = calloc(1, sizeof *st);
     if (!st)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory creating method dqmq");
-    resolve_quant(&st->qcfg, cfg);
+    exp_qmethod_init(&st->qm, cfg);
+    st->qm.cfg.soft = cfg->agent.optimizer == AGENT_OPT_ANALYTIC;
+    st->phases = ph;
     st->acfg = cfg->agent;
     st->obj = (agent_objective){st->acfg.cost, st->acfg.lambda, st->acfg.target,
                                 st->acfg.cost_argmax};
@@ -69,14 +63,8 @@ static int dqmq_create(exp_run *r, void **state, qa_err *err)
 static int dqmq_wrap(exp_run *r, void *state, qa_err *err)
 {
     dqmq_state *st = state;
-    int rc = q_net_wrap(&st->qn, r->net, &st->qcfg, err);
-    if (rc)
-        return rc;
-    if (st->qn->plan->nlayers == 0)
-        return qa_fail(err, QA_ERR_CONFIG,
-                       "method dqmq: the model has no planned layer (quant.first_bits/last_bits "
-                       "pin all of them)");
-    return QA_OK;
+    int rc = exp_qmethod_wrap(&st->qm, r, err);
+    return rc ? rc : exp_qmethod_need_planned(&st->qm, "dqmq", err);
 }
 
 static int observation_size(const exp_run *r, const agent_cfg *a)
@@ -91,7 +79,7 @@ static int observation_size(const exp_run *r, const agent_cfg *a)
 static int make_policy(exp_run *r, dqmq_state *st, qa_err *err)
 {
     const agent_cfg *a = &st->acfg;
-    const q_plan *plan = st->qn->plan;
+    const q_plan *plan = st->qm.qn->plan;
     agent_policy_cfg pc = {.nin = st->nobs, .hidden = a->hidden, .nlayers = plan->nlayers,
                            .ncand = plan->ncand, .tied = plan->tied, .head = a->head,
                            .hard = a->hard, .sigma_min = a->sigma_min,
@@ -138,7 +126,7 @@ static int alloc_buffers(exp_run *r, dqmq_state *st, qa_err *err)
 static int dqmq_setup(exp_run *r, void *state, qa_err *err)
 {
     dqmq_state *st = state;
-    const q_plan *plan = st->qn->plan;
+    const q_plan *plan = st->qm.qn->plan;
     st->L = plan->nlayers;
     st->K = plan->ncand;
     st->S = plan->tied ? 1 : 2;
@@ -169,27 +157,14 @@ static void observe(const dqmq_state *st, const exp_batch *b)
     }
 }
 
-static int in_warmup(const exp_run *r, const dqmq_state *st)
-{
-    return r->epoch < st->acfg.warmup;
-}
-
-static int in_finetune(const exp_run *r, const dqmq_state *st)
-{
-    return r->epoch >= r->cfg->train.epochs - st->acfg.finetune;
-}
-
-/* geometric from the end of warm-up (t = 0) to the last step (t = 1) */
+/* geometric over the main phase: sigma_max -> sigma_end, tau -> tau_end */
 static void anneal(const exp_run *r, dqmq_state *st)
 {
     const agent_cfg *a = &st->acfg;
-    long w = (long)a->warmup * r->steps_per_epoch;
-    long T = r->total_steps - w - (long)a->finetune * r->steps_per_epoch;
-    double t = T > 0 ? (double)(r->step - w) / (double)T : 1.0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    float s = (float)(a->sigma_max * pow((double)a->sigma_end / a->sigma_max, t));
+    double t = exp_phase_progress(&st->phases, r->step, r->steps_per_epoch, r->total_steps);
+    float s = (float)exp_anneal_geometric(a->sigma_max, a->sigma_end, t);
     st->pol->sigma_max = s > a->sigma_min ? s : a->sigma_min;
-    st->pol->tau = (float)(a->tau * pow((double)a->tau_end / a->tau, t));
+    st->pol->tau = (float)exp_anneal_geometric(a->tau, a->tau_end, t);
 }
 
 /* one warm-up width: uniform over the candidates, or drawn from pw (the
@@ -202,7 +177,7 @@ static int warmup_width(nn_rng *g, const q_plan *p, const float *pw)
 /* random hard widths per sample and layer, keyed on (sample, epoch) */
 static void random_plan(const exp_run *r, dqmq_state *st, const exp_batch *b)
 {
-    q_plan *p = st->qn->plan;
+    q_plan *p = st->qm.qn->plan;
     float pw[Q_MAX_CAND], *near = NULL;
     if (st->acfg.warmup_sigma > 0) {
         float c[Q_MAX_CAND];
@@ -226,7 +201,7 @@ static void random_plan(const exp_run *r, dqmq_state *st, const exp_batch *b)
 /* hard widths drawn from the policy's distributions; one-hot rows kept */
 static void sample_plan(const exp_run *r, dqmq_state *st, const exp_batch *b)
 {
-    q_plan *p = st->qn->plan;
+    q_plan *p = st->qm.qn->plan;
     size_t slk = (size_t)(st->S * st->L * st->K);
     memset(st->onehot, 0, (size_t)b->n * slk * sizeof *st->onehot);
     for (int i = 0; i < b->n; i++) {
@@ -245,7 +220,7 @@ static void sample_plan(const exp_run *r, dqmq_state *st, const exp_batch *b)
 /* one-hot rows of the plan's current hard widths (warm-up tuples) */
 static void plan_onehot(dqmq_state *st, int n)
 {
-    q_plan *p = st->qn->plan;
+    q_plan *p = st->qm.qn->plan;
     size_t slk = (size_t)(st->S * st->L * st->K);
     memset(st->onehot, 0, (size_t)n * slk * sizeof *st->onehot);
     for (int i = 0; i < n; i++)
@@ -294,20 +269,20 @@ static float backbone_pass(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *
 static void sample_costs(dqmq_state *st, int n)
 {
     for (int i = 0; i < n; i++)
-        st->bitops[i] = q_cost_sample(&st->qn->cost, st->qn->plan, i, NULL, NULL).bitops;
+        st->bitops[i] = q_cost_sample(&st->qm.qn->cost, st->qm.qn->plan, i, NULL, NULL).bitops;
 }
 
 /* epoch sums of the widths and costs the batch trained with */
 static void add_train_sums(dqmq_state *st, int n)
 {
     float mw[Q_MAX_LAYERS], ma[Q_MAX_LAYERS];
-    q_plan_mean_bits(st->qn->plan, n, mw, ma);
+    q_plan_mean_bits(st->qm.qn->plan, n, mw, ma);
     for (int l = 0; l < st->L; l++) {
         st->tr.w[l] += (double)mw[l] * n;
         st->tr.a[l] += (double)ma[l] * n;
     }
     for (int i = 0; i < n; i++)
-        st->tr.rel += st->bitops[i] / st->qn->cost.ref_int8;
+        st->tr.rel += st->bitops[i] / st->qm.qn->cost.ref_int8;
     st->tr.n += n;
     st->tr.steps++;
 }
@@ -343,9 +318,9 @@ static void policy_step(exp_run *r, dqmq_state *st, const float *gw, const float
 
 static void analytic_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
 {
-    q_plan *p = st->qn->plan;
+    q_plan *p = st->qm.qn->plan;
     backbone_pass(r, st, b, s);
-    st->tr.cost += agent_cost_term(&st->obj, &st->qn->cost, p, b->n, p->gpw, p->gpa, NULL);
+    st->tr.cost += agent_cost_term(&st->obj, &st->qm.qn->cost, p, b->n, p->gpw, p->gpa, NULL);
     policy_step(r, st, p->gpw, p->gpa, b->n);
 }
 
@@ -379,7 +354,7 @@ static void critic_step(exp_run *r, dqmq_state *st, exp_batch *b)
 static void reinforce_step(exp_run *r, dqmq_state *st, exp_batch *b)
 {
     int n = b->n, L = st->L, K = st->K;
-    double sum = 0.0, ref = st->qn->cost.ref_int8, mean = 0.0;
+    double sum = 0.0, ref = st->qm.qn->cost.ref_int8, mean = 0.0;
     float *R = st->gp; /* n rewards; gp is unused in this mode */
     for (int i = 0; i < n; i++)
         mean += st->bitops[i] / ref / n;
@@ -425,7 +400,7 @@ static void policy_forward(exp_run *r, dqmq_state *st, exp_batch *b, int train)
         agent_policy_observe(st->pol, st->obs, b->n);
     if (noise)
         agent_policy_draw_noise(st->pol, r->seed, b->index, b->n, (uint32_t)r->epoch);
-    agent_policy_forward(st->pol, st->obs, b->n, noise, st->qn->plan);
+    agent_policy_forward(st->pol, st->obs, b->n, noise, st->qm.qn->plan);
 }
 
 static void warmup_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
@@ -445,7 +420,7 @@ static void warmup_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
 static void finetune_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s)
 {
     policy_forward(r, st, b, 0);
-    q_plan_harden(st->qn->plan, b->n);
+    q_plan_harden(st->qm.qn->plan, b->n);
     backbone_pass(r, st, b, s);
     nn_optim_step(r->opt, r->lr);
 }
@@ -453,11 +428,12 @@ static void finetune_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s
 static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err)
 {
     dqmq_state *st = state;
-    q_plan *p = st->qn->plan;
-    int warm = in_warmup(r, st);
+    q_plan *p = st->qm.qn->plan;
+    exp_phase ph = exp_phase_of(&st->phases, r->epoch, r->cfg->train.epochs);
+    int warm = ph == EXP_PHASE_WARMUP;
     if (warm) {
         warmup_step(r, st, b, s);
-    } else if (in_finetune(r, st)) {
+    } else if (ph == EXP_PHASE_FINETUNE) {
         finetune_step(r, st, b, s);
     } else {
         anneal(r, st);
@@ -467,7 +443,7 @@ static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, 
         } else {
             memset(st->gw, 0, (size_t)b->n * st->L * st->K * sizeof *st->gw);
             memset(st->ga, 0, (size_t)b->n * st->L * st->K * sizeof *st->ga);
-            double c = agent_cost_term(&st->obj, &st->qn->cost, p, b->n, st->gw, st->ga, NULL);
+            double c = agent_cost_term(&st->obj, &st->qm.qn->cost, p, b->n, st->gw, st->ga, NULL);
             sample_plan(r, st, b);
             backbone_pass(r, st, b, s);
             if (st->acfg.optimizer == AGENT_OPT_CRITIC) {
@@ -488,17 +464,6 @@ static int dqmq_train_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, 
 
 /* ---- evaluation ---- */
 
-/* b is the test loader's last batch of an epoch's evaluation: validation
- * batches (training images, after the test pass) and the corruption grid's
- * (after the last epoch, grid.h) go through the same hook but are neither
- * summed nor logged. */
-static int is_test_batch(const exp_run *r, const dqmq_state *st, const exp_batch *b)
-{
-    const data_loader *t = &r->test_loader;
-    return !st->finished && t->order && t->pos >= b->n &&
-           memcmp(t->order + t->pos - b->n, b->index, (size_t)b->n * sizeof *b->index) == 0;
-}
-
 static int is_final_eval(const exp_run *r)
 {
     return r->epoch + 1 == r->cfg->train.epochs;
@@ -510,7 +475,7 @@ static void add_cell(dqmq_state *st, const exp_batch *b, int i)
     c = c >= 0 && c <= AGENT_ORACLE_NCORR ? c : 0;
     sev = sev >= 0 && sev <= 5 ? sev : 0;
     dqmq_cell *cell = &st->cells[c * 6 + sev];
-    const q_plan *p = st->qn->plan;
+    const q_plan *p = st->qm.qn->plan;
     cell->n++;
     cell->correct += st->correct[i];
     cell->bitops += st->bitops[i];
@@ -520,10 +485,13 @@ static void add_cell(dqmq_state *st, const exp_batch *b, int i)
     }
 }
 
-static int dqmq_eval_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err)
+/* Every evaluation runs the argmax plans; the test pass's are summed for
+ * the epoch's row, and the last one's logged per sample and cell. */
+static int dqmq_eval_step(exp_run *r, void *state, const exp_eval *ev, exp_batch *b, exp_stats *s,
+                          qa_err *err)
 {
     dqmq_state *st = state;
-    q_plan *p = st->qn->plan;
+    q_plan *p = st->qm.qn->plan;
     policy_forward(r, st, b, 0);
     q_plan_harden(p, b->n);
     nn_net_forward(r->net, b->n, 0);
@@ -534,7 +502,7 @@ static int dqmq_eval_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, q
         s->correct += st->correct[i] = st->correct[i] == b->label[i];
     s->loss_sum += (double)loss * b->n;
     s->n += b->n;
-    if (!is_test_batch(r, st, b))
+    if (ev->kind != EXP_EVAL_TEST)
         return QA_OK;
     sample_costs(st, b->n);
     float mw[Q_MAX_LAYERS], ma[Q_MAX_LAYERS];
@@ -544,9 +512,9 @@ static int dqmq_eval_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, q
         st->ev.a[l] += (double)ma[l] * b->n;
     }
     for (int i = 0; i < b->n; i++) {
-        q_cost c = q_cost_sample(&st->qn->cost, p, i, NULL, NULL);
-        st->ev.rel += c.bitops / st->qn->cost.ref_int8;
-        st->ev_bytes += c.bytes;
+        q_cost c = q_cost_sample(&st->qm.qn->cost, p, i, NULL, NULL);
+        st->ev.rel += c.bitops / st->qm.qn->cost.ref_int8;
+        st->ev.bytes += c.bytes;
     }
     st->ev.n += b->n;
     int rc = QA_OK;
@@ -557,32 +525,23 @@ static int dqmq_eval_step(exp_run *r, void *state, exp_batch *b, exp_stats *s, q
     return rc;
 }
 
+/* the epoch's sums back to zero, widths included (w and a: L each) */
+static void sums_reset(dqmq_sums *m, int L)
+{
+    double *w = m->w, *a = m->a;
+    *m = (dqmq_sums){.w = w, .a = a};
+    memset(w, 0, (size_t)L * sizeof *w);
+    memset(a, 0, (size_t)L * sizeof *a);
+}
+
 static int dqmq_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *err)
 {
     dqmq_state *st = state;
     dqmq_log_row(r, st, row);
     int rc = is_final_eval(r) ? dqmq_log_grid(r, st, err) : QA_OK;
-    st->finished = is_final_eval(r);
-    memset(&st->tr, 0, offsetof(dqmq_sums, w));
-    memset(&st->ev, 0, offsetof(dqmq_sums, w));
-    st->ev_bytes = 0;
-    memset(st->tr.w, 0, 4 * (size_t)st->L * sizeof(double));
+    sums_reset(&st->tr, st->L);
+    sums_reset(&st->ev, st->L);
     return rc;
-}
-
-/* The corruption grid's question after each batch: eval_step left the
- * batch's per-sample hard plan in place. */
-static int dqmq_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
-                          float *a)
-{
-    (void)r;
-    dqmq_state *st = state;
-    double s = 0.0;
-    for (int i = 0; i < b->n; i++)
-        s += q_cost_sample(&st->qn->cost, st->qn->plan, i, NULL, NULL).bitops;
-    *bitops = b->n > 0 ? s / b->n : 0.0;
-    q_plan_mean_bits(st->qn->plan, b->n, w, a);
-    return st->L;
 }
 
 /* Beyond the parameter sets the run saves: the reward baseline (the
@@ -609,7 +568,7 @@ static int dqmq_load(exp_run *r, void *state, exp_ckpt *ck, qa_err *err)
 static void dqmq_destroy(void *state)
 {
     dqmq_state *st = state;
-    q_net_free(st->qn);
+    exp_qmethod_free(&st->qm);
     agent_policy_free(st->pol);
     agent_critic_free(st->cr);
     free(st->obs);
@@ -632,7 +591,7 @@ const exp_method exp_method_dqmq = {
     .eval_step = dqmq_eval_step,
     .epoch_end = dqmq_epoch_end,
     .destroy = dqmq_destroy,
-    .eval_cost = dqmq_eval_cost,
+    .eval_cost = exp_qmethod_eval_cost,
     .save = dqmq_save,
     .load = dqmq_load,
 };

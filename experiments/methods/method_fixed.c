@@ -5,20 +5,12 @@
  * method). The plan's candidates are exactly the widths used, so the layers
  * register one quantizer (LSQ step, PACT alpha, ...) per width they run.
  * Training and evaluation are the default steps: the quantized layers read
- * the plan themselves. Logged: the quant_log.h columns and layer table. */
+ * the plan themselves. Logged: qmethod.h's columns and layer table. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "experiments/methods/quant_log.h"
+#include "experiments/methods/qmethod.h"
 #include "experiments/run/method.h"
-#include "experiments/run/run.h"
-#include "quant/qnet.h"
-
-typedef struct {
-    q_cfg cfg;       /* [quant] resolved for this method */
-    q_net *qn;
-    exp_qlog_cols cols;
-} fixed_state;
 
 static void add_width(q_cfg *c, int bits)
 {
@@ -33,11 +25,8 @@ static void add_width(q_cfg *c, int bits)
 }
 
 /* candidates = the widths the config uses; tied when w == a everywhere */
-static void resolve(q_cfg *c, const exp_config *cfg)
+static void resolve(q_cfg *c)
 {
-    *c = cfg->quant;
-    if (c->input_domain == Q_INPUT_AUTO)
-        c->input_domain = cfg->data.normalize == EXP_NORM_NONE ? Q_INPUT_UNSIGNED : Q_INPUT_SIGNED;
     c->ncand = 0;
     c->tied = 1;
     c->soft = 0;
@@ -53,80 +42,37 @@ static void resolve(q_cfg *c, const exp_config *cfg)
 
 static int fixed_create(exp_run *r, void **state, qa_err *err)
 {
-    (void)err;
-    fixed_state *st = calloc(1, sizeof *st);
-    if (!st)
+    exp_qmethod *qm = calloc(1, sizeof *qm);
+    if (!qm)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory creating method fixed");
-    resolve(&st->cfg, r->cfg);
-    *state = st;
+    exp_qmethod_init(qm, r->cfg);
+    resolve(&qm->cfg);
+    qm->constant = 1;
+    *state = qm;
     return QA_OK;
-}
-
-static int count_error(const fixed_state *st, qa_err *err)
-{
-    char names[512] = "";
-    for (int k = 0; k < st->qn->n; k++) {
-        const q_cost_layer *L = &st->qn->cost.layers[k];
-        if (L->plan_layer < 0 || strlen(names) + strlen(L->name) + 3 >= sizeof names)
-            continue;
-        strcat(names, names[0] ? ", " : "");
-        strcat(names, L->name);
-    }
-    return qa_fail(err, QA_ERR_CONFIG,
-                   "quant.layer_bits has %d entries but the model has %d planned layers (%s; "
-                   "first/last pinned by quant.first_bits/last_bits)",
-                   st->cfg.nlayer_bits, st->qn->plan->nlayers, names);
 }
 
 static int fixed_wrap(exp_run *r, void *state, qa_err *err)
 {
-    fixed_state *st = state;
-    int rc = q_net_wrap(&st->qn, r->net, &st->cfg, err);
-    if (rc < 0)
-        return rc;
-    const q_cfg *c = &st->cfg;
-    if (c->nlayer_bits && c->nlayer_bits != st->qn->plan->nlayers)
-        return count_error(st, err);
-    return q_plan_set_hard(st->qn->plan, r->net->max_batch, c->w_bits, c->a_bits,
-                           c->nlayer_bits ? c->layer_wbits : NULL,
-                           c->nlayer_bits ? c->layer_abits : NULL, err);
+    exp_qmethod *qm = state;
+    int rc = exp_qmethod_wrap(qm, r, err);
+    if (!rc)
+        rc = exp_qmethod_check_layer_bits(qm, err);
+    const q_cfg *c = &qm->cfg;
+    return rc ? rc : q_plan_set_hard(qm->qn->plan, r->net->max_batch, c->w_bits, c->a_bits,
+                                     c->nlayer_bits ? c->layer_wbits : NULL,
+                                     c->nlayer_bits ? c->layer_abits : NULL, err);
 }
 
 static int fixed_setup(exp_run *r, void *state, qa_err *err)
 {
-    fixed_state *st = state;
-    return exp_qlog_setup(r, st->qn, &st->cols, err);
-}
-
-static int fixed_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *err)
-{
-    (void)r;
-    (void)err;
-    fixed_state *st = state;
-    float mw[Q_MAX_LAYERS], ma[Q_MAX_LAYERS];
-    q_plan_mean_bits(st->qn->plan, 1, mw, ma);
-    q_cost c = q_cost_sample(&st->qn->cost, st->qn->plan, 0, NULL, NULL);
-    exp_qlog_row(row, &st->cols, st->qn, &c, mw, ma);
-    return QA_OK;
-}
-
-/* The plan is constant: every sample costs what sample 0 does. */
-static int fixed_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
-                           float *a)
-{
-    (void)r;
-    (void)b;
-    fixed_state *st = state;
-    q_plan_mean_bits(st->qn->plan, 1, w, a);
-    *bitops = q_cost_sample(&st->qn->cost, st->qn->plan, 0, NULL, NULL).bitops;
-    return st->qn->plan->nlayers;
+    return exp_qmethod_setup(state, r, err);
 }
 
 static void fixed_destroy(void *state)
 {
-    fixed_state *st = state;
-    q_net_free(st->qn);
-    free(st);
+    exp_qmethod_free(state);
+    free(state);
 }
 
 const exp_method exp_method_fixed = {
@@ -135,7 +81,7 @@ const exp_method exp_method_fixed = {
     .create = fixed_create,
     .wrap = fixed_wrap,
     .setup = fixed_setup,
-    .epoch_end = fixed_epoch_end,
+    .epoch_end = exp_qmethod_epoch_end,
     .destroy = fixed_destroy,
-    .eval_cost = fixed_eval_cost,
+    .eval_cost = exp_qmethod_eval_cost,
 };

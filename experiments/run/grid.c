@@ -112,6 +112,7 @@ static int eval_cell(grid *g, grid_cell *cell, qa_err *err)
     exp_run *r = g->r;
     exp_batch *b = &r->batch;
     int ntest = r->test_loader.n, bs = r->cfg->eval.batch ? r->cfg->eval.batch : r->cfg->train.batch;
+    const exp_eval ev = {EXP_EVAL_GRID, cell->id, cell->sev};
     env_mix *mix;
     int rc = cell_mix(g, cell, &mix, err);
     for (int start = 0; !rc && start < ntest && !stop_requested(r); start += bs) {
@@ -125,8 +126,7 @@ static int eval_cell(grid *g, grid_cell *cell, qa_err *err)
             break;
         exp_batch_to_input(b, r->mean, r->std, nn_net_input(r->net));
         exp_stats s = {0};
-        rc = r->method->eval_step ? r->method->eval_step(r, r->mstate, b, &s, err)
-                                  : exp_step_eval(r, b, &s, err);
+        rc = exp_run_eval_step(r, &ev, b, &s, err);
         if (rc)
             break;
         cell->n += s.n;

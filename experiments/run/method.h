@@ -25,7 +25,10 @@
  *              softmax CE, backward, r->opt step at r->lr). The run checks
  *              the loss and every registered gradient for NaN/Inf after it.
  *   eval_step  inference on a prepared batch (e.g. with per-sample bit
- *              plans); adds to *s. Default: exp_step_eval.
+ *              plans); adds to *s. ev says which evaluation the batch
+ *              belongs to: the test set after an epoch, the validation
+ *              split, or a cell of the corruption grid (its corruption and
+ *              severity). Default: exp_step_eval.
  *   epoch_end  after each epoch's evaluation: fill the method's columns of
  *              the row (indices from exp_run_add_column), write datasets.
  *   destroy    release *state (the run frees what it was given to own).
@@ -46,13 +49,16 @@
  * be created in setup: the resume restores the rows of those; a table made
  * later (a final summary) is not restored but made again by its maker.
  *
- * The corruption grid (grid.h) evaluates with eval_step cell by cell and
- * asks after each batch:
+ * The corruption grid (grid.h) evaluates with eval_step cell by cell
+ * (ev->kind = EXP_EVAL_GRID) and asks after each batch:
  *   eval_cost  the batch just evaluated: mean BitOps per sample into
  *              *bitops, mean weight / activation width of each planned
  *              layer into w and a (Q_MAX_LAYERS room); returns the number
  *              of planned layers. NULL: MACs x 32 x 32 BitOps for a method
  *              without wrap (it runs the float backbone), NaN otherwise.
+ *
+ * Helpers for the methods' hooks: experiments/methods/qmethod.h (what
+ * every quantized method repeats), phase.h (warm-up / main / fine-tune).
  *
  * Deliberately not here: the loop, logging of the common columns, data,
  * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
@@ -65,6 +71,18 @@
 typedef struct exp_run exp_run;
 typedef struct exp_batch exp_batch;
 typedef struct exp_ckpt exp_ckpt;
+
+/* Which evaluation an eval step serves. */
+typedef enum {
+    EXP_EVAL_TEST, /* the test set, after an epoch (eval.every) and the last one */
+    EXP_EVAL_VAL,  /* the validation split of the training images (data.val_fraction) */
+    EXP_EVAL_GRID, /* a cell of the corruption grid, after the last epoch (grid.h) */
+} exp_eval_kind;
+
+typedef struct {
+    exp_eval_kind kind;
+    int corruption, severity; /* EXP_EVAL_GRID: the cell's (ENV_CLEAN = -1 and 0: clean) */
+} exp_eval;
 
 /* Running sums over the batches of an epoch or an evaluation. */
 typedef struct {
@@ -80,7 +98,8 @@ typedef struct {
     int (*wrap)(exp_run *r, void *state, qa_err *err);
     int (*setup)(exp_run *r, void *state, qa_err *err);
     int (*train_step)(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err);
-    int (*eval_step)(exp_run *r, void *state, exp_batch *b, exp_stats *s, qa_err *err);
+    int (*eval_step)(exp_run *r, void *state, const exp_eval *ev, exp_batch *b, exp_stats *s,
+                     qa_err *err);
     int (*epoch_end)(exp_run *r, void *state, h5log_value *row, qa_err *err);
     void (*destroy)(void *state);
     int (*save)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);

@@ -227,10 +227,11 @@ static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *er
     return rc;
 }
 
-/* Inference over a loader of ds with the method's eval step. */
-static int run_evaluate(exp_run *r, data_loader *dl, const data_set *ds, exp_stats *s,
-                        qa_err *err)
+int exp_run_evaluate(exp_run *r, exp_eval_kind kind, exp_stats *s, qa_err *err)
 {
+    data_loader *dl = kind == EXP_EVAL_VAL ? &r->val_loader : &r->test_loader;
+    const data_set *ds = kind == EXP_EVAL_VAL ? &r->train_set : &r->test_set;
+    const exp_eval ev = {.kind = kind};
     memset(s, 0, sizeof *s);
     data_loader_start_epoch(dl, 0);
     const int *idx;
@@ -238,10 +239,15 @@ static int run_evaluate(exp_run *r, data_loader *dl, const data_set *ds, exp_sta
     while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(dl, &idx)) > 0) {
         rc = exp_batch_prepare(r, &r->batch, ds, idx, n, 0, err);
         if (!rc)
-            rc = r->method->eval_step ? r->method->eval_step(r, r->mstate, &r->batch, s, err)
-                                      : exp_step_eval(r, &r->batch, s, err);
+            rc = exp_run_eval_step(r, &ev, &r->batch, s, err);
     }
     return rc;
+}
+
+int exp_run_eval_step(exp_run *r, const exp_eval *ev, exp_batch *b, exp_stats *s, qa_err *err)
+{
+    return r->method->eval_step ? r->method->eval_step(r, r->mstate, ev, b, s, err)
+                                : exp_step_eval(r, b, s, err);
 }
 
 static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
@@ -253,9 +259,9 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     int last = r->epoch + 1 == c->train.epochs;
     int eval = last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0);
     if (!rc && eval && !stop_requested(r))
-        rc = run_evaluate(r, &r->test_loader, &r->test_set, &te, err);
+        rc = exp_run_evaluate(r, EXP_EVAL_TEST, &te, err);
     if (!rc && r->split.nval > 0 && !stop_requested(r))
-        rc = run_evaluate(r, &r->val_loader, &r->train_set, &va, err);
+        rc = exp_run_evaluate(r, EXP_EVAL_VAL, &va, err);
     if (rc || stop_requested(r))
         return rc;
     if (te.n > 0) {
@@ -329,10 +335,10 @@ static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err
     return rc;
 }
 
-int exp_run_with(const exp_config *cfg, const exp_method *method, const exp_run_opts *opts,
-                 exp_run_result *res, qa_err *err)
+int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
+                 const exp_run_opts *opts, exp_run_result *res, qa_err *err)
 {
-    exp_run *r = calloc(1, sizeof *r);
+    exp_run *r = *out = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
     res->test_acc = res->test_loss = NAN;
     if (!r)
@@ -357,19 +363,44 @@ int exp_run_with(const exp_config *cfg, const exp_method *method, const exp_run_
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
-    for (r->epoch = res->epochs; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
+    return rc;
+}
+
+int exp_run_train(exp_run *r, int epochs, exp_run_result *res, qa_err *err)
+{
+    int end = res->epochs + epochs < r->cfg->train.epochs ? res->epochs + epochs
+                                                          : r->cfg->train.epochs;
+    int rc = QA_OK;
+    for (r->epoch = res->epochs; !rc && r->epoch < end; r->epoch++) {
         rc = run_epoch(r, res, err);
         if (rc || stop_requested(r))
             break; /* r->epoch stays the epoch that was stopped */
     }
-    if (!rc && !stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
-        rc = exp_grid_run(r, err);
-    else if (!rc && opts->eval_only) /* the grid is all qadapt eval does: it did not run */
-        rc = qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");
+    return rc;
+}
+
+/* After the last epoch: the corruption grid when [eval] asks for it; it is
+ * all qadapt eval does, so an eval that did not reach it failed. */
+static int run_finish(exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    const exp_config *cfg = r->cfg;
+    if (!stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
+        return exp_grid_run(r, err);
+    if (r->opts->eval_only)
+        return qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");
+    return QA_OK;
+}
+
+int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
+{
+    if (!r)
+        return rc;
+    if (!rc)
+        rc = run_finish(r, res, err);
     res->seconds = exp_now() - r->t_start;
-    res->status = rc                               ? EXP_RUN_FAILED
-                  : res->epochs < cfg->train.epochs ? EXP_RUN_INTERRUPTED
-                                                    : EXP_RUN_COMPLETE;
+    res->status = rc                                    ? EXP_RUN_FAILED
+                  : res->epochs < r->cfg->train.epochs ? EXP_RUN_INTERRUPTED
+                                                        : EXP_RUN_COMPLETE;
     rc = exp_run_log_close(r, res, rc, err);
     run_free(r);
     free(r);

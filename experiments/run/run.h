@@ -1,16 +1,29 @@
-/* run.h: one training run, config -> network -> epochs -> HDF5 run file.
+/* run.h: the run engine, config -> network -> epochs -> HDF5 run file, as
+ * a library a driver calls (methods/registry.h's exp_run_main for one
+ * config; a search runs many short ones in one process):
  *
- * exp_run_with does the whole run: load and split the data, build the
- * model (letting the method wrap it), train for the configured epochs with
- * the method's steps, evaluate, log one row per epoch to /train/epochs
- * (flushed every epoch) and close the run file with its status: complete,
- * interrupted (the stop flag was raised: the current step finishes, the
- * file is written and closed) or failed (with the error, e.g. NaN/Inf in
- * the loss or gradients at epoch e, step s). Progress goes to opts->progress.
- * After every epoch's row it writes the checkpoint; opts->resume continues
- * from it (checkpoint.h). exp_run is also what methods see (method.h).
- * Deliberately not here: argument parsing and exit codes (main.c, cmd_run.c),
- * the steps of the methods, file formats. */
+ *   exp_run_open      load and split the data, build the model (the method
+ *                     wraps it), the optimizer, the method's setup, the run
+ *                     file; with opts->resume, the state of the checkpoint
+ *                     (checkpoint.h). The widths a fixed-precision method
+ *                     trains are the config's (quant.w_bits/a_bits, or a
+ *                     plan per layer in quant.layer_bits): a driver supplies
+ *                     a plan by the config it opens the run with.
+ *   exp_run_train     the next n epochs with the method's steps: after each,
+ *                     the test evaluation when due, one row of
+ *                     /train/epochs (flushed) and the checkpoint.
+ *   exp_run_evaluate  one pass of the method's eval step over the test or
+ *                     validation set, told which (exp_eval, method.h).
+ *   exp_run_close     after the last epoch the corruption grid ([eval]
+ *                     grid), then the run file's status: complete,
+ *                     interrupted (the stop flag was raised: the current
+ *                     step finishes, the file is written and closed) or
+ *                     failed (with the error, e.g. NaN/Inf in the loss or
+ *                     gradients at epoch e, step s); frees the run.
+ * Progress goes to opts->progress. exp_run is also what methods see
+ * (method.h).
+ * Deliberately not here: argument parsing and exit codes (cli/), the steps
+ * of the methods (methods/), file formats (io/). */
 #ifndef EXP_RUN_H
 #define EXP_RUN_H
 
@@ -89,15 +102,32 @@ struct exp_run {
     double t_start;               /* monotonic seconds at the start */
 };
 
-/* Runs cfg with method. Returns 0 when the run completed or was
- * interrupted (see res->status), a negative status when it failed; the run
- * file then says "failed" with the message when it could be created. */
-int exp_run_with(const exp_config *cfg, const exp_method *method, const exp_run_opts *opts,
-                 exp_run_result *res, qa_err *err);
+/* Opens a run of cfg with method (both must outlive it). *out is the run
+ * even when opening fails (NULL only without memory): pass it and the
+ * status to exp_run_close, which records the failure in the run file. */
+int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
+                 const exp_run_opts *opts, exp_run_result *res, qa_err *err);
+/* Trains up to n more epochs (never past train.epochs); res follows the
+ * epochs done and the last test metrics. Stops early, returning 0, when
+ * the stop flag is raised. */
+int exp_run_train(exp_run *r, int n, exp_run_result *res, qa_err *err);
+/* One evaluation of the test (EXP_EVAL_TEST) or validation (EXP_EVAL_VAL)
+ * set into *s; the method's eval step is told which. */
+int exp_run_evaluate(exp_run *r, exp_eval_kind kind, exp_stats *s, qa_err *err);
+/* The method's eval step (or the default) on a prepared batch, for ev. */
+int exp_run_eval_step(exp_run *r, const exp_eval *ev, exp_batch *b, exp_stats *s, qa_err *err);
+/* Ends the run: with rc 0 and every epoch trained, the corruption grid when
+ * configured; then res->status and seconds, the run file closed under its
+ * final name, r freed. Returns 0 when the run completed or was interrupted
+ * (see res->status), a negative status when it failed; the run file then
+ * says "failed" with the message when it could be created. */
+int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err);
 
 /* For methods' setup hooks: a column of /train/epochs (count values per
  * row); returns the index of its first value in the row. */
 int exp_run_add_column(exp_run *r, const char *name, h5log_type type, int count, qa_err *err);
+/* The same for a float column, its index into *at; returns 0 or the error. */
+int exp_run_add_f64(exp_run *r, const char *name, int count, int *at, qa_err *err);
 /* For methods' setup hooks: params trained by an optimizer made here from
  * ocfg, owned and freed by the run; *opt (may be NULL) receives it. */
 int exp_run_add_params(exp_run *r, const char *name, nn_params *p, const nn_optim_cfg *ocfg,

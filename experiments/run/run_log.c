@@ -30,6 +30,13 @@ int exp_run_add_column(exp_run *r, const char *name, h5log_type type, int count,
     return r->width - count;
 }
 
+int exp_run_add_f64(exp_run *r, const char *name, int count, int *at, qa_err *err)
+{
+    int rc = exp_run_add_column(r, name, H5LOG_F64, count, err);
+    *at = rc;
+    return rc < 0 ? rc : QA_OK;
+}
+
 int exp_run_log_columns(exp_run *r, qa_err *err)
 {
     static const char *const f64[] = {"train_loss", "train_acc", "test_loss", "test_acc", "lr",

@@ -1,6 +1,8 @@
 /* test_run.c: pieces of a run in process: batch staging and conversion, the
- * NaN/Inf check over registered parameter sets, and the resolved config
- * through the run file and back (config -> HDF5 -> config). */
+ * NaN/Inf check over registered parameter sets, the resolved config
+ * through the run file and back (config -> HDF5 -> config), and the run
+ * engine as a library (open, train in pieces, evaluate, close; several
+ * runs with plans of the caller's in one process). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "check_main.h"
 #include "experiments/cli/schema.h"
 #include "experiments/io/h5log.h"
+#include "experiments/methods/registry.h"
 #include "experiments/run/batch.h"
 #include "experiments/run/run.h"
 #include "h5read.h"
@@ -118,13 +121,94 @@ START_TEST(test_config_through_h5)
 }
 END_TEST
 
+/* A fixed-precision smoke run with the caller's plan (quant.layer_bits),
+ * opened and trained in pieces with an evaluation between them when
+ * `pieces`, else in one exp_run_main. */
+static int library_run(const char *dir, const char *name, const char *plan, int pieces,
+                       exp_stats *mid, exp_run_result *res, qa_err *err)
+{
+    char cfgpath[1024], nm[64], lb[64];
+    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
+    snprintf(nm, sizeof nm, "experiment.name=%s", name);
+    snprintf(lb, sizeof lb, "quant.layer_bits=%s", plan);
+    char *sets[] = {nm, lb, "experiment.method=fixed", "data.limit=1000", "data.test_limit=300"};
+    exp_config *c = malloc(sizeof *c);
+    int rc = exp_config_load(c, cfgpath, sets, 5, err);
+    exp_run_opts o = {.out_dir = dir, .command = "test_run"};
+    if (!rc && !pieces)
+        rc = exp_run_main(c, &o, res, err);
+    if (!rc && pieces) {
+        exp_run *r;
+        rc = exp_run_open(&r, c, exp_method_get(c->experiment.method), &o, res, err);
+        if (!rc)
+            rc = exp_run_train(r, 1, res, err);
+        if (!rc)
+            rc = exp_run_evaluate(r, EXP_EVAL_TEST, mid, err);
+        if (!rc)
+            rc = exp_run_train(r, 5, res, err); /* only 1 epoch is left */
+        rc = exp_run_close(r, res, rc, err);
+    }
+    free(c);
+    return rc;
+}
+
+static double *epochs_column(const char *path, const char *col)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int n;
+    double *v = h5read_column(f, "/train/epochs", col, &n);
+    H5Fclose(f);
+    ck_assert_int_eq(n, 2);
+    return v;
+}
+
+START_TEST(test_run_library)
+{
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0 &&
+        qa_test_skip_data("test_run_library", "Fashion-MNIST is not installed"))
+        return;
+    char dir[64];
+    qa_test_tmpdir(dir, sizeof dir, "runlib");
+    exp_run_result whole, parts, other;
+    exp_stats mid = {0}, mid2 = {0};
+    qa_err err = {0};
+    ck_assert_msg(library_run(dir, "whole", "4,3", 0, NULL, &whole, &err) == QA_OK, "%s", err.msg);
+    ck_assert_msg(library_run(dir, "parts", "4,3", 1, &mid, &parts, &err) == QA_OK, "%s",
+                  err.msg);
+    ck_assert_msg(library_run(dir, "other", "2,2", 1, &mid2, &other, &err) == QA_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(parts.status, EXP_RUN_COMPLETE);
+    ck_assert_int_eq(parts.epochs, 2);
+    static const char *const same[] = {"train_loss", "train_acc", "test_loss", "test_acc",
+                                       "bitops", "lr"};
+    for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+        double *a = epochs_column(whole.path, same[k]), *b = epochs_column(parts.path, same[k]);
+        ck_assert_mem_eq(a, b, 2 * sizeof *a);
+        free(a);
+        free(b);
+    }
+    /* the evaluation between the pieces saw what epoch 1's row logged */
+    double *acc = epochs_column(parts.path, "test_acc"), *o = epochs_column(other.path, "bitops");
+    double *w = epochs_column(whole.path, "bitops");
+    ck_assert_int_eq(mid.n, 300);
+    ck_assert_double_eq((double)mid.correct / (double)mid.n, acc[0]);
+    ck_assert_double_lt(o[0], w[0]); /* conv2, conv3 at 2 bits cost less than at 4 and 3 */
+    free(acc);
+    free(o);
+    free(w);
+    qa_test_rmtree(dir);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("run");
     TCase *tc = tcase_create("run");
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_batch_stage_convert);
     tcase_add_test(tc, test_check_finite);
     tcase_add_test(tc, test_config_through_h5);
+    tcase_add_test(tc, test_run_library);
     suite_add_tcase(s, tc);
     return s;
 }
