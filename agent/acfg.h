@@ -13,7 +13,7 @@ typedef enum {
     AGENT_OBS_FEATURES, /* the environment's quality features (constant without [env]) */
     AGENT_OBS_ORACLE,   /* the true corruption (one-hot) and severity / 5 */
     AGENT_OBS_CONSTANT, /* one constant: a single plan for every input (static MPQ) */
-} agent_obs;
+} agent_obs_kind;
 
 /* how the policy is updated */
 typedef enum {
@@ -27,7 +27,7 @@ typedef enum { AGENT_SCHED_JOINT, AGENT_SCHED_ALTERNATE } agent_sched;
 #define AGENT_ORACLE_NCORR 19 /* corruption ids 0..18 (env/corrupt.h), plus clean */
 
 typedef struct {
-    int observation;        /* agent_obs */
+    int observation;        /* agent_obs_kind */
     int optimizer;          /* agent_opt */
     int head;               /* agent_head (policy.h) */
     int hard;               /* analytic: straight-through hard plans (drawn from p) */

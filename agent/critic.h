@@ -43,5 +43,9 @@ float agent_critic_fit(agent_critic *cr, const float *o, const float *p, const f
  * it); the critic's own gradients are zeroed afterwards. */
 void agent_critic_grad(agent_critic *cr, const float *o, const float *p, int n, float scale,
                        float *gp);
+/* The plan gradient gp (n, S, L, K) added into the policy's gradients laid
+ * out like the plan's: gw (n, L, K) gets side 0, ga (n, L, K) side 1 (S = 2,
+ * untied; ga untouched when S = 1). */
+void agent_critic_merge(const float *gp, int n, int S, int L, int K, float *gw, float *ga);
 
 #endif

@@ -7,15 +7,17 @@
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
  *   fixed   method fixed's step: every sample at W4A4 (one width, LSQ)
- *   critic  method dqmq, agent.optimizer = critic: the policy (64-64 MLP on
- *           F features) emits the distributions, one width per sample and
- *           layer is drawn, the backbone runs hard (grouped per width),
- *           the critic's plan gradient and the analytic cost gradient
- *           update the policy, the critic is fitted (Adam each)
+ *   critic  method dqmq, agent.optimizer = critic: its agent (agent/dqmq.h,
+ *           the code the method runs) acts: the policy (64-64 MLP on F
+ *           features) emits the distributions, one width per sample and
+ *           layer is drawn; the backbone runs hard (grouped per width);
+ *           the agent learns: the critic's plan gradient and the analytic
+ *           cost gradient update the policy, the critic is fitted (Adam
+ *           each)
  *   soft    method dqmq, agent.optimizer = analytic: the backbone runs the
- *           soft plan over all candidates (default 2,3,4,6,8, tied), one
- *           backward gives QAT gradients and dL/dp, the cost term's
- *           gradient is added and the policy is updated
+ *           agent's soft plan over all candidates (default 2,3,4,6,8,
+ *           tied), one backward gives QAT gradients and dL/dp, the agent
+ *           adds the cost term's gradient and updates the policy
  * Features are F (default: the quality features' count, ENV_Q_NFEAT) fixed
  * random numbers per training image (the step's cost does not depend on
  * their values). A step is: gather, (policy,) forward, cross-entropy,
@@ -29,10 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/critic.h"
-#include "agent/objective.h"
-#include "agent/policy.h"
-#include "agent/relax.h"
+#include "agent/dqmq.h"
 #include "bench_fmnist.h"
 #include "bench_util.h"
 #include "env/quality.h"
@@ -61,13 +60,11 @@ typedef struct {
     int mode;
     nn_net *net;
     q_net *qn;
-    nn_optim *opt, *popt, *copt;
-    agent_policy *pol;
-    agent_critic *cr;
-    agent_objective obj;
+    nn_optim *opt, *aopt[AGENT_MAX_SETS];
+    agent_dqmq *ag; /* method dqmq's agent (agent/dqmq.h) */
     nn_sched_cfg sched;
     int *labels, *key;
-    float *feat, *loss, *gw, *ga, *gp, *onehot;
+    float *feat, *loss;
     long step, total;
     float last;
     double *rate; /* (reps) images/s */
@@ -103,35 +100,28 @@ static int load_data(dqmq_data *d, int nfeat, qa_err *err)
     return QA_OK;
 }
 
+/* method dqmq's agent as its defaults make it, at lr 3e-3 for the policy
+ * and the critic, the cost term lambda * E[BitOps] / ref */
 static int build_agent(trainer *t, const bench_args *a, qa_err *err)
 {
-    const q_plan *p = t->qn->plan;
-    agent_policy_cfg pc = {.nin = a->nfeat, .hidden = 64, .nlayers = p->nlayers,
-                           .ncand = p->ncand, .tied = 1, .head = AGENT_HEAD_DQMQ,
-                           .sigma_min = 0.3f, .sigma_max = 2.0f, .max_batch = a->batch};
-    memcpy(pc.cand, p->cand, sizeof pc.cand);
-    int rc = agent_policy_create(&t->pol, &pc, 1, err);
-    nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = 3e-3f};
-    if (!rc)
-        rc = nn_optim_create(&t->popt, &oc, &t->pol->params, err);
-    int slk = p->nlayers * p->ncand;
-    if (!rc && t->mode == M_CRITIC)
-        rc = agent_critic_create(&t->cr, a->nfeat, slk, 64, a->batch, 1, err);
-    if (!rc && t->mode == M_CRITIC)
-        rc = nn_optim_create(&t->copt, &oc, &t->cr->params, err);
+    agent_cfg ac = {.observation = AGENT_OBS_FEATURES, .head = AGENT_HEAD_DQMQ, .hidden = 64,
+                    .lr = 3e-3f, .cost = AGENT_COST_EXPECTED, .lambda = 1.0f,
+                    .sigma_min = 0.3f, .sigma_max = 2.0f, .tau = 5.0f, .critic_hidden = 64,
+                    .critic_lr = 3e-3f, .baseline_momentum = 0.9f,
+                    .optimizer = t->mode == M_CRITIC ? AGENT_OPT_CRITIC : AGENT_OPT_ANALYTIC};
+    int rc = agent_dqmq_create(&t->ag, &ac, t->qn->plan, &t->qn->cost, a->nfeat, a->batch, 1,
+                               err);
+    for (int i = 0; !rc && i < t->ag->base.nsets; i++) {
+        nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = t->ag->base.sets[i].lr};
+        rc = nn_optim_create(&t->aopt[i], &oc, t->ag->base.sets[i].params, err);
+    }
     size_t B = (size_t)a->batch;
-    t->feat = malloc(B * ((size_t)a->nfeat + 1 + 4 * (size_t)slk) * sizeof *t->feat);
+    t->feat = malloc(B * ((size_t)a->nfeat + 1) * sizeof *t->feat);
     t->key = malloc(B * sizeof *t->key);
     if (!rc && (!t->feat || !t->key))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
-    if (!rc) {
+    if (!rc)
         t->loss = t->feat + B * (size_t)a->nfeat;
-        t->gw = t->loss + B;
-        t->ga = t->gw + B * (size_t)slk;
-        t->gp = t->ga + B * (size_t)slk;
-        t->onehot = t->gp + B * (size_t)slk;
-    }
-    t->obj = (agent_objective){AGENT_COST_EXPECTED, 1.0f, 0.0f, 0};
     return rc;
 }
 
@@ -174,63 +164,33 @@ static void trainer_free(trainer *t)
     free(t->feat);
     free(t->key);
     nn_optim_free(t->opt);
-    nn_optim_free(t->popt);
-    nn_optim_free(t->copt);
-    agent_policy_free(t->pol);
-    agent_critic_free(t->cr);
+    for (int i = 0; i < AGENT_MAX_SETS; i++)
+        nn_optim_free(t->aopt[i]);
+    agent_free(t->ag ? &t->ag->base : NULL);
     q_net_free(t->qn);
     nn_net_free(t->net);
 }
 
-/* one width per sample and layer drawn from the policy (method dqmq's sample_plan) */
-static void sample_plan(trainer *t, int n)
-{
-    q_plan *p = t->qn->plan;
-    int L = p->nlayers, K = p->ncand;
-    memset(t->onehot, 0, (size_t)n * (size_t)(L * K) * sizeof *t->onehot);
-    for (int i = 0; i < n; i++) {
-        nn_rng g;
-        nn_rng_init(&g, 1, AGENT_STREAM_SAMPLE, (uint32_t)t->key[i], (uint32_t)t->step);
-        for (int l = 0; l < L; l++) {
-            int k = agent_sample(&g, agent_policy_prob(t->pol, i, 0, l), K);
-            t->onehot[(size_t)i * L * K + (size_t)l * K + (size_t)k] = 1.0f;
-            q_plan_wbits(p, i)[l] = (uint8_t)p->cand[k];
-        }
-    }
-    p->mode = Q_PLAN_HARD;
-}
-
+/* method dqmq's main-phase step (joint schedule): the agent acts (soft, or
+ * drawn hard widths for the critic), the backbone runs it, the agent learns
+ * from the per-sample losses, every optimizer steps */
 static void agent_step(trainer *t, int n, float lr)
 {
     q_plan *p = t->qn->plan;
-    size_t lk = (size_t)n * (size_t)(p->nlayers * p->ncand);
-    agent_policy_forward(t->pol, t->feat, n, 0, p);
-    nn_params_zero_grad(&t->pol->params);
-    if (t->mode == M_SOFT) {
-        nn_net_forward(t->net, n, 1);
-        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, n, 10,
-                                nn_net_output_grad(t->net), t->loss, NULL);
-        nn_net_zero_grad(t->net);
-        nn_net_backward(t->net, n);
-        agent_cost_term(&t->obj, &t->qn->cost, p, n, p->gpw, p->gpa, NULL);
-        agent_policy_backward(t->pol, p->gpw, p->gpa, n);
-    } else {
-        memset(t->gw, 0, lk * sizeof *t->gw);
-        agent_cost_term(&t->obj, &t->qn->cost, p, n, t->gw, t->ga, NULL);
-        sample_plan(t, n);
-        nn_net_forward(t->net, n, 1);
-        t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, n, 10,
-                                nn_net_output_grad(t->net), t->loss, NULL);
-        nn_net_zero_grad(t->net);
-        nn_net_backward(t->net, n);
-        agent_critic_grad(t->cr, t->pol->xn, t->pol->prob, n, 1.0f, t->gp);
-        for (size_t j = 0; j < lk; j++)
-            t->gw[j] += t->gp[j];
-        agent_policy_backward(t->pol, t->gw, t->ga, n);
-        agent_critic_fit(t->cr, t->pol->xn, t->onehot, t->loss, n);
-        nn_optim_step(t->copt, 3e-3f);
-    }
-    nn_optim_step(t->popt, 3e-3f);
+    agent_obs o = {n, t->ag->pol->cfg.nin, t->feat, t->key, 1, (uint32_t)t->step};
+    agent_act(&t->ag->base, &o, AGENT_ACT_TRAIN, p);
+    nn_net_forward(t->net, n, 1);
+    t->last = nn_softmax_ce(nn_net_output(t->net)->data, t->labels, n, 10,
+                            nn_net_output_grad(t->net), t->loss, NULL);
+    nn_net_zero_grad(t->net);
+    nn_net_backward(t->net, n);
+    int soft = t->mode == M_SOFT;
+    agent_feedback f = {n, t->loss, soft ? p->gpw : NULL, soft ? p->gpa : NULL};
+    agent_stats st = {0};
+    unsigned learned = agent_learn(&t->ag->base, &o, p, &f, &st);
+    for (int i = 0; i < t->ag->base.nsets; i++)
+        if (learned >> i & 1u)
+            nn_optim_step(t->aopt[i], t->ag->base.sets[i].lr);
     nn_optim_step(t->opt, lr);
 }
 
@@ -265,7 +225,7 @@ static int report(trainer *t, const bench_args *a, qa_err *err)
     double med[NMODES];
     for (int m = 0; m < NMODES; m++)
         med[m] = bench_median(t[m].rate, a->reps);
-    int64_t bb = nn_net_macs(t[M_SOFT].net), pm = agent_policy_macs(t[M_SOFT].pol);
+    int64_t bb = nn_net_macs(t[M_SOFT].net), pm = agent_policy_macs(t[M_SOFT].ag->pol);
     printf("policy: %lld MACs per sample = %.3f%% of the backbone's %lld\n", (long long)pm,
            100.0 * (double)pm / (double)bb, (long long)bb);
     for (int m = 0; m < NMODES; m++)

@@ -23,9 +23,7 @@
 #define EXP_DQMQ_H
 
 #include "agent/acfg.h"
-#include "agent/critic.h"
-#include "agent/objective.h"
-#include "agent/policy.h"
+#include "agent/dqmq.h"
 #include "experiments/methods/phase.h"
 #include "experiments/methods/qmethod.h"
 #include "experiments/run/run.h"
@@ -40,30 +38,23 @@ typedef struct {
 } dqmq_cell;
 
 typedef struct {
-    double rel, cost, mse; /* sums of BitOps / uniform-8-bit BitOps, cost term, critic MSE */
-    double bytes;          /* sum of weight bytes (evaluation) */
-    long n, steps, mse_n;
-    double *w, *a; /* (L) */
+    agent_stats ag; /* the agent's: cost terms, critic errors */
+    double rel;     /* sum of BitOps / uniform-8-bit BitOps */
+    double bytes;   /* sum of weight bytes (evaluation) */
+    long n, steps;
+    double *w, *a;  /* (L) */
 } dqmq_sums;
 
 typedef struct {
     exp_qmethod qm;     /* first: the grid's eval_cost hook reads it */
     exp_phases phases;  /* agent.warmup, agent.finetune */
     agent_cfg acfg;
-    agent_objective obj;
-    agent_policy *pol;
-    agent_critic *cr;
-    nn_optim *popt, *copt;
+    agent_dqmq *ag;
+    nn_optim *opt[AGENT_MAX_SETS]; /* of the agent's parameter sets (owned by the run) */
     int L, K, S;
-    int nobs;         /* policy inputs per sample */
-    float *obs;       /* (B, nobs) */
-    float *gw, *ga;   /* (B, L, K) policy gradient in the hard modes */
-    float *gp;        /* (B, S L K) the critic's plan gradient */
-    float *onehot;    /* (B, S L K) sampled widths */
+    float *obs;       /* (B, nobs) the agent's observations of a batch */
     int *correct;     /* (B) */
     double *bitops;   /* (B) per-sample BitOps (expected when soft) */
-    double baseline;  /* reinforce: moving average of the reward */
-    int have_baseline;
     dqmq_sums tr, ev; /* training epoch and test evaluation */
     dqmq_cell cells[DQMQ_NCELL];
     double *cell_mem;

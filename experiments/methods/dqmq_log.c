@@ -140,13 +140,13 @@ void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row)
     }
     exp_qmethod_row(&st->qm, row, &mean, mw, ma);
     row[st->c_tr_rel].f = st->tr.rel / tn;
-    row[st->c_cost].f = st->tr.steps > 0 ? st->tr.cost / (double)st->tr.steps : 0.0;
-    row[st->c_mse].f = st->tr.mse_n > 0 ? st->tr.mse / (double)st->tr.mse_n : NAN;
-    int64_t pm = agent_policy_macs(st->pol);
+    row[st->c_cost].f = st->tr.steps > 0 ? st->tr.ag.cost / (double)st->tr.steps : 0.0;
+    row[st->c_mse].f = st->tr.ag.mse_n > 0 ? st->tr.ag.mse / (double)st->tr.ag.mse_n : NAN;
+    int64_t pm = agent_policy_macs(st->ag->pol);
     row[st->c_pmacs].f = (double)pm;
     row[st->c_pfrac].f = (double)pm / (double)nn_net_macs(r->net);
-    row[st->c_sigma].f = st->pol->sigma_max;
-    row[st->c_tau].f = st->pol->tau;
+    row[st->c_sigma].f = st->ag->pol->sigma_max;
+    row[st->c_tau].f = st->ag->pol->tau;
     row[st->c_phase].f = exp_phase_of(&st->phases, r->epoch, r->cfg->train.epochs);
 }
 

@@ -7,7 +7,7 @@
 
 #define FIELD(f) .off = offsetof(agent_cfg, f), .size = sizeof(((agent_cfg *)0)->f)
 
-/* same orders as agent_obs, agent_opt, agent_head, agent_cost_kind, agent_sched */
+/* same orders as agent_obs_kind, agent_opt, agent_head, agent_cost_kind, agent_sched */
 static const char *const obs_names[] = {"features", "oracle", "constant", NULL};
 static const char *const opt_names[] = {"analytic", "critic", "reinforce", NULL};
 static const char *const head_names[] = {"dqmq", "gumbel", NULL};
