@@ -15,9 +15,8 @@ enum { SET_POLICY = 1u << 0, SET_CRITIC = 1u << 1 };
  * gumbel head or the straight-through draw of a hard dqmq one */
 static void policy_forward(agent_dqmq *a, const agent_obs *o, int train, q_plan *plan)
 {
-    const agent_cfg *c = &a->cfg;
-    int noise = train && (c->head == AGENT_HEAD_GUMBEL || c->hard) &&
-                c->optimizer == AGENT_OPT_ANALYTIC;
+    int noise = train && (a->cfg.head == AGENT_HEAD_GUMBEL || a->train.hard) &&
+                a->train.optimizer == AGENT_OPT_ANALYTIC;
     if (train)
         agent_policy_observe(a->pol, o->x, o->n);
     if (noise)
@@ -122,12 +121,12 @@ static const estimator estimators[] = {
 static void explore(agent_dqmq *a, const agent_obs *o, q_plan *plan)
 {
     float p[Q_MAX_CAND], c[Q_MAX_CAND];
-    if (a->cfg.warmup_sigma > 0) {
+    if (a->train.warmup_sigma > 0) {
         for (int k = 0; k < a->K; k++)
             c[k] = (float)plan->cand[k];
-        agent_dqmq_forward(c, a->K, agent_policy_mu0(&a->pol->cfg), a->cfg.warmup_sigma, p);
+        agent_dqmq_forward(c, a->K, agent_policy_mu0(&a->pol->cfg), a->train.warmup_sigma, p);
     }
-    agent_plan_random(a->cfg.warmup_sigma > 0 ? p : NULL, o->key, o->n, o->seed, o->round, plan);
+    agent_plan_random(a->train.warmup_sigma > 0 ? p : NULL, o->key, o->n, o->seed, o->round, plan);
 }
 
 static void dqmq_act(agent *base, const agent_obs *o, agent_act_mode mode, q_plan *plan)
@@ -136,7 +135,7 @@ static void dqmq_act(agent *base, const agent_obs *o, agent_act_mode mode, q_pla
     a->last = mode;
     policy_forward(a, o, mode != AGENT_ACT_GREEDY, plan);
     if (mode == AGENT_ACT_TRAIN)
-        estimators[a->cfg.optimizer].act_train(a, o, plan);
+        estimators[a->train.optimizer].act_train(a, o, plan);
     else if (mode == AGENT_ACT_EXPLORE)
         explore(a, o, plan);
     else
@@ -148,7 +147,7 @@ static unsigned dqmq_learn(agent *base, const agent_obs *o, q_plan *plan,
 {
     (void)o;
     agent_dqmq *a = (agent_dqmq *)base;
-    const estimator *e = &estimators[a->cfg.optimizer];
+    const estimator *e = &estimators[a->train.optimizer];
     if (a->last == AGENT_ACT_TRAIN)
         return e->learn_train(a, plan, f, st);
     if (a->last == AGENT_ACT_EXPLORE && e->learn_explore)
@@ -196,28 +195,29 @@ static int make_nets(agent_dqmq *a, const q_plan *plan, int nobs, int max_batch,
                      qa_err *err)
 {
     const agent_cfg *c = &a->cfg;
+    const agent_train_cfg *t = &a->train;
     agent_policy_cfg pc = {.nin = nobs, .hidden = c->hidden, .nlayers = plan->nlayers,
                            .ncand = plan->ncand, .tied = plan->tied, .head = c->head,
-                           .hard = c->hard, .sigma_min = c->sigma_min,
+                           .hard = t->hard, .sigma_min = c->sigma_min,
                            .sigma_max = c->sigma_max, .mu_init = c->mu_init, .tau = c->tau,
                            .max_batch = max_batch};
     memcpy(pc.cand, plan->cand, sizeof pc.cand);
     int rc = agent_policy_create(&a->pol, &pc, seed, err);
     if (rc)
         return rc;
-    add_set(&a->base, "policy", &a->pol->params, c->lr, c->weight_decay);
-    if (c->optimizer != AGENT_OPT_CRITIC)
+    add_set(&a->base, "policy", &a->pol->params, t->lr, t->weight_decay);
+    if (t->optimizer != AGENT_OPT_CRITIC)
         return QA_OK;
     rc = agent_critic_create(&a->cr, nobs, a->S * a->L * a->K, c->critic_hidden, max_batch, seed,
                              err);
     if (!rc)
-        add_set(&a->base, "critic", &a->cr->params, c->critic_lr, 0.0f);
+        add_set(&a->base, "critic", &a->cr->params, t->critic_lr, 0.0f);
     return rc;
 }
 
-int agent_dqmq_create(agent_dqmq **out, const agent_cfg *cfg, const q_plan *plan,
-                      const q_cost_model *cm, int nobs, int max_batch, uint64_t seed,
-                      qa_err *err)
+int agent_dqmq_create(agent_dqmq **out, const agent_cfg *cfg, const agent_train_cfg *train,
+                      const q_plan *plan, const q_cost_model *cm, int nobs, int max_batch,
+                      uint64_t seed, qa_err *err)
 {
     *out = NULL;
     agent_dqmq *a = calloc(1, sizeof *a);
@@ -225,8 +225,9 @@ int agent_dqmq_create(agent_dqmq **out, const agent_cfg *cfg, const q_plan *plan
         return qa_fail(err, QA_ERR_NOMEM, "dqmq agent: out of memory");
     a->base.ops = &dqmq_ops;
     a->cfg = *cfg;
-    a->obj = (agent_objective){cfg->cost, cfg->lambda, cfg->target, cfg->cost_argmax};
-    a->rf.momentum = cfg->baseline_momentum;
+    a->train = *train;
+    a->obj = (agent_objective){train->cost, train->lambda, train->target, train->cost_argmax};
+    a->rf.momentum = train->baseline_momentum;
     a->cm = cm;
     a->L = plan->nlayers;
     a->K = plan->ncand;

@@ -1,6 +1,6 @@
 /* dqmq.h: DQMQ's agent (METHODS.md section 2) behind the agent interface
  * (agent.h): the policy (policy.h) over the observation, and the estimator
- * of its gradient chosen by agent.optimizer:
+ * of its gradient chosen by dqmq.optimizer:
  *
  *   analytic  TRAIN acts soft (the distribution; with `hard`, the policy's
  *             straight-through draw); learn adds the cost term's dC/dp to
@@ -18,8 +18,8 @@
  * location with warmup_sigma) after the policy has seen the observation
  * (its feature statistics; the critic's inputs), and learn then only fits
  * the critic; GREEDY acts with the argmax widths and learns nothing.
- * Parameter sets: "policy" (lr, weight_decay), "critic" (critic_lr) with
- * the critic estimator.
+ * Parameter sets: "policy" (dqmq.lr, weight_decay), "critic"
+ * (dqmq.critic_lr) with the critic estimator.
  * Deliberately not here: phases, annealing sigma_max/tau and the schedule
  * of the updates (the method), the backbone. */
 #ifndef AGENT_DQMQ_H
@@ -35,7 +35,8 @@
 
 typedef struct {
     agent base;
-    agent_cfg cfg;
+    agent_cfg cfg;          /* [agent] */
+    agent_train_cfg train;  /* [dqmq] */
     agent_objective obj;
     const q_cost_model *cm;
     agent_policy *pol;
@@ -53,8 +54,8 @@ typedef struct {
 /* For the plan (layers, candidates, tying) and cost model cm (both must
  * outlive it), observations of nobs values, batches up to max_batch; the
  * weights from seed. */
-int agent_dqmq_create(agent_dqmq **out, const agent_cfg *cfg, const q_plan *plan,
-                      const q_cost_model *cm, int nobs, int max_batch, uint64_t seed,
-                      qa_err *err);
+int agent_dqmq_create(agent_dqmq **out, const agent_cfg *cfg, const agent_train_cfg *train,
+                      const q_plan *plan, const q_cost_model *cm, int nobs, int max_batch,
+                      uint64_t seed, qa_err *err);
 
 #endif

@@ -7,14 +7,14 @@
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
  *   fixed   method fixed's step: every sample at W4A4 (one width, LSQ)
- *   critic  method dqmq, agent.optimizer = critic: its agent (agent/dqmq.h,
+ *   critic  method dqmq, dqmq.optimizer = critic: its agent (agent/dqmq.h,
  *           the code the method runs) acts: the policy (64-64 MLP on F
  *           features) emits the distributions, one width per sample and
  *           layer is drawn; the backbone runs hard (grouped per width);
  *           the agent learns: the critic's plan gradient and the analytic
  *           cost gradient update the policy, the critic is fitted (Adam
  *           each)
- *   soft    method dqmq, agent.optimizer = analytic: the backbone runs the
+ *   soft    method dqmq, dqmq.optimizer = analytic: the backbone runs the
  *           agent's soft plan over all candidates (default 2,3,4,6,8,
  *           tied), one backward gives QAT gradients and dL/dp, the agent
  *           adds the cost term's gradient and updates the policy
@@ -105,12 +105,12 @@ static int load_data(dqmq_data *d, int nfeat, qa_err *err)
 static int build_agent(trainer *t, const bench_args *a, qa_err *err)
 {
     agent_cfg ac = {.observation = AGENT_OBS_FEATURES, .head = AGENT_HEAD_DQMQ, .hidden = 64,
-                    .lr = 3e-3f, .cost = AGENT_COST_EXPECTED, .lambda = 1.0f,
-                    .sigma_min = 0.3f, .sigma_max = 2.0f, .tau = 5.0f, .critic_hidden = 64,
-                    .critic_lr = 3e-3f, .baseline_momentum = 0.9f,
-                    .optimizer = t->mode == M_CRITIC ? AGENT_OPT_CRITIC : AGENT_OPT_ANALYTIC};
-    int rc = agent_dqmq_create(&t->ag, &ac, t->qn->plan, &t->qn->cost, a->nfeat, a->batch, 1,
-                               err);
+                    .sigma_min = 0.3f, .sigma_max = 2.0f, .tau = 5.0f, .critic_hidden = 64};
+    agent_train_cfg tc = {.optimizer = t->mode == M_CRITIC ? AGENT_OPT_CRITIC : AGENT_OPT_ANALYTIC,
+                          .lr = 3e-3f, .cost = AGENT_COST_EXPECTED, .lambda = 1.0f,
+                          .critic_lr = 3e-3f, .baseline_momentum = 0.9f};
+    int rc = agent_dqmq_create(&t->ag, &ac, &tc, t->qn->plan, &t->qn->cost, a->nfeat, a->batch,
+                               1, err);
     for (int i = 0; !rc && i < t->ag->base.nsets; i++) {
         nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = t->ag->base.sets[i].lr};
         rc = nn_optim_create(&t->aopt[i], &oc, t->ag->base.sets[i].params, err);

@@ -101,7 +101,7 @@ static int load_config(const eval_args *a, exp_config *cfg, qa_err *err)
     cfg_doc d = exp_config_doc(cfg);
     snprintf(name, sizeof name, "%s:/config", a->run);
     if (!rc)
-        rc = cfg_load_text(&d, text, name, err);
+        rc = cfg_load_stored(&d, text, name, err);
     for (int i = 0; !rc && i < a->nsets; i++)
         rc = cfg_set(&d, a->sets[i], err);
     if (!rc)

@@ -28,7 +28,11 @@ static void summary_line(FILE *f, const char *ini, const char *title, const char
         const char *dot = strchr(keys[i], '.');
         char section[64];
         snprintf(section, sizeof section, "%.*s", (int)(dot - keys[i]), keys[i]);
-        if (exp_rf_ini_value(ini, section, dot + 1, val, sizeof val) != 0 || !val[0])
+        /* run files written before [dqmq] kept its keys in [agent] */
+        int found = exp_rf_ini_value(ini, section, dot + 1, val, sizeof val) == 0 ||
+                    (strcmp(section, "dqmq") == 0 &&
+                     exp_rf_ini_value(ini, "agent", dot + 1, val, sizeof val) == 0);
+        if (!found || !val[0])
             continue;
         fprintf(f, "%s%s=%s", any ? "  " : title, dot + 1, val);
         any = 1;
@@ -55,8 +59,8 @@ static void report_config(FILE *f, hid_t h)
     static const char *const quant_dqmq[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.bits",
                                              "quant.tied", "quant.first_bits", "quant.last_bits",
                                              NULL};
-    static const char *const agent[] = {"agent.observation", "agent.optimizer", "agent.head",
-                                        "agent.cost", "agent.lambda", "agent.target", NULL};
+    static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
+                                        "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";

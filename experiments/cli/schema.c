@@ -38,7 +38,11 @@ static const cfg_section sections[] = {
     {"quant", exp_quant_keys, offsetof(exp_config, quant),
      "quantizers, candidate widths and the fixed method's widths", exp_quant_check},
     {"agent", exp_agent_keys, offsetof(exp_config, agent),
-     "method dqmq: the bit-width policy, its objective and updates", exp_agent_check},
+     "method dqmq: the bit-width policy network, what it sees, its distributions",
+     exp_agent_check},
+    {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
+     "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
+     exp_dqmq_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };
@@ -46,8 +50,13 @@ static const cfg_section sections[] = {
 /* [sweep] is read by qadapt sweep (sweep.h); qadapt run trains the base config. */
 static const char *const foreign_sections[] = {"sweep", NULL};
 
+/* [dqmq] took DQMQ's training keys out of [agent] (qadapt 0.1.0 after
+ * 1cac2af): a config still setting them there is told where they went;
+ * run files and checkpoints written before read them in their new place. */
+static const cfg_moved moved[] = {{"agent", "dqmq"}, {NULL, NULL}};
+
 const cfg_schema exp_schema = {sections, (int)(sizeof sections / sizeof sections[0]),
-                               foreign_sections};
+                               foreign_sections, moved};
 
 int exp_config_defaults(exp_config *c, qa_err *err)
 {

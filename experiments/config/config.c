@@ -35,6 +35,7 @@ struct cfg_parser {
     int line;           /* of the line the reader handed out last */
     char long_value[4096];  /* the value of a line too long for inih */
     int seen[CFG_MAX_KEYS]; /* line where this text set each key, 0 = not yet */
+    int stored;         /* cfg_load_stored: moved keys go to their new section */
     qa_err *err;
     int rc;             /* first error, kept; inih goes on reading */
     int err_line;       /* its line */
@@ -174,6 +175,16 @@ static int trace_file(const cfg_doc *d, const char *name)
 
 static int parser_include(cfg_parser *p, const char *value);
 
+/* The section key moved to from section (cfg_moved), NULL if it did not. */
+static const char *moved_to(const cfg_schema *s, const char *section, const char *key)
+{
+    for (const cfg_moved *m = s->moved; m && m->from; m++)
+        if (strcmp(m->from, section) == 0 && cfg_lookup(s, m->to, key, NULL, NULL) &&
+            !cfg_lookup(s, m->from, key, NULL, NULL))
+            return m->to;
+    return NULL;
+}
+
 static int parser_handle(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -195,14 +206,19 @@ static int parser_handle(void *user, const char *section, const char *name, cons
         return 1; /* reported by the reader at the header */
     const cfg_section *sec;
     int idx;
-    const cfg_key *k = cfg_lookup(s, section, name, &sec, &idx);
+    const char *to = moved_to(s, section, name);
+    if (to && !p->stored) {
+        parser_fail(p, p->line, "[%s] %s has moved to [%s] %s", section, name, to, name);
+        return 1;
+    }
+    const cfg_key *k = cfg_lookup(s, to ? to : section, name, &sec, &idx);
     if (!k) {
         key_hint(s, section, name, why, sizeof why);
         parser_fail(p, p->line, "unknown key '%s' in [%s]%s", name, section, why);
         return 1;
     }
     if (p->seen[idx]) {
-        parser_fail(p, p->line, "[%s] %s is set twice (first at line %d)", section, name,
+        parser_fail(p, p->line, "[%s] %s is set twice (first at line %d)", sec->name, name,
                     p->seen[idx]);
         return 1;
     }
@@ -210,7 +226,7 @@ static int parser_handle(void *user, const char *section, const char *name, cons
         value = p->long_value;
     void *sbase = (char *)p->d->base + sec->off;
     if (cfg_parse_value(k, cfg_field(sec, k, p->d->base), sbase, value, why, sizeof why)) {
-        parser_fail(p, p->line, "%s.%s: %s", section, name, why);
+        parser_fail(p, p->line, "%s.%s: %s", sec->name, name, why);
         return 1;
     }
     p->seen[idx] = p->line;
@@ -304,9 +320,9 @@ static char *parser_read(char *str, int num, void *stream)
 }
 
 /* Parses text as the file name (real: its canonical path or ""), included
- * by parent (NULL at the top). */
+ * by parent (NULL at the top); stored: a config a program wrote. */
 static int parse_text(const cfg_doc *d, const char *text, const char *name, const char *real,
-                      const cfg_parser *parent, qa_err *err)
+                      const cfg_parser *parent, int stored, qa_err *err)
 {
     cfg_parser *p = calloc(1, sizeof *p);
     if (!p)
@@ -317,6 +333,7 @@ static int parse_text(const cfg_doc *d, const char *text, const char *name, cons
     snprintf(p->real, sizeof p->real, "%s", real);
     p->name = name;
     p->text = text;
+    p->stored = stored;
     p->err = err;
     p->file = trace_file(d, name);
     int rc = ini_parse_stream(parser_read, p, parser_handle, p);
@@ -331,7 +348,12 @@ static int parse_text(const cfg_doc *d, const char *text, const char *name, cons
 
 int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *err)
 {
-    return parse_text(d, text, name, "", NULL, err);
+    return parse_text(d, text, name, "", NULL, 0, err);
+}
+
+int cfg_load_stored(const cfg_doc *d, const char *text, const char *name, qa_err *err)
+{
+    return parse_text(d, text, name, "", NULL, 1, err);
 }
 
 /* The whole file at path as a NUL-terminated malloc'd string. */
@@ -366,7 +388,7 @@ static int load_file(const cfg_doc *d, const char *path, const cfg_parser *paren
     int rc = read_text(path, &text, err);
     if (rc)
         return rc;
-    rc = parse_text(d, text, path, real, parent, err);
+    rc = parse_text(d, text, path, real, parent, 0, err);
     free(text);
     return rc;
 }
@@ -445,6 +467,10 @@ int cfg_set(const cfg_doc *d, const char *arg, qa_err *err)
     const cfg_section *sec;
     int idx;
     const cfg_key *k = cfg_lookup(d->schema, section, key, &sec, &idx);
+    const char *to = moved_to(d->schema, section, key);
+    if (to)
+        return qa_fail(err, QA_ERR_CONFIG, "--set %s: %s.%s has moved to %s.%s", arg, section,
+                       key, to, key);
     if (!section_find(d->schema, section, NULL)) {
         section_list(d->schema, why, sizeof why);
         return qa_fail(err, QA_ERR_CONFIG, "--set %s: unknown section [%s] (sections: %s)", arg,

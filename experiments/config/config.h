@@ -78,12 +78,22 @@ typedef struct {
     int (*check)(const void *section, qa_err *err);
 } cfg_section;
 
+/* Keys that moved between sections, names unchanged: every key of section
+ * `to` that section `from` does not have lived in `from` once. In a config
+ * file or --set such a key is an error naming its new place; in a stored
+ * config (cfg_load_stored: a run file's or checkpoint's /config written
+ * before the move) it is read into its new place. */
+typedef struct {
+    const char *from, *to;
+} cfg_moved;
+
 typedef struct {
     const cfg_section *sections;
     int nsections;
     /* sections another reader owns (experiments/sweep.h: [sweep]), NULL-
      * terminated or NULL: the engine passes over their lines */
     const char *const *foreign;
+    const cfg_moved *moved; /* terminated by {NULL, NULL}; NULL: none */
 } cfg_schema;
 
 /* Where each key (by flat index over the schema) was last set: file index
@@ -113,6 +123,10 @@ int cfg_load_file(const cfg_doc *d, const char *path, qa_err *err);
 /* The same for text held in memory; name stands for the file in messages
  * (and its directory for relative includes). */
 int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *err);
+/* cfg_load_text of a config a program stored (a run file's resolved
+ * config): keys that moved since (cfg_moved) are read into their new
+ * section instead of refused. */
+int cfg_load_stored(const cfg_doc *d, const char *text, const char *name, qa_err *err);
 /* One "section.key=value" override. */
 int cfg_set(const cfg_doc *d, const char *assignment, qa_err *err);
 /* The resolved config as INI text, every key of every section (malloc'd). */

@@ -11,7 +11,7 @@
  *                  unless optimizer = critic), policy_macs,
  *                  policy_macs_vs_backbone, sigma_max, tau, phase (0 warm-up,
  *                  1 policy, 2 fine-tuning)
- *   /train/samples per sample, subsampled by agent.sample_rate, and
+ *   /train/samples per sample, subsampled by dqmq.sample_rate, and
  *   /eval/samples  per test sample of the final evaluation: epoch, index,
  *                  corruption (-1 clean), severity, features (the env's,
  *                  when it has any), p_w (and p_a untied: per planned layer
@@ -47,8 +47,9 @@ typedef struct {
 
 typedef struct {
     exp_qmethod qm;     /* first: the grid's eval_cost hook reads it */
-    exp_phases phases;  /* agent.warmup, agent.finetune */
-    agent_cfg acfg;
+    exp_phases phases;  /* dqmq.warmup, dqmq.finetune */
+    agent_cfg acfg;     /* [agent] */
+    agent_train_cfg tcfg; /* [dqmq] */
     agent_dqmq *ag;
     nn_optim *opt[AGENT_MAX_SETS]; /* of the agent's parameter sets (owned by the run) */
     int L, K, S;
@@ -71,7 +72,7 @@ int dqmq_log_setup(exp_run *r, dqmq_state *st, qa_err *err);
  * NULL: uniform (warm-up). */
 int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int eval,
                     const float *probs, qa_err *err);
-/* 1 when sample i of a training batch is logged (agent.sample_rate) */
+/* 1 when sample i of a training batch is logged (dqmq.sample_rate) */
 int dqmq_log_keep(const exp_run *r, const dqmq_state *st, const exp_batch *b, int i);
 void dqmq_log_row(exp_run *r, dqmq_state *st, h5log_value *row);
 int dqmq_log_grid(exp_run *r, dqmq_state *st, qa_err *err);

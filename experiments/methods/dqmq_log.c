@@ -86,11 +86,11 @@ int dqmq_log_setup(exp_run *r, dqmq_state *st, qa_err *err)
 
 int dqmq_log_keep(const exp_run *r, const dqmq_state *st, const exp_batch *b, int i)
 {
-    if (st->acfg.sample_rate <= 0)
+    if (st->tcfg.sample_rate <= 0)
         return 0;
     nn_rng g;
     nn_rng_init(&g, r->seed, AGENT_STREAM_LOG, (uint32_t)b->index[i], (uint32_t)r->epoch);
-    return nn_rng_uniform_d(&g) < st->acfg.sample_rate;
+    return nn_rng_uniform_d(&g) < st->tcfg.sample_rate;
 }
 
 int dqmq_log_sample(exp_run *r, dqmq_state *st, const exp_batch *b, int i, int eval,

@@ -3,10 +3,10 @@
  * with the quantized backbone. This file only sequences; the agent and its
  * estimators (analytic, critic, reinforce) are agent/dqmq.h.
  *
- * Step by phase (phase.h; agent.warmup and agent.finetune epochs):
+ * Step by phase (phase.h; dqmq.warmup and dqmq.finetune epochs):
  *   warm-up  the agent explores: random hard widths per sample and layer
  *            (a weight-sharing supernet: all widths train, or with
- *            agent.warmup_sigma mostly those near the policy's initial
+ *            dqmq.warmup_sigma mostly those near the policy's initial
  *            location); the backbone trains, the agent learns only what
  *            it can off its policy (the critic's fit).
  *   main     sigma_max / tau annealed geometrically over the phase; the
@@ -33,17 +33,18 @@ _Static_assert(AGENT_ORACLE_NCORR == ENV_NCORRUPTION, "oracle one-hot != env's c
 static int dqmq_create(exp_run *r, void **state, qa_err *err)
 {
     const exp_config *cfg = r->cfg;
-    exp_phases ph = {cfg->agent.warmup, cfg->agent.finetune};
-    int rc = exp_phases_check(&ph, cfg->train.epochs, "agent", err);
+    exp_phases ph = {cfg->dqmq.warmup, cfg->dqmq.finetune};
+    int rc = exp_phases_check(&ph, cfg->train.epochs, "dqmq", err);
     if (rc)
         return rc;
     dqmq_state *st = calloc(1, sizeof *st);
     if (!st)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory creating method dqmq");
     exp_qmethod_init(&st->qm, cfg);
-    st->qm.cfg.soft = cfg->agent.optimizer == AGENT_OPT_ANALYTIC;
+    st->qm.cfg.soft = cfg->dqmq.optimizer == AGENT_OPT_ANALYTIC;
     st->phases = ph;
     st->acfg = cfg->agent;
+    st->tcfg = cfg->dqmq;
     *state = st;
     return QA_OK;
 }
@@ -58,8 +59,8 @@ static int dqmq_wrap(exp_run *r, void *state, qa_err *err)
 static int make_agent(exp_run *r, dqmq_state *st, qa_err *err)
 {
     int nobs = agent_obs_size(st->acfg.observation, r->batch.nfeat);
-    int rc = agent_dqmq_create(&st->ag, &st->acfg, st->qm.qn->plan, &st->qm.qn->cost, nobs,
-                               r->net->max_batch, r->seed, err);
+    int rc = agent_dqmq_create(&st->ag, &st->acfg, &st->tcfg, st->qm.qn->plan, &st->qm.qn->cost,
+                               nobs, r->net->max_batch, r->seed, err);
     for (int i = 0; !rc && i < st->ag->base.nsets; i++) {
         const agent_set *s = &st->ag->base.sets[i];
         nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = s->lr, .weight_decay = s->weight_decay};
@@ -171,9 +172,9 @@ static void anneal(const exp_run *r, dqmq_state *st)
 {
     const agent_cfg *a = &st->acfg;
     double t = exp_phase_progress(&st->phases, r->step, r->steps_per_epoch, r->total_steps);
-    float s = (float)exp_anneal_geometric(a->sigma_max, a->sigma_end, t);
+    float s = (float)exp_anneal_geometric(a->sigma_max, st->tcfg.sigma_end, t);
     st->ag->pol->sigma_max = s > a->sigma_min ? s : a->sigma_min;
-    st->ag->pol->tau = (float)exp_anneal_geometric(a->tau, a->tau_end, t);
+    st->ag->pol->tau = (float)exp_anneal_geometric(a->tau, st->tcfg.tau_end, t);
 }
 
 /* the agent's observation of batch b, and its action in the plan */
@@ -191,7 +192,7 @@ static agent_obs act(const exp_run *r, dqmq_state *st, const exp_batch *b, agent
  * schedule's policy steps, the others (the critic) always */
 static void step_agent(const exp_run *r, dqmq_state *st, unsigned learned)
 {
-    int policy_turn = st->acfg.schedule == AGENT_SCHED_JOINT || r->step % 2 == 1;
+    int policy_turn = st->tcfg.schedule == AGENT_SCHED_JOINT || r->step % 2 == 1;
     for (int i = 0; i < st->ag->base.nsets; i++)
         if ((learned >> i & 1u) && (i > 0 || policy_turn))
             nn_optim_step(st->opt[i], st->ag->base.sets[i].lr);
@@ -201,10 +202,10 @@ static void agent_step(exp_run *r, dqmq_state *st, exp_batch *b, exp_stats *s,
                        agent_act_mode mode)
 {
     q_plan *p = st->qm.qn->plan;
-    int soft = mode == AGENT_ACT_TRAIN && st->acfg.optimizer == AGENT_OPT_ANALYTIC;
+    int soft = mode == AGENT_ACT_TRAIN && st->tcfg.optimizer == AGENT_OPT_ANALYTIC;
     agent_obs o = act(r, st, b, mode);
     backbone_pass(r, st, b, s, 1);
-    int net_turn = mode != AGENT_ACT_TRAIN || st->acfg.schedule == AGENT_SCHED_JOINT ||
+    int net_turn = mode != AGENT_ACT_TRAIN || st->tcfg.schedule == AGENT_SCHED_JOINT ||
                    r->step % 2 == 0;
     agent_feedback f = {b->n, b->loss, soft ? p->gpw : NULL, soft ? p->gpa : NULL};
     if (mode == AGENT_ACT_EXPLORE && net_turn)
@@ -350,8 +351,8 @@ static void dqmq_destroy(void *state)
 
 const exp_method exp_method_dqmq = {
     .name = "dqmq",
-    .help = "quality-conditioned per-input bit widths: a policy trained jointly with QAT "
-            "([agent])",
+    .help = "quality-conditioned per-input bit widths: a policy ([agent]) trained jointly with "
+            "QAT ([dqmq])",
     .create = dqmq_create,
     .wrap = dqmq_wrap,
     .setup = dqmq_setup,

@@ -1,5 +1,7 @@
-/* schema_agent.c: the [agent] section (method dqmq), bound to agent/'s
- * agent_cfg; the rules inside it are agent/'s own (agent_cfg_check). */
+/* schema_agent.c: the sections of method dqmq, bound to agent/'s structs:
+ * [agent] (the policy network: agent_cfg) and [dqmq] (its training: the
+ * estimator, objective, phases, schedules and logging: agent_train_cfg);
+ * the rules inside each are agent/'s own. */
 #include <stddef.h>
 
 #include "agent/acfg.h"
@@ -20,19 +22,37 @@ const cfg_key exp_agent_keys[] = {
      .names = obs_names,
      .help = "policy input: features (the env's quality features; a constant without [env]), "
              "oracle (true corruption and severity), constant (static mixed precision)"},
+    {.key = "head", .type = CFG_ENUM, FIELD(head), .def = "dqmq", .names = head_names,
+     .help = "per-layer distribution: dqmq (location and spread over the ordered widths) or "
+             "gumbel (free logits, Gumbel-softmax)"},
+    {.key = "hidden", .type = CFG_INT, FIELD(hidden), .def = "64", .min = 1, .max = 4096,
+     .help = "units of the policy's two hidden layers"},
+    {.key = "sigma_min", .type = CFG_FLOAT, FIELD(sigma_min), .def = "0.3", .min = 1e-3,
+     .max = 100, .help = "dqmq: smallest spread (bits)"},
+    {.key = "sigma_max", .type = CFG_FLOAT, FIELD(sigma_max), .def = "2", .min = 1e-3,
+     .max = 100,
+     .help = "dqmq: largest spread at the end of warm-up (bits), annealed to dqmq.sigma_end"},
+    {.key = "mu_init", .type = CFG_FLOAT, FIELD(mu_init), .def = "0", .min = 0, .max = 32,
+     .help = "dqmq: initial location in bits, 0 = middle of the candidate range"},
+    {.key = "tau", .type = CFG_FLOAT, FIELD(tau), .def = "5", .min = 1e-3, .max = 1000,
+     .help = "gumbel: temperature at the end of warm-up, annealed to dqmq.tau_end"},
+    {.key = "critic_hidden", .type = CFG_INT, FIELD(critic_hidden), .def = "64", .min = 1,
+     .max = 4096, .help = "dqmq.optimizer = critic: units of the critic's hidden layers"},
+    {0},
+};
+
+#undef FIELD
+#define FIELD(f) .off = offsetof(agent_train_cfg, f), .size = sizeof(((agent_train_cfg *)0)->f)
+
+const cfg_key exp_dqmq_keys[] = {
     {.key = "optimizer", .type = CFG_ENUM, FIELD(optimizer), .def = "analytic",
      .names = opt_names,
      .help = "policy update: analytic (through the soft backbone), critic (learned loss "
              "model, hard backbone), reinforce (score function, hard backbone)"},
-    {.key = "head", .type = CFG_ENUM, FIELD(head), .def = "dqmq", .names = head_names,
-     .help = "per-layer distribution: dqmq (location and spread over the ordered widths) or "
-             "gumbel (free logits, Gumbel-softmax)"},
     {.key = "hard", .type = CFG_BOOL, FIELD(hard), .def = "false",
      .help = "straight-through (optimizer = analytic): the backbone runs one width per "
              "sample and layer, drawn from the policy's distribution (gumbel: its noisy "
              "argmax), and the policy gets the gradient of the soft distribution"},
-    {.key = "hidden", .type = CFG_INT, FIELD(hidden), .def = "64", .min = 1, .max = 4096,
-     .help = "units of the policy's two hidden layers"},
     {.key = "lr", .type = CFG_FLOAT, FIELD(lr), .def = "0.003", .min = 1e-8, .max = 10,
      .help = "policy learning rate (Adam, constant)"},
     {.key = "weight_decay", .type = CFG_FLOAT, FIELD(weight_decay), .def = "0", .min = 0,
@@ -56,7 +76,7 @@ const cfg_key exp_agent_keys[] = {
     {.key = "warmup_sigma", .type = CFG_FLOAT, FIELD(warmup_sigma), .def = "0", .min = 0,
      .max = 100,
      .help = "warm-up widths drawn per sample and layer from the dqmq distribution at the "
-             "policy's initial location (mu_init) with this spread in bits, so the backbone "
+             "policy's initial location (agent.mu_init) with this spread in bits, so the backbone "
              "first trains near the budget; 0 = uniform over all candidate widths"},
     {.key = "finetune", .type = CFG_INT, FIELD(finetune), .def = "0", .min = 0, .max = 100000,
      .help = "last epochs: the policy frozen, the backbone trained on its argmax plans (hard, "
@@ -64,22 +84,12 @@ const cfg_key exp_agent_keys[] = {
     {.key = "schedule", .type = CFG_ENUM, FIELD(schedule), .def = "joint", .names = sched_names,
      .help = "after warm-up: joint (both updated every step) or alternate (backbone and "
              "policy on alternate steps)"},
-    {.key = "sigma_min", .type = CFG_FLOAT, FIELD(sigma_min), .def = "0.3", .min = 1e-3,
-     .max = 100, .help = "dqmq: smallest spread (bits)"},
-    {.key = "sigma_max", .type = CFG_FLOAT, FIELD(sigma_max), .def = "2", .min = 1e-3,
-     .max = 100, .help = "dqmq: largest spread at the end of warm-up (bits)"},
     {.key = "sigma_end", .type = CFG_FLOAT, FIELD(sigma_end), .def = "0.5", .min = 1e-3,
      .max = 100,
-     .help = "dqmq: largest spread at the last step (geometric annealing from sigma_max; "
-             "not below sigma_min)"},
-    {.key = "mu_init", .type = CFG_FLOAT, FIELD(mu_init), .def = "0", .min = 0, .max = 32,
-     .help = "dqmq: initial location in bits, 0 = middle of the candidate range"},
-    {.key = "tau", .type = CFG_FLOAT, FIELD(tau), .def = "5", .min = 1e-3, .max = 1000,
-     .help = "gumbel: temperature at the end of warm-up"},
+     .help = "dqmq: largest spread at the last step (geometric annealing from "
+             "agent.sigma_max; not below agent.sigma_min)"},
     {.key = "tau_end", .type = CFG_FLOAT, FIELD(tau_end), .def = "0.5", .min = 1e-3,
      .max = 1000, .help = "gumbel: temperature at the last step (geometric annealing)"},
-    {.key = "critic_hidden", .type = CFG_INT, FIELD(critic_hidden), .def = "64", .min = 1,
-     .max = 4096, .help = "optimizer = critic: units of the critic's hidden layers"},
     {.key = "critic_lr", .type = CFG_FLOAT, FIELD(critic_lr), .def = "0.001", .min = 1e-8,
      .max = 10, .help = "optimizer = critic: critic learning rate (Adam)"},
     {.key = "baseline_momentum", .type = CFG_FLOAT, FIELD(baseline_momentum), .def = "0.9",
@@ -92,4 +102,9 @@ const cfg_key exp_agent_keys[] = {
 int exp_agent_check(const void *section, qa_err *err)
 {
     return agent_cfg_check(section, err);
+}
+
+int exp_dqmq_check(const void *section, qa_err *err)
+{
+    return agent_train_cfg_check(section, err);
 }

@@ -212,7 +212,7 @@ static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
         cfg_doc d = exp_config_doc(old);
         char name[1100];
         snprintf(name, sizeof name, "%s:/config", ck->path);
-        rc = cfg_load_text(&d, text, name, err);
+        rc = cfg_load_stored(&d, text, name, err);
         if (rc)
             qa_err_prefix(err, "the checkpoint's config no longer reads (schema changed?): ");
     }

@@ -350,12 +350,13 @@ static double train_toy(int estimator, double *before)
     q_cost_layer cl = {"l", "dense", 100, 10, 0, 0, 0};
     q_cost_model cm;
     ck_assert_int_eq(q_cost_model_init(&cm, &cl, 1, &err), QA_OK);
-    agent_cfg c = {.observation = AGENT_OBS_CONSTANT, .optimizer = estimator,
-                   .head = AGENT_HEAD_DQMQ, .hidden = 8, .lr = 0.01f, .cost = AGENT_COST_EXPECTED,
+    agent_cfg c = {.observation = AGENT_OBS_CONSTANT, .head = AGENT_HEAD_DQMQ, .hidden = 8,
                    .sigma_min = 0.3f, .sigma_max = 2.0f, .mu_init = 7.0f, .tau = 1.0f,
-                   .critic_hidden = 16, .critic_lr = 0.01f, .baseline_momentum = 0.9f};
+                   .critic_hidden = 16};
+    agent_train_cfg t = {.optimizer = estimator, .lr = 0.01f, .cost = AGENT_COST_EXPECTED,
+                         .critic_lr = 0.01f, .baseline_momentum = 0.9f};
     agent_dqmq *a;
-    ck_assert_int_eq(agent_dqmq_create(&a, &c, plan, &cm, 1, N, 3, &err), QA_OK);
+    ck_assert_int_eq(agent_dqmq_create(&a, &c, &t, plan, &cm, 1, N, 3, &err), QA_OK);
     nn_optim *opt[AGENT_MAX_SETS] = {0};
     for (int i = 0; i < a->base.nsets; i++) {
         nn_optim_cfg oc = {.type = NN_OPT_ADAMW, .lr = a->base.sets[i].lr};

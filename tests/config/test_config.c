@@ -78,7 +78,7 @@ static const cfg_section sections[] = {
     {"alpha", a_keys, offsetof(tconf, a), "first", NULL},
     {"beta", b_keys, offsetof(tconf, b), "second", NULL},
 };
-static const cfg_schema schema = {sections, 2, NULL};
+static const cfg_schema schema = {sections, 2, NULL, NULL};
 
 static tconf conf;
 static cfg_doc doc;
@@ -328,7 +328,7 @@ START_TEST(test_schema_check)
     };
     qa_err err;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cfg_schema s = {&bad[i].sec, 1, NULL};
+        cfg_schema s = {&bad[i].sec, 1, NULL, NULL};
         ck_assert_int_eq(cfg_schema_check(&s, &err), QA_ERR_CONFIG);
         ck_assert_msg(strstr(err.msg, bad[i].frag) != NULL, "%s", err.msg);
     }
@@ -336,13 +336,13 @@ START_TEST(test_schema_check)
     static const cfg_key far[] = {
         {.key = "x", .type = CFG_INT, .off = 0, .def = "7", .min = 0, .max = 1, .help = "h"}, {0}};
     cfg_section sec = {"s", far, 0, "h", NULL};
-    cfg_schema s = {&sec, 1, NULL};
+    cfg_schema s = {&sec, 1, NULL, NULL};
     int target;
     cfg_doc d = {&s, &target, NULL};
     ck_assert_int_eq(cfg_defaults(&d, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "schema: default of s.x"));
     cfg_section twice[2] = {{"s", b_keys, 0, "h", NULL}, {"s", b_keys, 0, "h", NULL}};
-    cfg_schema s2 = {twice, 2, NULL};
+    cfg_schema s2 = {twice, 2, NULL, NULL};
     ck_assert_int_eq(cfg_schema_check(&s2, &err), QA_ERR_CONFIG);
 }
 END_TEST
@@ -414,6 +414,53 @@ START_TEST(test_exp_checks)
 END_TEST
 
 /* Every shipped config loads and passes the checks. */
+/* DQMQ's training keys moved from [agent] to [dqmq]: in a config file or a
+ * --set they are an error naming the new place; a stored config written
+ * before the move (a run file's, a checkpoint's) reads them there. */
+START_TEST(test_moved_keys)
+{
+    char *set[] = {"agent.lambda=2"};
+    expect_load_error(set, 1, "--set agent.lambda=2", "agent.lambda has moved to dqmq.lambda");
+    char path[] = "/tmp/qa_test_moved_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *ini = "[experiment]\nmethod = dqmq\n\n[agent]\nhidden = 32\nwarmup = 2\n";
+    ck_assert_int_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+    close(fd);
+    exp_config *c = malloc(sizeof *c);
+    qa_err err = {0};
+    ck_assert_int_eq(exp_config_load(c, path, NULL, 0, &err), QA_ERR_CONFIG);
+    char want[128];
+    snprintf(want, sizeof want, "%s:6: [agent] warmup has moved to [dqmq] warmup", path);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
+    unlink(path);
+    const char *old = "[agent]\nobservation = oracle\noptimizer = critic\nlambda = 0.7\n"
+                      "warmup = 2\nsigma_end = 0.25\nsample_rate = 0.5\ncritic_hidden = 16\n";
+    ck_assert_int_eq(exp_config_defaults(c, &err), QA_OK);
+    cfg_doc d = exp_config_doc(c);
+    ck_assert_int_eq(cfg_load_text(&d, old, "old", &err), QA_ERR_CONFIG);
+    ck_assert_int_eq(exp_config_defaults(c, &err), QA_OK);
+    ck_assert_msg(cfg_load_stored(&d, old, "old", &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(c->agent.observation, AGENT_OBS_ORACLE);
+    ck_assert_int_eq(c->agent.critic_hidden, 16);
+    ck_assert_int_eq(c->dqmq.optimizer, AGENT_OPT_CRITIC);
+    ck_assert_float_eq(c->dqmq.lambda, 0.7f);
+    ck_assert_int_eq(c->dqmq.warmup, 2);
+    ck_assert_float_eq(c->dqmq.sigma_end, 0.25f);
+    ck_assert_double_eq(c->dqmq.sample_rate, 0.5);
+    ck_assert_int_eq(exp_config_check(c, &err), QA_OK);
+    /* rendered, they sit in [dqmq] */
+    char *text;
+    ck_assert_int_eq(cfg_render(&d, &text, &err), QA_OK);
+    ck_assert_ptr_nonnull(strstr(text, "[dqmq]\noptimizer = critic\n"));
+    char *agent = strstr(text, "[agent]"), *next = strstr(agent, "\n\n[");
+    *next = '\0';
+    ck_assert_ptr_null(strstr(agent, "lambda"));
+    free(text);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_shipped_configs)
 {
     const char *root = getenv("QADAPT_SOURCE_ROOT");
@@ -461,6 +508,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(ts, test_exp_schema);
     tcase_add_test(ts, test_exp_checks);
     tcase_add_test(ts, test_shipped_configs);
+    tcase_add_test(ts, test_moved_keys);
     suite_add_tcase(s, ts);
     return s;
 }

@@ -120,7 +120,7 @@ static const cfg_key mini_keys[] = {
     {0},
 };
 static const cfg_section mini_sec = {"m", mini_keys, 0, "h", NULL};
-static const cfg_schema mini_schema = {&mini_sec, 1, NULL};
+static const cfg_schema mini_schema = {&mini_sec, 1, NULL, NULL};
 
 static void write_run(h5log **log, h5log_table **tab)
 {

@@ -54,7 +54,7 @@ static double *read_col(hid_t f, const char *table, const char *col, int count, 
 }
 
 static const char *const BASE[] = {"experiment.method=dqmq", "data.limit=640",
-                                   "data.test_limit=300", "train.epochs=2", "agent.warmup=1"};
+                                   "data.test_limit=300", "train.epochs=2", "dqmq.warmup=1"};
 enum { NBASE = 5 };
 
 static int run_dqmq_opts(char **extra, int nextra, int resume, exp_run_result *res, qa_err *err)
@@ -130,7 +130,7 @@ START_TEST(test_dqmq_binary)
     snprintf(cmd, sizeof cmd,
              "%s run %s/configs/smoke.ini --out %s --set experiment.method=dqmq "
              "--set data.limit=640 --set data.test_limit=300 --set train.epochs=2 "
-             "--set agent.warmup=1 --set agent.sample_rate=0.1 --set experiment.name=bin "
+             "--set dqmq.warmup=1 --set dqmq.sample_rate=0.1 --set experiment.name=bin "
              ">/dev/null 2>&1",
              bin, root, dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -187,7 +187,7 @@ END_TEST
 START_TEST(test_dqmq_critic)
 {
     make_dir();
-    char *sets[] = {"agent.optimizer=critic", "experiment.name=critic", "agent.schedule=alternate"};
+    char *sets[] = {"dqmq.optimizer=critic", "experiment.name=critic", "dqmq.schedule=alternate"};
     exp_run_result res;
     hid_t f = run_dqmq_file(sets, 3, &res);
     int n;
@@ -203,7 +203,7 @@ END_TEST
 START_TEST(test_dqmq_reinforce_gumbel_untied)
 {
     make_dir();
-    char *sets[] = {"agent.optimizer=reinforce", "experiment.name=rf", "agent.head=gumbel",
+    char *sets[] = {"dqmq.optimizer=reinforce", "experiment.name=rf", "agent.head=gumbel",
                     "quant.tied=false"};
     exp_run_result res;
     hid_t f = run_dqmq_file(sets, 4, &res);
@@ -212,7 +212,7 @@ START_TEST(test_dqmq_reinforce_gumbel_untied)
     ck_assert_int_eq(n, 300);
     free(pa);
     H5Fclose(f);
-    char *st[] = {"experiment.name=st", "agent.head=gumbel", "agent.hard=true",
+    char *st[] = {"experiment.name=st", "agent.head=gumbel", "dqmq.hard=true",
                   "quant.tied=false"};
     H5Fclose(run_dqmq_file(st, 4, &res));
     remove_tree();
@@ -224,8 +224,8 @@ END_TEST
 START_TEST(test_dqmq_constant)
 {
     make_dir();
-    char *sets[] = {"agent.observation=constant", "experiment.name=const", "agent.lambda=0.3",
-                    "train.epochs=3", "agent.finetune=1"};
+    char *sets[] = {"agent.observation=constant", "experiment.name=const", "dqmq.lambda=0.3",
+                    "train.epochs=3", "dqmq.finetune=1"};
     exp_run_result res;
     hid_t f = run_dqmq_file(sets, 5, &res);
     int n;
@@ -254,11 +254,11 @@ START_TEST(test_dqmq_resume)
     make_dir();
     exp_run_result res;
     qa_err err = {0};
-    char *full[] = {"agent.optimizer=reinforce", "experiment.name=full", "train.epochs=3",
-                    "train.schedule=const", "agent.sigma_end=2"};
+    char *full[] = {"dqmq.optimizer=reinforce", "experiment.name=full", "train.epochs=3",
+                    "train.schedule=const", "dqmq.sigma_end=2"};
     hid_t f = run_dqmq_file(full, 5, &res);
-    char *cut[] = {"agent.optimizer=reinforce", "experiment.name=cut", "train.epochs=2",
-                   "train.schedule=const", "agent.sigma_end=2"};
+    char *cut[] = {"dqmq.optimizer=reinforce", "experiment.name=cut", "train.epochs=2",
+                   "train.schedule=const", "dqmq.sigma_end=2"};
     ck_assert_msg(run_dqmq(cut, 5, &res, &err) == QA_OK, "%s", err.msg);
     cut[2] = "train.epochs=3";
     ck_assert_msg(run_dqmq_opts(cut, 5, 1, &res, &err) == QA_OK, "%s", err.msg);
@@ -282,13 +282,13 @@ START_TEST(test_dqmq_resume)
 END_TEST
 
 /* the warm-up epoch's widths (every training sample logged): drawn near
- * mu_init with agent.warmup_sigma (3.5 +- 0.3: 3 or 4 bits, 2 and 6 have
+ * mu_init with dqmq.warmup_sigma (3.5 +- 0.3: 3 or 4 bits, 2 and 6 have
  * p < 1e-5), over all candidates without */
 static void warmup_widths(const char *name, const char *sigma, double count[9])
 {
     char nm[64];
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
-    char *sets[] = {nm, (char *)sigma, "agent.mu_init=3.5", "agent.sample_rate=1"};
+    char *sets[] = {nm, (char *)sigma, "agent.mu_init=3.5", "dqmq.sample_rate=1"};
     exp_run_result res;
     hid_t f = run_dqmq_file(sets, 4, &res);
     int n;
@@ -307,8 +307,8 @@ START_TEST(test_dqmq_warmup_sigma)
 {
     make_dir();
     double near[9], all[9];
-    warmup_widths("near", "agent.warmup_sigma=0.3", near);
-    warmup_widths("all", "agent.warmup_sigma=0", all);
+    warmup_widths("near", "dqmq.warmup_sigma=0.3", near);
+    warmup_widths("all", "dqmq.warmup_sigma=0", all);
     ck_assert_double_eq(near[3] + near[4], 2 * 640);
     ck_assert_double_gt(near[3], 500);
     ck_assert_double_gt(near[4], 500);
@@ -324,7 +324,7 @@ static int off_argmax(const char *name, const char *hard)
 {
     char nm[64];
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
-    char *sets[] = {nm, (char *)hard, "agent.sample_rate=1"};
+    char *sets[] = {nm, (char *)hard, "dqmq.sample_rate=1"};
     exp_run_result res;
     hid_t f = run_dqmq_file(sets, 3, &res);
     check_eval_consistency(f, 2);
@@ -351,8 +351,8 @@ static int off_argmax(const char *name, const char *hard)
 START_TEST(test_dqmq_hard)
 {
     make_dir();
-    ck_assert_int_gt(off_argmax("hard", "agent.hard=true"), 200);
-    ck_assert_int_eq(off_argmax("soft", "agent.hard=false"), 0);
+    ck_assert_int_gt(off_argmax("hard", "dqmq.hard=true"), 200);
+    ck_assert_int_eq(off_argmax("soft", "dqmq.hard=false"), 0);
     remove_tree();
 }
 END_TEST
@@ -362,19 +362,19 @@ START_TEST(test_dqmq_config_errors)
     make_dir();
     exp_run_result res;
     qa_err err = {0};
-    char *warm[] = {"agent.warmup=2"};
+    char *warm[] = {"dqmq.warmup=2"};
     ck_assert_int_eq(run_dqmq(warm, 1, &res, &err), QA_ERR_CONFIG);
-    ck_assert_ptr_nonnull(strstr(err.msg, "agent.warmup"));
-    char *ft[] = {"agent.finetune=1"};
+    ck_assert_ptr_nonnull(strstr(err.msg, "dqmq.warmup"));
+    char *ft[] = {"dqmq.finetune=1"};
     ck_assert_int_eq(run_dqmq(ft, 1, &res, &err), QA_ERR_CONFIG);
-    ck_assert_ptr_nonnull(strstr(err.msg, "agent.finetune = 1"));
-    char *hard[] = {"agent.head=gumbel", "agent.hard=true", "agent.optimizer=critic"};
+    ck_assert_ptr_nonnull(strstr(err.msg, "dqmq.finetune = 1"));
+    char *hard[] = {"agent.head=gumbel", "dqmq.hard=true", "dqmq.optimizer=critic"};
     ck_assert_int_eq(run_dqmq(hard, 3, &res, &err), QA_ERR_CONFIG);
-    ck_assert_ptr_nonnull(strstr(err.msg, "[agent]"));
-    char *dhard[] = {"agent.hard=true", "agent.optimizer=reinforce"};
+    ck_assert_ptr_nonnull(strstr(err.msg, "[dqmq]"));
+    char *dhard[] = {"dqmq.hard=true", "dqmq.optimizer=reinforce"};
     ck_assert_int_eq(run_dqmq(dhard, 2, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "hard = true"));
-    char *wsig[] = {"agent.warmup_sigma=-1"};
+    char *wsig[] = {"dqmq.warmup_sigma=-1"};
     ck_assert_int_eq(run_dqmq(wsig, 1, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "warmup_sigma"));
     char *pinned[] = {"quant.first_bits=0", "model.arch=small", "agent.sigma_max=0.1"};
