@@ -1,5 +1,5 @@
-/* critic.h: the learned model of the reward (METHODS.md section 2, the
- * `critic` optimizer): R_phi(o, p) predicts a sample's task loss from its
+/* critic.h: the learned model of the reward (docs/METHODS.md, section 5,
+ * the `critic` estimator): R_phi(o, p) predicts a sample's task loss from its
  * normalised observation o and a plan p (per side and planned layer a
  * distribution over the K widths; one-hot for a sampled hard plan).
  *

@@ -1,4 +1,4 @@
-/* dqmq.h: DQMQ's agent (METHODS.md section 2) behind the agent interface
+/* dqmq.h: DQMQ's agent (docs/METHODS.md, section 5) behind the agent interface
  * (agent.h): the policy (policy.h) over the observation, and the estimator
  * of its gradient chosen by dqmq.optimizer:
  *

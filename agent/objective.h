@@ -1,5 +1,5 @@
-/* objective.h: the cost part of DQMQ's hybrid objective (METHODS.md
- * section 2) and its gradient with respect to the plan's probabilities.
+/* objective.h: the cost part of DQMQ's hybrid objective (docs/METHODS.md,
+ * section 5) and its gradient with respect to the plan's probabilities.
  *
  *   expected  C = lambda * mean_i E[BitOps_i] / ref
  *   budget    C = lambda * max(0, mean_i E[BitOps_i] / ref - target)

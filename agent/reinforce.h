@@ -1,5 +1,6 @@
 /* reinforce.h: the score-function (REINFORCE) estimator of DQMQ's policy
- * gradient (METHODS.md section 2, the `reinforce` optimizer), with a
+ * gradient (docs/METHODS.md, section 5, the
+ * `reinforce` estimator), with a
  * moving-average baseline.
  *
  * Each sample i took widths k_i drawn from its distributions p_i (the

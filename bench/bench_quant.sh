@@ -19,9 +19,9 @@
 set -euo pipefail
 case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../../build}
+build=${1:-$here/../build}
 rounds=${2:-3}
-peer=$here/../../../shared/peer/torch_train.py
+peer=$here/../../shared/peer/torch_train.py
 bench=$build/bench/bench_quant
 [ -x "$bench" ] || { echo "bench_quant.sh: no $bench (build first)" >&2; exit 2; }
 [ -f "$peer" ] || { echo "bench_quant.sh: no peer script at $peer" >&2; exit 2; }

@@ -23,7 +23,7 @@ case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'
 build=${1:-build}
 bench="$build/bench/bench_train"
 step=$(dirname "$0")/torch_step.py
-peer=${PEER:-$(dirname "$0")/../../../shared/peer/torch_train.py}
+peer=${PEER:-$(dirname "$0")/../../shared/peer/torch_train.py}
 rounds=${ROUNDS:-2}
 threads=${THREADS:-2}
 models=${MODELS:-"small resnet20"}

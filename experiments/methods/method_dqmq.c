@@ -1,4 +1,4 @@
-/* method_dqmq.c: DQMQ (docs/METHODS.md, DQMQ): an agent maps each input's
+/* method_dqmq.c: DQMQ (docs/METHODS.md, section 5): an agent maps each input's
  * quality observation to per-layer bit-width distributions, trained jointly
  * with the quantized backbone. This file only sequences; the agent and its
  * estimators (analytic, critic, reinforce) are agent/dqmq.h.
