@@ -22,50 +22,7 @@
 #include "data/idx.h"
 #include "env/corrupt.h"
 #include "env/quality.h"
-
-typedef struct {
-    double v;
-    int i;
-} ranked;
-
-static int cmp_ranked(const void *a, const void *b)
-{
-    double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;
-    return (x > y) - (x < y);
-}
-
-/* average ranks of v[0..n) into rank */
-static void ranks(const double *v, int n, ranked *tmp, double *rank)
-{
-    for (int i = 0; i < n; i++)
-        tmp[i] = (ranked){v[i], i};
-    qsort(tmp, (size_t)n, sizeof *tmp, cmp_ranked);
-    for (int i = 0; i < n;) {
-        int j = i;
-        while (j + 1 < n && tmp[j + 1].v == tmp[i].v)
-            j++;
-        for (int k = i; k <= j; k++)
-            rank[tmp[k].i] = 0.5 * (i + j) + 1;
-        i = j + 1;
-    }
-}
-
-static double pearson(const double *a, const double *b, int n)
-{
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) {
-        ma += a[i];
-        mb += b[i];
-    }
-    ma /= n;
-    mb /= n;
-    for (int i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0.0;
-}
+#include "env/rank.h"
 
 /* grey (n, h, w, 1) -> the sepia RGB of the header, in a new set */
 static int tint(const data_set *g, data_set *rgb, qa_err *err)
@@ -76,6 +33,122 @@ static int tint(const data_set *g, data_set *rgb, qa_err *err)
     for (size_t i = 0; !rc && i < n; i++)
         for (int ch = 0; ch < 3; ch++)
             rgb->pixels[3 * i + ch] = (uint8_t)(g->pixels[i] * k[ch]);
+    return rc;
+}
+
+/* The N x 5 degraded images of one corruption and their features. */
+typedef struct {
+    const data_set *ds;
+    env_table t;
+    env_work *ws;
+    int nimg, n;
+    uint8_t *img;
+    float *scratch;
+    double *feat; /* (n, ENV_Q_NFEAT) */
+    double *sev;  /* (n) */
+    double *col, *rf, *rs; /* (n) a feature's column, its ranks, the severities' */
+    env_ranked *tmp;       /* (n) */
+} table_work;
+
+static int work_alloc(table_work *w, const data_set *ds, int nimg, qa_err *err)
+{
+    w->ds = ds;
+    w->nimg = nimg < ds->n ? nimg : ds->n;
+    w->n = w->nimg * ENV_MAX_SEVERITY;
+    size_t n = (size_t)w->n;
+    w->img = malloc(data_set_image_size(ds));
+    w->scratch = malloc(env_quality_scratch(ds->h, ds->w) * sizeof(float));
+    w->feat = malloc(n * ENV_Q_NFEAT * sizeof(double));
+    w->sev = malloc(4 * n * sizeof(double));
+    w->tmp = malloc(n * sizeof(env_ranked));
+    if (!w->img || !w->scratch || !w->feat || !w->sev || !w->tmp)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for %d images", w->n);
+    w->col = w->sev + n;
+    w->rf = w->col + n;
+    w->rs = w->rf + n;
+    return env_work_create(&w->ws, ds->h, ds->w, err);
+}
+
+static void work_free(table_work *w)
+{
+    free(w->img);
+    free(w->scratch);
+    free(w->feat);
+    free(w->sev);
+    free(w->tmp);
+    env_work_free(w->ws);
+}
+
+/* corruption id at every severity on every image, its features in feat */
+static int degrade_all(table_work *w, int id, qa_err *err)
+{
+    const data_set *ds = w->ds;
+    for (int i = 0; i < w->nimg; i++)
+        for (int s = 1; s <= ENV_MAX_SEVERITY; s++) {
+            nn_rng r;
+            env_corrupt_rng(&r, 0, id, (uint32_t)i, env_round_eval(0));
+            int rc = env_corrupt(w->ws, id, s, w->t, data_set_image(ds, i), w->img, ds->h, ds->w,
+                                 ds->c, &r, err);
+            if (rc)
+                return rc;
+            float f[ENV_Q_NFEAT];
+            env_quality(w->img, ds->h, ds->w, ds->c, w->scratch, f);
+            int k = i * ENV_MAX_SEVERITY + s - 1;
+            w->sev[k] = s;
+            for (int q = 0; q < ENV_Q_NFEAT; q++)
+                w->feat[(size_t)k * ENV_Q_NFEAT + q] = f[q];
+        }
+    return QA_OK;
+}
+
+/* one row: rho of every feature with the severity, then the best one */
+static void print_row(table_work *w, const char *name)
+{
+    env_ranks(w->sev, w->n, w->tmp, w->rs);
+    printf("%-18s", name);
+    int best = 0;
+    double bestv = 0;
+    for (int q = 0; q < ENV_Q_NFEAT; q++) {
+        for (int k = 0; k < w->n; k++)
+            w->col[k] = w->feat[(size_t)k * ENV_Q_NFEAT + q];
+        env_ranks(w->col, w->n, w->tmp, w->rf);
+        double rho = env_pearson(w->rf, w->rs, w->n);
+        printf(" %+10.3f", rho);
+        if (fabs(rho) > bestv) {
+            bestv = fabs(rho);
+            best = q;
+        }
+    }
+    printf("  %s\n", env_feat_name(ENV_FEAT_QUALITY, best));
+}
+
+static int print_table(table_work *w, const char *table, int rgb, qa_err *err)
+{
+    printf("Spearman rho(feature, severity), %d Fashion-MNIST test images x severities 1..5, "
+           "table %s%s\n%-18s", w->nimg, table, rgb ? ", tinted RGB" : "", "corruption");
+    for (int f = 0; f < ENV_Q_NFEAT; f++)
+        printf(" %10s", env_feat_name(ENV_FEAT_QUALITY, f));
+    printf("  best\n");
+    for (int id = 0; id < ENV_NCORRUPTION; id++) {
+        const env_corruption_info *in = env_corruption_get(id);
+        if (!in->available || env_corruption_is_identity(id, w->ds->c))
+            continue;
+        int rc = degrade_all(w, id, err);
+        if (rc)
+            return rc;
+        print_row(w, in->name);
+    }
+    return QA_OK;
+}
+
+static int load(data_set *ds, const char *dir, int rgb, qa_err *err)
+{
+    int rc = data_idx_load(ds, dir, "t10k", err);
+    if (!rc && rgb) {
+        data_set grey = *ds;
+        rc = tint(&grey, ds, err);
+        data_set_free(&grey);
+    }
     return rc;
 }
 
@@ -93,85 +166,17 @@ int main(int argc, char **argv)
         return 2;
     qa_err err = {0};
     data_set ds = {0};
-    env_table t;
-    env_work *ws = NULL;
-    int rc = env_table_find(table, &t, &err);
+    table_work w = {0};
+    int rc = env_table_find(table, &w.t, &err);
     if (!rc)
-        rc = data_idx_load(&ds, dir, "t10k", &err);
-    if (!rc && rgb) {
-        data_set grey = ds;
-        rc = tint(&grey, &ds, &err);
-        data_set_free(&grey);
-    }
+        rc = load(&ds, dir, rgb, &err);
     if (!rc)
-        rc = env_work_create(&ws, ds.h, ds.w, &err);
-    if (rc) {
-        fprintf(stderr, "env_quality_table: %s\n", err.msg);
-        data_set_free(&ds);
-        return 1;
-    }
-    if (nimg > ds.n)
-        nimg = ds.n;
-    int n = nimg * ENV_MAX_SEVERITY, nf = ENV_Q_NFEAT;
-    size_t sz = data_set_image_size(&ds);
-    uint8_t *img = malloc(sz);
-    float *scratch = malloc(env_quality_scratch(ds.h, ds.w) * sizeof(float));
-    double *feat = malloc((size_t)n * nf * sizeof(double)), *sev = malloc((size_t)n * sizeof(double));
-    double *col = malloc((size_t)n * sizeof(double)), *rf = malloc((size_t)n * sizeof(double));
-    double *rs = malloc((size_t)n * sizeof(double));
-    ranked *tmp = malloc((size_t)n * sizeof(ranked));
-    printf("Spearman rho(feature, severity), %d Fashion-MNIST test images x severities 1..5, "
-           "table %s%s\n%-18s", nimg, table, rgb ? ", tinted RGB" : "", "corruption");
-    for (int f = 0; f < nf; f++)
-        printf(" %10s", env_feat_name(ENV_FEAT_QUALITY, f));
-    printf("  best\n");
-    for (int id = 0; id < ENV_NCORRUPTION && !rc; id++) {
-        const env_corruption_info *in = env_corruption_get(id);
-        if (!in->available || env_corruption_is_identity(id, ds.c))
-            continue;
-        for (int i = 0; i < nimg && !rc; i++)
-            for (int s = 1; s <= ENV_MAX_SEVERITY && !rc; s++) {
-                nn_rng r;
-                env_corrupt_rng(&r, 0, id, (uint32_t)i, env_round_eval(0));
-                rc = env_corrupt(ws, id, s, t, data_set_image(&ds, i), img, ds.h, ds.w, ds.c, &r,
-                                 &err);
-                float f[ENV_Q_NFEAT];
-                env_quality(img, ds.h, ds.w, ds.c, scratch, f);
-                int k = i * ENV_MAX_SEVERITY + s - 1;
-                sev[k] = s;
-                for (int q = 0; q < nf; q++)
-                    feat[(size_t)k * nf + q] = f[q];
-            }
-        if (rc)
-            break;
-        ranks(sev, n, tmp, rs);
-        printf("%-18s", in->name);
-        int best = 0;
-        double bestv = 0;
-        for (int q = 0; q < nf; q++) {
-            for (int k = 0; k < n; k++)
-                col[k] = feat[(size_t)k * nf + q];
-            ranks(col, n, tmp, rf);
-            double rho = pearson(rf, rs, n);
-            printf(" %+10.3f", rho);
-            if (fabs(rho) > bestv) {
-                bestv = fabs(rho);
-                best = q;
-            }
-        }
-        printf("  %s\n", env_feat_name(ENV_FEAT_QUALITY, best));
-    }
+        rc = work_alloc(&w, &ds, nimg, &err);
+    if (!rc)
+        rc = print_table(&w, table, rgb, &err);
     if (rc)
         fprintf(stderr, "env_quality_table: %s\n", err.msg);
-    free(img);
-    free(scratch);
-    free(feat);
-    free(sev);
-    free(col);
-    free(rf);
-    free(rs);
-    free(tmp);
-    env_work_free(ws);
+    work_free(&w);
     data_set_free(&ds);
     return rc ? 1 : 0;
 }

@@ -217,13 +217,13 @@ static int write_table(grid *g, qa_err *err)
     return rc;
 }
 
-void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const int *rid,
-                  const int *rsev, const double *racc, int nref, double *mce, double *rel,
-                  int *skipped, int *nskipped)
+exp_mce exp_grid_mce(const exp_grid_cells *run, const exp_grid_cells *ref, int *skipped)
 {
+    const int *id = run->id, *sev = run->sev, *rid = ref->id, *rsev = ref->sev;
+    const double *acc = run->acc, *racc = ref->acc;
+    int n = run->n, nref = ref->n, nce = 0, nrce = 0;
     double clean = NAN, rclean = NAN, ce = 0, rce = 0;
-    int nce = 0, nrce = 0;
-    *nskipped = 0;
+    exp_mce out = {NAN, NAN, 0};
     for (int i = 0; i < n; i++)
         if (id[i] < 0)
             clean = 1 - acc[i];
@@ -261,12 +261,13 @@ void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const
             nrce++;
         } else { /* one such corruption would make the whole mean NaN */
             if (skipped)
-                skipped[*nskipped] = id[i];
-            ++*nskipped;
+                skipped[out.nskipped] = id[i];
+            out.nskipped++;
         }
     }
-    *mce = nce ? ce / nce : NAN;
-    *rel = nrce ? rce / nrce : NAN;
+    out.mce = nce ? ce / nce : NAN;
+    out.rel = nrce ? rce / nrce : NAN;
+    return out;
 }
 
 /* mCE against [eval] reference; a reference that cannot be used leaves
@@ -304,9 +305,13 @@ static int write_mce(grid *g, const double *acc, qa_err *err)
             ri[n + j] = (int)rsev[j];
         }
         int *skip = id + 2 * g->ncells;
-        if (ri)
-            exp_grid_mce(id, id + g->ncells, acc, g->ncells, ri, ri + n, racc, n, &mce, &rel,
-                         skip, &nskip);
+        exp_grid_cells mine = {id, id + g->ncells, acc, g->ncells}, theirs = {ri, ri + n, racc, n};
+        if (ri) {
+            exp_mce m = exp_grid_mce(&mine, &theirs, skip);
+            mce = m.mce;
+            rel = m.rel;
+            nskip = m.nskipped;
+        }
         if (ri && isnan(mce))
             snprintf(why, sizeof why, "%s: no corruption with all its cells in both grids", ref);
         for (int i = 0, used = 0; i < nskip && used < (int)sizeof skipped; i++)

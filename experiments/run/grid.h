@@ -38,14 +38,22 @@ typedef struct exp_run exp_run;
  * The stop flag ends it early with QA_ERR_INTERRUPTED and nothing written. */
 int exp_grid_run(exp_run *r, qa_err *err);
 
-/* The errors of a run and a reference per cell, for mCE: cells of
- * (corruption id, severity, accuracy), n and nref of them, clean cells with
- * id -1. *mce, *rel get NaN when no corruption has all its cells in both.
- * A corruption the reference's error does not rise on (its relative
- * denominator is zero) is left out of *rel only: its id goes to skipped
- * (room for n ids, may be NULL), their count to *nskipped. */
-void exp_grid_mce(const int *id, const int *sev, const double *acc, int n, const int *rid,
-                  const int *rsev, const double *racc, int nref, double *mce, double *rel,
-                  int *skipped, int *nskipped);
+/* One grid's cells for mCE: n cells of (corruption id, severity,
+ * accuracy), clean cells with id -1. */
+typedef struct {
+    const int *id, *sev;
+    const double *acc;
+    int n;
+} exp_grid_cells;
+
+typedef struct {
+    double mce, rel; /* NaN when no corruption has all its cells in both grids */
+    int nskipped;    /* corruptions left out of rel */
+} exp_mce;
+
+/* mCE and relative mCE of run against ref. A corruption the reference's
+ * error does not rise on (its relative denominator is zero) is left out
+ * of rel only: its id goes to skipped (room for run->n ids, may be NULL). */
+exp_mce exp_grid_mce(const exp_grid_cells *run, const exp_grid_cells *ref, int *skipped);
 
 #endif

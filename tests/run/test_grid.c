@@ -36,34 +36,38 @@ START_TEST(test_mce_known)
     double acc[] = {0.9, 0.8, 0.6, 0.7};
     /* reference: clean .05; c0: .5, .5; c1 absent */
     int rid[] = {-1, 0, 0}, rsev[] = {0, 1, 2};
-    double racc[] = {0.95, 0.5, 0.5}, mce, rel;
-    int skip[4], nskip = -1;
-    exp_grid_mce(id, sev, acc, 4, rid, rsev, racc, 3, &mce, &rel, skip, &nskip);
-    ck_assert_double_eq_tol(mce, 0.6 / 1.0, 1e-12);
-    ck_assert_double_eq_tol(rel, 0.4 / 0.9, 1e-12);
+    double racc[] = {0.95, 0.5, 0.5};
+    int skip[4];
+    exp_grid_cells run = {id, sev, acc, 4}, ref = {rid, rsev, racc, 3};
+    exp_mce m = exp_grid_mce(&run, &ref, skip);
+    ck_assert_double_eq_tol(m.mce, 0.6 / 1.0, 1e-12);
+    ck_assert_double_eq_tol(m.rel, 0.4 / 0.9, 1e-12);
     /* with c1 in the reference (error .6): CE .5, relative .2 / .55 */
     int rid2[] = {-1, 0, 0, 1}, rsev2[] = {0, 1, 2, 1};
     double racc2[] = {0.95, 0.5, 0.5, 0.4};
-    exp_grid_mce(id, sev, acc, 4, rid2, rsev2, racc2, 4, &mce, &rel, skip, &nskip);
-    ck_assert_double_eq_tol(mce, (0.6 + 0.5) / 2, 1e-12);
-    ck_assert_double_eq_tol(rel, (0.4 / 0.9 + 0.2 / 0.55) / 2, 1e-12);
-    ck_assert_int_eq(nskip, 0);
+    ref = (exp_grid_cells){rid2, rsev2, racc2, 4};
+    m = exp_grid_mce(&run, &ref, skip);
+    ck_assert_double_eq_tol(m.mce, (0.6 + 0.5) / 2, 1e-12);
+    ck_assert_double_eq_tol(m.rel, (0.4 / 0.9 + 0.2 / 0.55) / 2, 1e-12);
+    ck_assert_int_eq(m.nskipped, 0);
     /* c1's reference error equals its clean error (.05): no relative
      * denominator, so c1 is left out of the relative mCE (not NaN) and named */
     double racc4[] = {0.95, 0.5, 0.5, 0.95};
-    exp_grid_mce(id, sev, acc, 4, rid2, rsev2, racc4, 4, &mce, &rel, skip, &nskip);
-    ck_assert_double_eq_tol(mce, (0.6 + 0.3 / 0.05) / 2, 1e-12);
-    ck_assert_double_eq_tol(rel, 0.4 / 0.9, 1e-12);
-    ck_assert_int_eq(nskip, 1);
+    ref = (exp_grid_cells){rid2, rsev2, racc4, 4};
+    m = exp_grid_mce(&run, &ref, skip);
+    ck_assert_double_eq_tol(m.mce, (0.6 + 0.3 / 0.05) / 2, 1e-12);
+    ck_assert_double_eq_tol(m.rel, 0.4 / 0.9, 1e-12);
+    ck_assert_int_eq(m.nskipped, 1);
     ck_assert_int_eq(skip[0], 1);
     /* the run against itself: 1 and 1 */
-    exp_grid_mce(id, sev, acc, 4, id, sev, acc, 4, &mce, &rel, skip, &nskip);
-    ck_assert_double_eq_tol(mce, 1, 1e-12);
-    ck_assert_double_eq_tol(rel, 1, 1e-12);
+    m = exp_grid_mce(&run, &run, skip);
+    ck_assert_double_eq_tol(m.mce, 1, 1e-12);
+    ck_assert_double_eq_tol(m.rel, 1, 1e-12);
     /* a severity the reference lacks: no corruption counts */
     int rsev3[] = {0, 1, 3};
-    exp_grid_mce(id, sev, acc, 3, rid, rsev3, racc, 3, &mce, &rel, skip, &nskip);
-    ck_assert(isnan(mce) && isnan(rel));
+    exp_grid_cells run3 = {id, sev, acc, 3}, ref3 = {rid, rsev3, racc, 3};
+    m = exp_grid_mce(&run3, &ref3, skip);
+    ck_assert(isnan(m.mce) && isnan(m.rel));
 }
 END_TEST
 
