@@ -44,7 +44,7 @@ typedef struct {
     int nimg, n;
     uint8_t *img;
     float *scratch;
-    double *feat; /* (n, ENV_Q_NFEAT) */
+    double *feat; /* (n, ENV_Q_NFEAT), then the (n) arrays below in one block */
     double *sev;  /* (n) */
     double *col, *rf, *rs; /* (n) a feature's column, its ranks, the severities' */
     env_ranked *tmp;       /* (n) */
@@ -58,11 +58,11 @@ static int work_alloc(table_work *w, const data_set *ds, int nimg, qa_err *err)
     size_t n = (size_t)w->n;
     w->img = malloc(data_set_image_size(ds));
     w->scratch = malloc(env_quality_scratch(ds->h, ds->w) * sizeof(float));
-    w->feat = malloc(n * ENV_Q_NFEAT * sizeof(double));
-    w->sev = malloc(4 * n * sizeof(double));
+    w->feat = malloc(n * (ENV_Q_NFEAT + 4) * sizeof(double));
     w->tmp = malloc(n * sizeof(env_ranked));
-    if (!w->img || !w->scratch || !w->feat || !w->sev || !w->tmp)
+    if (!w->img || !w->scratch || !w->feat || !w->tmp)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for %d images", w->n);
+    w->sev = w->feat + n * ENV_Q_NFEAT;
     w->col = w->sev + n;
     w->rf = w->col + n;
     w->rs = w->rf + n;
@@ -73,8 +73,7 @@ static void work_free(table_work *w)
 {
     free(w->img);
     free(w->scratch);
-    free(w->feat);
-    free(w->sev);
+    free(w->feat); /* and sev, col, rf, rs */
     free(w->tmp);
     env_work_free(w->ws);
 }

@@ -177,47 +177,88 @@ static hid_t table_open(hid_t f, const char *path, hid_t *ftype, hsize_t *rows)
     return ds;
 }
 
+/* One column of a table: the dataset, its file type, the column's member
+ * type (-1 when the table has no such column) and the rows. */
+typedef struct {
+    hid_t ds, ft, mt;
+    hsize_t rows;
+} column;
+
+static int column_open(hid_t f, const char *table, const char *col, column *c)
+{
+    c->rows = 0;
+    c->ds = table_open(f, table, &c->ft, &c->rows);
+    if (c->ds < 0)
+        return -1;
+    int m = H5Tget_member_index(c->ft, col);
+    c->mt = m >= 0 ? H5Tget_member_type(c->ft, (unsigned)m) : -1;
+    return 0;
+}
+
+static void column_close(column *c)
+{
+    if (c->mt >= 0)
+        H5Tclose(c->mt);
+    H5Tclose(c->ft);
+    H5Dclose(c->ds);
+}
+
+/* Reads the column as mtype (a compound of the one member col) into buf. */
+static int column_read(const column *c, const char *col, hid_t mtype, size_t size, void *buf)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, size);
+    H5Tinsert(t, col, 0, mtype);
+    herr_t rc = H5Dread(c->ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+    H5Tclose(t);
+    return rc < 0 ? -1 : 0;
+}
+
 int exp_rf_column(hid_t f, const char *table, const char *col, double **v, int *rows,
                   int *count)
 {
     *v = NULL;
     *rows = *count = 0;
-    hid_t ft;
-    hsize_t nrows = 0;
-    hid_t ds = table_open(f, table, &ft, &nrows);
-    if (ds < 0)
+    column c;
+    if (column_open(f, table, col, &c))
         return -1;
-    int m = H5Tget_member_index(ft, col), rc = -1;
-    hid_t mt = m >= 0 ? H5Tget_member_type(ft, (unsigned)m) : -1;
+    int rc = -1;
     hsize_t cnt = 1;
-    H5T_class_t cls = mt >= 0 ? H5Tget_class(mt) : H5T_NO_CLASS;
-    if (cls == H5T_ARRAY && H5Tget_array_ndims(mt) == 1) {
-        H5Tget_array_dims2(mt, &cnt);
-        hid_t super = H5Tget_super(mt);
+    H5T_class_t cls = c.mt >= 0 ? H5Tget_class(c.mt) : H5T_NO_CLASS;
+    if (cls == H5T_ARRAY && H5Tget_array_ndims(c.mt) == 1) {
+        H5Tget_array_dims2(c.mt, &cnt);
+        hid_t super = H5Tget_super(c.mt);
         cls = H5Tget_class(super);
         H5Tclose(super);
     }
     if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
         hid_t elem = cnt > 1 ? H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &cnt)
                              : H5Tcopy(H5T_NATIVE_DOUBLE);
-        hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)cnt * sizeof(double));
-        H5Tinsert(t, col, 0, elem);
-        double *buf = malloc((size_t)(nrows ? nrows : 1) * (size_t)cnt * sizeof *buf);
-        if (buf && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) {
+        double *buf = malloc((size_t)(c.rows ? c.rows : 1) * (size_t)cnt * sizeof *buf);
+        if (buf && column_read(&c, col, elem, (size_t)cnt * sizeof(double), buf) == 0) {
             *v = buf;
-            *rows = (int)nrows;
+            *rows = (int)c.rows;
             *count = (int)cnt;
             rc = 0;
         } else {
             free(buf);
         }
-        H5Tclose(t);
         H5Tclose(elem);
     }
-    if (mt >= 0)
-        H5Tclose(mt);
-    H5Tclose(ft);
-    H5Dclose(ds);
+    column_close(&c);
+    return rc;
+}
+
+/* out (rows) = malloc'd copies of raw, whose strings HDF5 allocated */
+static int copy_strings(char **raw, char **out, hsize_t rows)
+{
+    int rc = 0;
+    for (hsize_t i = 0; i < rows; i++) {
+        out[i] = strdup(raw[i] ? raw[i] : "");
+        if (!out[i])
+            rc = -1;
+        if (raw[i])
+            H5free_memory(raw[i]);
+    }
     return rc;
 }
 
@@ -225,42 +266,26 @@ int exp_rf_str_column(hid_t f, const char *table, const char *col, char ***v, in
 {
     *v = NULL;
     *rows = 0;
-    hid_t ft;
-    hsize_t nrows = 0;
-    hid_t ds = table_open(f, table, &ft, &nrows);
-    if (ds < 0)
+    column c;
+    if (column_open(f, table, col, &c))
         return -1;
-    int m = H5Tget_member_index(ft, col), rc = -1;
-    hid_t mt = m >= 0 ? H5Tget_member_type(ft, (unsigned)m) : -1;
-    if (mt >= 0 && H5Tget_class(mt) == H5T_STRING && H5Tis_variable_str(mt) > 0) {
-        hid_t s = exp_h5_str_type(), t = H5Tcreate(H5T_COMPOUND, sizeof(char *));
-        H5Tinsert(t, col, 0, s);
-        char **raw = calloc(nrows ? nrows : 1, sizeof *raw);
-        char **out = calloc(nrows ? nrows : 1, sizeof *out);
-        if (raw && out && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) >= 0) {
-            rc = 0;
-            for (hsize_t i = 0; i < nrows; i++) {
-                out[i] = strdup(raw[i] ? raw[i] : "");
-                if (!out[i])
-                    rc = -1;
-                if (raw[i])
-                    H5free_memory(raw[i]);
-            }
-        }
+    int rc = -1;
+    if (c.mt >= 0 && H5Tget_class(c.mt) == H5T_STRING && H5Tis_variable_str(c.mt) > 0) {
+        hid_t s = exp_h5_str_type();
+        char **raw = calloc(c.rows ? c.rows : 1, sizeof *raw);
+        char **out = calloc(c.rows ? c.rows : 1, sizeof *out);
+        if (raw && out && column_read(&c, col, s, sizeof(char *), raw) == 0)
+            rc = copy_strings(raw, out, c.rows);
         free(raw);
         if (rc == 0) {
             *v = out;
-            *rows = (int)nrows;
+            *rows = (int)c.rows;
         } else {
-            exp_rf_free_strings(out, (int)nrows);
+            exp_rf_free_strings(out, (int)c.rows);
         }
-        H5Tclose(t);
         H5Tclose(s);
     }
-    if (mt >= 0)
-        H5Tclose(mt);
-    H5Tclose(ft);
-    H5Dclose(ds);
+    column_close(&c);
     return rc;
 }
 
