@@ -35,7 +35,7 @@
 #include "nn/rng.h"
 #include "nn/status.h"
 
-/* Stream ids (agent/ holds 0x4000-0x4fff; relax.h has 0x4000-0x400f). */
+/* Stream ids (agent/ holds 0x4000-0x4fff; relax.h uses 0x4000-0x4004). */
 enum {
     AGENT_STREAM_SEARCH_ACT = 0x4010,    /* a = episode, b = step */
     AGENT_STREAM_SEARCH_REPLAY = 0x4011, /* a = minibatch update number, b = 0 */
@@ -64,9 +64,10 @@ typedef struct {
 } agent_search_cfg;
 
 /* HAQ's values: 300 units, lr 1e-4 / 1e-3, sigma 0.5 decaying 0.99, tau
- * 0.01, gamma 1, batch 64, 128 episodes of replay, 1 update, warm-up 20,
- * reward average 0.5 (REINFORCE: 0.9, lr 1e-3). dim, max_steps and nbins
- * stay 0: the caller's. */
+ * 0.01, gamma 1, batch 64, 128 episodes of replay (HAQ: 128 transitions
+ * per layer), 1 update per transition, warm-up 20, reward average 0.5
+ * (REINFORCE: 0.9, lr 1e-3). dim, max_steps and nbins stay 0: the
+ * caller's. */
 void agent_search_defaults(agent_search_cfg *c, int kind);
 int agent_search_cfg_check(const agent_search_cfg *c, qa_err *err);
 
