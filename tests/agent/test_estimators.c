@@ -347,7 +347,7 @@ static double train_toy(int estimator, double *before)
     qa_err err;
     q_plan *plan;
     ck_assert_int_eq(q_plan_create(&plan, N, 1, cand, 3, 1, &err), QA_OK);
-    q_cost_layer cl = {"l", "dense", 100, 10, 0, 0, 0};
+    q_cost_layer cl = {.name = "l", .type = "dense", .macs = 100, .params = 10};
     q_cost_model cm;
     ck_assert_int_eq(q_cost_model_init(&cm, &cl, 1, &err), QA_OK);
     agent_cfg c = {.observation = AGENT_OBS_CONSTANT, .head = AGENT_HEAD_DQMQ, .hidden = 8,
