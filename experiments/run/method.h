@@ -2,10 +2,12 @@
  * fixed-precision QAT, DQMQ, ...): a table of hooks the method-agnostic run
  * loop (run.h) calls.
  *
- * A method is one file, experiments/methods/method_<name>.c, defining a const
- * exp_method, and one line in the table in experiments/methods/registry.c;
- * [experiment] method names it. Every hook may be NULL, which means the default behaviour: a
- * method with only a name trains the backbone in fp32 with the default step.
+ * A method is one file, experiments/methods/method_<name>.c, defining a
+ * const exp_method, and one line in the table in
+ * experiments/methods/registry.c; [experiment] method names it (docs/
+ * DESIGN.md section 4 works an example). Every hook may be NULL, which
+ * means the default behaviour: a method with only a name trains the
+ * backbone in fp32 with the default step.
  * The run calls, in order:
  *
  *   create     after the data is loaded, before the network exists: parse
