@@ -1,4 +1,4 @@
-/* cost.h: the cost model of METHODS.md, on the list of quantized layers.
+/* cost.h: the cost model of docs/METHODS.md, on the list of quantized layers.
  *
  * For a layer with MACs (per sample) and P weights at widths b_w, b_a:
  *   BitOps = MACs * b_w * b_a          weight bytes = P * b_w / 8

@@ -336,6 +336,69 @@ START_TEST(test_cost_bad_rows)
 }
 END_TEST
 
+/* Net indices of the quantizable layers of net, in order; returns their count. */
+static int quantizable(const nn_net *net, int *at)
+{
+    int n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        if (q_layer_supported(net->layers[i]))
+            at[n++] = i;
+    return n;
+}
+
+/* A range of resnet20's layers wraps exactly its quantizable layers, each as
+ * the whole-net wrap does (names, pinning, MACs), with plan rows 0.. over
+ * the range's planned layers; the others stay float layers. */
+START_TEST(test_wrap_range)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    qa_err err = {0};
+    nn_net *whole_net, *net;
+    q_net *whole = wrap_model(&whole_net, "resnet20", &cfg), *qn;
+    int at[64], n;
+    ck_assert_msg(nn_model_build(&net, "resnet20", 2, 1, 28, 28, 10, &err) == QA_OK, "%s",
+                  err.msg);
+    n = quantizable(net, at);
+    ck_assert_int_eq(n, 22);
+    /* a middle block, and one reaching the last (pinned) layer */
+    const int ranges[2][2] = {{at[5], at[12]}, {at[15], net->nlayers - 1}};
+    for (int t = 0; t < 2; t++) {
+        nn_net_free(net);
+        ck_assert_int_eq(nn_model_build(&net, "resnet20", 2, 1, 28, 28, 10, &err), QA_OK);
+        int first = ranges[t][0], last = ranges[t][1];
+        ck_assert_msg(q_net_wrap_range(&qn, net, &cfg, first, last, &err) == QA_OK, "%s",
+                      err.msg);
+        int k0 = t == 0 ? 5 : 15, nk = t == 0 ? 8 : 7, row = 0;
+        ck_assert_int_eq(qn->n, nk);
+        for (int k = 0; k < nk; k++) {
+            const q_cost_layer *a = &qn->cost.layers[k], *b = &whole->cost.layers[k0 + k];
+            ck_assert_str_eq(a->name, b->name);
+            ck_assert_int_eq(a->macs, b->macs);
+            ck_assert_int_eq(a->wbits, b->wbits);
+            ck_assert_int_eq(a->plan_layer, b->plan_layer < 0 ? -1 : row);
+            row += b->plan_layer >= 0;
+        }
+        ck_assert_int_eq(qn->plan->nlayers, row);
+        ck_assert_int_eq(qn->cost.layers[nk - 1].wbits, t == 1 ? 8 : 0); /* fc pinned */
+        for (int i = 0, j = 0; i < net->nlayers; i++) {
+            int quantizable_i = j < n && at[j] == i;
+            j += quantizable_i;
+            int in = quantizable_i && i >= first && i <= last;
+            ck_assert_int_eq(strcmp(net->layers[i]->ops->type, "qlayer") == 0, in);
+        }
+        ck_assert_msg(nn_net_finalize(net, 1, &err) == QA_OK, "%s", err.msg);
+        q_net_free(qn);
+    }
+    ck_assert_int_eq(q_net_wrap_range(&qn, net, &cfg, 5, 2, &err), QA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "layer range [5, 2]"));
+    ck_assert_int_eq(q_net_wrap_range(&qn, net, &cfg, 0, net->nlayers, &err), QA_ERR_ARG);
+    nn_net_free(net);
+    q_net_free(whole);
+    nn_net_free(whole_net);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("quant_plan_cost");
@@ -345,6 +408,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_bitops_small);
     tcase_add_test(tc, test_cost_layers_small);
     tcase_add_test(tc, test_bitops_resnet20);
+    tcase_add_test(tc, test_wrap_range);
     tcase_add_test(tc, test_soft_cost_untied);
     tcase_add_test(tc, test_soft_cost_tied);
     tcase_add_test(tc, test_cost_argmax);
