@@ -5,15 +5,20 @@
 
 const int QF_WIDTHS[4] = {2, 3, 4, 8};
 
-void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m)
+void fx_make_spec(fixture *f, const q_quant_spec *s, const q_cfg *cfg)
 {
     qa_err err;
+    ck_assert_int_eq(nn_net_create(&f->net, 4, 1, 1, 1, &err), QA_OK);
+    ck_assert_msg(q_quant_init(&f->q, f->net, "l", s, cfg, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(nn_params_alloc(&f->net->params, &err), QA_OK);
+}
+
+void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m)
+{
     q_cfg cfg;
     q_cfg_defaults(&cfg);
-    ck_assert_int_eq(nn_net_create(&f->net, 4, 1, 1, 1, &err), QA_OK);
-    q_quant_spec s = {kind, side, dom, bits, nch, m};
-    ck_assert_msg(q_quant_init(&f->q, f->net, "l", &s, &cfg, &err) == QA_OK, "%s", err.msg);
-    ck_assert_int_eq(nn_params_alloc(&f->net->params, &err), QA_OK);
+    q_quant_spec s = {kind, side, dom, bits, nch, m, 0};
+    fx_make_spec(f, &s, &cfg);
 }
 
 void fx_free(fixture *f)

@@ -16,6 +16,8 @@ typedef struct {
 } fixture;
 
 void fx_make(fixture *f, int kind, int side, q_domain dom, int bits, int nch, size_t m);
+/* the same for any spec and [quant] settings */
+void fx_make_spec(fixture *f, const q_quant_spec *s, const q_cfg *cfg);
 void fx_free(fixture *f);
 float *fx_param(fixture *f);
 float *fx_state(fixture *f);
