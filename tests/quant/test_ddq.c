@@ -1,15 +1,18 @@
 /* test_ddq.c: the DDQ quantizer (quant/ddq.h, docs/methods-ddq.md).
  * - with every gate open it is uniform quantization at the maximum width,
  *   bit for bit, adaptive levels or not; with phi = 0 its level tables give
- *   the uniform quantizer at every precision, ties (away from zero) included;
+ *   the uniform quantizer at every precision, ties (away from zero) included,
+ *   and LSQ's straight-through mask, clip edges included;
  * - the open gates are the realised precision: 2^b distinct outputs over
  *   the range, and they are the levels q_ddq_levels reports;
- * - at a fixed precision it trains like LSQ at that width (same x_hat, the
- *   same step trajectory under SGD with momentum);
+ * - at a fixed precision it trains like LSQ at that width (same x_hat, input
+ *   gradient and <dy, x_hat>, the same step trajectory under SGD with
+ *   momentum);
  * - the range gradient against finite differences (the straight-through
  *   term removed, as for LSQ), uniform and adaptive, at and off the
  *   reference, per tensor and per channel; the level warp's gradient against
- *   finite differences of the positions;
+ *   finite differences of the positions, and through the quantizer as the
+ *   straight-through rule on the snap to fine codes;
  * - the gate gradient of a linear loss is exactly the slope times the loss
  *   difference of flipping the gate, so its sign opens a gate exactly when
  *   that lowers the loss; on toy problems gradient steps on the gates move
@@ -84,6 +87,8 @@ static void fill_x(float *x, size_t n, float R, int bits, int b, q_domain dom, n
         x[i] = lo + (span - lo) * nn_rng_uniform(rng);
         if (i % 5 == 0) /* a tie: (k + 1/2) s_b */
             x[i] = (floorf(x[i] / sb) + 0.5f) * sb;
+        if (i % 37 == 0) /* a clip edge of precision b */
+            x[i] = (i % 2 ? q_range_make(b, dom).qp : -q_range_make(b, dom).qn) * sb;
     }
 }
 
@@ -156,6 +161,19 @@ START_TEST(test_tables_are_uniform)
             forward(&f, x, y, 3);
             ck_assert_int_eq(f.q.ddq->bits, b);
             expect_uniform(x, y, m, 3, R, nch, bits, b, dom, "tables");
+            float dy[900], dx[900], dref[900];
+            for (size_t i = 0; i < 3 * m; i++)
+                dy[i] = nn_rng_normal(&rng);
+            q_rows r = {m, NULL, 3};
+            q_quant_backward(&f.q, P(&f), dx, dy, x, &r, NULL, 0, NULL);
+            for (int j = 0; j < 3; j++) { /* the straight-through mask, edges included */
+                q_fq_sums o;
+                q_fq_backward(dref + j * m, dy + j * m, x + j * m, m, f.q.s[nch == 1 ? 0 : j],
+                              q_range_make(b, dom), 1.0f, 0, &o);
+            }
+            for (size_t i = 0; i < 3 * m; i++)
+                ck_assert_msg(dx[i] == dref[i], "b %d: dx at x %g: %g, uniform %g", b, x[i], dx[i],
+                              dref[i]);
         }
         fx_free(&f);
     }
@@ -178,6 +196,15 @@ static int distinct(float *y, int n)
             y[k++] = y[i];
     return k;
 }
+
+START_TEST(test_gate_slope)
+{
+    ck_assert_float_eq(q_ddq_gate_slope(0.0f, 0.5f), 1.0f);
+    ck_assert_float_eq_tol(q_ddq_gate_slope(0.5f * logf(3.0f), 0.5f), 0.75f, 1e-6f);
+    ck_assert_float_eq_tol(q_ddq_gate_slope(-0.5f * logf(3.0f), 0.5f), 0.75f, 1e-6f);
+    ck_assert_float_eq(q_ddq_gate_slope(-7.0f, 0.0f), 1.0f); /* plain straight-through */
+}
+END_TEST
 
 START_TEST(test_open_gates_are_precision)
 {
@@ -228,8 +255,10 @@ static void sgd(trained *t)
     ck_assert_int_eq(nn_optim_create(&t->o, &oc, &t->f.net->params, &err), QA_OK);
 }
 
-/* one step of L = 1/2 |x_hat - target|^2; returns the step used */
-static float step(trained *t, const float *x, const float *target, size_t n, float *y)
+/* one step of L = 1/2 |x_hat - target|^2; returns the step used, the input
+ * gradient into dx and <dy, x_hat> into dot */
+static float step(trained *t, const float *x, const float *target, size_t n, float *y, float *dx,
+                  float *dot)
 {
     q_rows r = {n, NULL, 1};
     float dy[MAXN];
@@ -239,7 +268,7 @@ static float step(trained *t, const float *x, const float *target, size_t n, flo
     q_quant_forward(&t->f.q, y, x, &r);
     for (size_t i = 0; i < n; i++)
         dy[i] = y[i] - target[i];
-    q_quant_backward(&t->f.q, &t->f.net->params, NULL, dy, x, &r, NULL, 0, NULL);
+    q_quant_backward(&t->f.q, &t->f.net->params, dx, dy, x, &r, NULL, 0, dot);
     if (t->f.q.ddq && t->f.q.ddq->vgate >= 0) /* the precision stays put */
         memset(nn_params_grad(&t->f.net->params, t->f.q.ddq->vgate), 0,
                (size_t)t->f.q.ddq->ngate * sizeof(float));
@@ -264,25 +293,30 @@ START_TEST(test_fixed_precision_is_lsq)
             fx_make_spec(&d.f, &s, &cfg);
             sgd(&l);
             sgd(&d);
-            float x[MAXN], tg[MAXN], yl[MAXN], yd[MAXN];
+            float x[MAXN], tg[MAXN], yl[MAXN], yd[MAXN], dxl[MAXN], dxd[MAXN], dotl, dotd;
             for (size_t i = 0; i < n; i++) {
                 x[i] = side == Q_SIDE_W ? 0.3f * nn_rng_normal(&rng) : fabsf(nn_rng_normal(&rng));
+                x[i] *= i % 50 == 0 ? 8.0f : 1.0f; /* some clipped at every width */
                 tg[i] = 1.1f * x[i]; /* a target the step has to chase */
             }
             /* the sums differ in order (LSQ's float lanes, DDQ's doubles), and
              * near the clip edge momentum amplifies that last bit by up to
-             * 1.25 a step: 25 steps keep it below 1e-5 */
+             * 1.25 a step: 15 steps keep it below 1e-5 */
             float s0 = 0.0f, sl = 0.0f;
-            for (int it = 0; it < 25; it++) {
-                float sd = step(&d, x, tg, n, yd);
-                sl = step(&l, x, tg, n, yl);
+            for (int it = 0; it < 15; it++) {
+                float sd = step(&d, x, tg, n, yd, dxd, &dotd);
+                sl = step(&l, x, tg, n, yl, dxl, &dotl);
                 s0 = it == 0 ? sl : s0;
                 ck_assert_int_eq(d.f.q.ddq->bits, b);
                 ck_assert_msg(fabsf(sd - sl) <= 1e-5f * sl, "b %d side %d step %d: %.8g vs %.8g",
                               b, side, it, sd, sl);
-                if (it == 0) /* same step: the same quantizer */
-                    for (size_t i = 0; i < n; i++)
+                if (it == 0) { /* same step: the same quantizer, mask and dot */
+                    for (size_t i = 0; i < n; i++) {
                         ck_assert_float_eq(yd[i], yl[i]);
+                        ck_assert_float_eq(dxd[i], dxl[i]);
+                    }
+                    ck_assert_float_eq_tol(dotd, dotl, 1e-5f * (1.0f + fabsf(dotl)));
+                }
             }
             ck_assert_msg(fabsf(sl - s0) > 0.01f * s0, "b %d side %d: the step stayed at %g", b,
                           side, s0);
@@ -437,6 +471,51 @@ START_TEST(test_warp_fd)
                                            &res, &err) == QA_OK,
                           "knots %d b %d: %s", knots[t], b, err.msg);
         }
+}
+END_TEST
+
+/* The warp's gradient through the quantizer: straight-through on the
+ * snap to fine codes, so for a linear loss it is the warp's vjp of
+ * dL/dP_c = s_B (sum of R over the elements at level c), the elements'
+ * levels read from the lookup-table view. */
+START_TEST(test_level_grad)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 40, NN_STREAM_TEST, 1, 0);
+    for (int t = 0; t < 6; t++) {
+        int side = t & 1, nch = t & 2 ? 3 : 1, b = 3 + t % 4;
+        q_domain dom = side == Q_SIDE_W ? Q_DOM_SIGNED : Q_DOM_UNSIGNED;
+        size_t m = 200;
+        fixture f;
+        ddq_make(&f, side, dom, 8, nch, m, 1);
+        float R0[3] = {1.0f, 0.7f, 1.6f}, x[600], Rp[600], sc[3], dpos[256] = {0}, want[8] = {0};
+        int32_t ix[600];
+        set_range(&f, R0);
+        q_ddq_set_bits(&f.q, P(&f), b);
+        for (int g = 0; g < 8; g++)
+            warp(&f)[g] = nn_rng_normal(&rng);
+        for (size_t i = 0; i < 3 * m; i++) {
+            x[i] = (side ? 1.2f : 2.4f) * nn_rng_uniform(&rng) - (side ? 0.0f : 1.2f);
+            Rp[i] = nn_rng_normal(&rng);
+        }
+        q_rows r = {m, NULL, 3};
+        q_quant_resolve(&f.q, P(&f), x, &r, 1);
+        q_quant_backward(&f.q, P(&f), NULL, Rp, x, &r, NULL, 0, NULL);
+        q_ddq_index_codes(&f.q, ix, sc, x, &r);
+        for (size_t i = 0; i < 3 * m; i++)
+            dpos[ix[i]] += Rp[i] * sc[i / m];
+        int lo, hi;
+        q_range qr = q_range_make(b, dom);
+        lo = -((int)qr.qn << (8 - b));
+        hi = (int)qr.qp << (8 - b);
+        q_ddq_warp_vjp(warp(&f), 8, 1 << b, lo, hi, dpos, want);
+        const float *g = nn_params_grad(P(&f), f.q.ddq->vlevel);
+        for (int k = 0; k < 8; k++)
+            ck_assert_msg(fabsf(g[k] - want[k]) <= 1e-4f * (1.0f + fabsf(want[k])),
+                          "b %d side %d nch %d knot %d: %g, want %g", b, side, nch, k, g[k],
+                          want[k]);
+        fx_free(&f);
+    }
 }
 END_TEST
 
@@ -644,10 +723,12 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_all_open_is_uniform);
     tcase_add_test(tc, test_tables_are_uniform);
+    tcase_add_test(tc, test_gate_slope);
     tcase_add_test(tc, test_open_gates_are_precision);
     tcase_add_test(tc, test_fixed_precision_is_lsq);
     tcase_add_test(tc, test_range_fd);
     tcase_add_test(tc, test_warp_fd);
+    tcase_add_test(tc, test_level_grad);
     tcase_add_test(tc, test_gate_grad_is_flip);
     tcase_add_test(tc, test_gate_toys);
     tcase_add_test(tc, test_levels_property);
