@@ -41,12 +41,20 @@ static void level_ends(const q_ddq *d, int b, int *lo, int *hi)
     *hi = (int)r.qp * m;
 }
 
+/* the cell of a, its range's ends clo..chi and first index off hoisted by
+ * the caller (compares, not fminf/fmaxf, so loops vectorise; NaN -> clo) */
+static inline int cell_index(float a, float clo, float chi, int off)
+{
+    a = a > clo ? a : clo;
+    a = a < chi ? a : chi;
+    float f = floorf(a);
+    int i = (int)f - ((a < 0.0f) & (f == a)) - off;
+    return i < 0 ? 0 : i;
+}
+
 static inline int cell_of(const q_ddq *d, float a)
 {
-    a = fminf(fmaxf(a, (float)d->alo), (float)(d->alo + d->ncell - 1));
-    float f = floorf(a);
-    int i = (int)f - (a < 0.0f && f == a) - d->alo;
-    return i < 0 ? 0 : i;
+    return cell_index(a, (float)d->alo, (float)(d->alo + d->ncell - 1), d->alo);
 }
 
 static int ddq_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec *spec,
@@ -83,11 +91,12 @@ static int ddq_init(q_quant *q, nn_net *net, const char *layer, const q_quant_sp
     d->nthreads = spec->nch == 1 ? nn_par_threads() : 1;
     d->stride = (size_t)spec->nch + P_LEV + ((size_t)1 << B);
     d->val = nn_arena_floats(&net->arena, (size_t)(d->ngate + 1) * (size_t)d->ncell, err);
+    d->dval = nn_arena_floats(&net->arena, (size_t)(d->ngate + 1) * (size_t)d->ncell, err);
     d->idx = nn_arena_alloc(&net->arena, (size_t)d->ncell, err);
     d->lv = nn_arena_alloc(&net->arena, ((size_t)1 << B) * sizeof *d->lv, err);
     d->sfine = nn_arena_floats(&net->arena, (size_t)spec->nch, err);
     d->part = nn_arena_alloc(&net->arena, (size_t)d->nthreads * d->stride * sizeof *d->part, err);
-    if (!d->val || !d->idx || !d->lv || !d->sfine || !d->part)
+    if (!d->val || !d->dval || !d->idx || !d->lv || !d->sfine || !d->part)
         return err ? err->code : QA_ERR_NOMEM;
     q->ddq = d;
     return QA_OK;
@@ -136,6 +145,10 @@ static void build_tables(q_ddq *d, const float *phi)
         if (cur)
             memcpy(d->lv, lv, (size_t)nlev * sizeof *lv);
     }
+    size_t n = (size_t)(d->ngate + 1) * (size_t)d->ncell, nc = (size_t)d->ncell;
+    const float *vb = d->val + (size_t)(d->bits - d->min_bits) * nc;
+    for (size_t i = 0; i < n; i++)
+        d->dval[i] = d->val[i] - vb[i % nc];
 }
 
 static void ddq_resolve(q_quant *q, const nn_params *p, const float *x, const q_rows *rows,
@@ -182,8 +195,11 @@ static void forward_rows(void *arg, int tid, int nt)
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
         float sb = d->sfine[q_row_step(j->q, j->rows, (int)r)], h = 0.5f * sb;
+        float clo = (float)d->alo, chi = (float)(d->alo + d->ncell - 1);
+        const float *x = j->x + at;
+        float *y = j->out + at; /* may be x */
         for (size_t i = 0; i < j->rows->m; i++)
-            j->out[at + i] = val[cell_of(d, j->x[at + i] / h)] * sb;
+            y[i] = val[cell_index(x[i] / h, clo, chi, d->alo)] * sb;
     }
 }
 
@@ -236,6 +252,68 @@ static void ddq_codes(const q_quant *q, int32_t *c, float *scale, const float *x
 
 /* ---- backward ---- */
 
+/* Backward runs in blocks of LANES elements with per-lane float sums,
+ * reduced in lane order per row (into doubles across rows): the loops
+ * vectorise (the tables as gathers) and the sums do not depend on timing. */
+#define LANES 16
+
+typedef struct {
+    float rs[LANES], dot[LANES], ge[LANES], ee[LANES];
+    float del[Q_DDQ_NPREC][LANES], sq[Q_DDQ_NPREC][LANES];
+} lane_sums;
+
+typedef struct {
+    const q_ddq *d;
+    float h, sb, alo, ahi; /* s_B / 2, s_B, the clip edges in units of a */
+    const float *vb;       /* the current precision's table */
+    int np;                /* precisions the gates need */
+} row_ctx;
+
+/* nb <= LANES elements: dx (+)= w * mask * dy, the lane sums, and the cells
+ * into ci (for the level gradient) */
+static void backward_block(const row_ctx *c, const float *restrict x, const float *restrict dy,
+                           float *dx, int nb, float w, int acc, lane_sums *restrict s,
+                           int *restrict ci)
+{
+    const q_ddq *d = c->d;
+    const float *restrict vb = c->vb;
+    float in[LANES], h = c->h, sb = c->sb, alo = c->alo, ahi = c->ahi;
+    float clo = (float)d->alo, chi = (float)(d->alo + d->ncell - 1);
+    int off = d->alo;
+    for (int l = 0; l < nb; l++) {
+        float a = x[l] / h, g = dy[l];
+        ci[l] = cell_index(a, clo, chi, off);
+        float xh = vb[ci[l]] * sb, e = xh - x[l];
+        in[l] = (float)((a >= alo) & (a <= ahi));
+        s->rs[l] += g * (xh - in[l] * x[l]);
+        s->dot[l] += g * xh;
+        s->ge[l] += g * e;
+        s->ee[l] += e * e;
+    }
+    for (int k = 0; k < c->np; k++) { /* fine units: s_B times at the row's end */
+        const float *restrict dk = d->dval + (size_t)k * (size_t)d->ncell;
+        for (int l = 0; l < nb; l++) {
+            float dq = dk[ci[l]];
+            s->del[k][l] += dy[l] * dq;
+            s->sq[k][l] += dq * dq;
+        }
+    }
+    if (dx && acc)
+        for (int l = 0; l < nb; l++)
+            dx[l] += w * in[l] * dy[l];
+    else if (dx)
+        for (int l = 0; l < nb; l++)
+            dx[l] = w * in[l] * dy[l];
+}
+
+static double lane_total(const float *v)
+{
+    double t = 0.0;
+    for (int l = 0; l < LANES; l++)
+        t += v[l];
+    return t;
+}
+
 /* One row: dx, and into acc (one thread's sums, after the nch range sums
  * of LSQ's form in steps s_b): for each precision j the gates need,
  * <dy, Q_j - Q_b> and |Q_j - Q_b|^2 (every precision when there are
@@ -244,44 +322,32 @@ static void backward_row(const ddq_job *j, int r, double *acc)
 {
     const q_quant *q = j->q;
     const q_ddq *d = q->ddq;
-    size_t at = q_row(j->rows, r), nc = (size_t)d->ncell;
-    int c = q_row_step(q, j->rows, r), lo, hi;
-    int np = d->vgate >= 0 ? d->ngate + 1 : 0;
-    float w = j->wt ? j->wt[r] : 1.0f, sb = d->sfine[c], h = 0.5f * sb;
-    const float *val = d->val, *vb = val + (size_t)(d->bits - d->min_bits) * nc;
-    const float *x = j->x + at, *dy = j->dy + at;
-    float *dx = j->out ? j->out + at : NULL;
+    size_t at = q_row(j->rows, r), m = j->rows->m;
+    int c = q_row_step(q, j->rows, r), lo, hi, ci[LANES];
+    float w = j->wt ? j->wt[r] : 1.0f;
     double *s = acc + q->nch, *lg = adaptive_now(d) ? s + P_LEV : NULL;
     level_ends(d, d->bits, &lo, &hi);
-    float alo = 2.0f * (float)lo, ahi = 2.0f * (float)hi;
-    double rs = 0.0, dot = 0.0, ge = 0.0, ee = 0.0, del[Q_DDQ_NPREC] = {0}, sq[Q_DDQ_NPREC] = {0};
-    for (size_t i = 0; i < j->rows->m; i++) {
-        float a = x[i] / h, g = dy[i];
-        int ci = cell_of(d, a);
-        float xh = vb[ci] * sb, e = xh - x[i], in = (float)((a >= alo) & (a <= ahi));
-        if (dx)
-            dx[i] = (j->acc ? dx[i] : 0.0f) + w * in * g;
-        rs += (double)g * (xh - in * x[i]);
-        dot += (double)g * xh;
-        ge += (double)g * e;
-        ee += (double)e * e;
-        for (int k = 0; k < np; k++) { /* fine units: s_B times below */
-            double dq = (double)val[(size_t)k * nc + (size_t)ci] - vb[ci];
-            del[k] += g * dq;
-            sq[k] += dq * dq;
-        }
-        if (lg) /* a level is a fine code: one unit moves x_hat by s_B */
-            lg[d->idx[ci]] += (double)w * g * sb;
+    row_ctx rc = {d, 0.5f * d->sfine[c], d->sfine[c], 2.0f * (float)lo, 2.0f * (float)hi,
+                  d->val + (size_t)(d->bits - d->min_bits) * (size_t)d->ncell,
+                  d->vgate >= 0 ? d->ngate + 1 : 0};
+    lane_sums ls;
+    memset(&ls, 0, sizeof ls);
+    for (size_t b = 0; b < m; b += LANES) {
+        int nb = m - b < LANES ? (int)(m - b) : LANES;
+        backward_block(&rc, j->x + at + b, j->dy + at + b, j->out ? j->out + at + b : NULL, nb,
+                       w, j->acc, &ls, ci);
+        for (int l = 0; lg && l < nb; l++) /* a level is a fine code: one unit is s_B */
+            lg[d->idx[ci[l]]] += (double)w * j->dy[at + b + (size_t)l] * rc.sb;
     }
-    acc[c] += w * rs / q->s[c];
-    for (int k = 0; k < np; k++) {
-        s[P_DEL + k] += (double)w * sb * del[k];
-        s[P_SQ + k] += (double)w * sb * sb * sq[k];
+    acc[c] += w * lane_total(ls.rs) / q->s[c];
+    for (int k = 0; k < rc.np; k++) {
+        s[P_DEL + k] += (double)w * rc.sb * lane_total(ls.del[k]);
+        s[P_SQ + k] += (double)w * rc.sb * rc.sb * lane_total(ls.sq[k]);
     }
-    s[P_CURV] += w * ge;
-    s[P_CURV + 1] += w * ee;
+    s[P_CURV] += w * lane_total(ls.ge);
+    s[P_CURV + 1] += w * lane_total(ls.ee);
     if (j->dot)
-        j->dot[r] = (float)dot;
+        j->dot[r] = (float)lane_total(ls.dot);
 }
 
 static void backward_rows(void *arg, int tid, int nt)

@@ -73,6 +73,7 @@ struct q_ddq {
     int ncell, alo;         /* cells [alo + i, alo + i + 1) of a = 2 x / s_B */
     float *val;             /* (B - min_bits + 1, ncell) nearest level of each cell per
                                precision, in fine codes */
+    float *dval;            /* the same minus the current precision's: Q_j - Q_b */
     uint8_t *idx;           /* (ncell) index of that level at the current precision */
     int32_t *lv;            /* (2^B) the current levels, fine codes, ascending */
     float *sfine;           /* (nch) s_B of each step */
