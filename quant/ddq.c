@@ -175,19 +175,9 @@ static void ddq_resolve(q_quant *q, const nn_params *p, const float *x, const q_
 
 /* ---- forward and codes ---- */
 
-typedef struct {
-    const q_quant *q;
-    float *out;        /* y (forward) or dx (backward) */
-    const float *dy, *x;
-    const q_rows *rows;
-    const float *wt;
-    int acc;
-    float *dot;
-} ddq_job;
-
 static void forward_rows(void *arg, int tid, int nt)
 {
-    const ddq_job *j = arg;
+    const q_rows_call *j = arg;
     const q_ddq *d = j->q->ddq;
     const float *val = d->val + (size_t)(d->bits - d->min_bits) * (size_t)d->ncell;
     long lo, hi;
@@ -209,7 +199,7 @@ static void ddq_forward(const q_quant *q, float *y, const float *x, const q_rows
         q_uniform_forward(q, y, x, rows);
         return;
     }
-    ddq_job j = {.q = q, .out = y, .x = x, .rows = rows};
+    q_rows_call j = {.q = q, .out = y, .x = x, .rows = rows};
     nn_par_run(forward_rows, &j, q_rows_threads(q, rows));
 }
 
@@ -318,7 +308,7 @@ static double lane_total(const float *v)
  * of LSQ's form in steps s_b): for each precision j the gates need,
  * <dy, Q_j - Q_b> and |Q_j - Q_b|^2 (every precision when there are
  * gates); <dy, e> and |e|^2; dL/dP per level. */
-static void backward_row(const ddq_job *j, int r, double *acc)
+static void backward_row(const q_rows_call *j, int r, double *acc)
 {
     const q_quant *q = j->q;
     const q_ddq *d = q->ddq;
@@ -352,7 +342,7 @@ static void backward_row(const ddq_job *j, int r, double *acc)
 
 static void backward_rows(void *arg, int tid, int nt)
 {
-    const ddq_job *j = arg;
+    const q_rows_call *j = arg;
     double *acc = j->q->ddq->part + (size_t)tid * j->q->ddq->stride;
     long lo, hi;
     nn_par_range(j->rows->n, tid, nt, &lo, &hi);
@@ -395,7 +385,7 @@ static void ddq_backward(const q_quant *q, const nn_params *p, float *dx, const 
                          const float *x, const q_rows *rows, const float *wt, int acc, float *dot)
 {
     const q_ddq *d = q->ddq;
-    ddq_job j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
+    q_rows_call j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
                  .dot = dot};
     int nt = q_rows_threads(q, rows);
     nt = nt < d->nthreads ? nt : d->nthreads;

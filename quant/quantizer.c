@@ -130,13 +130,7 @@ void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, c
 #define PAR_MIN_ELEMS (1L << 15)
 
 typedef struct {
-    const q_quant *q;
-    float *out;       /* y (forward) or dx (backward) */
-    const float *dy, *x;
-    const q_rows *rows;
-    const float *wt;
-    int acc;
-    float *dot;
+    q_rows_call c;
     q_fq_sums part[NN_PAR_MAX_THREADS];
 } rows_job;
 
@@ -148,7 +142,7 @@ int q_rows_threads(const q_quant *q, const q_rows *rows)
 
 static void forward_rows(void *arg, int tid, int nt)
 {
-    rows_job *j = arg;
+    const q_rows_call *j = arg;
     long lo, hi;
     nn_par_range(j->rows->n, tid, nt, &lo, &hi);
     for (long r = lo; r < hi; r++) {
@@ -160,7 +154,7 @@ static void forward_rows(void *arg, int tid, int nt)
 
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
 {
-    rows_job j = {.q = q, .out = y, .x = x, .rows = rows};
+    q_rows_call j = {.q = q, .out = y, .x = x, .rows = rows};
     nn_par_run(forward_rows, &j, q_rows_threads(q, rows));
 }
 
@@ -185,7 +179,8 @@ static void add_sums(q_fq_sums *to, const q_fq_sums *o, float w)
 /* one thread's rows; per-step sums into part (one thread) or q->sums */
 static void backward_rows(void *arg, int tid, int nt)
 {
-    rows_job *j = arg;
+    rows_job *job = arg;
+    const q_rows_call *j = &job->c;
     const q_quant *q = j->q;
     long lo, hi;
     nn_par_range(j->rows->n, tid, nt, &lo, &hi);
@@ -196,7 +191,7 @@ static void backward_rows(void *arg, int tid, int nt)
         q_fq_sums o;
         q_fq_backward(j->out ? j->out + at : NULL, j->dy + at, j->x + at, j->rows->m, q->s[c], q->r,
                       w, j->acc, &o);
-        add_sums(nt > 1 ? &j->part[tid] : &q->sums[c], &o, w);
+        add_sums(nt > 1 ? &job->part[tid] : &q->sums[c], &o, w);
         if (j->dot)
             j->dot[r] = o.dot;
     }
@@ -205,8 +200,8 @@ static void backward_rows(void *arg, int tid, int nt)
 void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const float *x,
                         const q_rows *rows, const float *wt, int acc, float *dot)
 {
-    rows_job j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
-                  .dot = dot};
+    rows_job j = {.c = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
+                        .dot = dot}};
     int nt = q_rows_threads(q, rows);
     memset(q->sums, 0, (size_t)q->nch * sizeof *q->sums);
     memset(j.part, 0, (size_t)nt * sizeof *j.part);

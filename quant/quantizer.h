@@ -9,9 +9,10 @@
  * Data are "rows": weights are (nch rows = output channels, m) with a step
  * per row when per-channel; activations are samples of m elements chosen by
  * an index list (hard mode groups), all sharing one step. Parameters:
- *   "<layer>.<w|a>_<step|alpha>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
+ *   "<layer>.<w|a>_<step|alpha|range>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
  *   "<layer>.<w|a>_state.b<bits>"         NN_PARAM_BUFFER, Q_STATE_N floats
- *                                         (+ nch for LSQ's reference steps)
+ *                                         (+ nch for LSQ's and DDQ's references)
+ * and a kind's own (its init hook: DDQ's gates and levels, ddq.h).
  * State: [Q_ST_INIT] 1 once initialised from a batch, [Q_ST_MAX] running max
  * |x| (minmax), [Q_ST_EMA] EMA of the batch max |x| (ema), [Q_ST_REF + c]
  * LSQ's initial step s0 of step c (lsq.c: the parameter p is the step when
@@ -82,7 +83,7 @@ typedef struct {
 struct q_quant {
     const q_quant_ops *ops;
     int side;          /* q_side */
-    q_range r;
+    q_range r;         /* the width's codes; ddq: the realised precision's (resolve) */
     int nch;           /* steps: 1, or the weight rows (per channel) */
     size_t m;          /* elements per row (per channel or per sample) */
     int vparam;        /* NN_PARAM_QUANT view (nch floats) or -1 */
@@ -136,6 +137,18 @@ static inline int q_row_step(const q_quant *q, const q_rows *rows, int j)
 }
 /* shares the rows of one call are split into over nn's threads (1: serial) */
 int q_rows_threads(const q_quant *q, const q_rows *rows);
+
+/* One forward or backward call over rows, as the kinds' threaded loops
+ * (nn_par_run) receive it. */
+typedef struct {
+    const q_quant *q;
+    float *out;        /* y (forward) or dx (backward; NULL: skip) */
+    const float *dy, *x;
+    const q_rows *rows;
+    const float *wt;   /* per-row weights, NULL = 1 */
+    int acc;           /* add into dx */
+    float *dot;        /* per-row <dy, x_hat>, NULL = skip */
+} q_rows_call;
 
 /* Shared pieces of the uniform kinds (x_hat = clip(round(x/s)) * s). */
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows);
