@@ -14,6 +14,11 @@
  *   soft-tied   a soft plan over the candidate widths (default 2,3,4,8),
  *               uniform probabilities, one distribution per layer
  *   soft-untied the same with separate weight and activation distributions
+ *   ddq         DDQ quantizers (quant/ddq.h) on weights and inputs at maximum
+ *               width 8, gates opened to <bits> (so the layers run what
+ *               `hard` runs, and the gates, range and bit values are learned)
+ *   ddq-adaptive the same with learned non-uniform levels (the level tables
+ *               in forward and backward)
  * The network input is left as it comes (quant.input = none; --input
  * unsigned quantizes it at 8 bits with its own LSQ step), like the peer,
  * whose QAT quantizes conv weights and ReLU outputs only.
@@ -39,9 +44,9 @@
 #include "nn/par.h"
 #include "quant/qnet.h"
 
-enum { M_FP32, M_HARD, M_TIED, M_UNTIED, NMODES };
-static const char *const MODE_NAMES[NMODES + 1] = {"fp32", "hard", "soft-tied", "soft-untied",
-                                                   NULL};
+enum { M_FP32, M_HARD, M_TIED, M_UNTIED, M_DDQ, M_DDQ_ADAPTIVE, NMODES };
+static const char *const MODE_NAMES[NMODES + 1] = {
+    "fp32", "hard", "soft-tied", "soft-untied", "ddq", "ddq-adaptive", NULL};
 /* --input, in the order of INPUT_DOMAINS */
 static const char *const INPUT_NAMES[] = {"none", "unsigned", NULL};
 static const q_input INPUT_DOMAINS[] = {Q_INPUT_NONE, Q_INPUT_UNSIGNED};
@@ -75,7 +80,7 @@ static int parse_modes(bench_args *a)
         if (m < 0) {
             fprintf(stderr,
                     "bench_quant: --modes: unknown mode '%.*s' (modes: fp32, hard, "
-                    "soft-tied, soft-untied)\n",
+                    "soft-tied, soft-untied, ddq, ddq-adaptive)\n",
                     (int)len, s);
             return -1;
         }
@@ -114,8 +119,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
 static int make_plan(trainer *t, int mode, const bench_args *a, qa_err *err)
 {
     q_plan *p = t->qn->plan;
-    if (mode == M_HARD)
-        return q_plan_set_hard(p, a->batch, a->bits, a->bits, NULL, NULL, err);
+    if (mode == M_HARD || mode == M_DDQ || mode == M_DDQ_ADAPTIVE)
+        return q_plan_set_hard(p, a->batch, p->cand[0], p->cand[0], NULL, NULL, err);
     for (int i = 0; i < a->batch; i++)
         for (int l = 0; l < p->nlayers; l++)
             for (int k = 0; k < p->ncand; k++)
@@ -132,8 +137,14 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     qc.input_domain = INPUT_DOMAINS[a->input];
     qc.tied = mode != M_UNTIED;
     qc.soft = mode == M_TIED || mode == M_UNTIED;
-    if (mode == M_HARD) {
-        qc.cand[0] = a->bits;
+    int ddq = mode == M_DDQ || mode == M_DDQ_ADAPTIVE;
+    if (ddq) {
+        qc.w_kind = qc.a_kind = Q_KIND_DDQ;
+        qc.ddq.init_bits = qc.ddq.range_bits = a->bits;
+        qc.ddq.adaptive = mode == M_DDQ_ADAPTIVE;
+    }
+    if (mode == M_HARD || ddq) {
+        qc.cand[0] = ddq ? 8 : a->bits;
         qc.ncand = 1;
     } else if (rc == QA_OK) {
         rc = q_cfg_parse_cand(&qc, a->cand, err);
