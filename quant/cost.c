@@ -39,12 +39,26 @@ q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits)
     return c;
 }
 
+/* the penalty's reference: every layer at 8 bits */
+static double ref_8bit(const q_cost_model *cm, int bytes)
+{
+    return bytes ? cm->bytes_fp32 / 4.0 : cm->ref_int8;
+}
+
+double q_cost_fixed_ratio(const q_cost_model *cm, int kind, int bits)
+{
+    int bytes = kind == Q_COST_BYTES;
+    q_cost c = q_cost_fixed(cm, bits, bits);
+    double ref = ref_8bit(cm, bytes);
+    return ref > 0.0 ? (bytes ? c.bytes : c.bitops) / ref : 0.0;
+}
+
 double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits,
                       const q_penalty *pen, double *ratio, double *gw, double *ga)
 {
     int bytes = pen->kind == Q_COST_BYTES;
     q_cost c = q_cost_layers(cm, wbits, abits);
-    double ref = bytes ? cm->bytes_fp32 / 4.0 : cm->ref_int8;
+    double ref = ref_8bit(cm, bytes);
     double r = ref > 0.0 ? (bytes ? c.bytes : c.bitops) / ref : 0.0, d = r - pen->target;
     double sign = d > 0.0 ? 1.0 : (d < 0.0 && pen->form == Q_PENALTY_ABS ? -1.0 : 0.0);
     double k = ref > 0.0 ? sign * pen->lambda / ref : 0.0;

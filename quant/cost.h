@@ -85,6 +85,10 @@ typedef struct {
     float target; /* r* */
 } q_penalty;
 
+/* r of a fixed-precision plan: every planned layer at bits x bits, pinned
+ * layers at theirs (the budget of method fixed at W<bits>A<bits>). */
+double q_cost_fixed_ratio(const q_cost_model *cm, int kind, int bits);
+
 /* P at the planned widths (nplanned each); *ratio (nullable) = r; dP/db_w
  * and dP/db_a of every planned layer into gw and ga (nplanned each,
  * nullable). */
