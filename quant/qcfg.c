@@ -195,3 +195,15 @@ int q_cfg_check(const q_cfg *c, qa_err *err)
                        (double)c->pact_init, (double)c->pact_decay);
     return c->w_kind == Q_KIND_DDQ || c->a_kind == Q_KIND_DDQ ? check_ddq(&c->ddq, err) : QA_OK;
 }
+
+int q_ddq_train_check(const q_ddq_train_cfg *c, qa_err *err)
+{
+    if (c->max_bits < Q_BITS_MIN || c->max_bits > Q_BITS_MAX)
+        return qa_fail(err, QA_ERR_CONFIG, "ddq.max_bits = %d: expected %d..%d", c->max_bits,
+                       Q_BITS_MIN, Q_BITS_MAX);
+    if (c->target_bits != 0 && (c->target_bits < Q_BITS_MIN || c->target_bits > c->max_bits))
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "ddq.target_bits = %d: expected 0 (use ddq.target) or %d..ddq.max_bits (%d)",
+                       c->target_bits, Q_BITS_MIN, c->max_bits);
+    return QA_OK;
+}

@@ -43,6 +43,9 @@ static const cfg_section sections[] = {
     {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
      "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
      exp_dqmq_check},
+    {"ddq", exp_ddq_keys, offsetof(exp_config, ddq),
+     "method ddq: the planned layers' width, the cost penalty and its target, gate learning "
+     "rates, phases, logging", exp_ddq_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -32,7 +32,7 @@ static const cfg_custom cand_syntax = {parse_cand, format_cand};
 static const cfg_custom layer_syntax = {parse_layers, format_layers};
 
 /* same order as q_kind */
-static const char *const kind_names[] = {"lsq", "pact", "dorefa", "minmax", "ema", NULL};
+static const char *const kind_names[] = {"lsq", "pact", "dorefa", "minmax", "ema", "ddq", NULL};
 static const char *const granularity_names[] = {"tensor", "channel", NULL};
 /* same order as q_input */
 static const char *const input_names[] = {"auto", "signed", "unsigned", "none", NULL};
@@ -43,9 +43,9 @@ const cfg_key exp_quant_keys[] = {
     {.key = "tied", .type = CFG_BOOL, FIELD(tied), .def = "true",
      .help = "one width (or distribution) per layer for weights and activations together"},
     {.key = "w_quantizer", .type = CFG_ENUM, FIELD(w_kind), .def = "lsq", .names = kind_names,
-     .help = "weight quantizer: lsq, dorefa or minmax"},
+     .help = "weight quantizer: lsq, dorefa, minmax or ddq (learned precision, method ddq)"},
     {.key = "a_quantizer", .type = CFG_ENUM, FIELD(a_kind), .def = "lsq", .names = kind_names,
-     .help = "input-activation quantizer: lsq, pact, dorefa, minmax or ema"},
+     .help = "input-activation quantizer: lsq, pact, dorefa, minmax, ema or ddq"},
     {.key = "granularity", .type = CFG_ENUM, FIELD(per_channel), .def = "tensor",
      .names = granularity_names, .help = "weight steps per tensor or per output channel"},
     {.key = "first_bits", .type = CFG_INT, FIELD(first_bits), .def = "8", .min = 0, .max = 32,
@@ -63,6 +63,23 @@ const cfg_key exp_quant_keys[] = {
      .max = 1, .help = "L2 decay on PACT's alpha"},
     {.key = "ema_momentum", .type = CFG_FLOAT, FIELD(ema_momentum), .def = "0.9", .min = 0,
      .max = 0.9999, .help = "ema quantizer: weight of the running value at each batch"},
+    {.key = "ddq_min_bits", .type = CFG_INT, FIELD(ddq.min_bits), .def = "2", .min = 2, .max = 8,
+     .help = "ddq: lowest precision the gates can reach"},
+    {.key = "ddq_init_bits", .type = CFG_INT, FIELD(ddq.init_bits), .def = "8", .min = 2,
+     .max = 8, .help = "ddq: precision the gates open to at the first batch"},
+    {.key = "ddq_range_bits", .type = CFG_INT, FIELD(ddq.range_bits), .def = "4", .min = 2,
+     .max = 8, .help = "ddq: the initial range is LSQ's initial step at this width times its levels"},
+    {.key = "ddq_gate_init", .type = CFG_FLOAT, FIELD(ddq.gate_init), .def = "0.5", .min = 1e-6,
+     .max = 100, .help = "ddq: |gate logit| at the first batch (open +, closed -)"},
+    {.key = "ddq_tau", .type = CFG_FLOAT, FIELD(ddq.tau), .def = "1", .min = 0, .max = 100,
+     .help = "ddq: temperature of the gates' sigmoid relaxation (backward), 0 = straight-through"},
+    {.key = "ddq_curvature", .type = CFG_BOOL, FIELD(ddq.curvature), .def = "true",
+     .help = "ddq: a gate's flip estimate adds the loss's curvature along the quantization "
+             "error (false: first order only)"},
+    {.key = "ddq_adaptive", .type = CFG_BOOL, FIELD(ddq.adaptive), .def = "false",
+     .help = "ddq: learn non-uniform levels (adaptive resolution; false: uniform levels)"},
+    {.key = "ddq_knots", .type = CFG_INT, FIELD(ddq.knots), .def = "16", .min = 1,
+     .max = Q_DDQ_MAX_KNOTS, .help = "ddq: pieces of the adaptive levels' monotone warp"},
     {.key = "w_bits", .type = CFG_INT, FIELD(w_bits), .def = "8", .min = 2, .max = 32,
      .help = "method = fixed: weight width of every planned layer"},
     {.key = "a_bits", .type = CFG_INT, FIELD(a_bits), .def = "8", .min = 2, .max = 32,

@@ -85,6 +85,7 @@ typedef struct {
     q_cfg quant;        /* [quant]: experiments/methods/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
+    q_ddq_train_cfg ddq;  /* [ddq]: experiments/methods/schema_ddq.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
