@@ -62,20 +62,23 @@ int64_t h5read_i64_attr(hid_t f, const char *obj, const char *name)
     return v;
 }
 
-double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
+double *h5read_columns(hid_t f, const char *table, const char *col, int count, int *nrows)
 {
     hid_t ds = H5Dopen2(f, table, H5P_DEFAULT);
     if (ds < 0)
         return NULL;
     hid_t space = H5Dget_space(ds);
-    hsize_t n = 0;
+    hsize_t n = 0, dim = (hsize_t)count;
     H5Sget_simple_extent_dims(space, &n, NULL);
     /* a compound type with just this member reads that column */
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(double));
-    H5Tinsert(t, col, 0, H5T_NATIVE_DOUBLE);
-    double *v = calloc(n ? n : 1, sizeof *v);
+    hid_t mt = count > 1 ? H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &dim) : H5T_NATIVE_DOUBLE;
+    hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)count * sizeof(double));
+    H5Tinsert(t, col, 0, mt);
+    double *v = calloc((n ? n : 1) * (size_t)count, sizeof *v);
     herr_t rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     H5Tclose(t);
+    if (count > 1)
+        H5Tclose(mt);
     H5Sclose(space);
     H5Dclose(ds);
     if (rc < 0) {
@@ -84,4 +87,9 @@ double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
     }
     *nrows = (int)n;
     return v;
+}
+
+double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
+{
+    return h5read_columns(f, table, col, 1, nrows);
 }
