@@ -15,6 +15,10 @@
 #   bits_heatmap.png  mean bits per planned layer x severity for adaptive
 #                  methods (/eval/grid's per-cell mean widths, or method
 #                  dqmq's /eval/policy_grid)
+#   ddq_bits.png   method ddq: each layer's learned weight and activation
+#                  precision over the epochs (/train/ddq), a row per run
+#   ddq_levels.png method ddq: each layer's final levels as fractions of its
+#                  range (/quant/ddq_levels; non-uniform with ddq_adaptive)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -273,8 +277,79 @@ def plot_bits(runs, out):
     return None
 
 
+def ddq_name(r):
+    return "%s (%s)" % (ini_value(r.ini, "experiment", "name"), ini_value(r.ini, "model", "arch"))
+
+
+def ddq_tables(runs):
+    """(run, /train/ddq, /quant/ddq_levels, layer names, steps per epoch) of
+    the method ddq runs, at most four."""
+    out = []
+    for r in runs:
+        with h5py.File(r.path, "r") as f:
+            if "train/ddq" not in f or len(f["train/ddq"]) == 0:
+                continue
+            t = f["train/ddq"][()]
+            lv = f["quant/ddq_levels"][()] if "quant/ddq_levels" in f else None
+            names = text(f["quant/layers"].attrs["names"]).split(",")
+        spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
+        out.append((r, t, lv, names, max(spe, 1.0)))
+    return out[:4]
+
+
+def plot_ddq(runs, out):
+    tabs = ddq_tables(runs)
+    if not tabs:
+        return "no method ddq run with /train/ddq"
+    fig, axes = plt.subplots(len(tabs), 2, figsize=(12, 0.25 * len(tabs[0][3]) + 2.5 * len(tabs)),
+                             squeeze=False)
+    cmap = plt.get_cmap("viridis", 7)
+    for row, (r, t, _, names, spe) in zip(axes, tabs):
+        x = t["step"] / spe
+        edges = np.concatenate([[0.0], x])
+        for ax, side in zip(row, ("w", "a")):
+            bits = np.array(t[side + "_bits"], dtype=float).reshape(len(t), -1).T
+            bits[bits > 8] = np.nan  # 32: not quantized
+            im = ax.pcolormesh(edges, np.arange(len(names) + 1), bits, cmap=cmap, vmin=1.5,
+                               vmax=8.5, shading="flat")
+            ax.set(yticks=np.arange(len(names)) + 0.5, xlabel="epoch",
+                   title="%s: %s precision" % (ddq_name(r), "weight" if side == "w" else "input"))
+            ax.set_yticklabels(names, fontsize=6)
+            ax.invert_yaxis()
+            fig.colorbar(im, ax=ax, ticks=range(2, 9), label="bits")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def plot_ddq_levels(runs, out):
+    tabs = [t for t in ddq_tables(runs) if t[2] is not None and len(t[2])]
+    if not tabs:
+        return "no method ddq run with /quant/ddq_levels"
+    fig, axes = plt.subplots(len(tabs), 2, figsize=(12, 0.25 * len(tabs[0][3]) + 2.5 * len(tabs)),
+                             squeeze=False)
+    for row, (r, _, lv, names, _) in zip(axes, tabs):
+        for ax, side in zip(row, ("w", "a")):
+            for i, levels in enumerate(lv[side + "_levels"]):
+                v = levels[np.isfinite(levels)]
+                ax.plot(v, np.full(len(v), i), "|", ms=6, mew=0.6, color="C0")
+                ax.text(1.02, i, str(int(lv[side + "_bits"][i])), fontsize=6, va="center",
+                        transform=ax.get_yaxis_transform())
+            ax.set(yticks=range(len(names)), xlabel="level / range R",
+                   title="%s: final %s levels (bits at the right)" %
+                   (ddq_name(r), "weight" if side == "w" else "input"))
+            ax.set_yticklabels(names, fontsize=6)
+            ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
-           ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits)]
+           ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
+           ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels)]
 
 
 def main():

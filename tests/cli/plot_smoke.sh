@@ -3,7 +3,9 @@
 # Runs configs/smoke.ini for one short epoch with a 2 x 2 corruption grid and
 # a two-point sweep of it, then plot.py on the run file and the sweep folder:
 # curves.png, severity.png and pareto.png must be non-empty PNG files and
-# bits_heatmap.png skipped with its reason (no adaptive method). Skipped
+# bits_heatmap.png and ddq_bits.png skipped with their reasons (no adaptive
+# method, no ddq run); then a one-epoch method ddq run gives ddq_bits.png
+# and ddq_levels.png. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -30,16 +32,25 @@ printf 'include = %s/configs/smoke.ini\n\n[eval]\ngrid = true\ngrid_corruptions 
     fail "qadapt sweep failed"
 "$py" "$root/tools/plot.py" --out "$tmp/plots" "$tmp/run/smoke/run.h5" "$tmp/sweep" \
     > "$tmp/plot.txt" 2>> "$tmp/log.txt" || fail "plot.py failed"
+grep -q "skipped ddq_bits.png: no method ddq run" "$tmp/plot.txt" ||
+    fail "ddq_bits.png was not skipped with its reason"
+ddq=(--set experiment.method=ddq --set quant.w_quantizer=ddq --set quant.a_quantizer=ddq
+     --set ddq.log_every=2 --set experiment.name=ddq)
+"$QADAPT_BIN" run "$root/configs/smoke.ini" --out "$tmp/run" "${small[@]}" "${ddq[@]}" \
+    >> "$tmp/log.txt" 2>&1 || fail "qadapt run (method ddq) failed"
+"$py" "$root/tools/plot.py" --out "$tmp/ddq" "$tmp/run/ddq/run.h5" > "$tmp/ddq.txt" \
+    2>> "$tmp/log.txt" || fail "plot.py failed on a ddq run"
+cat "$tmp/ddq.txt" >> "$tmp/log.txt"
 cat "$tmp/plot.txt" >> "$tmp/log.txt"
-for f in curves severity pareto; do
-    png="$tmp/plots/$f.png"
+for f in plots/curves plots/severity plots/pareto ddq/ddq_bits ddq/ddq_levels; do
+    png="$tmp/$f.png"
     [ -s "$png" ] || fail "$f.png missing or empty"
     [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
         fail "$f.png is not a PNG file"
-    grep -q "wrote $png" "$tmp/plot.txt" || fail "plot.py did not report $f.png"
+    grep -q "wrote $png" "$tmp/plot.txt" "$tmp/ddq.txt" || fail "plot.py did not report $f.png"
 done
 grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity and pareto PNGs from a run file and a sweep folder"
+echo "ok 1 - plot.py: curves, severity and pareto PNGs from a run file and a sweep folder, ddq's from a ddq run"
