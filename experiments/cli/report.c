@@ -61,6 +61,11 @@ static void report_config(FILE *f, hid_t h)
                                              NULL};
     static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
                                         "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
+    static const char *const quant_ddq[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                            "quant.first_bits", "quant.last_bits",
+                                            "quant.ddq_adaptive", NULL};
+    static const char *const ddq[] = {"ddq.max_bits", "ddq.cost", "ddq.form", "ddq.lambda",
+                                      "ddq.target", "ddq.target_bits", "ddq.gate_lr_mult", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -73,6 +78,10 @@ static void report_config(FILE *f, hid_t h)
     if (strcmp(method, "dqmq") == 0) {
         summary_line(f, ini, "quant:   ", quant_dqmq);
         summary_line(f, ini, "agent:   ", agent);
+    }
+    if (strcmp(method, "ddq") == 0) {
+        summary_line(f, ini, "quant:   ", quant_ddq);
+        summary_line(f, ini, "ddq:     ", ddq);
     }
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);
