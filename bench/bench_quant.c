@@ -14,9 +14,12 @@
  *   soft-tied   a soft plan over the candidate widths (default 2,3,4,8),
  *               uniform probabilities, one distribution per layer
  *   soft-untied the same with separate weight and activation distributions
- *   ddq         DDQ quantizers (quant/ddq.h) on weights and inputs at maximum
- *               width 8, gates opened to <bits> (so the layers run what
- *               `hard` runs, and the gates, range and bit values are learned)
+ *   ddq         method ddq's step: DDQ quantizers (quant/ddq.h) on weights
+ *               and inputs at maximum width 8, gates opened to <bits> (so the
+ *               layers run what `hard` runs, and the gates, range and bit
+ *               values are learned), and between backward and update the
+ *               penalty on BitOps toward W<bits>A<bits>'s (absolute form,
+ *               lambda 1: q_ddq_net_penalty, as method ddq calls it)
  *   ddq-adaptive the same with learned non-uniform levels (the level tables
  *               in forward and backward)
  * The network input is left as it comes (quant.input = none; --input
@@ -42,6 +45,7 @@
 #include "bench_util.h"
 #include "nn/models.h"
 #include "nn/par.h"
+#include "quant/ddq.h"
 #include "quant/qnet.h"
 
 enum { M_FP32, M_HARD, M_TIED, M_UNTIED, M_DDQ, M_DDQ_ADAPTIVE, NMODES };
@@ -63,6 +67,7 @@ typedef struct {
     q_net *qn;
     nn_optim *opt;
     nn_sched_cfg sched;
+    q_penalty pen; /* ddq modes */
     int *labels;
     long step, total;
     float loss;
@@ -155,6 +160,9 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
         rc = nn_net_finalize(t->net, 1, err);
     if (rc == QA_OK && mode != M_FP32)
         rc = make_plan(t, mode, a, err);
+    if (rc == QA_OK && ddq)
+        t->pen = (q_penalty){Q_COST_BITOPS, Q_PENALTY_ABS, 1.0f,
+                             (float)q_cost_fixed_ratio(&t->qn->cost, Q_COST_BITOPS, a->bits)};
     if (rc == QA_OK)
         rc = bench_peer_sgd(&t->opt, &t->sched, &t->net->params, err);
     t->total = 5 + (long)a->steps * a->reps;
@@ -179,7 +187,10 @@ static void trainer_free(trainer *t)
 static void train_step(trainer *t, const bench_data *d, int batch)
 {
     bench_gather(d, t->step, batch, nn_net_input(t->net), t->labels, NULL);
-    t->loss = bench_peer_step(t->net, t->opt, &t->sched, t->labels, batch, t->step, t->total);
+    t->loss = bench_peer_grad(t->net, t->labels, batch);
+    if (t->pen.lambda > 0.0f)
+        q_ddq_net_penalty(t->qn, &t->net->params, &t->pen, NULL);
+    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
     t->step++;
 }
 
