@@ -15,7 +15,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "nn/blas.h"
 
 #define SPIN_ITERS 20000
 
@@ -131,7 +130,6 @@ int nn_par_set_threads(int n, qa_err *err)
     if (n < 1 || n > NN_PAR_MAX_THREADS)
         return qa_fail(err, QA_ERR_ARG, "thread count %d is out of range [1, %d]", n,
                        NN_PAR_MAX_THREADS);
-    nn_blas_set_threads(1);
     if (n == pool.nthreads)
         return QA_OK;
     nn_par_shutdown();
