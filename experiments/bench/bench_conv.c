@@ -114,7 +114,7 @@ static int bench_shape(const conv_shape *s, const bench_args *a, double *out_tot
     size_t nx = (size_t)a->batch * (size_t)(s->c * s->h * s->h);
     size_t ny = (size_t)a->batch * (size_t)(g.oc * g.oh * g.ow);
     size_t nw = (size_t)(g.oc * g.c * g.kh * g.kw), K = (size_t)(g.c * g.kh * g.kw);
-    size_t P = (size_t)(g.oh * g.ow), scratch_n = nn_conv2d_scratch_floats(&g, 1);
+    size_t P = (size_t)(g.oh * g.ow), scratch_n = nn_conv2d_scratch_floats(&g, 1, nn_par_shares());
     float *x = filled(nx, 1), *dx = filled(nx, 2), *y = filled(ny, 3), *dy = filled(ny, 4);
     float *w = filled(nw, 5), *dw = filled(nw, 6), *sc = filled(scratch_n, 7);
     /* operands of the GEMMs-alone timing: lowered columns, (C,P) result and
