@@ -2,7 +2,8 @@
  * QAT step.
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
- *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
+ *              [--reps R] [--batch B] [--threads T] [--shares S] [--cand LIST]
+ *              [--nfeat F]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -47,7 +48,7 @@ static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
     const char *model, *cand;
-    int steps, reps, batch, threads, nfeat;
+    int steps, reps, batch, threads, shares, nfeat;
 } bench_args;
 
 /* Fashion-MNIST with random stand-ins for the quality features: their
@@ -75,7 +76,7 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT};
+    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, NN_PAR_DEFAULT_SHARES, ENV_Q_NFEAT};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -83,6 +84,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--reps", .num = &a->reps, .min = 1},
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--shares", .num = &a->shares, .min = 1},
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
     };
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
@@ -308,11 +310,13 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
         rc = load_data(&d, a.nfeat, &err);
     if (rc == QA_OK) {
-        printf("bench_dqmq: model %s, batch %d, %d threads, fixed W4A4 vs dqmq over %s "
-               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps);
+        printf("bench_dqmq: model %s, batch %d, %d threads, %d shares, fixed W4A4 vs dqmq over "
+               "%s (critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.shares, a.cand, a.nfeat, a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d.img);
