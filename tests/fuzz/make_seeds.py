@@ -82,6 +82,11 @@ def png_seeds():
     put("png", "gamma.png", png(3, 3, 2, 8, rows8(3, 3, 3), chunk(b"gAMA", struct.pack(">I", 100000))))
     whole = png(6, 5, 2, 8, rows8(6, 5, 3))
     put("png", "truncated.png", whole[:len(whole) * 2 // 3])
+    # headers of large images over a few rows of data: refused or cut short
+    # without allocating or decoding for their size
+    put("png", "huge_rgb_truncated.png", png(16384, 16384, 2, 8, [bytes(3 * 16384)] * 2))
+    put("png", "wide_grey.png", png(65535, 1, 0, 8, [bytes(65535)]))
+    put("png", "too_wide.png", png(65537, 1, 0, 8, [bytes(65537)]))
 
 
 # ---- JPEG ----
@@ -117,6 +122,14 @@ def jpeg_seeds(tmp):
         put("jpeg", name, run(["cjpeg"] + opts + [src]))
     whole = run(["cjpeg", rgb])
     put("jpeg", "truncated.jpg", whole[:len(whole) // 2])
+    # the frame header of a small file patched to 16384 x 16384 and 65535 x 65535
+    for name, side in (("huge_16384.jpg", 16384), ("huge_65535.jpg", 65535)):
+        for src in ("rgb420.jpg", "progressive.jpg"):
+            with open(os.path.join(OUT, "jpeg", src), "rb") as f:
+                data = bytearray(f.read())
+            sof = max(data.find(b"\xff\xc0"), data.find(b"\xff\xc2"))
+            data[sof + 5:sof + 9] = struct.pack(">HH", side, side)
+            put("jpeg", src[:-4] + "_" + name, bytes(data))
 
 
 # ---- IDX: flags, u16 length of the images file, images file, labels file ----
