@@ -15,7 +15,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-
 #define SPIN_ITERS 20000
 
 typedef struct {
