@@ -54,8 +54,8 @@ static const thread_case CASES[] = {
     {"resnet20", "smoke.ini",
      {"model.arch=resnet20", "data.limit=384", "data.test_limit=200", "train.epochs=1", NULL}},
     {"dqmq", "fmnist-dqmq.ini",
-     {"data.limit=768", "data.test_limit=300", "train.epochs=3", "agent.warmup=1",
-      "agent.finetune=1", "agent.sample_rate=0.1", "eval.grid_corruptions=gaussian_noise",
+     {"data.limit=768", "data.test_limit=300", "train.epochs=3", "dqmq.warmup=1",
+      "dqmq.finetune=1", "dqmq.sample_rate=0.1", "eval.grid_corruptions=gaussian_noise",
       "eval.grid_severities=3", NULL}},
 };
 
