@@ -53,4 +53,4 @@ grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity and pareto PNGs from a run file and a sweep folder, ddq's from a ddq run"
+echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's from a ddq run"
