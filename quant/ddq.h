@@ -157,8 +157,8 @@ double q_ddq_net_penalty(const q_net *qn, const nn_params *p, const q_penalty *p
 /* Fits the realised widths into the budget (a rounding of the relaxed
  * gates): while the cost ratio exceeds pen->target, closes the top open
  * gate with the smallest logit among the planned DDQ quantizers whose
- * one-bit drop lowers the cost (that side's gates set to one bit less by
- * q_ddq_set_bits). Returns the gates closed; *ratio (nullable) the final
+ * one-bit drop lowers the cost (its logit set to -gate_init: that side
+ * loses one bit, the logits below keep what they learned). Returns the gates closed; *ratio (nullable) the final
  * ratio, above the target only when no gate is left to close. */
 int q_ddq_net_fit(const q_net *qn, const nn_params *p, const q_penalty *pen, double *ratio);
 

@@ -94,7 +94,7 @@ int q_ddq_net_fit(const q_net *qn, const nn_params *p, const q_penalty *pen, dou
         }
         if (!best)
             break;
-        q_ddq_set_bits(best, p, best->ddq->min_bits + bk);
+        nn_params_value(p, best->ddq->vgate)[bk] = -best->ddq->gate_init;
         closed++;
     }
     if (ratio)

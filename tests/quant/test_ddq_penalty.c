@@ -241,8 +241,8 @@ START_TEST(test_net_fit)
     ck_assert_int_eq(q_ddq_bits(&qn->layers[2]->wq[0], p), 3);
     ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->aq[0], p), 5);
     ck_assert_int_eq(q_ddq_net_fit(qn, p, &pen, &r), 0); /* fits already */
-    /* conv3's weights now have their next gate on top, at +gate_init (0.5):
-     * conv2's activations (0.2) go next, 5 -> 4 bits saving 6 units */
+    /* conv3's weights now have their next gate on top, nested at 2 gate_init
+     * (1.0): conv2's activations (0.2) go next, 5 -> 4 bits saving 6 units */
     pen.target = (float)(r - 5 * u);
     ck_assert_int_eq(q_ddq_net_fit(qn, p, &pen, &r), 1);
     ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->aq[0], p), 4);
