@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/deploy_run.h"
 #include "experiments/methods.h"
 #include "experiments/quant_log.h"
 #include "experiments/run.h"
@@ -122,6 +123,21 @@ static int fixed_eval_cost(exp_run *r, void *state, const exp_batch *b, double *
     return st->qn->plan->nlayers;
 }
 
+/* the constant plan's widths (sample 0's row) */
+static int fixed_deploy(exp_run *r, void *state, exp_deploy *out, qa_err *err)
+{
+    (void)r;
+    (void)err;
+    fixed_state *st = state;
+    const q_plan *p = st->qn->plan;
+    out->qn = st->qn;
+    for (int l = 0; l < p->nlayers; l++) {
+        out->fixed_w[l] = q_plan_wbits(p, 0)[l];
+        out->fixed_a[l] = q_plan_abits(p, 0)[l];
+    }
+    return QA_OK;
+}
+
 static void fixed_destroy(void *state)
 {
     fixed_state *st = state;
@@ -138,4 +154,5 @@ const exp_method exp_method_fixed = {
     .epoch_end = fixed_epoch_end,
     .destroy = fixed_destroy,
     .eval_cost = fixed_eval_cost,
+    .deploy = fixed_deploy,
 };

@@ -53,6 +53,12 @@
  *              of planned layers. NULL: MACs x 32 x 32 BitOps for a method
  *              without wrap (it runs the float backbone), NaN otherwise.
  *
+ * Integer deployment (`qadapt export`, `eval --engine int`, deploy_run.h):
+ *   deploy     fill *out with what the integer model is made of: the
+ *              quantized net's layers and plan, the policy and the features
+ *              it reads, or the fixed widths. NULL: the method has no
+ *              integer model (fp32).
+ *
  * Deliberately not here: the loop, logging of the common columns, data,
  * signals (run.c); the layers and quantizers methods use (nn/, quant/). */
 #ifndef EXP_METHODS_H
@@ -64,6 +70,7 @@
 typedef struct exp_run exp_run;
 typedef struct exp_batch exp_batch;
 typedef struct exp_ckpt exp_ckpt;
+typedef struct exp_deploy exp_deploy;
 
 /* Running sums over the batches of an epoch or an evaluation. */
 typedef struct {
@@ -86,6 +93,7 @@ typedef struct {
     int (*load)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
     int (*eval_cost)(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
                      float *a);
+    int (*deploy)(exp_run *r, void *state, exp_deploy *out, qa_err *err);
 } exp_method;
 
 /* The table: index i is what [experiment] method stores. */

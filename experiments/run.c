@@ -360,19 +360,24 @@ int exp_run_main(const exp_config *cfg, const exp_run_opts *opts, exp_run_result
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
-    for (r->epoch = res->epochs; !rc && r->epoch < cfg->train.epochs; r->epoch++) {
+    int inspected = !rc && opts->inspect;
+    if (inspected)
+        rc = opts->inspect(r, opts->inspect_ctx, err);
+    for (r->epoch = res->epochs; !rc && !inspected && r->epoch < cfg->train.epochs; r->epoch++) {
         rc = run_epoch(r, res, err);
         if (rc || stop_requested(r))
             break; /* r->epoch stays the epoch that was stopped */
     }
-    if (!rc && !stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
+    if (!rc && !inspected && !stop_requested(r) && res->epochs == cfg->train.epochs &&
+        cfg->eval.grid)
         rc = exp_grid_run(r, err);
-    else if (!rc && opts->eval_only) /* the grid is all qadapt eval does: it did not run */
+    else if (!rc && !inspected && opts->eval_only) /* the grid is all qadapt eval does: it did not run */
         rc = qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");
     res->seconds = exp_now() - r->t_start;
-    res->status = rc                               ? EXP_RUN_FAILED
-                  : res->epochs < cfg->train.epochs ? EXP_RUN_INTERRUPTED
-                                                    : EXP_RUN_COMPLETE;
+    /* inspected: "interrupted", so that the run file is left as it was */
+    res->status = rc ? EXP_RUN_FAILED
+                     : res->epochs < cfg->train.epochs || inspected ? EXP_RUN_INTERRUPTED
+                                                                    : EXP_RUN_COMPLETE;
     rc = exp_run_log_close(r, res, rc, err);
     run_free(r);
     free(r);

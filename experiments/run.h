@@ -48,6 +48,11 @@ typedef struct {
                                    and replace the run file only when the run completes */
     const char *run_path;       /* the run file wherever it is (qadapt eval), NULL:
                                    out_dir/experiment.name/run.h5 */
+    /* with resume and eval_only: called on the restored run instead of
+     * the grid (qadapt export, eval --engine int); the run file stays as
+     * it was */
+    int (*inspect)(exp_run *r, void *ctx, qa_err *err);
+    void *inspect_ctx;
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
