@@ -12,8 +12,8 @@ static int round4(int c)
     return (c + 3) / 4 * 4;
 }
 
-/* offsets of every output pixel's taps in the (H, W, Cp) input */
-static void build_ind(const dep_layer *l, eng_layer *el)
+/* offsets of every output pixel's taps in the (H, W, cp) input */
+static void build_ind(const dep_layer *l, int cp, int T, int32_t *ind)
 {
     for (int oy = 0; oy < l->oh; oy++)
         for (int ox = 0; ox < l->ow; ox++)
@@ -21,17 +21,19 @@ static void build_ind(const dep_layer *l, eng_layer *el)
                 for (int kx = 0; kx < l->kw; kx++) {
                     int iy = oy * l->sh - l->ph + ky, ix = ox * l->sw - l->pw + kx;
                     int in = iy >= 0 && iy < l->h && ix >= 0 && ix < l->w;
-                    size_t at = ((size_t)oy * (size_t)l->ow + (size_t)ox) * (size_t)el->T +
+                    size_t at = ((size_t)oy * (size_t)l->ow + (size_t)ox) * (size_t)T +
                                 (size_t)ky * (size_t)l->kw + (size_t)kx;
-                    el->ind[at] = in ? (int32_t)(((size_t)iy * (size_t)l->w + (size_t)ix) *
-                                                 (size_t)el->Cp) : -1;
+                    ind[at] = in ? (int32_t)(((size_t)iy * (size_t)l->w + (size_t)ix) *
+                                             (size_t)cp) : -1;
                 }
 }
 
-/* (OC, C, KH, KW) codes -> (OC, T, Cp) with zero padding channels, packed */
+/* (OC, C, KH, KW) codes -> (OC, T, Cp) with zero padding channels (lowered:
+ * (OC, 1, Kp) in patch order tap-major), packed */
 static int pack_slot(const dep_engine *e, const dep_layer *l, eng_layer *el, int j, qa_err *err)
 {
     size_t n = (size_t)l->oc * (size_t)el->T * (size_t)el->Cp;
+    int taps = l->kh * l->kw;
     int8_t *w = calloc(n, 1);
     el->wpack[j] = malloc(e->kern->wbytes(l->oc, el->T, el->Cp));
     el->wsum[j] = calloc((size_t)l->oc, sizeof *el->wsum[j]);
@@ -42,9 +44,11 @@ static int pack_slot(const dep_engine *e, const dep_layer *l, eng_layer *el, int
     const int8_t *src = l->ws[j].codes;
     for (int o = 0; o < l->oc; o++)
         for (int c = 0; c < l->c; c++)
-            for (int t = 0; t < el->T; t++) {
-                int8_t v = src[((size_t)o * (size_t)l->c + (size_t)c) * (size_t)el->T + (size_t)t];
-                w[((size_t)o * (size_t)el->T + (size_t)t) * (size_t)el->Cp + (size_t)c] = v;
+            for (int t = 0; t < taps; t++) {
+                int8_t v = src[((size_t)o * (size_t)l->c + (size_t)c) * (size_t)taps + (size_t)t];
+                size_t at = el->lowered ? (size_t)t * (size_t)l->c + (size_t)c
+                                        : (size_t)t * (size_t)el->Cp + (size_t)c;
+                w[(size_t)o * (size_t)el->T * (size_t)el->Cp + at] = v;
                 el->wsum[j][o] += v;
             }
     e->kern->pack(w, l->oc, el->T, el->Cp, el->wpack[j]);
@@ -63,13 +67,22 @@ static int build_layers(dep_engine *e, qa_err *err)
         if (l->groups != 1)
             return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions are not "
                            "supported by the integer engine", l->name);
-        el->T = l->kh * l->kw;
-        el->Cp = round4(l->c);
+        int taps = l->kh * l->kw;
         el->P = l->oh * l->ow;
+        el->lowered = taps > 1 && round4(l->c * taps) < round4(l->c) * taps;
+        el->T = el->lowered ? 1 : taps;
+        el->Cp = el->lowered ? round4(l->c * taps) : round4(l->c);
         el->ind = malloc((size_t)el->P * (size_t)el->T * sizeof *el->ind);
-        if (!el->ind)
+        el->gather = el->lowered ? malloc((size_t)el->P * (size_t)taps * sizeof *el->gather) : NULL;
+        if (!el->ind || (el->lowered && !el->gather))
             return qa_fail(err, QA_ERR_NOMEM, "out of memory loading layer %s", l->name);
-        build_ind(l, el);
+        if (el->lowered) {
+            build_ind(l, round4(l->c), taps, el->gather);
+            for (int p = 0; p < el->P; p++)
+                el->ind[p] = p * el->Cp;
+        } else {
+            build_ind(l, el->Cp, taps, el->ind);
+        }
         for (int j = 0; j < l->nw; j++) {
             int rc = pack_slot(e, l, el, j, err);
             if (rc)
@@ -103,11 +116,24 @@ static int build_buffers(dep_engine *e, qa_err *err)
         maxcp = e->tcp[i] > maxcp ? e->tcp[i] : maxcp;
         per += e->tbytes[i];
     }
+    size_t patch = 0;
+    size_t plane = 0; /* one padded grey plane (engine_run.c gather) */
+    for (int i = 0; i < e->m.nlayers; i++) {
+        const dep_layer *l = &e->m.layers[i];
+        size_t pl = (size_t)(l->h + 2 * l->ph) * (size_t)(l->w + 2 * l->pw);
+        if (e->layers[i].lowered && (size_t)e->layers[i].P * (size_t)e->layers[i].Cp > patch)
+            patch = (size_t)e->layers[i].P * (size_t)e->layers[i].Cp;
+        plane = e->layers[i].lowered && pl > plane ? pl : plane;
+    }
+    patch = (patch + 63) / 64 * 64;
+    per += patch;
     e->chunk = (int)(DEP_CHUNK_BYTES / per);
     e->chunk = e->chunk < 1 ? 1 : (e->chunk > 32 ? 32 : e->chunk);
+    plane = (plane + 63) / 64 * 64;
     for (int i = 0; i < nt; i++)
         e->toff[i] = (i ? e->toff[i - 1] + e->tbytes[i - 1] * (size_t)e->chunk : 0);
-    e->ws_bytes = per * (size_t)e->chunk;
+    e->patch_off = (per - patch) * (size_t)e->chunk;
+    e->ws_bytes = per * (size_t)e->chunk + plane;
     e->nws = nn_par_threads();
     e->ws = calloc((size_t)e->nws, sizeof *e->ws);
     e->pad0 = calloc((size_t)maxcp, 1);
@@ -223,6 +249,7 @@ void dep_engine_free(dep_engine *e)
         return;
     for (int i = 0; e->layers && i < e->m.nlayers; i++) {
         free(e->layers[i].ind);
+        free(e->layers[i].gather);
         for (int j = 0; j < DEP_MAX_SLOTS; j++) {
             free(e->layers[i].wpack[j]);
             free(e->layers[i].wsum[j]);

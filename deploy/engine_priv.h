@@ -9,9 +9,16 @@
 #define DEP_CHUNK_BYTES (1 << 20) /* activation bytes a share works in at once */
 #define DEP_POLICY_BATCH 256       /* images the policy evaluates per call */
 
+/* A layer with few input channels (C not a multiple of 4, several taps:
+ * the network's first) is lowered: its taps are gathered into patches of
+ * Kp = round4(T C) bytes per pixel (gather, (P, T) offsets into the input)
+ * and the kernel runs a 1x1 convolution over them (T = 1, Cp = Kp), instead
+ * of padding every tap's channels to 4. */
 typedef struct {
-    int T, Cp, P;                    /* taps, padded input channels, output pixels */
+    int T, Cp, P;                    /* the kernel's taps and channels, output pixels */
     int32_t *ind;                    /* (P, T) input offsets, -1 = padding */
+    int lowered;
+    int32_t *gather;                 /* lowered: (P, taps) offsets into the input */
     void *wpack[DEP_MAX_SLOTS];      /* the kernel's layout */
     int32_t *wsum[DEP_MAX_SLOTS];    /* (OC) sum of each channel's weight codes */
 } eng_layer;
@@ -36,6 +43,7 @@ struct dep_engine {
     void *oppmem;
     uint8_t *pad0, *pad128;  /* (maxcp) zero points */
     int chunk;               /* images per workspace */
+    size_t patch_off;        /* lowered layers' patches, after the tensors */
     uint8_t **ws;            /* (nws) workspaces */
     int nws;
     size_t ws_bytes;

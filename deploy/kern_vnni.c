@@ -2,8 +2,9 @@
  * 16 oc, 4 c): one 64-byte load feeds vpdpbusd for 16 output channels x 4
  * input channels, against one pixel's 4 input bytes broadcast. A tile is
  * MR pixels x NB blocks of 16 channels, all accumulators in registers
- * (MR x NB + NB + 1 <= 32 zmm). Pixels past the end of the range repeat
- * the last one and are not stored. */
+ * (MR x NB + NB + 1 <= 32 zmm). The (sample, pixel) pairs of the call
+ * are tiled as one flat range, so a tile spans samples; pairs past the end
+ * repeat the last one and are not stored. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 #include <immintrin.h>
@@ -40,96 +41,124 @@ static void vnni_pack(const int8_t *w, int oc, int t, int cp, void *out)
             }
 }
 
-/* 16 values through the epilogue and into the output */
-FORCE void epi16(const dep_conv_args *a, int s, int p, int oc, __m512i acc)
+/* the epilogue's per-call constants, loaded once */
+typedef struct {
+    __m512 lo, hi, half, u, signbit;
+    __m512i zout;
+} epi_consts;
+
+FORCE epi_consts epi_make(const dep_conv_args *a)
 {
-    int rem = a->OC - oc;
-    __mmask16 k = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
-    acc = _mm512_sub_epi32(acc, _mm512_maskz_loadu_epi32(k, a->zc + oc));
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(k, a->m + oc));
-    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, a->b + oc));
+    epi_consts c = {_mm512_set1_ps(a->lo), _mm512_set1_ps(a->hi), _mm512_set1_ps(DEP_HALF_DOWN),
+                    _mm512_set1_ps(a->u), _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)),
+                    _mm512_set1_epi32(a->z_out)};
+    return c;
+}
+
+/* 16 values of pixel p of sample s through the epilogue into the output;
+ * zc, m, b: the block's 16 channels */
+FORCE void epi16(const dep_conv_args *a, const epi_consts *c, int s, int p, int oc, __mmask16 k,
+                 __m512i acc, __m512i zc, __m512 m, __m512 b)
+{
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zc)), m);
+    v = _mm512_add_ps(v, b);
+    size_t px = (size_t)p * (size_t)a->OC + (size_t)oc;
     if (a->skip) {
-        const int32_t *sk = a->skip + (size_t)s * a->skip_stride + (size_t)p * (size_t)a->OC + (size_t)oc;
-        __m512 sv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sk)),
-                                  _mm512_set1_ps(a->u));
-        v = _mm512_add_ps(v, sv);
+        const int32_t *sk = a->skip + (size_t)s * a->skip_stride + px;
+        v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sk)), c->u));
     }
-    v = _mm512_max_ps(v, _mm512_set1_ps(a->lo));
-    v = _mm512_min_ps(v, _mm512_set1_ps(a->hi));
+    v = _mm512_min_ps(_mm512_max_ps(v, c->lo), c->hi);
     if (a->out_kind == DEP_OUT_FLOAT) {
-        _mm512_mask_storeu_ps((float *)a->out + (size_t)s * a->out_stride + (size_t)p * (size_t)a->OC + (size_t)oc, k, v);
+        _mm512_mask_storeu_ps((float *)a->out + (size_t)s * a->out_stride + px, k, v);
         return;
     }
-    __m512 half = _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u)),
-        _mm512_castps_si512(_mm512_set1_ps(DEP_HALF_DOWN))));
+    __m512 half = _mm512_or_ps(_mm512_and_ps(v, c->signbit), c->half);
     __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(v, half));
     if (a->out_kind == DEP_OUT_FIX) {
-        _mm512_mask_storeu_epi32((int32_t *)a->out + (size_t)s * a->out_stride + (size_t)p * (size_t)a->OC + (size_t)oc, k, q);
+        _mm512_mask_storeu_epi32((int32_t *)a->out + (size_t)s * a->out_stride + px, k, q);
         return;
     }
-    q = _mm512_add_epi32(q, _mm512_set1_epi32(a->z_out));
     uint8_t *o = (uint8_t *)a->out + (size_t)s * a->out_stride + (size_t)p * (size_t)a->out_cp + (size_t)oc;
-    _mm_mask_storeu_epi8(o, k, _mm512_cvtusepi32_epi8(q));
+    _mm_mask_storeu_epi8(o, k, _mm512_cvtusepi32_epi8(_mm512_add_epi32(q, c->zout)));
 }
 
-FORCE void tile(const dep_conv_args *a, int s, int p0, int ob, const int MR, const int NB)
-{
-    const uint8_t *base = a->in + (size_t)s * a->in_stride;
-    const int T = a->T, cq = a->Cp / 4;
-    const size_t bstride = (size_t)T * (size_t)cq * 64;
-    const int8_t *wb = (const int8_t *)a->w + (size_t)ob * bstride;
-    __m512i acc[MR][NB];
-    for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NB; j++)
-            acc[i][j] = _mm512_setzero_si512();
-    int last = a->p_hi - 1;
-    for (int t = 0; t < T; t++) {
-        const uint8_t *src[MR];
-        for (int i = 0; i < MR; i++) {
-            int p = p0 + i <= last ? p0 + i : last;
-            int32_t off = a->ind[(size_t)p * (size_t)T + (size_t)t];
-            src[i] = off >= 0 ? base + off : a->pad;
-        }
-        const int8_t *wt = wb + (size_t)t * (size_t)cq * 64;
-        for (int q = 0; q < cq; q++) {
-            __m512i wv[NB];
-            for (int j = 0; j < NB; j++)
-                wv[j] = _mm512_loadu_si512(wt + (size_t)j * bstride + (size_t)q * 64);
-            for (int i = 0; i < MR; i++) {
-                int32_t x4;
-                memcpy(&x4, src[i] + 4 * q, 4);
-                __m512i bc = _mm512_set1_epi32(x4);
-                for (int j = 0; j < NB; j++)
-                    acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], bc, wv[j]);
-            }
-        }
+/* MR (sample, pixel) pairs from flat index f0 (f = s P + p; past the end:
+ * the last one again, not stored) x NB blocks of 16 channels from ob. A
+ * macro, so that MR and NB are literals: the accumulator array is then a
+ * fixed-size local that gcc keeps in registers (a parameter bound would
+ * make it a variable-length array, which lives in memory). */
+#define DEP_TILE(MR, NB)                                                                        \
+    static void tile_##MR##_##NB(const dep_conv_args *a, const epi_consts *ec, long f0,        \
+                                 long fend, int ob)                                            \
+    {                                                                                          \
+        const int T = a->T, cq = a->Cp / 4, P = a->p_hi - a->p_lo;                             \
+        const size_t bstride = (size_t)T * (size_t)cq * 64;                                    \
+        const int8_t *wb = (const int8_t *)a->w + (size_t)ob * bstride;                        \
+        const uint8_t *base[MR];                                                               \
+        const int32_t *ind[MR];                                                                \
+        int si[MR], pi[MR];                                                                    \
+        for (int i = 0; i < MR; i++) {                                                         \
+            long f = f0 + i < fend ? f0 + i : fend - 1;                                        \
+            si[i] = (int)(f / P);                                                              \
+            pi[i] = a->p_lo + (int)(f % P);                                                    \
+            base[i] = a->in + (size_t)si[i] * a->in_stride;                                    \
+            ind[i] = a->ind + (size_t)pi[i] * (size_t)T;                                       \
+        }                                                                                      \
+        __m512i acc[MR][NB];                                                                   \
+        _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                  \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)                                   \
+            acc[i][j] = _mm512_setzero_si512();                                                \
+        for (int t = 0; t < T; t++) {                                                          \
+            const uint8_t *src[MR];                                                            \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                              \
+                src[i] = ind[i][t] >= 0 ? base[i] + ind[i][t] : a->pad;                        \
+            const int8_t *wt = wb + (size_t)t * (size_t)cq * 64;                               \
+            for (int q = 0; q < cq; q++) {                                                     \
+                __m512i wv[NB];                                                                \
+                _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)                           \
+                    wv[j] = _mm512_loadu_si512(wt + (size_t)j * bstride + (size_t)q * 64);     \
+                _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                        \
+                    int32_t x4;                                                                \
+                    memcpy(&x4, src[i] + 4 * q, 4);                                            \
+                    __m512i bc = _mm512_set1_epi32(x4);                                        \
+                    _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++)                       \
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], bc, wv[j]);                 \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+        _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) {                                 \
+            int oc = (ob + j) * 16, rem = a->OC - oc;                                          \
+            __mmask16 k = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);         \
+            __m512i zc = _mm512_maskz_loadu_epi32(k, a->zc + oc);                              \
+            __m512 m = _mm512_maskz_loadu_ps(k, a->m + oc);                                    \
+            __m512 b = _mm512_maskz_loadu_ps(k, a->b + oc);                                    \
+            for (int i = 0; i < MR && f0 + i < fend; i++)                                      \
+                epi16(a, ec, si[i], pi[i], oc, k, acc[i][j], zc, m, b);                        \
+        }                                                                                      \
+    }                                                                                          \
+    static void blocks_##MR##_##NB(const dep_conv_args *a, const epi_consts *ec, int ob)       \
+    {                                                                                          \
+        long fend = (long)a->n * (a->p_hi - a->p_lo);                                          \
+        for (long f0 = 0; f0 < fend; f0 += MR)                                                 \
+            tile_##MR##_##NB(a, ec, f0, fend, ob);                                             \
     }
-    for (int i = 0; i < MR && p0 + i <= last; i++)
-        for (int j = 0; j < NB; j++)
-            epi16(a, s, p0 + i, (ob + j) * 16, acc[i][j]);
-}
 
-/* all pixels of sample s for NB blocks starting at ob */
-FORCE void pixels(const dep_conv_args *a, int s, int ob, const int MR, const int NB)
-{
-    for (int p0 = a->p_lo; p0 < a->p_hi; p0 += MR)
-        tile(a, s, p0, ob, MR, NB);
-}
+DEP_TILE(6, 4)
+DEP_TILE(8, 3)
+DEP_TILE(12, 2)
+DEP_TILE(14, 1)
 
 static void vnni_conv(const dep_conv_args *a)
 {
-    int nblk = (a->OC + 15) / 16;
-    for (int s = 0; s < a->n; s++) {
-        int ob = 0;
-        for (; ob + 4 <= nblk; ob += 4)
-            pixels(a, s, ob, 6, 4);
-        switch (nblk - ob) {
-        case 3: pixels(a, s, ob, 8, 3); break;
-        case 2: pixels(a, s, ob, 12, 2); break;
-        case 1: pixels(a, s, ob, 14, 1); break;
-        default: break;
-        }
+    int nblk = (a->OC + 15) / 16, ob = 0;
+    epi_consts ec = epi_make(a);
+    for (; ob + 4 <= nblk; ob += 4)
+        blocks_6_4(a, &ec, ob);
+    switch (nblk - ob) {
+    case 3: blocks_8_3(a, &ec, ob); break;
+    case 2: blocks_12_2(a, &ec, ob); break;
+    case 1: blocks_14_1(a, &ec, ob); break;
+    default: break;
     }
 }
 

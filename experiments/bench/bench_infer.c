@@ -1,0 +1,127 @@
+/* bench_infer.c: inference speed of a finished run, integer engine against
+ * qadapt's own float (fake-quant) evaluation, in one process.
+ *
+ *   bench_infer --run RUN.h5 [--reps R] [--batch B] [--kernel K]
+ *
+ * The run is restored from its checkpoint and lowered to the integer model
+ * `qadapt export` writes (its encoded size is printed). On the first B
+ * test images (prepared as the run evaluates them), each of R rounds times,
+ * interleaved: the engine on the batch (plans included: a DQMQ model
+ * computes features and runs its policy), the method's evaluation step on
+ * the batch (the float network; softmax loss included), then each again on
+ * single images (64 of them, one call each: latency). Prints medians over
+ * the rounds as RESULT lines, and the ratio int / float. Threads: the
+ * run's [experiment] threads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "deploy/engine.h"
+#include "experiments/deploy_run.h"
+
+#define MAX_REPS 64
+#define SINGLES 64
+
+typedef struct {
+    int reps, batch;
+    const char *kernel;
+    size_t bytes;
+    double t_int[MAX_REPS], t_float[MAX_REPS], l_int[MAX_REPS], l_float[MAX_REPS];
+} bench;
+
+/* seconds per call of fn over the first n images, repeated to >= 50 ms */
+static double time_int(dep_engine *e, const exp_batch *b, int n, float *logits)
+{
+    qa_err err;
+    int calls = 0;
+    double t0 = bench_now_s(), t;
+    do {
+        dep_engine_predict(e, b->px, n, logits, NULL, NULL, &err);
+        calls++;
+    } while ((t = bench_now_s() - t0) < 0.05);
+    return t / calls;
+}
+
+static double time_float(exp_run *r, exp_batch *b, int n)
+{
+    qa_err err;
+    int calls = 0, full = b->n;
+    b->n = n;
+    double t0 = bench_now_s(), t;
+    do {
+        exp_stats s = {0};
+        if (r->method->eval_step)
+            r->method->eval_step(r, r->mstate, b, &s, &err);
+        else
+            exp_step_eval(r, b, &s, &err);
+        calls++;
+    } while ((t = bench_now_s() - t0) < 0.05);
+    b->n = full;
+    return t / calls;
+}
+
+static int measure(exp_run *r, void *arg, qa_err *err)
+{
+    bench *x = arg;
+    dep_model m;
+    dep_engine *e;
+    uint8_t *buf;
+    dep_engine_opts o = {x->kernel};
+    int n = x->batch < r->batch.cap ? x->batch : r->batch.cap, rc = exp_deploy_lower(r, &m, err);
+    if (!rc && !(rc = dep_model_encode(&m, &buf, &x->bytes, err)))
+        free(buf);
+    if (!rc)
+        rc = dep_engine_create(&e, &m, &o, err);
+    int *idx = malloc((size_t)n * sizeof *idx);
+    float *logits = malloc((size_t)n * 1024 * sizeof *logits);
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    if (!rc)
+        rc = exp_batch_prepare(r, &r->batch, &r->test_set, idx, n, 0, err);
+    for (int k = 0; !rc && k < x->reps; k++) {
+        x->t_int[k] = time_int(e, &r->batch, n, logits) / n;
+        x->t_float[k] = time_float(r, &r->batch, n) / n;
+        x->l_int[k] = time_int(e, &r->batch, 1, logits);
+        x->l_float[k] = time_float(r, &r->batch, 1);
+    }
+    if (!rc)
+        printf("kernel %s, %d threads\n", dep_engine_kernel(e), r->cfg->experiment.threads);
+    if (!rc)
+        dep_engine_free(e);
+    free(idx);
+    free(logits);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static bench x = {.reps = 5, .batch = 128};
+    const char *run = NULL;
+    const bench_opt opts[] = {
+        {.name = "--run", .str = &run},
+        {.name = "--reps", .num = &x.reps, .min = 1},
+        {.name = "--batch", .num = &x.batch, .min = 1},
+        {.name = "--kernel", .str = &x.kernel},
+    };
+    if (bench_parse_args(argc, argv, "bench_infer", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
+        return 2;
+    if (!run || x.reps > MAX_REPS) {
+        fprintf(stderr, "bench_infer: --run RUN.h5 is required, --reps at most %d\n", MAX_REPS);
+        return 2;
+    }
+    qa_err err;
+    if (exp_deploy_inspect(run, NULL, 0, measure, &x, &err)) {
+        fprintf(stderr, "bench_infer: %s\n", err.msg);
+        return 1;
+    }
+    double ti = bench_median(x.t_int, x.reps), tf = bench_median(x.t_float, x.reps);
+    double li = bench_median(x.l_int, x.reps), lf = bench_median(x.l_float, x.reps);
+    printf("RESULT engine=int batch=%d img_per_s=%.1f latency_ms=%.4f model_bytes=%zu\n", x.batch,
+           1.0 / ti, 1e3 * li, x.bytes);
+    printf("RESULT engine=float batch=%d img_per_s=%.1f latency_ms=%.4f\n", x.batch, 1.0 / tf,
+           1e3 * lf);
+    printf("int / float: %.2fx images/s at batch %d, %.2fx lower latency at batch 1\n", tf / ti,
+           x.batch, lf / li);
+    return 0;
+}
