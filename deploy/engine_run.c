@@ -128,6 +128,19 @@ static uint8_t code_of(float v, const eng_opp *p)
     return (uint8_t)(q + p->z_out);
 }
 
+/* y[i] = codes of x[i] * k: clamped first (the bounds are integers, so
+ * clamp and rounding commute), written so that gcc vectorises it */
+static void quant_run(const int32_t *restrict x, uint8_t *restrict y, size_t n, float k,
+                      float lo, float hi, int32_t z)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)x[i] * k;
+        v = v > lo ? v : lo;
+        v = v < hi ? v : hi;
+        y[i] = (uint8_t)((int32_t)(v + copysignf(DEP_HALF_DOWN, v)) + z);
+    }
+}
+
 /* FIX (H, W, C) -> CODES (H, W, Cp), or its global average -> CODES (C) */
 static void run_fix(const dep_engine *e, const dep_op *o, const eng_opp *p, uint8_t *ws, int n)
 {
@@ -137,9 +150,11 @@ static void run_fix(const dep_engine *e, const dep_op *o, const eng_opp *p, uint
         const int32_t *x = (const int32_t *)(ws + e->toff[o->in] + (size_t)i * e->tbytes[o->in]);
         uint8_t *y = ws + e->toff[o->out] + (size_t)i * e->tbytes[o->out];
         if (o->kind == DEP_OP_QUANT) {
-            for (size_t q = 0; q < hw; q++)
-                for (size_t c = 0; c < C; c++)
-                    y[q * cp + c] = code_of((float)x[q * C + c] * p->k, p);
+            float lo = (float)p->lo_i, hi = (float)p->hi_i;
+            if (cp == C)
+                quant_run(x, y, hw * C, p->k, lo, hi, p->z_out);
+            for (size_t q = 0; cp != C && q < hw; q++)
+                quant_run(x + q * C, y + q * cp, C, p->k, lo, hi, p->z_out);
             continue;
         }
         int64_t sum[DEP_GAP_MAX_C] = {0}; /* pixel-major: the reads stay contiguous */
