@@ -8,7 +8,9 @@
  * rewritten through its temporary file: the same epoch rows, the new
  * /eval/grid, and /config saying which grid was evaluated; it replaces the
  * run file only when the evaluation completed (exp_run_opts.eval_only), so a
- * failed or interrupted eval leaves the finished run as it was. */
+ * failed or interrupted eval leaves the finished run as it was.
+ * --engine int runs the integer engine beside the fake-quant network
+ * instead (eval_int.h) and writes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,6 @@
 #include "experiments/eval_int.h"
 #include "experiments/report.h"
 #include "experiments/run.h"
-#include "experiments/runfile.h"
 
 static void eval_usage(void)
 {
