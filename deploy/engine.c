@@ -28,8 +28,8 @@ static void build_ind(const dep_layer *l, int cp, int T, int32_t *ind)
                 }
 }
 
-/* (OC, C, KH, KW) codes -> (OC, T, Cp) with zero padding channels (lowered:
- * (OC, 1, Kp) in patch order tap-major), packed */
+/* (OC, C, KH, KW) codes -> (OC, T, Cp) with zero padding channels (ROWS:
+ * (OC, KH, 4) with kx < KW; PATCH: (OC, 1, Kp) tap-major), packed */
 static int pack_slot(const dep_engine *e, const dep_layer *l, eng_layer *el, int j, qa_err *err)
 {
     size_t n = (size_t)l->oc * (size_t)el->T * (size_t)el->Cp;
@@ -46,13 +46,54 @@ static int pack_slot(const dep_engine *e, const dep_layer *l, eng_layer *el, int
         for (int c = 0; c < l->c; c++)
             for (int t = 0; t < taps; t++) {
                 int8_t v = src[((size_t)o * (size_t)l->c + (size_t)c) * (size_t)taps + (size_t)t];
-                size_t at = el->lowered ? (size_t)t * (size_t)l->c + (size_t)c
-                                        : (size_t)t * (size_t)el->Cp + (size_t)c;
+                size_t at = el->lowering == EL_PATCH  ? (size_t)t * (size_t)l->c + (size_t)c
+                            : el->lowering == EL_ROWS ? (size_t)(t / l->kw * 4 + t % l->kw)
+                                                      : (size_t)t * (size_t)el->Cp + (size_t)c;
                 w[(size_t)o * (size_t)el->T * (size_t)el->Cp + at] = v;
                 el->wsum[j][o] += v;
             }
     e->kern->pack(w, l->oc, el->T, el->Cp, el->wpack[j]);
     free(w);
+    return QA_OK;
+}
+
+/* ROWS: tap row ky of pixel (oy, ox) in the image's padded plane */
+static void rows_ind(const dep_layer *l, int32_t *ind)
+{
+    int wp = l->w + 2 * l->pw;
+    for (int oy = 0; oy < l->oh; oy++)
+        for (int ox = 0; ox < l->ow; ox++)
+            for (int ky = 0; ky < l->kh; ky++)
+                ind[(oy * l->ow + ox) * l->kh + ky] = (oy * l->sh + ky) * wp + ox * l->sw;
+}
+
+/* the layer's lowering, taps, channels and offset tables */
+static int plan_input(const dep_layer *l, eng_layer *el, qa_err *err)
+{
+    int taps = l->kh * l->kw;
+    el->P = l->oh * l->ow;
+    el->lowering = taps == 1 || round4(l->c * taps) >= round4(l->c) * taps ? EL_DIRECT
+                   : l->c == 1 && l->kw <= 4                              ? EL_ROWS
+                                                                          : EL_PATCH;
+    el->T = el->lowering == EL_ROWS ? l->kh : (el->lowering == EL_PATCH ? 1 : taps);
+    el->Cp = el->lowering == EL_PATCH ? round4(l->c * taps) : round4(l->c);
+    el->ind = malloc((size_t)el->P * (size_t)el->T * sizeof *el->ind);
+    el->gather = el->lowering == EL_PATCH ? malloc((size_t)el->P * (size_t)taps * 4) : NULL;
+    if (!el->ind || (el->lowering == EL_PATCH && !el->gather))
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory loading layer %s", l->name);
+    size_t plane = (size_t)(l->h + 2 * l->ph) * (size_t)(l->w + 2 * l->pw) + 4; /* + the last row's neighbour */
+    el->scratch = el->lowering == EL_ROWS    ? (plane + 63) / 64 * 64
+                  : el->lowering == EL_PATCH ? ((size_t)el->P * (size_t)el->Cp + 63) / 64 * 64
+                                             : 0;
+    if (el->lowering == EL_ROWS) {
+        rows_ind(l, el->ind);
+    } else if (el->lowering == EL_PATCH) {
+        build_ind(l, round4(l->c), taps, el->gather);
+        for (int p = 0; p < el->P; p++)
+            el->ind[p] = p * el->Cp;
+    } else {
+        build_ind(l, el->Cp, taps, el->ind);
+    }
     return QA_OK;
 }
 
@@ -67,22 +108,9 @@ static int build_layers(dep_engine *e, qa_err *err)
         if (l->groups != 1)
             return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions are not "
                            "supported by the integer engine", l->name);
-        int taps = l->kh * l->kw;
-        el->P = l->oh * l->ow;
-        el->lowered = taps > 1 && round4(l->c * taps) < round4(l->c) * taps;
-        el->T = el->lowered ? 1 : taps;
-        el->Cp = el->lowered ? round4(l->c * taps) : round4(l->c);
-        el->ind = malloc((size_t)el->P * (size_t)el->T * sizeof *el->ind);
-        el->gather = el->lowered ? malloc((size_t)el->P * (size_t)taps * sizeof *el->gather) : NULL;
-        if (!el->ind || (el->lowered && !el->gather))
-            return qa_fail(err, QA_ERR_NOMEM, "out of memory loading layer %s", l->name);
-        if (el->lowered) {
-            build_ind(l, round4(l->c), taps, el->gather);
-            for (int p = 0; p < el->P; p++)
-                el->ind[p] = p * el->Cp;
-        } else {
-            build_ind(l, el->Cp, taps, el->ind);
-        }
+        int rc = plan_input(l, el, err);
+        if (rc)
+            return rc;
         for (int j = 0; j < l->nw; j++) {
             int rc = pack_slot(e, l, el, j, err);
             if (rc)
@@ -116,24 +144,16 @@ static int build_buffers(dep_engine *e, qa_err *err)
         maxcp = e->tcp[i] > maxcp ? e->tcp[i] : maxcp;
         per += e->tbytes[i];
     }
-    size_t patch = 0;
-    size_t plane = 0; /* one padded grey plane (engine_run.c gather) */
-    for (int i = 0; i < e->m.nlayers; i++) {
-        const dep_layer *l = &e->m.layers[i];
-        size_t pl = (size_t)(l->h + 2 * l->ph) * (size_t)(l->w + 2 * l->pw);
-        if (e->layers[i].lowered && (size_t)e->layers[i].P * (size_t)e->layers[i].Cp > patch)
-            patch = (size_t)e->layers[i].P * (size_t)e->layers[i].Cp;
-        plane = e->layers[i].lowered && pl > plane ? pl : plane;
-    }
-    patch = (patch + 63) / 64 * 64;
+    size_t patch = 0; /* the largest ROWS / PATCH scratch of an image */
+    for (int i = 0; i < e->m.nlayers; i++)
+        patch = e->layers[i].scratch > patch ? e->layers[i].scratch : patch;
     per += patch;
     e->chunk = (int)(DEP_CHUNK_BYTES / per);
     e->chunk = e->chunk < 1 ? 1 : (e->chunk > 32 ? 32 : e->chunk);
-    plane = (plane + 63) / 64 * 64;
     for (int i = 0; i < nt; i++)
         e->toff[i] = (i ? e->toff[i - 1] + e->tbytes[i - 1] * (size_t)e->chunk : 0);
     e->patch_off = (per - patch) * (size_t)e->chunk;
-    e->ws_bytes = per * (size_t)e->chunk + plane;
+    e->ws_bytes = per * (size_t)e->chunk;
     e->nws = nn_par_threads();
     e->ws = calloc((size_t)e->nws, sizeof *e->ws);
     e->pad0 = calloc((size_t)maxcp, 1);

@@ -9,16 +9,22 @@
 #define DEP_CHUNK_BYTES (1 << 20) /* activation bytes a share works in at once */
 #define DEP_POLICY_BATCH 256       /* images the policy evaluates per call */
 
-/* A layer with few input channels (C not a multiple of 4, several taps:
- * the network's first) is lowered: its taps are gathered into patches of
- * Kp = round4(T C) bytes per pixel (gather, (P, T) offsets into the input)
- * and the kernel runs a 1x1 convolution over them (T = 1, Cp = Kp), instead
- * of padding every tap's channels to 4. */
+/* How a layer's input meets the kernel. DIRECT: taps of the (H, W, Cp)
+ * input. A layer with few input channels (the network's first) would pad
+ * every tap's channels to 4, so instead: ROWS (grey, KW <= 4): each
+ * image is copied into a plane padded with the zero point, and kernel row
+ * ky reads the 4 bytes at the window's row ky (the KW taps and a neighbour
+ * whose weight is 0): KH taps of 4 channels. PATCH (other few-channel
+ * layers): each pixel's taps are gathered into Kp = round4(T C) bytes and
+ * the kernel runs a 1x1 convolution over them. */
+typedef enum { EL_DIRECT, EL_ROWS, EL_PATCH } eng_lowering;
+
 typedef struct {
     int T, Cp, P;                    /* the kernel's taps and channels, output pixels */
     int32_t *ind;                    /* (P, T) input offsets, -1 = padding */
-    int lowered;
-    int32_t *gather;                 /* lowered: (P, taps) offsets into the input */
+    int lowering;                    /* eng_lowering */
+    int32_t *gather;                 /* PATCH: (P, taps) offsets into the input */
+    size_t scratch;                  /* ROWS / PATCH: bytes per image (a plane, patches) */
     void *wpack[DEP_MAX_SLOTS];      /* the kernel's layout */
     int32_t *wsum[DEP_MAX_SLOTS];    /* (OC) sum of each channel's weight codes */
 } eng_layer;
@@ -43,7 +49,7 @@ struct dep_engine {
     void *oppmem;
     uint8_t *pad0, *pad128;  /* (maxcp) zero points */
     int chunk;               /* images per workspace */
-    size_t patch_off;        /* lowered layers' patches, after the tensors */
+    size_t patch_off;        /* ROWS / PATCH layers' scratch, after the tensors */
     uint8_t **ws;            /* (nws) workspaces */
     int nws;
     size_t ws_bytes;

@@ -166,54 +166,44 @@ static void run_fix(const dep_engine *e, const dep_op *o, const eng_opp *p, uint
     }
 }
 
-/* one grey image (H, W, cp) -> a plane padded with the zero point */
-static void pad_plane(const dep_layer *l, const uint8_t *in, int cp, uint8_t z, uint8_t *plane)
-{
-    int wp = l->w + 2 * l->pw;
-    memset(plane, z, (size_t)(l->h + 2 * l->ph) * (size_t)wp);
-    for (int y = 0; y < l->h; y++)
-        for (int x = 0; x < l->w; x++)
-            plane[(size_t)(y + l->ph) * (size_t)wp + (size_t)(x + l->pw)] =
-                in[((size_t)y * (size_t)l->w + (size_t)x) * (size_t)cp];
-}
-
-/* grey 3x3 patches from the padded plane: nine loads a pixel, no tests */
-static void patches_3x3(const dep_layer *l, const uint8_t *plane, int kp, uint8_t *d)
-{
-    int wp = l->w + 2 * l->pw;
-    for (int oy = 0; oy < l->oh; oy++)
-        for (int ox = 0; ox < l->ow; ox++, d += kp) {
-            const uint8_t *s = plane + (size_t)(oy * l->sh) * (size_t)wp + (size_t)(ox * l->sw);
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++)
-                    d[ky * 3 + kx] = s[ky * wp + kx];
-        }
-}
-
-/* a lowered layer's patches: each pixel's taps, C bytes each, side by side */
-static const uint8_t *gather(const dep_engine *e, const dep_op *o, const eng_opp *op, uint8_t *ws,
+/* ROWS: each grey image (H, W, cp) into a plane padded with the zero point */
+static const uint8_t *planes(const dep_engine *e, const dep_op *o, const eng_opp *op, uint8_t *ws,
                              int n)
 {
     const dep_layer *l = &e->m.layers[o->layer];
-    const eng_layer *el = &e->layers[o->layer];
-    const int taps = l->kh * l->kw, C = l->c, P = el->P, kp = el->Cp;
-    uint8_t *patch = ws + e->patch_off, *plane = patch + (size_t)n * (size_t)P * (size_t)kp;
+    size_t stride = e->layers[o->layer].scratch, cp = (size_t)e->tcp[o->in];
+    int wp = l->w + 2 * l->pw;
     for (int i = 0; i < n; i++) {
         const uint8_t *in = ws + e->toff[o->in] + (size_t)i * e->tbytes[o->in];
-        uint8_t *d = patch + (size_t)i * (size_t)P * (size_t)kp;
-        if (C == 1 && l->kh == 3 && l->kw == 3) { /* the grey first layer */
-            pad_plane(l, in, e->tcp[o->in], op->pad[0], plane);
-            patches_3x3(l, plane, kp, d);
-            continue;
+        uint8_t *plane = ws + e->patch_off + (size_t)i * stride;
+        memset(plane, op->pad[0], stride);
+        for (int y = 0; y < l->h; y++) {
+            uint8_t *row = plane + (size_t)(y + l->ph) * (size_t)wp + (size_t)l->pw;
+            for (int x = 0; x < l->w; x++)
+                row[x] = in[((size_t)y * (size_t)l->w + (size_t)x) * cp];
         }
-        for (int p = 0; p < P; p++, d += kp) {
+    }
+    return ws + e->patch_off;
+}
+
+/* PATCH: each pixel's taps, C bytes each, side by side */
+static const uint8_t *patches(const dep_engine *e, const dep_op *o, const eng_opp *op,
+                              uint8_t *ws, int n)
+{
+    const dep_layer *l = &e->m.layers[o->layer];
+    const eng_layer *el = &e->layers[o->layer];
+    const int taps = l->kh * l->kw, C = l->c;
+    for (int i = 0; i < n; i++) {
+        const uint8_t *in = ws + e->toff[o->in] + (size_t)i * e->tbytes[o->in];
+        uint8_t *d = ws + e->patch_off + (size_t)i * el->scratch;
+        for (int p = 0; p < el->P; p++, d += el->Cp) {
             const int32_t *g = el->gather + (size_t)p * (size_t)taps;
             for (int t = 0; t < taps; t++)
                 for (int c = 0; c < C; c++)
                     d[t * C + c] = g[t] >= 0 ? in[g[t] + c] : op->pad[c];
         }
     }
-    return patch;
+    return ws + e->patch_off;
 }
 
 static void run_conv(const dep_engine *e, const dep_op *o, const eng_opp *p, uint8_t *ws, int n)
@@ -225,8 +215,10 @@ static void run_conv(const dep_engine *e, const dep_op *o, const eng_opp *p, uin
                                       : (t->kind == DEP_T_FIX ? DEP_OUT_FIX : DEP_OUT_FLOAT);
     dep_conv_args a = {
         .n = n, .p_lo = 0, .p_hi = el->P, .T = el->T, .Cp = el->Cp, .OC = l->oc,
-        .in = el->lowered ? gather(e, o, p, ws, n) : ws + e->toff[o->in],
-        .in_stride = el->lowered ? (size_t)el->P * (size_t)el->Cp : e->tbytes[o->in],
+        .in = el->lowering == EL_ROWS    ? planes(e, o, p, ws, n)
+              : el->lowering == EL_PATCH ? patches(e, o, p, ws, n)
+                                         : ws + e->toff[o->in],
+        .in_stride = el->lowering == EL_DIRECT ? e->tbytes[o->in] : el->scratch,
         .ind = el->ind, .pad = p->pad,
         .w = el->wpack[p->wslot], .zc = p->zc, .m = p->m, .b = p->b,
         .skip = o->skip >= 0 ? (const int32_t *)(ws + e->toff[o->skip]) : NULL,

@@ -97,12 +97,16 @@ FORCE void epi16(const dep_conv_args *a, const epi_consts *c, int s, int p, int 
         const uint8_t *base[MR];                                                               \
         const int32_t *ind[MR];                                                                \
         int si[MR], pi[MR];                                                                    \
+        int s0 = (int)(f0 / P), p0 = (int)(f0 % P); /* one division a tile */               \
         for (int i = 0; i < MR; i++) {                                                         \
-            long f = f0 + i < fend ? f0 + i : fend - 1;                                        \
-            si[i] = (int)(f / P);                                                              \
-            pi[i] = a->p_lo + (int)(f % P);                                                    \
-            base[i] = a->in + (size_t)si[i] * a->in_stride;                                    \
+            si[i] = s0;                                                                        \
+            pi[i] = a->p_lo + p0;                                                              \
+            base[i] = a->in + (size_t)s0 * a->in_stride;                                       \
             ind[i] = a->ind + (size_t)pi[i] * (size_t)T;                                       \
+            if (f0 + i + 1 < fend && ++p0 == P) {                                              \
+                p0 = 0;                                                                        \
+                s0++;                                                                          \
+            }                                                                                  \
         }                                                                                      \
         __m512i acc[MR][NB];                                                                   \
         _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                  \
