@@ -1,7 +1,7 @@
 /* bench_infer.c: inference speed of a finished run, integer engine against
  * qadapt's own float (fake-quant) evaluation, in one process.
  *
- *   bench_infer --run RUN.h5 [--reps R] [--batch B] [--kernel K]
+ *   bench_infer --run RUN.h5 [--reps R] [--batch B] [--kernel K] [--threads N]
  *
  * The run is restored from its checkpoint and lowered to the integer model
  * `qadapt export` writes (its encoded size is printed). On the first B
@@ -10,8 +10,9 @@
  * computes features and runs its policy), the method's evaluation step on
  * the batch (the float network; softmax loss included), then each again on
  * single images (64 of them, one call each: latency). Prints medians over
- * the rounds as RESULT lines, and the ratio int / float. Threads: the
- * run's [experiment] threads. */
+ * the rounds as RESULT lines (also the CPU time per image at batch B, all
+ * threads: what a loaded machine disturbs least), and the ratio int /
+ * float. Threads: the run's [experiment] threads, or fewer (--threads). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,36 +20,40 @@
 #include "bench_util.h"
 #include "deploy/engine.h"
 #include "experiments/deploy_run.h"
+#include "nn/par.h"
 
 #define MAX_REPS 64
 #define SINGLES 64
 
 typedef struct {
-    int reps, batch;
+    int reps, batch, threads;
     const char *kernel;
     size_t bytes;
     double t_int[MAX_REPS], t_float[MAX_REPS], l_int[MAX_REPS], l_float[MAX_REPS];
+    double c_int[MAX_REPS], c_float[MAX_REPS]; /* CPU seconds per image */
 } bench;
 
-/* seconds per call of fn over the first n images, repeated to >= 50 ms */
-static double time_int(dep_engine *e, const exp_batch *b, int n, float *logits)
+/* seconds per call over the first n images, repeated to >= 50 ms; the
+ * process's CPU seconds per call into *cpu */
+static double time_int(dep_engine *e, const exp_batch *b, int n, float *logits, double *cpu)
 {
     qa_err err;
     int calls = 0;
-    double t0 = bench_now_s(), t;
+    double t0 = bench_now_s(), c0 = bench_process_cpu_s(), t;
     do {
         dep_engine_predict(e, b->px, n, logits, NULL, NULL, &err);
         calls++;
     } while ((t = bench_now_s() - t0) < 0.05);
+    *cpu = (bench_process_cpu_s() - c0) / calls;
     return t / calls;
 }
 
-static double time_float(exp_run *r, exp_batch *b, int n)
+static double time_float(exp_run *r, exp_batch *b, int n, double *cpu)
 {
     qa_err err;
     int calls = 0, full = b->n;
     b->n = n;
-    double t0 = bench_now_s(), t;
+    double t0 = bench_now_s(), c0 = bench_process_cpu_s(), t;
     do {
         exp_stats s = {0};
         if (r->method->eval_step)
@@ -57,6 +62,7 @@ static double time_float(exp_run *r, exp_batch *b, int n)
             exp_step_eval(r, b, &s, &err);
         calls++;
     } while ((t = bench_now_s() - t0) < 0.05);
+    *cpu = (bench_process_cpu_s() - c0) / calls;
     b->n = full;
     return t / calls;
 }
@@ -68,6 +74,9 @@ static int measure(exp_run *r, void *arg, qa_err *err)
     dep_engine *e;
     uint8_t *buf;
     dep_engine_opts o = {x->kernel};
+    double cpu;
+    if (x->threads > 0 && x->threads < nn_par_threads()) /* fewer than the net was built for */
+        nn_par_set_threads(x->threads, NULL);
     int n = x->batch < r->batch.cap ? x->batch : r->batch.cap, rc = exp_deploy_lower(r, &m, err);
     if (!rc && !(rc = dep_model_encode(&m, &buf, &x->bytes, err)))
         free(buf);
@@ -80,13 +89,15 @@ static int measure(exp_run *r, void *arg, qa_err *err)
     if (!rc)
         rc = exp_batch_prepare(r, &r->batch, &r->test_set, idx, n, 0, err);
     for (int k = 0; !rc && k < x->reps; k++) {
-        x->t_int[k] = time_int(e, &r->batch, n, logits) / n;
-        x->t_float[k] = time_float(r, &r->batch, n) / n;
-        x->l_int[k] = time_int(e, &r->batch, 1, logits);
-        x->l_float[k] = time_float(r, &r->batch, 1);
+        x->t_int[k] = time_int(e, &r->batch, n, logits, &x->c_int[k]) / n;
+        x->c_int[k] /= n;
+        x->t_float[k] = time_float(r, &r->batch, n, &x->c_float[k]) / n;
+        x->c_float[k] /= n;
+        x->l_int[k] = time_int(e, &r->batch, 1, logits, &cpu);
+        x->l_float[k] = time_float(r, &r->batch, 1, &cpu);
     }
     if (!rc)
-        printf("kernel %s, %d threads\n", dep_engine_kernel(e), r->cfg->experiment.threads);
+        printf("kernel %s, %d threads\n", dep_engine_kernel(e), nn_par_threads());
     if (!rc)
         dep_engine_free(e);
     free(idx);
@@ -103,6 +114,7 @@ int main(int argc, char **argv)
         {.name = "--reps", .num = &x.reps, .min = 1},
         {.name = "--batch", .num = &x.batch, .min = 1},
         {.name = "--kernel", .str = &x.kernel},
+        {.name = "--threads", .num = &x.threads, .min = 0},
     };
     if (bench_parse_args(argc, argv, "bench_infer", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
         return 2;
@@ -117,10 +129,11 @@ int main(int argc, char **argv)
     }
     double ti = bench_median(x.t_int, x.reps), tf = bench_median(x.t_float, x.reps);
     double li = bench_median(x.l_int, x.reps), lf = bench_median(x.l_float, x.reps);
-    printf("RESULT engine=int batch=%d img_per_s=%.1f latency_ms=%.4f model_bytes=%zu\n", x.batch,
-           1.0 / ti, 1e3 * li, x.bytes);
-    printf("RESULT engine=float batch=%d img_per_s=%.1f latency_ms=%.4f\n", x.batch, 1.0 / tf,
-           1e3 * lf);
+    double ci = bench_median(x.c_int, x.reps), cf = bench_median(x.c_float, x.reps);
+    printf("RESULT engine=int batch=%d img_per_s=%.1f latency_ms=%.4f cpu_ms_per_img=%.5f "
+           "model_bytes=%zu\n", x.batch, 1.0 / ti, 1e3 * li, 1e3 * ci, x.bytes);
+    printf("RESULT engine=float batch=%d img_per_s=%.1f latency_ms=%.4f cpu_ms_per_img=%.5f\n",
+           x.batch, 1.0 / tf, 1e3 * lf, 1e3 * cf);
     printf("int / float: %.2fx images/s at batch %d, %.2fx lower latency at batch 1\n", tf / ti,
            x.batch, lf / li);
     return 0;

@@ -11,7 +11,8 @@ the observers' ranges to 4 bits (weights -8..7, activations 0..15): the
 converted model still runs PyTorch's int8 kernels, the only ones it has.
 Calibration: 4 batches of Fashion-MNIST test images. Timing: each of R
 rounds runs the batch (and 64 single images) repeatedly for >= 50 ms;
-prints medians as RESULT lines.
+prints medians as RESULT lines, with the process CPU time per image at
+batch B (all threads; OpenMP's spinning included).
 """
 import argparse
 import importlib.util
@@ -114,13 +115,17 @@ def int8_model(peer, model, bits, calib):
     return tq.convert(q)
 
 
-def timed(fn, x):
-    calls, t0 = 0, time.perf_counter()
+def timed(fn, x, cpu=None):
+    """seconds per call, repeated to >= 50 ms; process CPU seconds per call
+    appended to cpu"""
+    calls, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         fn(x)
         calls += 1
         t = time.perf_counter() - t0
         if t >= 0.05:
+            if cpu is not None:
+                cpu.append((time.process_time() - c0) / calls)
             return t / calls
 
 
@@ -141,15 +146,16 @@ def main():
     calib = [x[i * a.batch:(i + 1) * a.batch] for i in range(4)]
     models = {"int8": int8_model(peer, a.model, a.bits, calib),
               "float": plain(getattr(peer, a.model)(0)).eval()}
-    res = {k: ([], []) for k in models}
+    res = {k: ([], [], []) for k in models}
     with torch.no_grad():
         for _ in range(a.reps):
             for k, m in models.items():
-                res[k][0].append(timed(m, calib[0]) / a.batch)
+                res[k][0].append(timed(m, calib[0], res[k][2]) / a.batch)
                 res[k][1].append(np.median([timed(m, calib[0][i:i + 1]) for i in range(0, 64, 8)]))
-    for k, (tb, t1) in res.items():
+    for k, (tb, t1, cpu) in res.items():
         print(f"RESULT engine=torch_{k} model={a.model} bits={a.bits} batch={a.batch} "
-              f"img_per_s={1 / np.median(tb):.1f} latency_ms={1e3 * np.median(t1):.4f}")
+              f"img_per_s={1 / np.median(tb):.1f} latency_ms={1e3 * np.median(t1):.4f} "
+              f"cpu_ms_per_img={1e3 * np.median(cpu) / a.batch:.5f}")
 
 
 if __name__ == "__main__":
