@@ -41,44 +41,54 @@ static void vnni_pack(const int8_t *w, int oc, int t, int cp, void *out)
             }
 }
 
-/* the epilogue's per-call constants, loaded once */
+/* the epilogue's per-call constants, loaded once into a local copy (stores
+ * through the uint8_t output may alias anything the arguments point at, so
+ * fields read from *a would be reloaded after every store) */
 typedef struct {
     __m512 lo, hi, half, u, signbit;
     __m512i zout;
+    uint8_t *out8;
+    int32_t *out32;
+    float *outf;
+    const int32_t *skip;
+    size_t out_stride, skip_stride, OC, out_cp;
+    int kind;
 } epi_consts;
 
 FORCE epi_consts epi_make(const dep_conv_args *a)
 {
     epi_consts c = {_mm512_set1_ps(a->lo), _mm512_set1_ps(a->hi), _mm512_set1_ps(DEP_HALF_DOWN),
                     _mm512_set1_ps(a->u), _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)),
-                    _mm512_set1_epi32(a->z_out)};
+                    _mm512_set1_epi32(a->z_out), a->out, a->out, a->out, a->skip,
+                    a->out_stride, a->skip_stride, (size_t)a->OC, (size_t)a->out_cp,
+                    a->out_kind};
     return c;
 }
 
 /* 16 values of pixel p of sample s through the epilogue into the output;
  * zc, m, b: the block's 16 channels */
-FORCE void epi16(const dep_conv_args *a, const epi_consts *c, int s, int p, int oc, __mmask16 k,
-                 __m512i acc, __m512i zc, __m512 m, __m512 b)
+FORCE void epi16(const epi_consts *c, int s, int p, int oc, __mmask16 k, __m512i acc, __m512i zc,
+                 __m512 m, __m512 b)
 {
     __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zc)), m);
     v = _mm512_add_ps(v, b);
-    size_t px = (size_t)p * (size_t)a->OC + (size_t)oc;
-    if (a->skip) {
-        const int32_t *sk = a->skip + (size_t)s * a->skip_stride + px;
+    size_t px = (size_t)p * c->OC + (size_t)oc;
+    if (c->skip) {
+        const int32_t *sk = c->skip + (size_t)s * c->skip_stride + px;
         v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(k, sk)), c->u));
     }
     v = _mm512_min_ps(_mm512_max_ps(v, c->lo), c->hi);
-    if (a->out_kind == DEP_OUT_FLOAT) {
-        _mm512_mask_storeu_ps((float *)a->out + (size_t)s * a->out_stride + px, k, v);
+    if (c->kind == DEP_OUT_FLOAT) {
+        _mm512_mask_storeu_ps(c->outf + (size_t)s * c->out_stride + px, k, v);
         return;
     }
     __m512 half = _mm512_or_ps(_mm512_and_ps(v, c->signbit), c->half);
     __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(v, half));
-    if (a->out_kind == DEP_OUT_FIX) {
-        _mm512_mask_storeu_epi32((int32_t *)a->out + (size_t)s * a->out_stride + px, k, q);
+    if (c->kind == DEP_OUT_FIX) {
+        _mm512_mask_storeu_epi32(c->out32 + (size_t)s * c->out_stride + px, k, q);
         return;
     }
-    uint8_t *o = (uint8_t *)a->out + (size_t)s * a->out_stride + (size_t)p * (size_t)a->out_cp + (size_t)oc;
+    uint8_t *o = c->out8 + (size_t)s * c->out_stride + (size_t)p * c->out_cp + (size_t)oc;
     _mm_mask_storeu_epi8(o, k, _mm512_cvtusepi32_epi8(_mm512_add_epi32(q, c->zout)));
 }
 
@@ -130,14 +140,16 @@ FORCE void epi16(const dep_conv_args *a, const epi_consts *c, int s, int p, int 
                 }                                                                              \
             }                                                                                  \
         }                                                                                      \
+        const epi_consts E = *ec;                                                              \
         _Pragma("GCC unroll 4") for (int j = 0; j < NB; j++) {                                 \
             int oc = (ob + j) * 16, rem = a->OC - oc;                                          \
             __mmask16 k = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);         \
             __m512i zc = _mm512_maskz_loadu_epi32(k, a->zc + oc);                              \
             __m512 m = _mm512_maskz_loadu_ps(k, a->m + oc);                                    \
             __m512 b = _mm512_maskz_loadu_ps(k, a->b + oc);                                    \
-            for (int i = 0; i < MR && f0 + i < fend; i++)                                      \
-                epi16(a, ec, si[i], pi[i], oc, k, acc[i][j], zc, m, b);                        \
+            _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                              \
+                if (f0 + i < fend)                                                             \
+                    epi16(&E, si[i], pi[i], oc, k, acc[i][j], zc, m, b);                       \
         }                                                                                      \
     }                                                                                          \
     static void blocks_##MR##_##NB(const dep_conv_args *a, const epi_consts *ec, int ob)       \
