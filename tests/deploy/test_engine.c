@@ -4,9 +4,8 @@
  * and GAP ops), at W8A8, W4A4, W2A2 and with a different plan per image
  * (grouping), for every kernel variant: predictions equal, logits equal up
  * to the float rounding of the fake-quant GEMMs (and the rare code that
- * float rounding moves across a half-integer, counted and bounded). And a
- * DQMQ policy: the engine's widths per image are the fake-quant
- * evaluation's (features -> policy -> argmax). */
+ * float rounding moves across a half-integer, counted and bounded); also
+ * other quantizers (DoReFa/PACT, min-max per channel) and colour input. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,16 @@
 typedef struct {
     nn_net *net;
     q_net *qn;
-    uint8_t px[NB * SIDE * SIDE];
+    int c;                            /* image channels */
+    uint8_t px[NB * SIDE * SIDE * 3];
 } fixture;
+
+/* quantizer kinds and granularity of a fixture (LSQ per tensor by default) */
+typedef struct {
+    int w_kind, a_kind, per_channel, channels;
+} fx_kind;
+
+static const fx_kind LSQ = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 1};
 
 static const float ZERO[3] = {0, 0, 0}, ONE[3] = {1, 1, 1};
 
@@ -51,9 +58,9 @@ static void randomize_bn(nn_net *net, nn_rng *r)
 }
 
 /* smooth random images: blobs on a background, every byte value reached */
-static void make_images(uint8_t *px, nn_rng *r)
+static void make_images(uint8_t *px, int nimg, nn_rng *r)
 {
-    for (int i = 0; i < NB; i++) {
+    for (int i = 0; i < nimg; i++) {
         float cx = 6 + 16 * nn_rng_uniform(r), cy = 6 + 16 * nn_rng_uniform(r);
         float rad = 3 + 8 * nn_rng_uniform(r), amp = 255 * nn_rng_uniform(r);
         for (int y = 0; y < SIDE; y++)
@@ -65,21 +72,27 @@ static void make_images(uint8_t *px, nn_rng *r)
     }
 }
 
-static void make_fixture(fixture *f, const char *arch, int seed)
+static void make_fixture(fixture *f, const char *arch, int seed, fx_kind kind)
 {
     qa_err err;
     q_cfg cfg;
     q_cfg_defaults(&cfg);
     cfg.ncand = 3;
-    cfg.cand[0] = 2, cfg.cand[1] = 4, cfg.cand[2] = 8;
+    cfg.cand[0] = 2, cfg.cand[1] = 4, cfg.cand[2] = kind.w_kind == Q_KIND_DOREFA ? 6 : 8;
     cfg.input_domain = Q_INPUT_UNSIGNED;
-    ck_assert_int_eq(nn_model_build(&f->net, arch, NB, 1, SIDE, SIDE, 10, &err), QA_OK);
+    cfg.w_kind = kind.w_kind;
+    cfg.a_kind = kind.a_kind;
+    cfg.per_channel = kind.per_channel;
+    cfg.pact_init = 3.0f;
+    cfg.first_bits = cfg.last_bits = cfg.cand[2];
+    f->c = kind.channels;
+    ck_assert_int_eq(nn_model_build(&f->net, arch, NB, f->c, SIDE, SIDE, 10, &err), QA_OK);
     ck_assert_msg(q_net_wrap(&f->qn, f->net, &cfg, &err) == QA_OK, "%s", err.msg);
     ck_assert_int_eq(nn_net_finalize(f->net, (uint64_t)seed, &err), QA_OK);
     nn_rng r;
     nn_rng_init(&r, (uint64_t)seed, NN_STREAM_TEST, 1, 0);
-    make_images(f->px, &r);
-    data_images_to_float(f->px, NB, SIDE, SIDE, 1, ZERO, ONE, nn_net_input(f->net));
+    make_images(f->px, NB * f->c, &r); /* a colour image: three grey ones interleaved */
+    data_images_to_float(f->px, NB, SIDE, SIDE, f->c, ZERO, ONE, nn_net_input(f->net));
     for (int k = 0; k < 3; k++) { /* LSQ steps from a first batch at every width */
         ck_assert_int_eq(q_plan_set_hard(f->qn->plan, NB, cfg.cand[k], cfg.cand[k], NULL, NULL,
                                          &err), QA_OK);
@@ -129,7 +142,7 @@ static void fake_logits(fixture *f, const uint8_t *wb, float *out)
     q_plan *p = f->qn->plan;
     memcpy(p->wbits, wb, (size_t)NB * (size_t)p->nlayers);
     p->mode = Q_PLAN_HARD;
-    data_images_to_float(f->px, NB, SIDE, SIDE, 1, ZERO, ONE, nn_net_input(f->net));
+    data_images_to_float(f->px, NB, SIDE, SIDE, f->c, ZERO, ONE, nn_net_input(f->net));
     nn_net_forward(f->net, NB, 0);
     memcpy(out, nn_net_output(f->net)->data, (size_t)NB * 10 * sizeof *out);
 }
@@ -182,10 +195,10 @@ static int compare(fixture *f, const char *arch, const uint8_t *wb)
 }
 
 /* at most max_off images with a moved code */
-static void check_uniform(const char *arch, int bits, int max_off)
+static void check_uniform(const char *arch, int bits, int max_off, fx_kind kind)
 {
     fixture f;
-    make_fixture(&f, arch, 3 + bits);
+    make_fixture(&f, arch, 3 + bits, kind);
     uint8_t wb[NB * Q_MAX_LAYERS];
     memset(wb, bits, sizeof wb);
     int off = compare(&f, arch, wb);
@@ -196,18 +209,18 @@ static void check_uniform(const char *arch, int bits, int max_off)
 
 START_TEST(test_small_uniform)
 {
-    check_uniform("small", 8, NB / 8);
-    check_uniform("small", 4, NB / 8);
-    check_uniform("small", 2, NB / 8);
+    check_uniform("small", 8, NB / 8, LSQ);
+    check_uniform("small", 4, NB / 8, LSQ);
+    check_uniform("small", 2, NB / 8, LSQ);
 }
 END_TEST
 
 START_TEST(test_resnet20_uniform)
 {
     /* 150k 8-bit codes an image: a few land within float rounding of a tie */
-    check_uniform("resnet20", 8, NB);
-    check_uniform("resnet20", 4, NB / 4);
-    check_uniform("resnet20", 2, NB / 8);
+    check_uniform("resnet20", 8, NB, LSQ);
+    check_uniform("resnet20", 4, NB / 4, LSQ);
+    check_uniform("resnet20", 2, NB / 8, LSQ);
 }
 END_TEST
 
@@ -217,7 +230,7 @@ START_TEST(test_mixed_plans)
     const char *arch[2] = {"small", "resnet20"};
     for (int a = 0; a < 2; a++) {
         fixture f;
-        make_fixture(&f, arch[a], 11 + a);
+        make_fixture(&f, arch[a], 11 + a, LSQ);
         nn_rng r;
         nn_rng_init(&r, 5, NN_STREAM_TEST, 2, 0);
         uint8_t wb[NB * Q_MAX_LAYERS];
@@ -231,6 +244,21 @@ START_TEST(test_mixed_plans)
 }
 END_TEST
 
+/* DoReFa weights (odd codes, packed one bit wider) with PACT activations,
+ * min-max per-channel weights and activations, and colour input (the
+ * first layer's taps gathered into patches) */
+START_TEST(test_other_quantizers)
+{
+    const fx_kind dorefa = {Q_KIND_DOREFA, Q_KIND_PACT, 1, 1};
+    const fx_kind minmax = {Q_KIND_MINMAX, Q_KIND_MINMAX, 1, 1};
+    const fx_kind rgb = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 3};
+    check_uniform("small", 6, NB / 8, dorefa);
+    check_uniform("small", 2, NB / 8, dorefa);
+    check_uniform("small", 8, NB / 8, minmax);
+    check_uniform("small", 4, NB / 8, rgb);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("deploy_engine");
@@ -239,6 +267,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_small_uniform);
     tcase_add_test(tc, test_resnet20_uniform);
     tcase_add_test(tc, test_mixed_plans);
+    tcase_add_test(tc, test_other_quantizers);
     suite_add_tcase(s, tc);
     return s;
 }
