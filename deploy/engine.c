@@ -12,7 +12,8 @@ static int round4(int c)
     return (c + 3) / 4 * 4;
 }
 
-/* offsets of every output pixel's taps in the (H, W, cp) input */
+/* offsets of every output pixel's taps in the (H, W, cp) input; a tap in
+ * the padding reads the zero point block after the pixels (H W cp) */
 static void build_ind(const dep_layer *l, int cp, int T, int32_t *ind)
 {
     for (int oy = 0; oy < l->oh; oy++)
@@ -23,8 +24,8 @@ static void build_ind(const dep_layer *l, int cp, int T, int32_t *ind)
                     int in = iy >= 0 && iy < l->h && ix >= 0 && ix < l->w;
                     size_t at = ((size_t)oy * (size_t)l->ow + (size_t)ox) * (size_t)T +
                                 (size_t)ky * (size_t)l->kw + (size_t)kx;
-                    ind[at] = in ? (int32_t)(((size_t)iy * (size_t)l->w + (size_t)ix) *
-                                             (size_t)cp) : -1;
+                    ind[at] = (int32_t)((in ? (size_t)iy * (size_t)l->w + (size_t)ix
+                                            : (size_t)l->h * (size_t)l->w) * (size_t)cp);
                 }
 }
 
@@ -124,15 +125,15 @@ static size_t tensor_bytes(const dep_tensor *t, int *cp)
 {
     size_t hw = (size_t)t->h * (size_t)t->w;
     *cp = round4(t->c);
-    if (t->kind == DEP_T_CODES)
-        return (hw * (size_t)*cp + 63) / 64 * 64;
+    if (t->kind == DEP_T_CODES) /* + one pixel of zero points, what padding taps read */
+        return ((hw + 1) * (size_t)*cp + 63) / 64 * 64;
     return (hw * (size_t)t->c * 4 + 63) / 64 * 64;
 }
 
 /* tensor sizes, the images a workspace holds, one workspace per thread */
 static int build_buffers(dep_engine *e, qa_err *err)
 {
-    int nt = e->m.ntensors, maxcp = 4;
+    int nt = e->m.ntensors;
     e->tbytes = calloc((size_t)nt, sizeof *e->tbytes);
     e->toff = calloc((size_t)nt, sizeof *e->toff);
     e->tcp = calloc((size_t)nt, sizeof *e->tcp);
@@ -141,7 +142,6 @@ static int build_buffers(dep_engine *e, qa_err *err)
     size_t per = 0;
     for (int i = 0; i < nt; i++) {
         e->tbytes[i] = tensor_bytes(&e->m.tensors[i], &e->tcp[i]);
-        maxcp = e->tcp[i] > maxcp ? e->tcp[i] : maxcp;
         per += e->tbytes[i];
     }
     size_t patch = 0; /* the largest ROWS / PATCH scratch of an image */
@@ -156,11 +156,8 @@ static int build_buffers(dep_engine *e, qa_err *err)
     e->ws_bytes = per * (size_t)e->chunk;
     e->nws = nn_par_threads();
     e->ws = calloc((size_t)e->nws, sizeof *e->ws);
-    e->pad0 = calloc((size_t)maxcp, 1);
-    e->pad128 = malloc((size_t)maxcp);
-    if (!e->ws || !e->pad0 || !e->pad128)
+    if (!e->ws)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory loading the model");
-    memset(e->pad128, 128, (size_t)maxcp);
     for (int i = 0; i < e->nws; i++)
         if (!(e->ws[i] = aligned_alloc(64, e->ws_bytes)))
             return qa_fail(err, QA_ERR_NOMEM, "out of memory for activations");
@@ -284,8 +281,6 @@ void dep_engine_free(dep_engine *e)
     free(e->tcp);
     free(e->opp);
     free(e->oppmem);
-    free(e->pad0);
-    free(e->pad128);
     agent_policy_free(e->pol);
     q_plan_free(e->plan);
     free(e->obs);

@@ -34,8 +34,7 @@ typedef struct {
     float *m, *b;        /* (OCpad) CONV */
     int32_t *zc;         /* (OCpad) CONV */
     float u, lo, hi, k;  /* k: QUANT/GAP multiplier */
-    int z_out, wslot, lo_i, hi_i;
-    const uint8_t *pad;
+    int z_in, z_out, wslot, lo_i, hi_i;
     uint8_t lut[3][256]; /* INPUT */
 } eng_opp;
 
@@ -47,7 +46,6 @@ struct dep_engine {
     int *tcp;                /* (ntensors) CODES: padded channels */
     eng_opp *opp;            /* (nops) */
     void *oppmem;
-    uint8_t *pad0, *pad128;  /* (maxcp) zero points */
     int chunk;               /* images per workspace */
     size_t patch_off;        /* ROWS / PATCH layers' scratch, after the tensors */
     uint8_t **ws;            /* (nws) workspaces */

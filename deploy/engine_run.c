@@ -57,7 +57,7 @@ static void prepare_conv(const dep_engine *e, const dep_op *o, eng_opp *p, const
     float sa = aslot_scale(a), so = 1.0f;
     int z = a->is_signed ? 128 : 0;
     p->wslot = j;
-    p->pad = z ? e->pad128 : e->pad0;
+    p->z_in = z;
     p->z_out = 0;
     p->lo = -INFINITY;
     p->hi = INFINITY;
@@ -176,7 +176,7 @@ static const uint8_t *planes(const dep_engine *e, const dep_op *o, const eng_opp
     for (int i = 0; i < n; i++) {
         const uint8_t *in = ws + e->toff[o->in] + (size_t)i * e->tbytes[o->in];
         uint8_t *plane = ws + e->patch_off + (size_t)i * stride;
-        memset(plane, op->pad[0], stride);
+        memset(plane, op->z_in, stride);
         for (int y = 0; y < l->h; y++) {
             uint8_t *row = plane + (size_t)(y + l->ph) * (size_t)wp + (size_t)l->pw;
             for (int x = 0; x < l->w; x++)
@@ -186,9 +186,9 @@ static const uint8_t *planes(const dep_engine *e, const dep_op *o, const eng_opp
     return ws + e->patch_off;
 }
 
-/* PATCH: each pixel's taps, C bytes each, side by side */
-static const uint8_t *patches(const dep_engine *e, const dep_op *o, const eng_opp *op,
-                              uint8_t *ws, int n)
+/* PATCH: each pixel's taps, C bytes each, side by side (padding taps
+ * read the input's zero-point block) */
+static const uint8_t *patches(const dep_engine *e, const dep_op *o, uint8_t *ws, int n)
 {
     const dep_layer *l = &e->m.layers[o->layer];
     const eng_layer *el = &e->layers[o->layer];
@@ -200,7 +200,7 @@ static const uint8_t *patches(const dep_engine *e, const dep_op *o, const eng_op
             const int32_t *g = el->gather + (size_t)p * (size_t)taps;
             for (int t = 0; t < taps; t++)
                 for (int c = 0; c < C; c++)
-                    d[t * C + c] = g[t] >= 0 ? in[g[t] + c] : op->pad[c];
+                    d[t * C + c] = in[g[t] + c];
         }
     }
     return ws + e->patch_off;
@@ -210,16 +210,20 @@ static void run_conv(const dep_engine *e, const dep_op *o, const eng_opp *p, uin
 {
     const dep_layer *l = &e->m.layers[o->layer];
     const eng_layer *el = &e->layers[o->layer];
+    size_t hwc = (size_t)l->h * (size_t)l->w * (size_t)e->tcp[o->in];
+    for (int i = 0; i < n; i++) /* the block padding taps read: this group's zero point */
+        memset(ws + e->toff[o->in] + (size_t)i * e->tbytes[o->in] + hwc, p->z_in,
+               (size_t)e->tcp[o->in]);
     const dep_tensor *t = &e->m.tensors[o->out];
     int kind = t->kind == DEP_T_CODES ? DEP_OUT_CODES
                                       : (t->kind == DEP_T_FIX ? DEP_OUT_FIX : DEP_OUT_FLOAT);
     dep_conv_args a = {
         .n = n, .p_lo = 0, .p_hi = el->P, .T = el->T, .Cp = el->Cp, .OC = l->oc,
         .in = el->lowering == EL_ROWS    ? planes(e, o, p, ws, n)
-              : el->lowering == EL_PATCH ? patches(e, o, p, ws, n)
+              : el->lowering == EL_PATCH ? patches(e, o, ws, n)
                                          : ws + e->toff[o->in],
         .in_stride = el->lowering == EL_DIRECT ? e->tbytes[o->in] : el->scratch,
-        .ind = el->ind, .pad = p->pad,
+        .ind = el->ind,
         .w = el->wpack[p->wslot], .zc = p->zc, .m = p->m, .b = p->b,
         .skip = o->skip >= 0 ? (const int32_t *)(ws + e->toff[o->skip]) : NULL,
         .skip_stride = o->skip >= 0 ? e->tbytes[o->skip] / 4 : 0, .u = p->u, .lo = p->lo,

@@ -4,9 +4,10 @@
  * over n samples and output pixels [p_lo, p_hi), NHWC throughout:
  *   acc[p, oc] = sum_{t, c} w[oc, t, c] * x[ind[p, t] + c] - zc[oc]
  * in int32, x the uint8 input (codes + zero point z, Cp channels padded to
- * a multiple of 4 whose weights are 0), ind the offset of tap t of pixel p
- * in a sample's input (-1: padding, read from `pad`, Cp bytes of z), zc =
- * z * sum_{t,c} w[oc, t, c]. Then the epilogue (dep_epilogue below, the
+ * a multiple of 4 whose weights are 0), ind >= 0 the offset of tap t of
+ * pixel p in a sample's input (a tap in the padding points at Cp bytes of
+ * z that every sample's input holds after its pixels: no test per tap),
+ * zc = z * sum_{t,c} w[oc, t, c]. Then the epilogue (dep_epilogue below, the
  * same float operations in every variant):
  *   v = (float)acc * m[oc] + b[oc]; v = v + (float)skip[p, oc] * u;
  *   v = min(max(v, lo), hi); rounded half away from zero:
@@ -41,8 +42,7 @@ typedef struct {
     int T, Cp, OC;           /* taps, padded input channels, output channels */
     const uint8_t *in;       /* sample 0's input */
     size_t in_stride;        /* bytes per sample */
-    const int32_t *ind;      /* (P, T) */
-    const uint8_t *pad;      /* (Cp) bytes of the input zero point */
+    const int32_t *ind;      /* (P, T), all >= 0 */
     const void *w;           /* packed by the variant's pack() */
     const int32_t *zc;       /* (OC) */
     const float *m, *b;      /* (OC) */

@@ -93,8 +93,7 @@ FORCE void tile(const dep_conv_args *a, int s, int p0, int ob, const int MR, con
         const uint8_t *src[MR];
         for (int i = 0; i < MR; i++) {
             int p = p0 + i <= last ? p0 + i : last;
-            int32_t off = a->ind[(size_t)p * (size_t)T + (size_t)t];
-            src[i] = off >= 0 ? base + off : a->pad;
+            src[i] = base + a->ind[(size_t)p * (size_t)T + (size_t)t];
         }
         const int16_t *wt = wb + (size_t)t * (size_t)cq * 16;
         for (int q = 0; q < cq; q++) {

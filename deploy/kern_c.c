@@ -43,8 +43,7 @@ static void c_conv(const dep_conv_args *a)
             for (int oc = 0; oc < a->OC; oc++) {
                 int32_t acc = 0;
                 for (int t = 0; t < a->T; t++) {
-                    int32_t off = a->ind[(size_t)p * (size_t)a->T + (size_t)t];
-                    const uint8_t *x = off >= 0 ? base + off : a->pad;
+                    const uint8_t *x = base + a->ind[(size_t)p * (size_t)a->T + (size_t)t];
                     const int8_t *wr = w + (size_t)oc * krow + (size_t)t * (size_t)a->Cp;
                     for (int c = 0; c < a->Cp; c++)
                         acc += (int32_t)wr[c] * (int32_t)x[c];

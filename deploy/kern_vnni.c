@@ -125,7 +125,7 @@ FORCE void epi16(const epi_consts *c, int s, int p, int oc, __mmask16 k, __m512i
         for (int t = 0; t < T; t++) {                                                          \
             const uint8_t *src[MR];                                                            \
             _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                              \
-                src[i] = ind[i][t] >= 0 ? base[i] + ind[i][t] : a->pad;                        \
+                src[i] = base[i] + ind[i][t];                                                  \
             const int8_t *wt = wb + (size_t)t * (size_t)cq * 64;                               \
             for (int q = 0; q < cq; q++) {                                                     \
                 __m512i wv[NB];                                                                \

@@ -17,7 +17,7 @@ typedef struct {
     uint8_t *x;      /* (n, H, W, Cp) */
     int32_t *ind, *zc, *skip;
     float *m, *b;
-    uint8_t pad[64];
+    size_t stride; /* bytes per sample: its pixels, then Cp bytes of z */
 } shape;
 
 static uint32_t rnd(nn_rng *r, uint32_t n)
@@ -32,7 +32,7 @@ static void make_ind(shape *g)
             for (int t = 0; t < g->T; t++) {
                 int iy = oy * g->s - g->p + t / g->k, ix = ox * g->s - g->p + t % g->k;
                 int in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-                g->ind[(oy * g->ow + ox) * g->T + t] = in ? (iy * g->w + ix) * g->Cp : -1;
+                g->ind[(oy * g->ow + ox) * g->T + t] = (in ? iy * g->w + ix : g->h * g->w) * g->Cp;
             }
 }
 
@@ -50,7 +50,8 @@ static void make_shape(shape *g, nn_rng *r, int n, int bits, int z)
     g->ow = (g->w + 2 * g->p - g->k) / g->s + 1;
     g->T = g->k * g->k;
     g->Cp = (g->c + 3) / 4 * 4;
-    size_t nw = (size_t)g->oc * g->T * g->Cp, nx = (size_t)n * g->h * g->w * g->Cp;
+    g->stride = (size_t)(g->h * g->w + 1) * g->Cp;
+    size_t nw = (size_t)g->oc * g->T * g->Cp, nx = (size_t)n * g->stride;
     g->w8 = calloc(nw, 1);
     g->x = malloc(nx);
     g->ind = malloc((size_t)g->oh * g->ow * g->T * sizeof *g->ind);
@@ -63,7 +64,7 @@ static void make_shape(shape *g, nn_rng *r, int n, int bits, int z)
         if ((int)(i % (size_t)g->Cp) < g->c)
             g->w8[i] = (int8_t)(lo + (int)rnd(r, (uint32_t)span));
     for (size_t i = 0; i < nx; i++)
-        g->x[i] = (uint8_t)rnd(r, 256);
+        g->x[i] = i % g->stride < g->stride - (size_t)g->Cp ? (uint8_t)rnd(r, 256) : (uint8_t)z;
     for (int o = 0; o < g->oc; o++) {
         int32_t s = 0;
         for (int i = 0; i < g->T * g->Cp; i++)
@@ -74,7 +75,6 @@ static void make_shape(shape *g, nn_rng *r, int n, int bits, int z)
     }
     for (int i = 0; i < n * g->oh * g->ow * g->oc; i++)
         g->skip[i] = (int32_t)rnd(r, 20000) - 10000;
-    memset(g->pad, z, sizeof g->pad);
     make_ind(g);
 }
 
@@ -91,8 +91,7 @@ static void *run(const dep_kern *k, const shape *g, int n, int kind, int skip, s
     void *out = calloc(*bytes, 1), *w = malloc(k->wbytes(g->oc, g->T, g->Cp));
     k->pack(g->w8, g->oc, g->T, g->Cp, w);
     dep_conv_args a = {.n = n, .p_lo = 0, .p_hi = P, .T = g->T, .Cp = g->Cp, .OC = g->oc,
-                       .in = g->x, .in_stride = (size_t)g->h * g->w * g->Cp, .ind = g->ind,
-                       .pad = g->pad, .w = w, .zc = g->zc, .m = g->m, .b = g->b,
+                       .in = g->x, .in_stride = g->stride, .ind = g->ind, .w = w, .zc = g->zc, .m = g->m, .b = g->b,
                        .skip = skip ? g->skip : NULL, .skip_stride = (size_t)P * g->oc,
                        .u = 0.37f, .lo = kind == DEP_OUT_FLOAT ? -INFINITY : -128.0f,
                        .hi = kind == DEP_OUT_FLOAT ? INFINITY : 127.0f, .out_kind = kind,
