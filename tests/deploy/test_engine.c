@@ -31,9 +31,10 @@ typedef struct {
 /* quantizer kinds and granularity of a fixture (LSQ per tensor by default) */
 typedef struct {
     int w_kind, a_kind, per_channel, channels;
+    int input; /* q_input, 0: unsigned */
 } fx_kind;
 
-static const fx_kind LSQ = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 1};
+static const fx_kind LSQ = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 1, 0};
 
 static const float ZERO[3] = {0, 0, 0}, ONE[3] = {1, 1, 1};
 
@@ -79,7 +80,7 @@ static void make_fixture(fixture *f, const char *arch, int seed, fx_kind kind)
     q_cfg_defaults(&cfg);
     cfg.ncand = 3;
     cfg.cand[0] = 2, cfg.cand[1] = 4, cfg.cand[2] = kind.w_kind == Q_KIND_DOREFA ? 6 : 8;
-    cfg.input_domain = Q_INPUT_UNSIGNED;
+    cfg.input_domain = kind.input ? kind.input : Q_INPUT_UNSIGNED;
     cfg.w_kind = kind.w_kind;
     cfg.a_kind = kind.a_kind;
     cfg.per_channel = kind.per_channel;
@@ -249,13 +250,34 @@ END_TEST
  * first layer's taps gathered into patches) */
 START_TEST(test_other_quantizers)
 {
-    const fx_kind dorefa = {Q_KIND_DOREFA, Q_KIND_PACT, 1, 1};
-    const fx_kind minmax = {Q_KIND_MINMAX, Q_KIND_MINMAX, 1, 1};
-    const fx_kind rgb = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 3};
+    const fx_kind dorefa = {Q_KIND_DOREFA, Q_KIND_PACT, 1, 1, 0};
+    const fx_kind minmax = {Q_KIND_MINMAX, Q_KIND_MINMAX, 1, 1, 0};
+    const fx_kind rgb = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 3, 0};
+    const fx_kind raw = {Q_KIND_LSQ, Q_KIND_LSQ, 0, 1, Q_INPUT_NONE};
     check_uniform("small", 6, NB / 8, dorefa);
     check_uniform("small", 2, NB / 8, dorefa);
     check_uniform("small", 8, NB / 8, minmax);
     check_uniform("small", 4, NB / 8, rgb);
+    check_uniform("small", 4, NB / 8, raw); /* quant.input = none: the pixels are the codes */
+}
+END_TEST
+
+/* DoReFa's 8-bit weight codes are odd integers up to 255: refused */
+START_TEST(test_dorefa8_refused)
+{
+    fixture f;
+    const fx_kind dorefa = {Q_KIND_DOREFA, Q_KIND_PACT, 1, 1, 0};
+    make_fixture(&f, "small", 5, dorefa);
+    f.qn->layers[0]->wbits[0] = 8; /* as if pinned at 8 bits */
+    f.qn->layers[0]->wq[0].r = q_range_symmetric(8);
+    dep_model m;
+    int fw[Q_MAX_LAYERS] = {6, 6}, fa[Q_MAX_LAYERS] = {6, 6};
+    dep_lower_src s = {.net = f.net, .qn = f.qn, .arch = "small", .nclass = 10, .mean = ZERO,
+                       .std = ONE, .fixed_w = fw, .fixed_a = fa};
+    qa_err err;
+    ck_assert_int_eq(dep_lower(&m, &s, &err), QA_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "conv1") && strstr(err.msg, "beyond int8"), "%s", err.msg);
+    free_fixture(&f);
 }
 END_TEST
 
@@ -268,6 +290,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_resnet20_uniform);
     tcase_add_test(tc, test_mixed_plans);
     tcase_add_test(tc, test_other_quantizers);
+    tcase_add_test(tc, test_dorefa8_refused);
     suite_add_tcase(s, tc);
     return s;
 }
