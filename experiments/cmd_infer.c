@@ -116,14 +116,14 @@ static int infer_folder(infer_ctx *x, const char *dir, qa_err *err)
             !ends_with(e->d_name, ".jpeg"))
             continue;
         char **more = realloc(names, (size_t)(n + 1) * sizeof *names);
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
+        size_t len = strlen(dir) + strlen(e->d_name) + 2, dl = strlen(dir);
         if (!more || !(more[n] = malloc(len))) {
             names = more ? more : names;
             rc = qa_fail(err, QA_ERR_NOMEM, "out of memory listing %s", dir);
             break;
         }
         names = more;
-        snprintf(names[n++], len, "%s/%s", dir, e->d_name);
+        snprintf(names[n++], len, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", e->d_name);
     }
     closedir(d);
     if (!rc && n == 0)

@@ -15,8 +15,8 @@
 # the ratios int / PyTorch int8 and int / qadapt float, and the model file's
 # size. PyTorch has int8 kernels only: at W4A4 its observers use 4-bit ranges
 # and it runs the same int8 kernels. Environment: ROUNDS (default 3),
-# THREADS (2: PyTorch's, and the [experiment] threads of the runs the
-# script trains; a given run keeps its own), PEER (shared/peer/torch_train.py),
+# THREADS (2: both sides; a run trained with fewer threads keeps its
+# count), PEER (shared/peer/torch_train.py),
 # MODELS ("small resnet20"), BITS ("8 4"). The load average before and
 # after is printed: on a shared machine compare the ratios.
 set -eu
@@ -58,18 +58,20 @@ while [ "$r" -le "$rounds" ]; do
     for m in $models; do
         for b in $bits; do
             k="$m-$b"
-            "$bench" --run "$runs/$m-w${b}a$b/run.h5" --reps 3 > "$tmp/q.out"
+            "$bench" --run "$runs/$m-w${b}a$b/run.h5" --reps 3 --threads "$threads" > "$tmp/q.out"
             grep "engine=int" "$tmp/q.out" | field img_per_s >> "$tmp/$k.qi"
             grep "engine=int" "$tmp/q.out" | field latency_ms >> "$tmp/$k.qil"
             grep "engine=int" "$tmp/q.out" | field model_bytes > "$tmp/$k.bytes"
             grep "engine=float" "$tmp/q.out" | field img_per_s >> "$tmp/$k.qf"
             grep "engine=float" "$tmp/q.out" | field latency_ms >> "$tmp/$k.qfl"
+            grep "engine=int" "$tmp/q.out" | field cpu_ms_per_img >> "$tmp/$k.qic"
             /usr/bin/python3 "$here/torch_infer.py" "$peer" --model "$m" --bits "$b" \
                 --threads "$threads" --reps 3 > "$tmp/t.out"
             grep "torch_int8" "$tmp/t.out" | field img_per_s >> "$tmp/$k.ti"
             grep "torch_int8" "$tmp/t.out" | field latency_ms >> "$tmp/$k.til"
             grep "torch_float" "$tmp/t.out" | field img_per_s >> "$tmp/$k.tf"
             grep "torch_float" "$tmp/t.out" | field latency_ms >> "$tmp/$k.tfl"
+            grep "torch_int8" "$tmp/t.out" | field cpu_ms_per_img >> "$tmp/$k.tic"
             echo "  round $r $m W${b}A$b: int $(tail -n 1 "$tmp/$k.qi") img/s, torch int8 $(tail -n 1 "$tmp/$k.ti") img/s"
         done
     done
@@ -95,4 +97,13 @@ for m in $models; do
 done
 echo "(int/t8: images/s against PyTorch int8 at batch 128; t8/int: PyTorch int8's batch-1"
 echo " latency over qadapt's; int/qf: against qadapt's own float evaluation)"
+echo
+echo "CPU time per image at batch 128, all threads (ms): qadapt int, PyTorch int8, ratio"
+for m in $models; do
+    for b in $bits; do
+        k="$m-$b"
+        awk -v m="$m" -v b="W${b}A$b" -v q="$(median < "$tmp/$k.qic")" -v t="$(median < "$tmp/$k.tic")" \
+            'BEGIN {printf "%-9s %-5s %9.4f %9.4f %7.2fx\n", m, b, q, t, t / q}'
+    done
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
