@@ -6,7 +6,6 @@
 #include "env/quality.h"
 #include "nn/par.h"
 
-#define DEP_GAP_MAX_C 4096 /* channels a global pool may have (checked at load) */
 
 int dep_engine_slot(const dep_layer *l, int bits, int w)
 {

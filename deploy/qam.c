@@ -96,7 +96,7 @@ static int check_op(const dep_model *m, int i, const int *made, const char *wher
     } else if (ok) {
         ok = in->kind == DEP_T_FIX && out->kind == DEP_T_CODES &&
              (o->kind == DEP_OP_QUANT ? same_shape(out, in->c, in->h, in->w)
-                                      : same_shape(out, in->c, 1, 1));
+                                      : same_shape(out, in->c, 1, 1) && in->c <= DEP_GAP_MAX_C);
     }
     if (ok && out->kind == DEP_T_CODES) {
         const dep_layer *c = out->layer >= 0 ? &m->layers[out->layer] : NULL;
@@ -106,6 +106,31 @@ static int check_op(const dep_model *m, int i, const int *made, const char *wher
         ok = out->t > 0.0f;
     return ok ? QA_OK : qa_fail(err, QA_ERR_FORMAT, "%s: op %d (kind %d) does not fit its "
                                 "tensors", where, i, o->kind);
+}
+
+static int has_width(const dep_layer *l, int bits, int w)
+{
+    for (int k = 0; k < (w ? l->nw : l->na); k++)
+        if ((w ? l->ws[k].bits : l->as[k].bits) == bits)
+            return 1;
+    return 0;
+}
+
+/* every width a plan can give a planned layer is one of its slots */
+static int check_plan(const dep_model *m, const char *where, qa_err *err)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const dep_layer *l = &m->layers[i];
+        int ok = 1;
+        for (int k = 0; l->row >= 0 && m->pol.present && k < m->ncand; k++)
+            ok &= has_width(l, m->cand[k], 1) && has_width(l, m->cand[k], 0);
+        if (l->row >= 0 && !m->pol.present)
+            ok = has_width(l, m->fixed_w[l->row], 1) && has_width(l, m->fixed_a[l->row], 0);
+        if (!ok)
+            return qa_fail(err, QA_ERR_FORMAT, "%s: layer %s has no weights or steps for a "
+                           "width its plan gives", where, l->name);
+    }
+    return QA_OK;
 }
 
 int dep_model_check(const dep_model *m, const char *where, qa_err *err)
@@ -134,5 +159,5 @@ int dep_model_check(const dep_model *m, const char *where, qa_err *err)
                        m->nclass);
     if (m->pol.present && (m->pol.nin < 1 || m->nplan < 1))
         return qa_fail(err, QA_ERR_FORMAT, "%s: a policy without planned layers", where);
-    return QA_OK;
+    return check_plan(m, where, err);
 }

@@ -62,6 +62,7 @@
 #define DEP_QAM_VERSION 1
 #define DEP_MAX_SLOTS Q_MAX_CAND
 #define DEP_FIX_SHIFT 16 /* t = 2^-16 x the smallest consumer step */
+#define DEP_GAP_MAX_C 4096 /* channels a global pool may average */
 
 typedef enum { DEP_T_CODES, DEP_T_FIX, DEP_T_FLOAT, DEP_T_NKIND } dep_tkind;
 typedef enum { DEP_OP_INPUT, DEP_OP_CONV, DEP_OP_QUANT, DEP_OP_GAP, DEP_OP_NKIND } dep_opkind;

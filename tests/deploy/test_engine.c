@@ -111,8 +111,8 @@ static void free_fixture(fixture *f)
 static void lower(const fixture *f, const char *arch, dep_model *m)
 {
     int fw[Q_MAX_LAYERS], fa[Q_MAX_LAYERS];
-    for (int l = 0; l < f->qn->plan->nlayers; l++)
-        fw[l] = fa[l] = 8;
+    for (int l = 0; l < f->qn->plan->nlayers; l++) /* the widest candidate */
+        fw[l] = fa[l] = f->qn->plan->cand[f->qn->plan->ncand - 1];
     dep_lower_src s = {.net = f->net, .qn = f->qn, .arch = arch, .nclass = 10, .mean = ZERO,
                        .std = ONE, .fixed_w = fw, .fixed_a = fa};
     qa_err err;

@@ -159,6 +159,14 @@ START_TEST(test_bad_files)
     for (int i = 0; i < 4; i++)
         c[24 + i] = (uint8_t)(crc >> (8 * i));
     refused(c, n, "input channels = 9");
+    dep_model bad;
+    ck_assert_int_eq(dep_model_decode(&bad, buf, n, "bytes", &err), QA_OK);
+    bad.fixed_w[0] = 5; /* no conv2 weights at 5 bits */
+    uint8_t *buf5;
+    size_t n5;
+    ck_assert_int_eq(dep_model_encode(&bad, &buf5, &n5, &err), QA_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "conv2"), "%s", err.msg);
+    dep_model_free(&bad);
     free(c), free(buf);
     dep_model_free(&a);
     unmake(&f);
