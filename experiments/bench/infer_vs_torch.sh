@@ -81,7 +81,7 @@ done
 echo
 echo "medians over $rounds rounds; images/s at batch 128, latency ms at batch 1"
 printf '%-9s %-5s %10s %8s %10s %8s %10s %8s %10s %8s %8s %8s %8s %9s\n' model width \
-    int img/s int_ms qflt img/s qflt_ms t8 img/s t8_ms tflt img/s tflt_ms "int/t8" "t8/int" "int/qf" bytes
+    int_img/s int_ms qflt_img/s qflt_ms t8_img/s t8_ms tflt_img/s tflt_ms int/t8 t8/int int/qf bytes
 for m in $models; do
     for b in $bits; do
         k="$m-$b"
