@@ -16,10 +16,22 @@ q_cost q_cost_uniform(const q_cost_model *cm, int wbits, int abits)
 
 q_cost q_cost_fixed(const q_cost_model *cm, int wbits, int abits)
 {
+    QA_ASSERT(cm->nplanned <= Q_MAX_LAYERS);
+    int wb[Q_MAX_LAYERS], ab[Q_MAX_LAYERS];
+    for (int l = 0; l < cm->nplanned; l++) {
+        wb[l] = wbits;
+        ab[l] = abits;
+    }
+    return q_cost_layers(cm, wb, ab);
+}
+
+q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits)
+{
     q_cost c = {0.0, 0.0};
     for (int l = 0; l < cm->n; l++) {
         const q_cost_layer *L = &cm->layers[l];
-        int wb = L->plan_layer >= 0 ? wbits : L->wbits, ab = L->plan_layer >= 0 ? abits : L->abits;
+        int row = L->plan_layer;
+        int wb = row >= 0 ? wbits[row] : L->wbits, ab = row >= 0 ? abits[row] : L->abits;
         c.bitops += (double)L->macs * wb * ab;
         c.bytes += (double)L->params * wb / 8.0;
     }

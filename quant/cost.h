@@ -28,6 +28,11 @@ typedef struct {
     int64_t params;   /* weights, biases excluded */
     int plan_layer;   /* row in the plan, -1 when pinned */
     int wbits, abits; /* the pinned widths (plan_layer < 0) */
+    /* the shape, for a layer's description (the HAQ search's state) */
+    int cin, cout;      /* input / output channels (dense: features) */
+    int kernel, stride; /* conv: KH and SH; dense: 1 and 0 */
+    int groups;         /* conv groups (depthwise: groups == cin > 1); dense 1 */
+    int in_hw;          /* input positions per channel, H W (dense 1) */
 } q_cost_layer;
 
 typedef struct {
@@ -59,6 +64,9 @@ q_cost q_cost_argmax(const q_cost_model *cm, const q_plan *p, int i);
 q_cost q_cost_uniform(const q_cost_model *cm, int wbits, int abits);
 /* Planned layers at the given widths, pinned layers at theirs. */
 q_cost q_cost_fixed(const q_cost_model *cm, int wbits, int abits);
+/* Planned layer (row) l at wbits[l] x abits[l], pinned layers at theirs:
+ * a static per-layer plan without a q_plan. */
+q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits);
 
 /* The per-layer table of `qadapt info --model`: MACs, weights and BitOps at
  * the reference widths, plus totals normalised to fp32 and 8 bits. */

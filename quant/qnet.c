@@ -62,6 +62,31 @@ static int pinned_bits(const q_cfg *cfg, int k, int n)
     return 0;
 }
 
+/* the layer's shape in the cost table (conv from its geometry; dense as
+ * a 1x1 convolution of one position with stride 0, the convention of the
+ * HAQ search's layer state) */
+static void describe(const q_layer *q, q_cost_layer *c)
+{
+    c->macs = q->base.macs;
+    c->params = (int64_t)q->w_n;
+    if (q->kern == &q_kern_conv2d) {
+        const nn_conv_geom *g = &q->g[0];
+        c->cin = g->c;
+        c->cout = g->oc;
+        c->kernel = g->kh;
+        c->stride = g->sh;
+        c->groups = g->groups;
+        c->in_hw = g->h * g->w;
+        return;
+    }
+    c->cin = (int)q->in_n;
+    c->cout = (int)q->out_n;
+    c->kernel = 1;
+    c->stride = 0;
+    c->groups = 1;
+    c->in_hw = 1;
+}
+
 static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_err *err)
 {
     int row = 0;
@@ -78,8 +103,7 @@ static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_
         int rc = q_layer_wrap(net, at[k], &spec, &qn->layers[k], err);
         if (rc < 0)
             return rc;
-        c->macs = qn->layers[k]->base.macs;
-        c->params = (int64_t)qn->layers[k]->w_n;
+        describe(qn->layers[k], c);
         c->plan_layer = spec.row;
         c->wbits = pin;
         c->abits = pin_a;

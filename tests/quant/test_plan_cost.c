@@ -130,6 +130,41 @@ END_TEST
  *   total 112896 + 10838016 + 2 * 10035200 + 640       = 31021952 MACs
  * W4A4 with conv1/fc at 8 bits:
  *   (112896 + 640) * 64 + (31021952 - 113536) * 16 = 7266304 + 494534656 = 501800960 */
+/* A static per-layer plan on small (conv2 W3A5, conv3 W4A4, conv1 and fc
+ * pinned at 8):
+ *   (112896 + 640) * 64 + 903168 * 15 + 903168 * 16 = 35264512 BitOps
+ *   bytes 144 + 640 at 8 bits, 4608 at 3, 18432 at 4: 784 + 1728 + 9216
+ * and uniform widths give q_cost_fixed's. The table carries each layer's
+ * shape (dense as one position, stride 0). */
+START_TEST(test_cost_layers_small)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    nn_net *net;
+    q_net *qn = wrap_model(&net, "small", &cfg);
+    static const int w[2] = {3, 4}, a[2] = {5, 4}, u[2] = {6, 6};
+    q_cost c = q_cost_layers(&qn->cost, w, a);
+    ck_assert_double_eq(c.bitops, 35264512.0);
+    ck_assert_double_eq(c.bytes, 784.0 + 1728.0 + 9216.0);
+    ck_assert_double_eq(q_cost_layers(&qn->cost, u, u).bitops,
+                        q_cost_fixed(&qn->cost, 6, 6).bitops);
+    static const int shape[4][6] = {/* cin, cout, kernel, stride, groups, in_hw */
+                                    {1, 16, 3, 1, 1, 784},
+                                    {16, 32, 3, 2, 1, 784},
+                                    {32, 64, 3, 2, 1, 196},
+                                    {64, 10, 1, 0, 1, 1}};
+    for (int l = 0; l < 4; l++) {
+        const q_cost_layer *L = &qn->cost.layers[l];
+        int got[6] = {L->cin, L->cout, L->kernel, L->stride, L->groups, L->in_hw};
+        for (int j = 0; j < 6; j++)
+            ck_assert_msg(got[j] == shape[l][j], "%s field %d: %d, expected %d", L->name, j,
+                          got[j], shape[l][j]);
+    }
+    q_net_free(qn);
+    nn_net_free(net);
+}
+END_TEST
+
 START_TEST(test_bitops_resnet20)
 {
     q_cfg cfg;
@@ -161,12 +196,23 @@ static double cost_loss(void *arg)
     return q_cost_sample(c->cm, c->p, 1, NULL, NULL).bitops * 1e-3;
 }
 
+/* a cost-table row: plan row `row`, or pinned at bits x bits when row < 0 */
+static q_cost_layer cl(const char *name, const char *type, int64_t macs, int64_t params, int row,
+                       int bits)
+{
+    q_cost_layer L = {.macs = macs, .params = params, .plan_layer = row, .wbits = bits,
+                      .abits = bits};
+    snprintf(L.name, sizeof L.name, "%s", name);
+    snprintf(L.type, sizeof L.type, "%s", type);
+    return L;
+}
+
 static void check_soft_cost(int tied)
 {
     q_cost_layer L[3] = {
-        {"a", "conv2d", 1000, 50, -1, 8, 8},
-        {"b", "conv2d", 3000, 70, 0, 0, 0},
-        {"c", "dense", 200, 20, 1, 0, 0},
+        cl("a", "conv2d", 1000, 50, -1, 8),
+        cl("b", "conv2d", 3000, 70, 0, 0),
+        cl("c", "dense", 200, 20, 1, 0),
     };
     q_cost_model cm;
     q_plan *p;
@@ -231,7 +277,7 @@ END_TEST
  * widths costs its argmax, not its expectation. */
 START_TEST(test_cost_argmax)
 {
-    q_cost_layer L[2] = {{"a", "conv2d", 1000, 50, -1, 8, 8}, {"b", "conv2d", 3000, 70, 0, 0, 0}};
+    q_cost_layer L[2] = {cl("a", "conv2d", 1000, 50, -1, 8), cl("b", "conv2d", 3000, 70, 0, 0)};
     q_cost_model cm;
     q_plan *p;
     qa_err err;
@@ -282,7 +328,7 @@ END_TEST
 
 START_TEST(test_cost_bad_rows)
 {
-    q_cost_layer L[2] = {{"a", "conv2d", 10, 1, 1, 0, 0}, {"b", "conv2d", 10, 1, 0, 0, 0}};
+    q_cost_layer L[2] = {cl("a", "conv2d", 10, 1, 1, 0), cl("b", "conv2d", 10, 1, 0, 0)};
     q_cost_model cm;
     qa_err err;
     ck_assert_int_eq(q_cost_model_init(&cm, L, 2, &err), QA_ERR_ARG);
@@ -297,6 +343,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_plan_layout);
     tcase_add_test(tc, test_plan_hard_soft);
     tcase_add_test(tc, test_bitops_small);
+    tcase_add_test(tc, test_cost_layers_small);
     tcase_add_test(tc, test_bitops_resnet20);
     tcase_add_test(tc, test_soft_cost_untied);
     tcase_add_test(tc, test_soft_cost_tied);
