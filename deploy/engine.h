@@ -9,9 +9,10 @@
  *      (features of the image -> MLP -> argmax of each layer's
  *      distribution, as the fake-quant evaluation does) or the model's
  *      fixed widths;
- *   2. groups: images are sorted (stably) by their whole plan; each group
- *      runs every op once with its slots, i.e. one kernel call per layer
- *      per group (per thread share);
+ *   2. groups: images are grouped (stably) by their whole plan; each
+ *      group runs every op with its slots: one kernel call per layer per
+ *      group, per thread share and chunk of up to 32 images (the chunk
+ *      keeps a share's activations within about 1 MiB);
  *   3. a group's images are split over the nn_par threads (at least 2
  *      images a share); each share runs all ops on chunks of its images
  *      with its own activation buffers, so threads meet once per group.
