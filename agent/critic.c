@@ -83,3 +83,12 @@ void agent_critic_grad(agent_critic *cr, const float *o, const float *p, int n, 
         memcpy(gp + (size_t)i * P, cr->din + (size_t)i * w + F, P * sizeof *gp);
     nn_params_zero_grad(&cr->params);
 }
+
+void agent_critic_merge(const float *gp, int n, int S, int L, int K, float *gw, float *ga)
+{
+    size_t lk = (size_t)L * (size_t)K;
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < S; s++)
+            for (size_t j = 0; j < lk; j++)
+                (s ? ga : gw)[(size_t)i * lk + j] += gp[((size_t)i * S + (size_t)s) * lk + j];
+}

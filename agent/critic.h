@@ -1,5 +1,5 @@
-/* critic.h: the learned model of the reward (METHODS.md section 2, the
- * `critic` optimizer): R_phi(o, p) predicts a sample's task loss from its
+/* critic.h: the learned model of the reward (docs/METHODS.md, section 5,
+ * the `critic` estimator): R_phi(o, p) predicts a sample's task loss from its
  * normalised observation o and a plan p (per side and planned layer a
  * distribution over the K widths; one-hot for a sampled hard plan).
  *
@@ -43,5 +43,9 @@ float agent_critic_fit(agent_critic *cr, const float *o, const float *p, const f
  * it); the critic's own gradients are zeroed afterwards. */
 void agent_critic_grad(agent_critic *cr, const float *o, const float *p, int n, float scale,
                        float *gp);
+/* The plan gradient gp (n, S, L, K) added into the policy's gradients laid
+ * out like the plan's: gw (n, L, K) gets side 0, ga (n, L, K) side 1 (S = 2,
+ * untied; ga untouched when S = 1). */
+void agent_critic_merge(const float *gp, int n, int S, int L, int K, float *gw, float *ga);
 
 #endif

@@ -1,4 +1,4 @@
-/* haq.h: the rules of the HAQ-style search (METHODS.md section 6) over the
+/* haq.h: the rules of the HAQ-style search (docs/METHODS.md section 6) over the
  * planned layers of a cost model: the state of each step, the width an
  * action means, and the budget a finished plan is lowered into.
  *

@@ -3,6 +3,25 @@
 
 #include <string.h>
 
+/* dC/dm / lambda of the cost form at mean m; at the target itself (a kink)
+ * the target form takes 0 */
+static double cost_slope(int kind, double m, double target)
+{
+    if (kind == AGENT_COST_BUDGET)
+        return m > target ? 1.0 : 0.0;
+    if (kind == AGENT_COST_TARGET)
+        return m > target ? 1.0 : m < target ? -1.0 : 0.0;
+    return 1.0;
+}
+
+double agent_cost_sample(const agent_objective *o, double rel, double mean_rel)
+{
+    if (o->kind == AGENT_COST_EXPECTED)
+        return rel;
+    double m = o->kind == AGENT_COST_BUDGET ? rel : mean_rel;
+    return cost_slope(o->kind, m, o->target) * (rel - o->target);
+}
+
 double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
                        int n, float *gw, float *ga, double *mean_rel)
 {
@@ -25,12 +44,7 @@ double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q
         m = arg;
     else if (o->argmax)
         under = o->kind == AGENT_COST_BUDGET;
-    /* sign of dC/dm; at the target itself (a kink) the target form takes 0 */
-    double sign = 1.0;
-    if (o->kind == AGENT_COST_BUDGET)
-        sign = !under && m > o->target ? 1.0 : 0.0;
-    else if (o->kind == AGENT_COST_TARGET)
-        sign = m > o->target ? 1.0 : m < o->target ? -1.0 : 0.0;
+    double sign = under ? 0.0 : cost_slope(o->kind, m, o->target);
     if (mean_rel)
         *mean_rel = o->argmax ? arg : mean;
     if (sign == 0.0 || n == 0)

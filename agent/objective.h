@@ -1,5 +1,5 @@
-/* objective.h: the cost part of DQMQ's hybrid objective (METHODS.md
- * section 2) and its gradient with respect to the plan's probabilities.
+/* objective.h: the cost part of DQMQ's hybrid objective (docs/METHODS.md,
+ * section 5) and its gradient with respect to the plan's probabilities.
  *
  *   expected  C = lambda * mean_i E[BitOps_i] / ref
  *   budget    C = lambda * max(0, mean_i E[BitOps_i] / ref - target)
@@ -42,5 +42,12 @@ typedef struct {
  * the mean BitOps / ref, of the argmax plans with argmax (nullable). */
 double agent_cost_term(const agent_objective *o, const q_cost_model *cm, const q_plan *plan,
                        int n, float *gw, float *ga, double *mean_rel);
+/* One sample's share of the cost form, per sample rather than of the batch
+ * mean (a score-function estimator's reward): rel = the sample's BitOps /
+ * ref, mean_rel the batch's mean; expected: rel, budget: max(0, rel -
+ * target), target: s (rel - target) with s the sign of mean_rel - target
+ * (per sample |.| would pull every input to the target). Not multiplied by
+ * lambda. */
+double agent_cost_sample(const agent_objective *o, double rel, double mean_rel);
 
 #endif

@@ -1,5 +1,5 @@
 /* relax.h: the relaxed per-layer distributions over ordered candidate
- * widths c_1 < ... < c_K (METHODS.md sections 1-2), with their backward.
+ * widths c_1 < ... < c_K (docs/METHODS.md, section 5), with their backward.
  *
  * DQMQ's two-parameter form: location mu and spread sigma,
  *   z_k = -(c_k - mu)^2 / (2 sigma^2),   p_k = softmax_k(z)

@@ -1,4 +1,4 @@
-/* search.h: the agents of the HAQ-style search (METHODS.md section 6), one
+/* search.h: the agents of the HAQ-style search (docs/METHODS.md section 6), one
  * interface for DDPG (search_ddpg.c) and REINFORCE (search_reinforce.c).
  *
  * An episode is a sequence of steps; at each the agent sees a state (dim

@@ -19,7 +19,7 @@
  * Samples are split over nn's thread pool (nn/par.h) with one corruption
  * scratch per thread, sized when the mix is made.
  * Deliberately not here: the corruptions (corrupt.h), the features
- * (quality.h), the config syntax (experiments/schema_env.c). */
+ * (quality.h), the config syntax (experiments/run/schema_env.c). */
 #ifndef ENV_MIX_H
 #define ENV_MIX_H
 

@@ -4,12 +4,12 @@
 #include "env/quality.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "env/corrupt.h"
+#include "env/quality_impl.h"
 
 /* Fewer mid-tone (pinned) pixels than this: the mean noise estimator over
  * every interior pixel (noise_clip 0). */
@@ -17,21 +17,6 @@
 /* noise_gain looks at pixels whose 3x3 mean luma is above this: signal-
  * dependent noise vanishes on black, so dark pixels only dilute it */
 #define GAIN_MIN_MEAN 16.0f
-/* jpeg: at most this many non-flat blocks are examined (raster order), and
- * a quality needs this many on-grid coefficients to count */
-#define JPEG_MAX_BLOCKS 64
-#define JPEG_MIN_COEFS 24
-/* the r(Q) a quality must beat; coefficients examined at most (frequency by
- * frequency, lowest first, up to this many); a quality is dropped once the
- * frequencies gone through (highest first: low ones suffer most from
- * clipping at black and white) gave it JPEG_EARLY or more coefficients with
- * r > JPEG_EARLY_R (off the grid r is about 1, on it about 0.4) */
-#define JPEG_FIT 0.7
-#define JPEG_MAX_COEFS 192
-#define JPEG_EARLY 12
-#define JPEG_EARLY_R 0.9
-#define JPEG_QMIN 5
-#define JPEG_QMAX 99
 
 static const char *const mode_names[ENV_NFEAT_MODE] = {"none", "quality", "oracle"};
 
@@ -438,212 +423,6 @@ static void pixelation(const float *y, int h, int w, float *f)
     f[ENV_Q_PIXELATION] = pairs ? (float)((double)dups / (double)pairs) : 0.0f;
 }
 
-/* The IJG / JPEG Annex K luminance table, row = vertical frequency. */
-static const int jpeg_luma[64] = {
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-};
-
-/* The quality search tries JPEG_LANES qualities at once, one per lane of
- * GCC vectors (mapped onto the target's registers, or split where they are
- * narrower). Each lane does its quality's operations in the order a
- * quality alone would, so the fits do not depend on the lane count: the
- * lanes only run the dependent chains of additions side by side. */
-#if defined(__AVX2__)
-#define JPEG_LANES 8
-#else
-#define JPEG_LANES 4 /* 128-bit registers: wider lanes only split, and split slower */
-#endif
-#define JPEG_NQ (JPEG_QMAX - JPEG_QMIN + 1)
-#define JPEG_NQ_PAD ((JPEG_NQ + JPEG_LANES - 1) / JPEG_LANES * JPEG_LANES)
-typedef float lane_f __attribute__((vector_size(JPEG_LANES * sizeof(float))));
-typedef int lane_i __attribute__((vector_size(JPEG_LANES * sizeof(int))));
-typedef double lane_d __attribute__((vector_size(JPEG_LANES * sizeof(double))));
-typedef long long lane_l __attribute__((vector_size(JPEG_LANES * sizeof(long long))));
-
-/* Orthonormal 8-point DCT-II basis dct8[u][x] = a(u) cos((2x + 1) u pi / 16)
- * and the quantisation steps of every quality (libjpeg's scaling, baseline
- * clamp to 1..255) with their reciprocals, made once. Steps are stored by
- * frequency, then quality - JPEG_QMIN, so a lane vector loads in one go;
- * the padding qualities get step 0, which never counts (steps < 4 do not). */
-static float dct8[8][8];
-static float qstep[64][JPEG_NQ_PAD], qrecip[64][JPEG_NQ_PAD];
-static int last_step4[64]; /* per frequency, the last quality index with step >= 4, or -1 */
-/* per frequency and step s, the first quality index with a step <= s (JPEG_NQ: none) */
-static uint8_t first_step_le[64][256];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-static void tables_init(void)
-{
-    for (int u = 0; u < 8; u++)
-        for (int x = 0; x < 8; x++)
-            dct8[u][x] = (float)((u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * M_PI / 16.0));
-    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++) {
-        long scale = q < 50 ? 5000 / q : 200 - 2 * q;
-        for (int k = 0; k < 64; k++) {
-            long s = (jpeg_luma[k] * scale + 50) / 100;
-            s = s < 1 ? 1 : s > 255 ? 255 : s;
-            qstep[k][q - JPEG_QMIN] = (float)s;
-            qrecip[k][q - JPEG_QMIN] = 1.0f / (float)s;
-        }
-    }
-    for (int k = 0; k < 64; k++) {
-        last_step4[k] = -1;
-        for (int i = 0; i < JPEG_NQ; i++)
-            last_step4[k] = qstep[k][i] >= 4.0f ? i : last_step4[k];
-        for (int st = 255, i = 0; st >= 0; st--) { /* steps fall as the index rises */
-            while (i < JPEG_NQ && qstep[k][i] > (float)st)
-                i++;
-            first_step_le[k][st] = (uint8_t)i;
-        }
-    }
-}
-
-static int lanes_any(lane_i m)
-{
-    int a = 0;
-    for (int l = 0; l < JPEG_LANES; l++)
-        a |= m[l];
-    return a;
-}
-
-/* 2-D orthonormal DCT of the 8x8 block at (by, bx) of y - 128 into c. */
-static void dct_block(const float *y, int w, int by, int bx, float *c)
-{
-    float t[8][8];
-    for (int r = 0; r < 8; r++)
-        for (int u = 0; u < 8; u++) {
-            float s = 0;
-            for (int x = 0; x < 8; x++)
-                s += dct8[u][x] * (y[(size_t)(by + r) * w + bx + x] - 128.0f);
-            t[r][u] = s;
-        }
-    for (int v = 0; v < 8; v++)
-        for (int u = 0; u < 8; u++) {
-            float s = 0;
-            for (int r = 0; r < 8; r++)
-                s += dct8[v][r] * t[r][u];
-            c[v * 8 + u] = s;
-        }
-}
-
-static void jpeg_quality(const float *y, int h, int w, float *f)
-{
-    pthread_once(&tables_once, tables_init);
-    float cb[JPEG_MAX_BLOCKS][64];
-    int nb = 0;
-    for (int by = 0; by + 8 <= h && nb < JPEG_MAX_BLOCKS; by += 8)
-        for (int bx = 0; bx + 8 <= w && nb < JPEG_MAX_BLOCKS; bx += 8) {
-            dct_block(y, w, by, bx, cb[nb]);
-            double ac = 0;
-            for (int k = 1; k < 64; k++)
-                ac += (double)cb[nb][k] * cb[nb][k];
-            nb += ac > 64.0;
-        }
-    /* The coefficients that can count for some quality (|value| > 2),
-     * grouped by frequency, each group sorted by decreasing value: a
-     * quality skips a frequency whose step is < 4 at once and stops in a
-     * group at the first value <= step / 2. */
-    float av[JPEG_MAX_COEFS], g[JPEG_MAX_BLOCKS];
-    int start[65], na = 0;
-    for (int k = 0; k < 64; k++) {
-        start[k] = na;
-        int m = 0;
-        for (int b = 0; b < nb; b++) { /* no branch: a kept value advances m */
-            g[m] = fabsf(cb[b][k]);
-            m += g[m] > 2.0f;
-        }
-        m = m < JPEG_MAX_COEFS - na ? m : JPEG_MAX_COEFS - na; /* the first in block order */
-        for (int i = 0; i < m; i++) { /* insertion, ties in block order: groups are short */
-            int at = na + i;
-            for (; at > na && av[at - 1] < g[i]; at--)
-                av[at] = av[at - 1];
-            av[at] = g[i];
-        }
-        na += m;
-    }
-    start[64] = na;
-    /* Steps fall as the quality rises, so a frequency counts for the
-     * qualities from the first whose half step is below its largest value
-     * to the last whose step is still >= 4: an interval of quality indices
-     * (q - JPEG_QMIN). Each lane block lists the frequencies whose interval
-     * meets it, highest frequency first. */
-    enum { NBLK = JPEG_NQ_PAD / JPEG_LANES };
-    int rel[NBLK][64], nrel[NBLK] = {0};
-    for (int k = 63; k >= 0; k--) {
-        int hi = last_step4[k];
-        if (start[k + 1] == start[k] || hi < 0)
-            continue;
-        /* half step < v for the integer steps s < 2 v, i.e. s <= ceil(2 v) - 1 */
-        float top = ceilf(2.0f * av[start[k]]) - 1.0f;
-        int lo = first_step_le[k][top < 255.0f ? (int)top : 255];
-        for (int blk = lo / JPEG_LANES; blk <= hi / JPEG_LANES && lo <= hi; blk++)
-            rel[blk][nrel[blk]++] = k;
-    }
-    float fit[JPEG_QMAX + 1];
-    int count[JPEG_QMAX + 1], most = 0;
-    for (int blk = 0; blk < NBLK; blk++) {
-        int b = blk * JPEG_LANES;
-        lane_d d2 = {0}, q2 = {0};
-        lane_i n = {0}, live;
-        for (int l = 0; l < JPEG_LANES; l++)
-            live[l] = b + l < JPEG_NQ ? -1 : 0;
-        for (int j = 0; j < nrel[blk] && lanes_any(live); j++) {
-            int k = rel[blk][j];
-            lane_f s, rs;
-            memcpy(&s, &qstep[k][b], sizeof s);
-            memcpy(&rs, &qrecip[k][b], sizeof rs);
-            lane_f half = 0.5f * s;
-            lane_i on = live & (s >= 4.0f), cnt = {0};
-            /* the block's last lane with a step >= 4 has the lowest half
-             * step, so it takes the most of the group's falling values */
-            int hi = last_step4[k], last = hi < b + JPEG_LANES - 1 ? hi : b + JPEG_LANES - 1;
-            float low = 0.5f * qstep[k][last];
-            for (int i = start[k]; i < start[k + 1] && av[i] > low; i++) {
-                on &= av[i] > half;
-                lane_f t = av[i] * rs;
-                lane_f r =
-                    __builtin_convertvector(__builtin_convertvector(t + 0.5f, lane_i), lane_f);
-                lane_d d = __builtin_convertvector((t - r) * s, lane_d); /* t >= 0: no floorf */
-                /* masked to +0 before the square, so d2 += d * d keeps the
-                 * scalar form (also where a compiler fuses it into an FMA) */
-                d = (lane_d)((lane_l)d & __builtin_convertvector(on, lane_l));
-                d2 += d * d;
-                cnt -= on;
-            }
-            lane_d sd = __builtin_convertvector(s, lane_d);
-            n += cnt;
-            q2 += __builtin_convertvector(cnt, lane_d) * sd * sd;
-            /* off the grid already: stop early */
-            lane_l off = (__builtin_convertvector(n, lane_l) >= JPEG_EARLY) &
-                         (12.0 * d2 > JPEG_EARLY_R * JPEG_EARLY_R * q2);
-            live &= ~__builtin_convertvector(off, lane_i);
-        }
-        for (int l = 0; l < JPEG_LANES && b + l < JPEG_NQ; l++) {
-            int q = JPEG_QMIN + b + l;
-            count[q] = 0;
-            if (n[l] < JPEG_MIN_COEFS)
-                continue;
-            fit[q] = (float)sqrt(12.0 * d2[l] / q2[l]);
-            count[q] = fit[q] < JPEG_FIT ? n[l] : 0;
-            most = count[q] > most ? count[q] : most;
-        }
-    }
-    /* A finer quality also fits where only its coarse-grid high frequencies
-     * have steps >= 4 (Q 90 on a Q 80 image): only fits resting on at least
-     * a quarter of the best-supported fit's coefficients compete. */
-    float best = JPEG_FIT;
-    int best_q = 0;
-    for (int q = JPEG_QMIN; q <= JPEG_QMAX; q++)
-        if (count[q] >= JPEG_MIN_COEFS && 4 * count[q] >= most && fit[q] < best) {
-            best = fit[q];
-            best_q = q;
-        }
-    f[ENV_Q_JPEG] = best_q ? 1.0f - (float)best_q / 100.0f : 0.0f;
-}
-
 void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *f)
 {
     size_t n = (size_t)h * (size_t)w;
@@ -664,7 +443,7 @@ void env_quality(const uint8_t *px, int h, int w, int c, float *scratch, float *
     blockiness(y, h, w, f);
     extremes(px, h, w, c, flag, f);
     pixelation(y, h, w, f);
-    jpeg_quality(y, h, w, f);
+    env_quality_jpeg(y, h, w, f);
 }
 
 void env_oracle(int corruption, int severity, float *f)

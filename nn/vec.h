@@ -110,12 +110,4 @@ static inline double nn_vec_sum(const float *v, size_t n)
     return s;
 }
 
-/* sum_i a[i] * b[i] */
-static inline double nn_vec_dot(const float *a, const float *b, size_t n)
-{
-    double sa = 0, sab = 0;
-    nn_vec_sum_dot(a, b, n, 0.0f, &sa, &sab);
-    return sab;
-}
-
 #endif

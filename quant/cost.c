@@ -1,6 +1,7 @@
 /* cost.c: BitOps and weight bytes of hard and soft plans, and the table. */
 #include "quant/cost.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,30 @@ q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits)
         c.bytes += (double)L->params * wb / 8.0;
     }
     return c;
+}
+
+double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits,
+                      const q_penalty *pen, double *ratio, double *gw, double *ga)
+{
+    int bytes = pen->kind == Q_COST_BYTES;
+    q_cost c = q_cost_layers(cm, wbits, abits);
+    double ref = bytes ? cm->bytes_fp32 / 4.0 : cm->ref_int8;
+    double r = ref > 0.0 ? (bytes ? c.bytes : c.bitops) / ref : 0.0, d = r - pen->target;
+    double sign = d > 0.0 ? 1.0 : (d < 0.0 && pen->form == Q_PENALTY_ABS ? -1.0 : 0.0);
+    double k = ref > 0.0 ? sign * pen->lambda / ref : 0.0;
+    for (int l = 0; l < cm->n; l++) {
+        const q_cost_layer *L = &cm->layers[l];
+        int row = L->plan_layer;
+        if (row < 0)
+            continue;
+        if (gw)
+            gw[row] = k * (bytes ? (double)L->params / 8.0 : (double)L->macs * abits[row]);
+        if (ga)
+            ga[row] = bytes ? 0.0 : k * (double)L->macs * wbits[row];
+    }
+    if (ratio)
+        *ratio = r;
+    return pen->lambda * (pen->form == Q_PENALTY_ABS ? fabs(d) : fmax(d, 0.0));
 }
 
 int q_cost_model_init(q_cost_model *cm, const q_cost_layer *layers, int n, qa_err *err)

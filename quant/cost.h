@@ -1,4 +1,4 @@
-/* cost.h: the cost model of METHODS.md, on the list of quantized layers.
+/* cost.h: the cost model of docs/METHODS.md, on the list of quantized layers.
  *
  * For a layer with MACs (per sample) and P weights at widths b_w, b_a:
  *   BitOps = MACs * b_w * b_a          weight bytes = P * b_w / 8
@@ -67,6 +67,29 @@ q_cost q_cost_fixed(const q_cost_model *cm, int wbits, int abits);
 /* Planned layer (row) l at wbits[l] x abits[l], pinned layers at theirs:
  * a static per-layer plan without a q_plan. */
 q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits);
+
+/* A penalty on the cost of a static per-layer plan (as q_cost_layers),
+ * toward a target fraction r* of the cost with every layer at 8 bits
+ * (BitOps: 8 x 8, bytes: 8-bit weights):
+ *   hinge     P = lambda max(0, r - r*)      absolute  P = lambda |r - r*|
+ * with r = cost / that reference. At the kink (r = r*) the derivative is 0.
+ * dP/db of one side of one planned layer is exact for a one-bit move of
+ * that side alone (the cost is linear in each side's width). */
+typedef enum { Q_COST_BITOPS, Q_COST_BYTES } q_cost_kind;
+typedef enum { Q_PENALTY_HINGE, Q_PENALTY_ABS } q_penalty_form;
+
+typedef struct {
+    int kind;     /* q_cost_kind */
+    int form;     /* q_penalty_form */
+    float lambda;
+    float target; /* r* */
+} q_penalty;
+
+/* P at the planned widths (nplanned each); *ratio (nullable) = r; dP/db_w
+ * and dP/db_a of every planned layer into gw and ga (nplanned each,
+ * nullable). */
+double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits,
+                      const q_penalty *pen, double *ratio, double *gw, double *ga);
 
 /* The per-layer table of `qadapt info --model`: MACs, weights and BitOps at
  * the reference widths, plus totals normalised to fp32 and 8 bits. */

@@ -5,10 +5,10 @@
  *   forward   q = clip(round(v), -qn, qp), x_hat = q * s
  *   backward  dx = dx_hat * [-qn <= v <= qp]                     (STE, clip mask)
  *             dx_hat/ds = round(v) - v inside, -qn below, qp above   (LSQ)
- * round() is round half away from zero (C's roundf; METHODS.md): symmetric in
+ * round() is round half away from zero (C's roundf; docs/METHODS.md): symmetric in
  * the sign of x, so a signed tensor and its negation quantize to negated
  * codes, and it is what the integer kernels reproduce exactly. v is x / s (a
- * true division, not x * (1/s)), so codes match METHODS.md to the last bit.
+ * true division, not x * (1/s)), so codes match docs/METHODS.md to the last bit.
  * bits == Q_BITS_OFF (32) means "not quantized": forward copies, backward
  * passes the gradient through unmasked.
  *

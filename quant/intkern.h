@@ -29,4 +29,17 @@ void q_int_conv2d(const nn_conv_geom *g, const int32_t *qa, float sa, const int3
 void q_int_dense(int in, int out, const int32_t *qa, float sa, const int32_t *qw, const float *sw,
                  const float *bias, float *y);
 
+/* Non-uniform levels (DDQ's adaptive resolution): ia and iw are level
+ * indices, la and lw the integer level of each index (a lookup table per
+ * side, NULL = the index is the code); every product looks its two codes
+ * up, so y is what a table-decoding integer kernel computes. */
+typedef struct {
+    const int32_t *la, *lw;
+} q_int_lut;
+
+void q_int_conv2d_lut(const nn_conv_geom *g, const int32_t *ia, float sa, const int32_t *iw,
+                      const float *sw, const float *bias, const q_int_lut *lut, float *y);
+void q_int_dense_lut(int in, int out, const int32_t *ia, float sa, const int32_t *iw,
+                     const float *sw, const float *bias, const q_int_lut *lut, float *y);
+
 #endif

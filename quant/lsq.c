@@ -37,8 +37,7 @@ static void lsq_resolve(q_quant *q, const nn_params *p, const float *x, const q_
     for (int c = 0; c < q->nch; c++) {
         if (ref[c] == 0.0f) /* a step set directly is its own reference */
             ref[c] = fmaxf(u[c], Q_STEP_MIN);
-        float r = ref[c];
-        q->s[c] = u[c] >= r ? u[c] : fmaxf(r * expf((u[c] - r) / r), Q_STEP_MIN);
+        q->s[c] = q_logscale(u[c], ref[c]);
     }
 }
 
@@ -49,7 +48,7 @@ static void lsq_backward(const q_quant *q, const nn_params *p, float *dx, const 
     float *g = nn_params_grad(p, q->vparam);
     const float *ref = nn_params_value(p, q->vstate) + Q_ST_REF;
     for (int c = 0; c < q->nch; c++)
-        g[c] += q->gscale * fminf(q->s[c] / ref[c], 1.0f) * q->sums[c].lsq; /* ds/dp */
+        g[c] += q->gscale * q_logscale_slope(q->s[c], ref[c]) * q->sums[c].lsq;
 }
 
 const q_quant_ops q_lsq_ops = {

@@ -1,5 +1,5 @@
 /* plan.h: the per-sample bit plan of a batch, the only thing quantized
- * layers read to decide precision (DESIGN.md "The plan").
+ * layers read to decide precision (docs/METHODS.md, section 3).
  *
  * A plan covers the net's "planned" layers (every quantized conv/dense whose
  * width is not pinned by quant.first_bits/last_bits), numbered 0..nlayers-1

@@ -8,7 +8,8 @@
 
 #include "quant/fake_quant.h"
 
-static const char *const kind_names[Q_NKINDS] = {"lsq", "pact", "dorefa", "minmax", "ema"};
+static const char *const kind_names[Q_NKINDS] = {"lsq", "pact", "dorefa", "minmax", "ema",
+                                                   "ddq"};
 
 void q_cfg_defaults(q_cfg *c)
 {
@@ -24,6 +25,8 @@ void q_cfg_defaults(q_cfg *c)
     c->pact_init = 8.0f;
     c->pact_decay = 1e-4f;
     c->ema_momentum = 0.9f;
+    c->ddq = (q_ddq_cfg){.min_bits = 2, .init_bits = 8, .range_bits = 4, .gate_init = 0.5f,
+                         .tau = 1.0f, .curvature = 1, .adaptive = 0, .knots = 16};
     c->w_bits = 8;
     c->a_bits = 8;
 }
@@ -146,13 +149,28 @@ static int check_pinned(int bits, const char *key, qa_err *err)
     return QA_OK;
 }
 
+static int check_ddq(const q_ddq_cfg *d, qa_err *err)
+{
+    if (d->min_bits < Q_BITS_MIN || d->min_bits > Q_BITS_MAX || d->init_bits < d->min_bits ||
+        d->init_bits > Q_BITS_MAX || d->range_bits < Q_BITS_MIN || d->range_bits > Q_BITS_MAX)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "ddq min/init/range bits = %d/%d/%d: expected 2 <= min <= init <= 8 and "
+                       "range in 2..8",
+                       d->min_bits, d->init_bits, d->range_bits);
+    if (!(d->gate_init > 0.0f) || !(d->tau >= 0.0f) || d->knots < 1 || d->knots > Q_DDQ_MAX_KNOTS)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "ddq gate_init = %g, tau = %g, knots = %d: expected > 0, >= 0, 1..%d",
+                       (double)d->gate_init, (double)d->tau, d->knots, Q_DDQ_MAX_KNOTS);
+    return QA_OK;
+}
+
 int q_cfg_check(const q_cfg *c, qa_err *err)
 {
     if (c->w_kind < 0 || c->w_kind >= Q_NKINDS || c->a_kind < 0 || c->a_kind >= Q_NKINDS)
         return qa_fail(err, QA_ERR_CONFIG, "quant: unknown quantizer kind");
     if (c->w_kind == Q_KIND_PACT || c->w_kind == Q_KIND_EMA)
         return qa_fail(err, QA_ERR_CONFIG,
-                       "quant.w_quantizer = %s: weights take lsq, dorefa or minmax",
+                       "quant.w_quantizer = %s: weights take lsq, dorefa, minmax or ddq",
                        q_kind_name(c->w_kind));
     if (c->ncand < 1)
         return qa_fail(err, QA_ERR_CONFIG, "quant.bits: no candidate widths");
@@ -175,5 +193,5 @@ int q_cfg_check(const q_cfg *c, qa_err *err)
         return qa_fail(err, QA_ERR_CONFIG,
                        "quant.pact_alpha = %g, quant.pact_decay = %g: expected > 0 and >= 0",
                        (double)c->pact_init, (double)c->pact_decay);
-    return QA_OK;
+    return c->w_kind == Q_KIND_DDQ || c->a_kind == Q_KIND_DDQ ? check_ddq(&c->ddq, err) : QA_OK;
 }

@@ -14,6 +14,7 @@
 
 #define Q_MAX_CAND 8    /* candidate widths per layer */
 #define Q_MAX_LAYERS 128 /* entries of a static per-layer list */
+#define Q_DDQ_MAX_KNOTS 256 /* pieces of a DDQ level warp */
 
 typedef enum {
     Q_KIND_LSQ,    /* learned step (Esser et al. 2020) */
@@ -21,6 +22,7 @@ typedef enum {
     Q_KIND_DOREFA, /* tanh-normalised weights / [0,1]-clipped activations */
     Q_KIND_MINMAX, /* step from the max |x| (activations: running max at eval) */
     Q_KIND_EMA,    /* step from an EMA of the batch max |x| (activations only) */
+    Q_KIND_DDQ,    /* learned range, precision (gates) and levels (ddq.h) */
     Q_NKINDS
 } q_kind;
 
@@ -32,6 +34,20 @@ typedef enum {
  * quantizer is off (width 32, so its MACs count 32-bit activations in the
  * cost model), which needs a pinned first layer (first_bits > 0). */
 typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED, Q_INPUT_NONE } q_input;
+
+/* DDQ's quantizers (ddq.h, docs/methods-ddq.md). The slot's width (the
+ * plan's candidate, or a pinned layer's width) is the maximum width B. */
+typedef struct {
+    int min_bits;     /* lowest precision the gates can reach (capped at B) */
+    int init_bits;    /* precision the gates open at the first batch (capped at B) */
+    int range_bits;   /* the width whose LSQ initialisation sets the initial range */
+    float gate_init;  /* |logit| of every gate at the first batch */
+    float tau;        /* temperature of the gates' sigmoid relaxation; 0: plain STE */
+    int curvature;    /* a gate's flip estimate adds the loss's curvature along the
+                         quantization error (ddq.h); 0: first order only */
+    int adaptive;     /* learn non-uniform levels (adaptive resolution) */
+    int knots;        /* pieces of the piecewise-linear level warp */
+} q_ddq_cfg;
 
 typedef struct {
     int cand[Q_MAX_CAND]; /* candidate widths a plan may choose, ascending */
@@ -46,6 +62,7 @@ typedef struct {
     float pact_init;      /* PACT alpha at the first batch */
     float pact_decay;     /* L2 decay on alpha, added to its gradient */
     float ema_momentum;   /* weight of the old value in the EMA calibration */
+    q_ddq_cfg ddq;        /* kind ddq's settings */
     /* method = fixed: a uniform width, or a per-layer list for the plan's layers */
     int w_bits, a_bits;
     int nlayer_bits;      /* 0: uniform w_bits/a_bits */

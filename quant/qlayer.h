@@ -1,5 +1,5 @@
 /* qlayer.h: quantized conv2d (incl. grouped/depthwise) and dense layers that
- * read the batch's plan (DESIGN.md "Per-sample bits, batched").
+ * read the batch's plan (docs/METHODS.md, section 3).
  *
  * A q_layer replaces an nn conv2d/dense in the net (nn_net_replace_layer)
  * and runs nn's raw kernels on quantized copies of the weights and input:

@@ -41,9 +41,10 @@ static int make_quantizers(q_layer *q, nn_net *net, const q_layer_spec *spec, qa
     const q_cfg *cfg = spec->cfg;
     int oc = q->groups * q->ocg;
     for (int k = 0; k < q->nslot; k++) {
+        int pinned = spec->row < 0;
         q_quant_spec w = {cfg->w_kind, Q_SIDE_W, Q_DOM_SIGNED, q->wbits[k],
-                          cfg->per_channel ? oc : 1, cfg->per_channel ? q->w_row : q->w_n};
-        q_quant_spec a = {cfg->a_kind, Q_SIDE_A, spec->in_dom, q->abits[k], 1, q->in_n};
+                          cfg->per_channel ? oc : 1, cfg->per_channel ? q->w_row : q->w_n, pinned};
+        q_quant_spec a = {cfg->a_kind, Q_SIDE_A, spec->in_dom, q->abits[k], 1, q->in_n, pinned};
         int rc = q_quant_init(&q->wq[k], net, q->base.name, &w, cfg, err);
         if (rc == QA_OK)
             rc = q_quant_init(&q->aq[k], net, q->base.name, &a, cfg, err);

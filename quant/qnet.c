@@ -87,20 +87,23 @@ static void describe(const q_layer *q, q_cost_layer *c)
     c->in_hw = 1;
 }
 
-static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_err *err)
+/* at (nall): the net's quantizable layers; those at wrap[k] are wrapped */
+static int wrap_all(q_net *qn, nn_net *net, const int *at, int nall, const int *wrap,
+                    q_cost_layer *cl, qa_err *err)
 {
     int row = 0;
     for (int k = 0; k < qn->n; k++) {
-        nn_layer *inner = net->layers[at[k]];
-        int pin = pinned_bits(&qn->cfg, k, qn->n);
-        int pin_a = k == 0 && qn->cfg.input_domain == Q_INPUT_NONE ? Q_BITS_OFF : pin;
+        int j = wrap[k];
+        nn_layer *inner = net->layers[at[j]];
+        int pin = pinned_bits(&qn->cfg, j, nall);
+        int pin_a = j == 0 && qn->cfg.input_domain == Q_INPUT_NONE ? Q_BITS_OFF : pin;
         q_layer_spec spec = {qn->plan, pin ? -1 : row, pin, pin_a,
                              q_net_input_domain(net, inner, qn->cfg.input_domain != Q_INPUT_UNSIGNED), &qn->cfg};
         q_cost_layer *c = &cl[k];
         memset(c, 0, sizeof *c);
         snprintf(c->name, sizeof c->name, "%s", inner->name);
         snprintf(c->type, sizeof c->type, "%s", inner->ops->type);
-        int rc = q_layer_wrap(net, at[k], &spec, &qn->layers[k], err);
+        int rc = q_layer_wrap(net, at[j], &spec, &qn->layers[k], err);
         if (rc < 0)
             return rc;
         describe(qn->layers[k], c);
@@ -112,33 +115,49 @@ static int wrap_all(q_net *qn, nn_net *net, const int *at, q_cost_layer *cl, qa_
     return q_cost_model_init(&qn->cost, cl, qn->n, err);
 }
 
-static int find_layers(const nn_net *net, int *at)
+/* at (n): the net's quantizable layers; wrap (*nwrap): their positions in
+ * at whose layer index lies in [first, last] */
+static int find_layers(const nn_net *net, int first, int last, int *at, int *wrap, int *nwrap)
 {
     int n = 0;
+    *nwrap = 0;
     for (int i = 0; i < net->nlayers; i++)
-        if (q_layer_supported(net->layers[i]))
+        if (q_layer_supported(net->layers[i])) {
+            if (i >= first && i <= last)
+                wrap[(*nwrap)++] = n;
             at[n++] = i;
+        }
     return n;
 }
 
 int q_net_wrap(q_net **out, nn_net *net, const q_cfg *cfg, qa_err *err)
 {
+    return q_net_wrap_range(out, net, cfg, 0, net->nlayers - 1, err);
+}
+
+int q_net_wrap_range(q_net **out, nn_net *net, const q_cfg *cfg, int first, int last,
+                     qa_err *err)
+{
     *out = NULL;
     int rc = q_cfg_check(cfg, err);
     if (rc < 0)
         return rc;
+    if (first < 0 || last >= net->nlayers || first > last)
+        return qa_fail(err, QA_ERR_ARG, "layer range [%d, %d] is not within the net's %d layers",
+                       first, last, net->nlayers);
     q_net *qn = calloc(1, sizeof *qn);
-    int *at = malloc((size_t)net->nlayers * sizeof *at);
+    int *at = malloc(2 * (size_t)net->nlayers * sizeof *at);
     q_cost_layer *cl = malloc((size_t)net->nlayers * sizeof *cl);
     if (!qn || !at || !cl) {
         free(qn), free(at), free(cl);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory quantizing a network");
     }
     qn->cfg = *cfg;
-    qn->n = find_layers(net, at);
+    int *wrap = at + net->nlayers;
+    int nall = find_layers(net, first, last, at, wrap, &qn->n);
     int planned = 0;
     for (int k = 0; k < qn->n; k++)
-        planned += pinned_bits(cfg, k, qn->n) == 0;
+        planned += pinned_bits(cfg, wrap[k], nall) == 0;
     qn->layers = calloc((size_t)(qn->n ? qn->n : 1), sizeof *qn->layers);
     rc = qn->layers ? QA_OK : qa_fail(err, QA_ERR_NOMEM, "out of memory quantizing a network");
     if (rc == QA_OK && planned > Q_MAX_LAYERS)
@@ -148,7 +167,7 @@ int q_net_wrap(q_net **out, nn_net *net, const q_cfg *cfg, qa_err *err)
         rc = q_plan_create(&qn->plan, net->max_batch, planned, cfg->cand, cfg->ncand, cfg->tied,
                            err);
     if (rc == QA_OK)
-        rc = wrap_all(qn, net, at, cl, err);
+        rc = wrap_all(qn, net, at, nall, wrap, cl, err);
     free(at);
     free(cl);
     if (rc < 0) {

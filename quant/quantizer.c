@@ -14,6 +14,7 @@ static const q_quant_ops *const kind_table[Q_NKINDS] = {
     [Q_KIND_DOREFA] = &q_dorefa_ops,
     [Q_KIND_MINMAX] = &q_minmax_ops,
     [Q_KIND_EMA] = &q_ema_ops,
+    [Q_KIND_DDQ] = &q_ddq_ops,
 };
 
 const q_quant_ops *q_kind_ops(int kind)
@@ -21,11 +22,11 @@ const q_quant_ops *q_kind_ops(int kind)
     return kind >= 0 && kind < Q_NKINDS ? kind_table[kind] : NULL;
 }
 
-static int add_view(nn_net *net, const char *layer, const char *side, const char *what, int bits,
-                    size_t n, nn_param_kind kind, qa_err *err)
+int q_quant_add_view(nn_net *net, const char *layer, int side, const char *what, int bits,
+                     size_t n, nn_param_kind kind, qa_err *err)
 {
     char name[96];
-    snprintf(name, sizeof name, "%s.%s_%s.b%d", layer, side, what, bits);
+    snprintf(name, sizeof name, "%s.%s_%s.b%d", layer, side == Q_SIDE_W ? "w" : "a", what, bits);
     int v = nn_params_add(&net->params, name, n, kind, err);
     if (v >= 0 && kind == NN_PARAM_QUANT)
         net->params.views[v].decay_mult = 0.0f; /* PACT adds its own decay; LSQ steps have none */
@@ -37,7 +38,6 @@ int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec 
 {
     memset(q, 0, sizeof *q);
     q->ops = q_kind_ops(spec->kind);
-    const char *side = spec->side == Q_SIDE_W ? "w" : "a";
     if (!q->ops || !(q->ops->sides & (1 << spec->side)))
         return qa_fail(err, QA_ERR_CONFIG, "layer %s: quantizer '%s' cannot quantize %s",
                        layer, q_kind_name(spec->kind),
@@ -61,14 +61,27 @@ int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec 
     if (!q->s || !q->sums)
         return err ? err->code : QA_ERR_NOMEM;
     if (q->ops->pname && spec->bits != Q_BITS_OFF) {
-        q->vparam = add_view(net, layer, side, q->ops->pname, spec->bits, (size_t)spec->nch,
-                             NN_PARAM_QUANT, err);
+        q->vparam = q_quant_add_view(net, layer, spec->side, q->ops->pname, spec->bits,
+                                     (size_t)spec->nch, NN_PARAM_QUANT, err);
         if (q->vparam < 0)
             return q->vparam;
     }
     size_t nstate = Q_STATE_N + (q->ops->step_refs ? (size_t)spec->nch : 0);
-    q->vstate = add_view(net, layer, side, "state", spec->bits, nstate, NN_PARAM_BUFFER, err);
-    return q->vstate < 0 ? q->vstate : QA_OK;
+    q->vstate = q_quant_add_view(net, layer, spec->side, "state", spec->bits, nstate,
+                                 NN_PARAM_BUFFER, err);
+    if (q->vstate < 0)
+        return q->vstate;
+    return q->ops->init ? q->ops->init(q, net, layer, spec, cfg, err) : QA_OK;
+}
+
+float q_logscale(float u, float r)
+{
+    return u >= r ? u : fmaxf(r * expf((u - r) / r), Q_STEP_MIN);
+}
+
+float q_logscale_slope(float scale, float r)
+{
+    return fminf(scale / r, 1.0f);
 }
 
 void q_quant_resolve(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train)
@@ -111,28 +124,17 @@ void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, c
     q->ops->codes(q, c, scale, x, rows);
 }
 
-static inline int step_of(const q_quant *q, const q_rows *rows, int j)
-{
-    return q->nch == 1 ? 0 : (rows->idx ? rows->idx[j] : j);
-}
-
 /* Rows of one shared step (activations) are split over nn's threads when
  * there is enough work to pay for waking them; sums are kept per thread and
  * added in thread order, so results depend on the thread count only. */
 #define PAR_MIN_ELEMS (1L << 15)
 
 typedef struct {
-    const q_quant *q;
-    float *out;       /* y (forward) or dx (backward) */
-    const float *dy, *x;
-    const q_rows *rows;
-    const float *wt;
-    int acc;
-    float *dot;
+    q_rows_call c;
     q_fq_sums part[NN_PAR_MAX_THREADS];
 } rows_job;
 
-static int job_threads(const q_quant *q, const q_rows *rows)
+int q_rows_threads(const q_quant *q, const q_rows *rows)
 {
     int par = q->nch == 1 && rows->n > 1 && (long)rows->n * (long)rows->m >= PAR_MIN_ELEMS;
     return par ? nn_par_threads() : 1;
@@ -140,27 +142,27 @@ static int job_threads(const q_quant *q, const q_rows *rows)
 
 static void forward_rows(void *arg, int tid, int nt)
 {
-    rows_job *j = arg;
+    const q_rows_call *j = arg;
     long lo, hi;
     nn_par_range(j->rows->n, tid, nt, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
-        q_fq_forward(j->out + at, j->x + at, j->rows->m, j->q->s[step_of(j->q, j->rows, (int)r)],
-                     j->q->r);
+        float s = j->q->s[q_row_step(j->q, j->rows, (int)r)];
+        q_fq_forward(j->out + at, j->x + at, j->rows->m, s, j->q->r);
     }
 }
 
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
 {
-    rows_job j = {.q = q, .out = y, .x = x, .rows = rows};
-    nn_par_run(forward_rows, &j, job_threads(q, rows));
+    q_rows_call j = {.q = q, .out = y, .x = x, .rows = rows};
+    nn_par_run(forward_rows, &j, q_rows_threads(q, rows));
 }
 
 void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows)
 {
     for (int j = 0; j < rows->n; j++) {
         size_t at = q_row(rows, j);
-        float s = q->s[step_of(q, rows, j)];
+        float s = q->s[q_row_step(q, rows, j)];
         q_fq_codes(c + at, x + at, rows->m, s, q->r);
         scale[j] = s;
     }
@@ -177,18 +179,19 @@ static void add_sums(q_fq_sums *to, const q_fq_sums *o, float w)
 /* one thread's rows; per-step sums into part (one thread) or q->sums */
 static void backward_rows(void *arg, int tid, int nt)
 {
-    rows_job *j = arg;
+    rows_job *job = arg;
+    const q_rows_call *j = &job->c;
     const q_quant *q = j->q;
     long lo, hi;
     nn_par_range(j->rows->n, tid, nt, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
-        int c = step_of(q, j->rows, (int)r);
+        int c = q_row_step(q, j->rows, (int)r);
         float w = j->wt ? j->wt[r] : 1.0f;
         q_fq_sums o;
         q_fq_backward(j->out ? j->out + at : NULL, j->dy + at, j->x + at, j->rows->m, q->s[c], q->r,
                       w, j->acc, &o);
-        add_sums(nt > 1 ? &j->part[tid] : &q->sums[c], &o, w);
+        add_sums(nt > 1 ? &job->part[tid] : &q->sums[c], &o, w);
         if (j->dot)
             j->dot[r] = o.dot;
     }
@@ -197,9 +200,9 @@ static void backward_rows(void *arg, int tid, int nt)
 void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const float *x,
                         const q_rows *rows, const float *wt, int acc, float *dot)
 {
-    rows_job j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
-                  .dot = dot};
-    int nt = job_threads(q, rows);
+    rows_job j = {.c = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
+                        .dot = dot}};
+    int nt = q_rows_threads(q, rows);
     memset(q->sums, 0, (size_t)q->nch * sizeof *q->sums);
     memset(j.part, 0, (size_t)nt * sizeof *j.part);
     nn_par_run(backward_rows, &j, nt);
@@ -230,7 +233,7 @@ void q_rows_absmean(const q_quant *q, const float *x, const q_rows *rows, float 
             a += fabsf(r[i]);
         all += a;
         if (q->nch > 1)
-            out[step_of(q, rows, j)] = (float)(a / (double)rows->m);
+            out[q_row_step(q, rows, j)] = (float)(a / (double)rows->m);
     }
     if (q->nch == 1)
         out[0] = (float)(all / ((double)rows->m * (rows->n > 0 ? rows->n : 1)));

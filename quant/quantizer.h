@@ -4,14 +4,15 @@
  *
  * A mixed-precision layer owns one q_quant per candidate width and side, so
  * a width's step never leaks into another's. The kinds (lsq.c, pact.c,
- * dorefa.c, calib.c) share this ops table and are looked up by q_kind.
+ * dorefa.c, calib.c, ddq.c) share this ops table and are looked up by q_kind.
  *
  * Data are "rows": weights are (nch rows = output channels, m) with a step
  * per row when per-channel; activations are samples of m elements chosen by
  * an index list (hard mode groups), all sharing one step. Parameters:
- *   "<layer>.<w|a>_<step|alpha>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
+ *   "<layer>.<w|a>_<step|alpha|range>.b<bits>"  NN_PARAM_QUANT (nch), decay_mult 0
  *   "<layer>.<w|a>_state.b<bits>"         NN_PARAM_BUFFER, Q_STATE_N floats
- *                                         (+ nch for LSQ's reference steps)
+ *                                         (+ nch for LSQ's and DDQ's references)
+ * and a kind's own (its init hook: DDQ's gates and levels, ddq.h).
  * State: [Q_ST_INIT] 1 once initialised from a batch, [Q_ST_MAX] running max
  * |x| (minmax), [Q_ST_EMA] EMA of the batch max |x| (ema), [Q_ST_REF + c]
  * LSQ's initial step s0 of step c (lsq.c: the parameter p is the step when
@@ -43,6 +44,8 @@ enum { Q_ST_INIT, Q_ST_MAX, Q_ST_EMA, Q_STATE_N, Q_ST_REF = Q_STATE_N };
 typedef enum { Q_SIDE_W, Q_SIDE_A } q_side;
 
 typedef struct q_quant q_quant;
+typedef struct q_quant_spec q_quant_spec;
+typedef struct q_ddq q_ddq;
 
 /* Rows of a tensor: row j starts at base + idx[j] * m (idx NULL: j). */
 typedef struct {
@@ -72,12 +75,15 @@ typedef struct {
                      const float *x, const q_rows *rows, const float *wt, int acc, float *dot);
     /* integer codes and the scale of each row, so x_hat = code * scale[row] */
     void (*codes)(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows);
+    /* registers the kind's further views and state (NULL: none); build time */
+    int (*init)(q_quant *q, nn_net *net, const char *layer, const q_quant_spec *spec,
+                const q_cfg *cfg, qa_err *err);
 } q_quant_ops;
 
 struct q_quant {
     const q_quant_ops *ops;
     int side;          /* q_side */
-    q_range r;
+    q_range r;         /* the width's codes; ddq: the realised precision's (resolve) */
     int nch;           /* steps: 1, or the weight rows (per channel) */
     size_t m;          /* elements per row (per channel or per sample) */
     int vparam;        /* NN_PARAM_QUANT view (nch floats) or -1 */
@@ -86,23 +92,36 @@ struct q_quant {
     float pact_init, pact_decay, ema_m;
     float *s;          /* (nch) steps of the current call (DoReFa weights: max |tanh w|) */
     q_fq_sums *sums;   /* (nch) backward's per-step sums */
+    q_ddq *ddq;        /* kind ddq's gates, levels and tables (ddq.h), else NULL */
 };
 
-typedef struct {
+struct q_quant_spec {
     int kind;      /* q_kind */
     int side;      /* q_side */
     q_domain dom;  /* activations: signed or after ReLU; weights: signed */
     int bits;
     int nch;       /* weight rows with their own step (1 = per tensor) */
     size_t m;      /* elements per row */
-} q_quant_spec;
+    int pinned;    /* the width is pinned (first/last layer): a kind that learns
+                      its precision (ddq) keeps this one */
+};
 
-extern const q_quant_ops q_lsq_ops, q_pact_ops, q_dorefa_ops, q_minmax_ops, q_ema_ops;
+extern const q_quant_ops q_lsq_ops, q_pact_ops, q_dorefa_ops, q_minmax_ops, q_ema_ops, q_ddq_ops;
 
 const q_quant_ops *q_kind_ops(int kind);
 /* Registers the views "<layer>.<side>_..." in net's params; build time only. */
 int q_quant_init(q_quant *q, nn_net *net, const char *layer, const q_quant_spec *spec,
                  const q_cfg *cfg, qa_err *err);
+/* One view "<layer>.<w|a>_<what>.b<bits>" of n values; NN_PARAM_QUANT views
+ * get no weight decay. Returns the view id or a negative status. */
+int q_quant_add_view(nn_net *net, const char *layer, int side, const char *what, int bits,
+                     size_t n, nn_param_kind kind, qa_err *err);
+
+/* A positive scale learned as LSQ's step (lsq.c): the parameter u is the
+ * scale at and above its reference r (the initial value), its log
+ * coordinate r exp((u - r) / r) below. q_logscale_slope is d scale / du. */
+float q_logscale(float u, float r);
+float q_logscale_slope(float scale, float r);
 
 /* Dispatchers: bypass for bits = 32, else the kind's ops. */
 void q_quant_resolve(q_quant *q, const nn_params *p, const float *x, const q_rows *rows, int train);
@@ -110,6 +129,26 @@ void q_quant_forward(const q_quant *q, float *y, const float *x, const q_rows *r
 void q_quant_backward(const q_quant *q, const nn_params *p, float *dx, const float *dy,
                       const float *x, const q_rows *rows, const float *wt, int acc, float *dot);
 void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows);
+
+/* step of row j: 0 per tensor, else the row's own (weights per channel) */
+static inline int q_row_step(const q_quant *q, const q_rows *rows, int j)
+{
+    return q->nch == 1 ? 0 : (rows->idx ? rows->idx[j] : j);
+}
+/* shares the rows of one call are split into over nn's threads (1: serial) */
+int q_rows_threads(const q_quant *q, const q_rows *rows);
+
+/* One forward or backward call over rows, as the kinds' threaded loops
+ * (nn_par_run) receive it. */
+typedef struct {
+    const q_quant *q;
+    float *out;        /* y (forward) or dx (backward; NULL: skip) */
+    const float *dy, *x;
+    const q_rows *rows;
+    const float *wt;   /* per-row weights, NULL = 1 */
+    int acc;           /* add into dx */
+    float *dot;        /* per-row <dy, x_hat>, NULL = skip */
+} q_rows_call;
 
 /* Shared pieces of the uniform kinds (x_hat = clip(round(x/s)) * s). */
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows);

@@ -16,6 +16,7 @@
 #include "data/jpeg_io.h"
 #include "env/corrupt.h"
 #include "env/quality.h"
+#include "env/rank.h"
 
 static void features(const uint8_t *px, int h, int w, int c, float *f)
 {
@@ -433,51 +434,17 @@ START_TEST(test_oracle_and_names)
 }
 END_TEST
 
-/* Spearman's rho with average ranks for ties. */
-typedef struct {
-    double v;
-    int i;
-} ranked;
-
-static int cmp_ranked(const void *a, const void *b)
-{
-    double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;
-    return (x > y) - (x < y);
-}
-
-static void ranks(const double *v, int n, double *rank)
-{
-    ranked *t = malloc((size_t)n * sizeof *t);
-    ck_assert_ptr_nonnull(t);
-    for (int i = 0; i < n; i++)
-        t[i] = (ranked){v[i], i};
-    qsort(t, (size_t)n, sizeof *t, cmp_ranked);
-    for (int i = 0; i < n;) {
-        int j = i;
-        while (j + 1 < n && t[j + 1].v == t[i].v)
-            j++;
-        for (int k = i; k <= j; k++)
-            rank[t[k].i] = 0.5 * (i + j) + 1;
-        i = j + 1;
-    }
-    free(t);
-}
-
+/* Spearman's rho with average ranks for ties (env/rank.h). */
 static double spearman(const double *a, const double *b, int n)
 {
+    env_ranked *t = malloc((size_t)n * sizeof *t);
     double *ra = malloc((size_t)n * sizeof *ra), *rb = malloc((size_t)n * sizeof *rb);
-    ck_assert(ra && rb);
-    ranks(a, n, ra);
-    ranks(b, n, rb);
-    double m = (n + 1) / 2.0, sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) {
-        sab += (ra[i] - m) * (rb[i] - m);
-        saa += (ra[i] - m) * (ra[i] - m);
-        sbb += (rb[i] - m) * (rb[i] - m);
-    }
+    ck_assert(t && ra && rb);
+    double rho = env_spearman(a, b, n, t, ra, rb);
+    free(t);
     free(ra);
     free(rb);
-    return sab / sqrt(saa * sbb);
+    return rho;
 }
 
 START_TEST(test_spearman_known)
@@ -485,6 +452,18 @@ START_TEST(test_spearman_known)
     const double a[] = {1, 2, 3, 4, 5}, b[] = {10, 20, 30, 40, 50}, c[] = {5, 4, 3, 2, 1};
     ck_assert_double_eq_tol(spearman(a, b, 5), 1.0, 1e-12);
     ck_assert_double_eq_tol(spearman(a, c, 5), -1.0, 1e-12);
+    /* ties share their average rank: ranks (1, 2.5, 2.5, 4) against (1, 2, 3, 4) */
+    const double t[] = {7, 9, 9, 12}, u[] = {1, 2, 3, 4};
+    double r[4];
+    env_ranked tmp[4];
+    env_ranks(t, 4, tmp, r);
+    ck_assert_double_eq(r[0], 1.0);
+    ck_assert_double_eq(r[1], 2.5);
+    ck_assert_double_eq(r[2], 2.5);
+    ck_assert_double_eq(r[3], 4.0);
+    ck_assert_double_eq_tol(spearman(t, u, 4), 4.5 / sqrt(22.5), 1e-12);
+    const double k[] = {3, 3, 3, 3}; /* a constant has no correlation */
+    ck_assert_double_eq(spearman(k, u, 4), 0.0);
 }
 END_TEST
 

@@ -414,7 +414,7 @@ START_TEST(test_bad_spec)
     q_cfg_defaults(&cfg);
     ck_assert_int_eq(nn_net_create(&net, 1, 1, 1, 1, &err), QA_OK);
     q_quant q;
-    q_quant_spec s = {Q_KIND_PACT, Q_SIDE_W, Q_DOM_SIGNED, 4, 1, 4};
+    q_quant_spec s = {Q_KIND_PACT, Q_SIDE_W, Q_DOM_SIGNED, 4, 1, 4, 0};
     ck_assert_int_eq(q_quant_init(&q, net, "conv9", &s, &cfg, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "conv9"));
     s.kind = Q_KIND_LSQ;

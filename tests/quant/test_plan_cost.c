@@ -336,6 +336,119 @@ START_TEST(test_cost_bad_rows)
 }
 END_TEST
 
+/* Net indices of the quantizable layers of net, in order; returns their count. */
+static int quantizable(const nn_net *net, int *at)
+{
+    int n = 0;
+    for (int i = 0; i < net->nlayers; i++)
+        if (q_layer_supported(net->layers[i]))
+            at[n++] = i;
+    return n;
+}
+
+/* A range of resnet20's layers wraps exactly its quantizable layers, each as
+ * the whole-net wrap does (names, pinning, MACs), with plan rows 0.. over
+ * the range's planned layers; the others stay float layers. */
+START_TEST(test_wrap_range)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    qa_err err = {0};
+    nn_net *whole_net, *net;
+    q_net *whole = wrap_model(&whole_net, "resnet20", &cfg), *qn;
+    int at[64], n;
+    ck_assert_msg(nn_model_build(&net, "resnet20", 2, 1, 28, 28, 10, &err) == QA_OK, "%s",
+                  err.msg);
+    n = quantizable(net, at);
+    ck_assert_int_eq(n, 22);
+    /* a middle block, and one reaching the last (pinned) layer */
+    const int ranges[2][2] = {{at[5], at[12]}, {at[15], net->nlayers - 1}};
+    for (int t = 0; t < 2; t++) {
+        nn_net_free(net);
+        ck_assert_int_eq(nn_model_build(&net, "resnet20", 2, 1, 28, 28, 10, &err), QA_OK);
+        int first = ranges[t][0], last = ranges[t][1];
+        ck_assert_msg(q_net_wrap_range(&qn, net, &cfg, first, last, &err) == QA_OK, "%s",
+                      err.msg);
+        int k0 = t == 0 ? 5 : 15, nk = t == 0 ? 8 : 7, row = 0;
+        ck_assert_int_eq(qn->n, nk);
+        for (int k = 0; k < nk; k++) {
+            const q_cost_layer *a = &qn->cost.layers[k], *b = &whole->cost.layers[k0 + k];
+            ck_assert_str_eq(a->name, b->name);
+            ck_assert_int_eq(a->macs, b->macs);
+            ck_assert_int_eq(a->wbits, b->wbits);
+            ck_assert_int_eq(a->plan_layer, b->plan_layer < 0 ? -1 : row);
+            row += b->plan_layer >= 0;
+        }
+        ck_assert_int_eq(qn->plan->nlayers, row);
+        ck_assert_int_eq(qn->cost.layers[nk - 1].wbits, t == 1 ? 8 : 0); /* fc pinned */
+        for (int i = 0, j = 0; i < net->nlayers; i++) {
+            int quantizable_i = j < n && at[j] == i;
+            j += quantizable_i;
+            int in = quantizable_i && i >= first && i <= last;
+            ck_assert_int_eq(strcmp(net->layers[i]->ops->type, "qlayer") == 0, in);
+        }
+        ck_assert_msg(nn_net_finalize(net, 1, &err) == QA_OK, "%s", err.msg);
+        q_net_free(qn);
+    }
+    ck_assert_int_eq(q_net_wrap_range(&qn, net, &cfg, 5, 2, &err), QA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "layer range [5, 2]"));
+    ck_assert_int_eq(q_net_wrap_range(&qn, net, &cfg, 0, net->nlayers, &err), QA_ERR_ARG);
+    nn_net_free(net);
+    q_net_free(whole);
+    nn_net_free(whole_net);
+}
+END_TEST
+
+/* The penalty of a static per-layer plan: known values (hinge, absolute;
+ * BitOps, bytes; the pinned layer at its widths) and its derivative equal
+ * to the penalty's change for a one-bit move of one side of one planned
+ * layer wherever the move stays on one side of the target. */
+START_TEST(test_cost_penalty)
+{
+    q_cost_layer L[3] = {
+        cl("a", "conv2d", 1000, 50, -1, 8),
+        cl("b", "conv2d", 3000, 70, 0, 0),
+        cl("c", "dense", 200, 30, 1, 0),
+    };
+    q_cost_model cm;
+    qa_err err;
+    ck_assert_int_eq(q_cost_model_init(&cm, L, 3, &err), QA_OK);
+    int wb[2] = {4, 3}, ab[2] = {2, 5};
+    double r, gw[2], ga[2];
+    /* BitOps (64000 + 24000 + 3000) / (4200 * 64); bytes (50 * 8 + 70 * 4 + 30 * 3) / (150 * 8) */
+    double rb = 91000.0 / 268800.0, ry = 770.0 / 1200.0;
+    q_penalty pen = {Q_COST_BITOPS, Q_PENALTY_HINGE, 2.0f, 0.25f};
+    ck_assert_double_eq_tol(q_cost_penalty(&cm, wb, ab, &pen, &r, gw, ga), 2.0 * (rb - 0.25), 1e-9);
+    ck_assert_double_eq_tol(r, rb, 1e-12);
+    ck_assert_double_eq_tol(gw[0], 2.0 * 3000 * 2 / 268800.0, 1e-12); /* MACs b_a lambda / ref */
+    ck_assert_double_eq_tol(ga[0], 2.0 * 3000 * 4 / 268800.0, 1e-12);
+    pen.target = 0.5f; /* below the target: the hinge is silent, the absolute form pulls up */
+    ck_assert_double_eq(q_cost_penalty(&cm, wb, ab, &pen, &r, gw, ga), 0.0);
+    ck_assert_double_eq(gw[0] + gw[1] + ga[0] + ga[1], 0.0);
+    pen.form = Q_PENALTY_ABS;
+    ck_assert_double_eq_tol(q_cost_penalty(&cm, wb, ab, &pen, &r, gw, ga), 2.0 * (0.5 - rb), 1e-9);
+    ck_assert(gw[1] < 0.0 && ga[1] < 0.0);
+    pen = (q_penalty){Q_COST_BYTES, Q_PENALTY_ABS, 3.0f, 0.4f};
+    ck_assert_double_eq_tol(q_cost_penalty(&cm, wb, ab, &pen, &r, gw, ga),
+                            3.0 * (ry - (double)0.4f), 1e-9);
+    ck_assert_double_eq_tol(gw[1], 3.0 * 30 / 8.0 / 150.0, 1e-12); /* a bit: 30 / 8 of 150 bytes */
+    ck_assert_double_eq(ga[0] + ga[1], 0.0);
+    for (int f = 0; f < 4; f++) { /* one-bit moves, every planned layer and side */
+        pen = (q_penalty){f & 1, f >> 1, 1.5f, f & 1 ? 0.3f : 0.1f};
+        double P0 = q_cost_penalty(&cm, wb, ab, &pen, NULL, gw, ga);
+        for (int l = 0; l < 2; l++)
+            for (int side = 0; side < 2; side++) {
+                int *b = side ? ab : wb;
+                b[l]++;
+                double d = q_cost_penalty(&cm, wb, ab, &pen, NULL, NULL, NULL) - P0;
+                b[l]--;
+                ck_assert_double_eq_tol(d, side ? ga[l] : gw[l], 1e-12);
+            }
+    }
+    q_cost_model_free(&cm);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("quant_plan_cost");
@@ -345,11 +458,13 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_bitops_small);
     tcase_add_test(tc, test_cost_layers_small);
     tcase_add_test(tc, test_bitops_resnet20);
+    tcase_add_test(tc, test_wrap_range);
     tcase_add_test(tc, test_soft_cost_untied);
     tcase_add_test(tc, test_soft_cost_tied);
     tcase_add_test(tc, test_cost_argmax);
     tcase_add_test(tc, test_cost_table);
     tcase_add_test(tc, test_cost_bad_rows);
+    tcase_add_test(tc, test_cost_penalty);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  *   gradient) and passes nn's gradient check (residual nets included);
  * - hard mode with per-sample widths equals running each sample alone
  *   (outputs, input gradients, summed parameter gradients) for every
- *   quantizer kind, per-tensor and per-channel;
+ *   quantizer kind (DDQ below its widths, adaptive levels), per-tensor and
+ *   per-channel;
  * - soft mode with a one-hot plan equals hard mode (tied and untied);
  * - dL/dp and dL/dr written into the plan match finite differences;
  * - input domains follow ReLU / pooling / residual sums; quant.input = none
@@ -18,6 +19,7 @@
 #include "nn/dense.h"
 #include "nn/gradcheck.h"
 #include "nn/models.h"
+#include "quant/ddq.h"
 #include "nn/par.h"
 #include "nn/pool.h"
 #include "quant/qnet.h"
@@ -126,6 +128,24 @@ static void expect_close(const float *a, const float *b, size_t n, float tol, co
                       what, i, a[i], b[i]);
 }
 
+/* DDQ: precisions below each slot's width and random level warps, so the
+ * level tables and every gradient of the kind take part */
+static void shake_ddq(nn_net *net, q_net *qn)
+{
+    nn_rng r;
+    nn_rng_init(&r, 13, NN_STREAM_TEST, 1, 0);
+    for (int l = 0; l < qn->n; l++)
+        for (int k = 0; k < qn->layers[l]->nslot; k++) {
+            q_quant *qs[2] = {&qn->layers[l]->wq[k], &qn->layers[l]->aq[k]};
+            for (int side = 0; side < 2; side++) {
+                const q_ddq *d = qs[side]->ddq;
+                q_ddq_set_bits(qs[side], &net->params, d->max_bits - (int)nn_rng_below(&r, 3));
+                for (int i = 0; d->vlevel >= 0 && i < d->knots; i++)
+                    nn_params_value(&net->params, d->vlevel)[i] = nn_rng_normal(&r);
+            }
+        }
+}
+
 /* hard mode over the batch vs each sample alone */
 static void check_grouping(int wk, int ak, int per_channel, int train)
 {
@@ -141,9 +161,13 @@ static void check_grouping(int wk, int ak, int per_channel, int train)
     cfg.per_channel = per_channel;
     cfg.pact_decay = 0.0f; /* added once per backward call: per batch vs per sample */
     cfg.soft = 1;
+    cfg.ddq.adaptive = 1;
+    cfg.ddq.curvature = 0; /* kappa is a ratio of sums over one call, not a sum */
     nn_net *net = tiny_net();
     q_net *qn = quantize(net, &cfg);
     init_all_widths(net, qn);
+    if (wk == Q_KIND_DDQ)
+        shake_ddq(net, qn);
     random_hard_plan(qn->plan, (uint32_t)(wk * 16 + ak * 2 + per_channel));
     float R[NB * 5], x[NB * 72];
     fill(R, NB * 5, 2, 1.0f);
@@ -188,6 +212,13 @@ END_TEST
 START_TEST(test_grouping_lsq_per_channel)
 {
     check_grouping(Q_KIND_LSQ, Q_KIND_LSQ, 1, 1);
+}
+END_TEST
+
+START_TEST(test_grouping_ddq)
+{
+    check_grouping(Q_KIND_DDQ, Q_KIND_DDQ, 0, 1);
+    check_grouping(Q_KIND_DDQ, Q_KIND_DDQ, 1, 1);
 }
 END_TEST
 
@@ -537,6 +568,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_grouping_lsq);
     tcase_add_test(tc, test_grouping_lsq_per_channel);
+    tcase_add_test(tc, test_grouping_ddq);
     tcase_add_test(tc, test_grouping_dorefa_pact);
     tcase_add_test(tc, test_grouping_calibrated);
     tcase_add_test(tc, test_onehot_untied);

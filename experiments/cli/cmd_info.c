@@ -1,0 +1,60 @@
+/* cmd_info.c: `qadapt info`: what this build is and links. Library versions
+ * come from the libraries at run time where they tell (HDF5, zlib,
+ * OpenBLAS) and from pkg-config at build time otherwise. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "experiments/cli/commands.h"
+#include "nn/blas.h"
+#include "nn/par.h"
+#include "quant/cost.h"
+#include "version.h"
+
+/* `info --model NAME [--input CxHxW]`: quant/'s per-layer cost table at the
+ * default [quant] settings (input default 1x28x28, Fashion-MNIST). */
+static int info_model(int argc, char **argv, qa_err *err)
+{
+    int c = 1, h = 28, w = 28;
+    if (argc == 5 && strcmp(argv[3], "--input") == 0) {
+        if (sscanf(argv[4], "%dx%dx%d", &c, &h, &w) != 3 || c < 1 || h < 1 || w < 1)
+            return qa_fail(err, QA_ERR_ARG, "--input '%s': expected CxHxW, e.g. 3x32x32",
+                           argv[4]);
+    } else if (argc != 3) {
+        return qa_fail(err, QA_ERR_ARG, "usage: qadapt info --model NAME [--input CxHxW]");
+    }
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    return q_cost_info(stdout, argv[2], c, h, w, 10, &cfg, err);
+}
+
+int exp_cmd_info(int argc, char **argv, qa_err *err)
+{
+    if (argc > 1 && strcmp(argv[1], "--model") == 0)
+        return info_model(argc, argv, err);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: qadapt info\n       qadapt info --model NAME [--input CxHxW]\n\n"
+               "Prints the version, git revision, BLAS configuration and "
+               "threads, and the versions of the libraries qadapt uses.\n"
+               "With --model: the model's quantized layers with MACs, weights and BitOps "
+               "(input default 1x28x28).\n");
+        return QA_OK;
+    }
+    if (argc > 1)
+        return qa_fail(err, QA_ERR_ARG, "info takes no arguments (got '%s')", argv[1]);
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    printf("qadapt        %s\n", QADAPT_VERSION);
+    printf("git revision  %s\n", QA_GIT_REVISION);
+    printf("BLAS          %s\n", nn_blas_info());
+    printf("threads       %d in nn's pool (experiment.threads = 0 uses %ld online cores)\n",
+           nn_par_threads(), sysconf(_SC_NPROCESSORS_ONLN));
+    printf("HDF5          %u.%u.%u\n", maj, min, rel);
+    printf("zlib          %s\n", zlibVersion());
+    printf("libpng        %s (built against)\n", QA_LIBPNG_VERSION);
+    printf("libjpeg-turbo %s (built against)\n", QA_TURBOJPEG_VERSION);
+    printf("inih          %s (built against)\n", QA_INIH_VERSION);
+    return QA_OK;
+}

@@ -1,0 +1,151 @@
+/* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]
+ * [--resume]` and `qadapt run --help-config`.
+ * SIGINT/SIGTERM stop the run after its current step, a second one at
+ * once (cmd_stop.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiments/cli/cmd_args.h"
+#include "experiments/cli/cmd_stop.h"
+#include "experiments/cli/commands.h"
+#include "experiments/cli/schema.h"
+#include "experiments/cli/sweep.h"
+#include "experiments/methods/registry.h"
+#include "experiments/run/run.h"
+
+static void run_usage(void)
+{
+    printf("usage: qadapt run CONFIG [--set section.key=value ...] [--out DIR] [--resume]\n"
+           "       qadapt run --help-config\n\n"
+           "Trains the model CONFIG describes and writes OUT_DIR/NAME/run.h5 (HDF5: the\n"
+           "resolved config, one row per epoch in /train/epochs, status). Progress goes to\n"
+           "stderr. Ctrl-C stops after the current step and leaves a complete file with\n"
+           "status 'interrupted' (exit code 130).\n\n"
+           "  --set section.key=value  override one config key (repeatable), e.g.\n"
+           "                           --set train.epochs=2 --set data.limit=1000\n"
+           "  --out DIR                write the run folder under DIR instead of\n"
+           "                           [experiment] out_dir\n"
+           "  --resume                 continue from the checkpoint (ckpt.h5, written\n"
+           "                           after every epoch next to run.h5) exactly as if\n"
+           "                           never stopped; the config must be the same but\n"
+           "                           for train.epochs and the out dir\n"
+           "  --help-config            every config key by section: default, type,\n"
+           "                           range and help\n"
+           "  --help                   this text\n\n"
+           "A config file may start with `include = base.ini` lines (relative to the\n"
+           "file): the base is read first and the file's own keys override it.\n");
+}
+
+typedef struct {
+    const char *config, *out;
+    char **sets;
+    int nsets;
+    int resume;
+} run_args;
+
+/* Option values may follow as the next argument or after '='. */
+static int parse_args(int argc, char **argv, run_args *a, qa_err *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int rc = QA_OK;
+        if (exp_arg_is(argv[i], "--set")) {
+            rc = exp_arg_value(argc, argv, &i, "--set", "run", &v, err);
+            if (!rc)
+                a->sets[a->nsets++] = (char *)v;
+        } else if (exp_arg_is(argv[i], "--out")) {
+            rc = exp_arg_value(argc, argv, &i, "--out", "run", &a->out, err);
+        } else if (strcmp(argv[i], "--resume") == 0) {
+            a->resume = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt run --help)", argv[i]);
+        } else if (a->config) {
+            rc = qa_fail(err, QA_ERR_ARG, "one CONFIG expected, got '%s' and '%s'", a->config,
+                         argv[i]);
+        } else {
+            a->config = argv[i];
+        }
+        if (rc)
+            return rc;
+    }
+    if (!a->config)
+        return qa_fail(err, QA_ERR_ARG, "missing CONFIG (see qadapt run --help)");
+    return QA_OK;
+}
+
+static void join_args(int argc, char **argv, char *buf, size_t n)
+{
+    size_t used = (size_t)snprintf(buf, n, "qadapt");
+    for (int i = 0; i < argc && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, " %s", argv[i]);
+}
+
+static int run_config(const run_args *a, const char *command, qa_err *err)
+{
+    exp_config *cfg = malloc(sizeof *cfg);
+    if (!cfg)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
+    int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
+    exp_run_result res = {0};
+    exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
+                         .progress = stderr, .resume = a->resume};
+    if (!rc) {
+        exp_sweep_note(a->config, stderr);
+        exp_stop_on_signals();
+        rc = exp_run_main(cfg, &opts, &res, err);
+    }
+    free(cfg);
+    if (rc && res.path[0]) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res.path);
+    }
+    if (rc)
+        return rc;
+    printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
+           res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
+    if (!isnan(res.test_acc))
+        printf("test accuracy: %.2f%%  test loss: %.4f\n", 100.0 * res.test_acc, res.test_loss);
+    if (res.status == EXP_RUN_INTERRUPTED)
+        return qa_fail(err, QA_ERR_INTERRUPTED, "interrupted; %s is complete with status "
+                                                "'interrupted'", res.path);
+    return QA_OK;
+}
+
+static int help_config(qa_err *err)
+{
+    char *text;
+    int rc = cfg_describe(&exp_schema, &text, err);
+    if (rc)
+        return rc;
+    printf("Config keys by [section]: key = default, then its type and range, then what it\n"
+           "does. Any key can also be set with --set section.key=value.\n\n%s", text);
+    free(text);
+    return QA_OK;
+}
+
+int exp_cmd_run(int argc, char **argv, qa_err *err)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            run_usage();
+            return QA_OK;
+        }
+        if (strcmp(argv[i], "--help-config") == 0)
+            return help_config(err);
+    }
+    run_args a = {0};
+    a.sets = calloc((size_t)argc, sizeof *a.sets);
+    if (!a.sets)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory for arguments");
+    int rc = parse_args(argc, argv, &a, err);
+    if (!rc) {
+        char command[4096];
+        join_args(argc, argv, command, sizeof command);
+        rc = run_config(&a, command, err);
+    }
+    free(a.sets);
+    return rc;
+}

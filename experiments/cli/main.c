@@ -1,0 +1,73 @@
+/* main.c: the qadapt executable: dispatches to a command, and is the only
+ * place that prints errors and chooses exit codes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "experiments/cli/commands.h"
+#include "version.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv, qa_err *err);
+    const char *summary;
+} command;
+
+/* Add a command: implement exp_cmd_<name> in experiments/cmd_<name>.c,
+ * declare it in experiments/commands.h, add one line here. */
+static const command commands[] = {
+    {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file"},
+    {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
+    {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
+    {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)"},
+    {"infer", exp_cmd_infer, "classify images with an integer model (.qam)"},
+    {"report", exp_cmd_report, "print a run file's or a sweep folder's tables"},
+    {"corrupt", exp_cmd_corrupt, "corrupt an image file, or draw every corruption x severity"},
+    {"info", exp_cmd_info, "version, build, BLAS and library versions"},
+};
+
+enum { NCOMMANDS = (int)(sizeof commands / sizeof commands[0]) };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: qadapt COMMAND [ARGS]   (qadapt COMMAND --help for its options)\n\n"
+               "qadapt %s: data-quality-adaptive mixed-precision quantization\n\ncommands:\n",
+            QADAPT_VERSION);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+static int exit_code(int status)
+{
+    if (status == QA_OK)
+        return 0;
+    return status == QA_ERR_ARG ? 2 : status == QA_ERR_INTERRUPTED ? 130 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("qadapt %s (git %s)\n", QADAPT_VERSION, QA_GIT_REVISION);
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        qa_err err = {0};
+        int rc = commands[i].fn(argc - 1, argv + 1, &err);
+        if (rc != QA_OK)
+            fprintf(stderr, "qadapt %s: %s\n", commands[i].name,
+                    err.msg[0] ? err.msg : qa_status_name(rc));
+        return exit_code(rc);
+    }
+    fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", argv[1]);
+    return 2;
+}

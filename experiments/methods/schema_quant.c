@@ -1,0 +1,80 @@
+/* schema_quant.c: the [quant] section, bound to quant/'s q_cfg. The rules
+ * across its keys are quant/'s own (q_cfg_check); list syntaxes are parsed
+ * by quant/ too, so a value means the same wherever it is read. */
+#include <stddef.h>
+
+#include "experiments/methods/sections.h"
+#include "quant/qcfg.h"
+
+#define FIELD(f) .off = offsetof(q_cfg, f), .size = sizeof(((q_cfg *)0)->f)
+
+static int parse_cand(void *section, const char *text, qa_err *err)
+{
+    return q_cfg_parse_cand(section, text, err);
+}
+
+static void format_cand(const void *section, char *buf, size_t n)
+{
+    q_cfg_format_cand(section, buf, n);
+}
+
+static int parse_layers(void *section, const char *text, qa_err *err)
+{
+    return q_cfg_parse_layer_bits(section, text, err);
+}
+
+static void format_layers(const void *section, char *buf, size_t n)
+{
+    q_cfg_format_layer_bits(section, buf, n);
+}
+
+static const cfg_custom cand_syntax = {parse_cand, format_cand};
+static const cfg_custom layer_syntax = {parse_layers, format_layers};
+
+/* same order as q_kind */
+static const char *const kind_names[] = {"lsq", "pact", "dorefa", "minmax", "ema", NULL};
+static const char *const granularity_names[] = {"tensor", "channel", NULL};
+/* same order as q_input */
+static const char *const input_names[] = {"auto", "signed", "unsigned", "none", NULL};
+
+const cfg_key exp_quant_keys[] = {
+    {.key = "bits", .type = CFG_CUSTOM, FIELD(cand), .def = "2,3,4,6,8", .custom = &cand_syntax,
+     .help = "candidate widths an adaptive plan chooses from, ascending (2..8, 32 = float)"},
+    {.key = "tied", .type = CFG_BOOL, FIELD(tied), .def = "true",
+     .help = "one width (or distribution) per layer for weights and activations together"},
+    {.key = "w_quantizer", .type = CFG_ENUM, FIELD(w_kind), .def = "lsq", .names = kind_names,
+     .help = "weight quantizer: lsq, dorefa or minmax"},
+    {.key = "a_quantizer", .type = CFG_ENUM, FIELD(a_kind), .def = "lsq", .names = kind_names,
+     .help = "input-activation quantizer: lsq, pact, dorefa, minmax or ema"},
+    {.key = "granularity", .type = CFG_ENUM, FIELD(per_channel), .def = "tensor",
+     .names = granularity_names, .help = "weight steps per tensor or per output channel"},
+    {.key = "first_bits", .type = CFG_INT, FIELD(first_bits), .def = "8", .min = 0, .max = 32,
+     .help = "width of the first conv/dense layer (weights and input), 0 = chosen by the plan"},
+    {.key = "last_bits", .type = CFG_INT, FIELD(last_bits), .def = "8", .min = 0, .max = 32,
+     .help = "width of the last conv/dense layer, 0 = chosen by the plan"},
+    {.key = "input", .type = CFG_ENUM, FIELD(input_domain), .def = "auto", .names = input_names,
+     .help = "network input quantized signed or unsigned, or none (left as it comes, like "
+             "the PyTorch peer; needs first_bits > 0); auto: signed unless data.normalize = none"},
+    {.key = "soft", .type = CFG_BOOL, FIELD(soft), .def = "false",
+     .help = "build the buffers of soft (relaxed) plans; adaptive methods set it themselves"},
+    {.key = "pact_alpha", .type = CFG_FLOAT, FIELD(pact_init), .def = "8", .min = 1e-3,
+     .max = 1e4, .help = "PACT clip alpha at the first batch"},
+    {.key = "pact_decay", .type = CFG_FLOAT, FIELD(pact_decay), .def = "0.0001", .min = 0,
+     .max = 1, .help = "L2 decay on PACT's alpha"},
+    {.key = "ema_momentum", .type = CFG_FLOAT, FIELD(ema_momentum), .def = "0.9", .min = 0,
+     .max = 0.9999, .help = "ema quantizer: weight of the running value at each batch"},
+    {.key = "w_bits", .type = CFG_INT, FIELD(w_bits), .def = "8", .min = 2, .max = 32,
+     .help = "method = fixed: weight width of every planned layer"},
+    {.key = "a_bits", .type = CFG_INT, FIELD(a_bits), .def = "8", .min = 2, .max = 32,
+     .help = "method = fixed: activation width of every planned layer"},
+    {.key = "layer_bits", .type = CFG_CUSTOM, FIELD(nlayer_bits), .def = "",
+     .custom = &layer_syntax,
+     .help = "method = fixed: per planned layer W or W:A (static mixed precision), "
+             "overrides w_bits/a_bits; `qadapt info --model NAME` lists the layers"},
+    {0},
+};
+
+int exp_quant_check(const void *section, qa_err *err)
+{
+    return q_cfg_check(section, err);
+}

@@ -1,0 +1,21 @@
+/* sections.h: the config sections methods read, bound to the structs of
+ * the modules that own them: [quant] (quant/qcfg.h, schema_quant.c),
+ * [agent] and [dqmq] (agent/acfg.h, schema_agent.c). Their fields live in exp_config
+ * (run/schema.h); the section table is experiments/cli/schema.c.
+ *
+ * Deliberately not here: the rules inside a section (the owning module's
+ * q_cfg_check / agent_cfg_check), what the values do (the methods). */
+#ifndef EXP_SECTIONS_H
+#define EXP_SECTIONS_H
+
+#include "experiments/config/config.h"
+
+/* [quant] keys and checks (schema_quant.c) */
+extern const cfg_key exp_quant_keys[];
+int exp_quant_check(const void *section, qa_err *err);
+/* [agent] and [dqmq] keys and checks (schema_agent.c) */
+extern const cfg_key exp_agent_keys[], exp_dqmq_keys[];
+int exp_agent_check(const void *section, qa_err *err);
+int exp_dqmq_check(const void *section, qa_err *err);
+
+#endif
