@@ -9,7 +9,7 @@
  * interleaved: the engine on the batch (plans included: a DQMQ model
  * computes features and runs its policy), the method's evaluation step on
  * the batch (the float network; softmax loss included), then each again on
- * single images (64 of them, one call each: latency). Prints medians over
+ * the first image alone (one image a call: latency). Prints medians over
  * the rounds as RESULT lines (also the CPU time per image at batch B, all
  * threads: what a loaded machine disturbs least), and the ratio int /
  * float. Threads: the run's [experiment] threads, or fewer (--threads). */
@@ -23,7 +23,6 @@
 #include "nn/par.h"
 
 #define MAX_REPS 64
-#define SINGLES 64
 
 typedef struct {
     int reps, batch, threads;
@@ -65,13 +64,27 @@ static double time_float(exp_run *r, exp_batch *b, int n, double *cpu)
     return t / calls;
 }
 
-static int measure(exp_run *r, bench *x, qa_err *err)
+static void measure(exp_run *r, dep_engine *e, bench *x, int n, float *logits)
+{
+    double cpu;
+    for (int k = 0; k < x->reps; k++) {
+        x->t_int[k] = time_int(e, &r->batch, n, logits, &x->c_int[k]) / n;
+        x->c_int[k] /= n;
+        x->t_float[k] = time_float(r, &r->batch, n, &x->c_float[k]) / n;
+        x->c_float[k] /= n;
+        x->l_int[k] = time_int(e, &r->batch, 1, logits, &cpu);
+        x->l_float[k] = time_float(r, &r->batch, 1, &cpu);
+    }
+}
+
+/* the run's integer model (its encoded size into x->bytes), the first n
+ * test images staged in r->batch, then the rounds */
+static int bench_run(exp_run *r, bench *x, qa_err *err)
 {
     dep_model m;
-    dep_engine *e;
+    dep_engine *e = NULL;
     uint8_t *buf;
     dep_engine_opts o = {x->kernel};
-    double cpu;
     if (x->threads > 0 && x->threads < nn_par_threads()) /* fewer than the net was built for */
         nn_par_set_threads(x->threads, NULL);
     int n = x->batch < r->batch.cap ? x->batch : r->batch.cap, rc = exp_trained_lower(r, &m, err);
@@ -80,23 +93,18 @@ static int measure(exp_run *r, bench *x, qa_err *err)
     if (!rc)
         rc = dep_engine_create(&e, &m, &o, err);
     int *idx = malloc((size_t)n * sizeof *idx);
-    float *logits = malloc((size_t)n * 1024 * sizeof *logits);
-    for (int i = 0; i < n; i++)
+    float *logits = rc ? NULL : malloc((size_t)n * dep_engine_model(e)->nclass * sizeof *logits);
+    if (!rc && (!idx || !logits))
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory for %d images", n);
+    for (int i = 0; !rc && i < n; i++)
         idx[i] = i;
     if (!rc)
         rc = exp_batch_prepare(r, &r->batch, &r->test_set, idx, n, 0, err);
-    for (int k = 0; !rc && k < x->reps; k++) {
-        x->t_int[k] = time_int(e, &r->batch, n, logits, &x->c_int[k]) / n;
-        x->c_int[k] /= n;
-        x->t_float[k] = time_float(r, &r->batch, n, &x->c_float[k]) / n;
-        x->c_float[k] /= n;
-        x->l_int[k] = time_int(e, &r->batch, 1, logits, &cpu);
-        x->l_float[k] = time_float(r, &r->batch, 1, &cpu);
-    }
-    if (!rc)
+    if (!rc) {
+        measure(r, e, x, n, logits);
         printf("kernel %s, %d threads\n", dep_engine_kernel(e), nn_par_threads());
-    if (!rc)
-        dep_engine_free(e);
+    }
+    dep_engine_free(e);
     free(idx);
     free(logits);
     return rc;
@@ -123,7 +131,7 @@ int main(int argc, char **argv)
     exp_trained_run t;
     int rc = exp_trained_open(&t, run, NULL, 0, NULL, &err);
     if (!rc)
-        rc = measure(t.r, &x, &err);
+        rc = bench_run(t.r, &x, &err);
     exp_trained_close(&t);
     if (rc) {
         fprintf(stderr, "bench_infer: %s\n", err.msg);
