@@ -97,6 +97,9 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
     }
     if (!a->run)
         return qa_fail(err, QA_ERR_ARG, "missing RUN.h5 (see qadapt eval --help)");
+    if (a->kernel && !a->engine_int)
+        return qa_fail(err, QA_ERR_ARG, "--kernel %s: kernels are the integer engine's "
+                       "(--engine int)", a->kernel);
     return QA_OK;
 }
 

@@ -133,7 +133,7 @@ int exp_eval_int(const char *run, char *const *sets, int nsets, const char *kern
     eval_ctx x;
     memset(&x, 0, sizeof x);
     exp_trained_run t;
-    int rc = exp_trained_open(&t, run, sets, nsets, NULL, err);
+    int rc = exp_trained_open(&t, run, sets, nsets, stderr, err);
     if (!rc)
         rc = make_engine(t.r, &x, kernel, err);
     if (!rc)
