@@ -29,18 +29,36 @@ static void build_ind(const dep_layer *l, int cp, int T, int32_t *ind)
                 }
 }
 
+/* depthwise (OC, 1, KH, KW) codes -> (T, Cp), the layout of every variant */
+static void pack_dw(const dep_layer *l, eng_layer *el, int j)
+{
+    int8_t *w = el->wpack[j];
+    const int8_t *src = l->ws[j].codes;
+    for (int o = 0; o < l->oc; o++)
+        for (int t = 0; t < el->T; t++) {
+            int8_t v = src[(size_t)o * (size_t)el->T + (size_t)t];
+            w[(size_t)t * (size_t)el->Cp + (size_t)o] = v;
+            el->wsum[j][o] += v;
+        }
+}
+
 /* (OC, C, KH, KW) codes -> (OC, T, Cp) with zero padding channels (ROWS:
  * (OC, KH, 4) with kx < KW; PATCH: (OC, 1, Kp) tap-major), packed */
 static int pack_slot(const dep_engine *e, const dep_layer *l, eng_layer *el, int j, qa_err *err)
 {
-    size_t n = (size_t)l->oc * (size_t)el->T * (size_t)el->Cp;
+    int dw = el->lowering == EL_DW;
+    size_t n = (size_t)(dw ? 1 : l->oc) * (size_t)el->T * (size_t)el->Cp;
     int taps = l->kh * l->kw;
-    int8_t *w = calloc(n, 1);
-    el->wpack[j] = malloc(e->kern->wbytes(l->oc, el->T, el->Cp));
+    int8_t *w = dw ? NULL : calloc(n, 1);
+    el->wpack[j] = dw ? calloc(n, 1) : malloc(e->kern->wbytes(l->oc, el->T, el->Cp));
     el->wsum[j] = calloc((size_t)l->oc, sizeof *el->wsum[j]);
-    if (!w || !el->wpack[j] || !el->wsum[j]) {
+    if ((!dw && !w) || !el->wpack[j] || !el->wsum[j]) {
         free(w);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory packing layer %s", l->name);
+    }
+    if (dw) {
+        pack_dw(l, el, j);
+        return QA_OK;
     }
     const int8_t *src = l->ws[j].codes;
     for (int o = 0; o < l->oc; o++)
@@ -73,11 +91,14 @@ static int plan_input(const dep_layer *l, eng_layer *el, qa_err *err)
 {
     int taps = l->kh * l->kw;
     el->P = l->oh * l->ow;
-    el->lowering = taps == 1 || round4(l->c * taps) >= round4(l->c) * taps ? EL_DIRECT
+    el->lowering = l->groups > 1                                         ? EL_DW
+                   : taps == 1 || round4(l->c * taps) >= round4(l->c) * taps ? EL_DIRECT
                    : l->c == 1 && l->kw <= 4                              ? EL_ROWS
                                                                           : EL_PATCH;
     el->T = el->lowering == EL_ROWS ? l->kh : (el->lowering == EL_PATCH ? 1 : taps);
-    el->Cp = el->lowering == EL_PATCH ? round4(l->c * taps) : round4(l->c);
+    el->Cp = el->lowering == EL_PATCH ? round4(l->c * taps)
+             : el->lowering == EL_DW  ? DEP_DW_CP(l->c)
+                                      : round4(l->c);
     el->ind = malloc((size_t)el->P * (size_t)el->T * sizeof *el->ind);
     el->gather = el->lowering == EL_PATCH ? malloc((size_t)el->P * (size_t)taps * 4) : NULL;
     if (!el->ind || (el->lowering == EL_PATCH && !el->gather))
@@ -92,8 +113,8 @@ static int plan_input(const dep_layer *l, eng_layer *el, qa_err *err)
         build_ind(l, round4(l->c), taps, el->gather);
         for (int p = 0; p < el->P; p++)
             el->ind[p] = p * el->Cp;
-    } else {
-        build_ind(l, el->Cp, taps, el->ind);
+    } else { /* DIRECT, DW: taps of the (H, W, round4(C)) input */
+        build_ind(l, round4(l->c), taps, el->ind);
     }
     return QA_OK;
 }
@@ -106,9 +127,9 @@ static int build_layers(dep_engine *e, qa_err *err)
     for (int i = 0; i < e->m.nlayers; i++) {
         const dep_layer *l = &e->m.layers[i];
         eng_layer *el = &e->layers[i];
-        if (l->groups != 1)
-            return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions are not "
-                           "supported by the integer engine", l->name);
+        if (l->groups != 1 && (l->groups != l->c || l->oc != l->c))
+            return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions other "
+                           "than depthwise are not supported by the integer engine", l->name);
         int rc = plan_input(l, el, err);
         if (rc)
             return rc;

@@ -16,11 +16,13 @@
  * ky reads the 4 bytes at the window's row ky (the KW taps and a neighbour
  * whose weight is 0): KH taps of 4 channels. PATCH (other few-channel
  * layers): each pixel's taps are gathered into Kp = round4(T C) bytes and
- * the kernel runs a 1x1 convolution over them. */
-typedef enum { EL_DIRECT, EL_ROWS, EL_PATCH } eng_lowering;
+ * the kernel runs a 1x1 convolution over them. DW: a depthwise layer,
+ * taps of the input as DIRECT, its own kernel (kern.h dw). */
+typedef enum { EL_DIRECT, EL_ROWS, EL_PATCH, EL_DW } eng_lowering;
 
 typedef struct {
-    int T, Cp, P;                    /* the kernel's taps and channels, output pixels */
+    int T, Cp, P;                    /* the kernel's taps and channels (DW: the weight
+                                        row, DEP_DW_CP), output pixels */
     int32_t *ind;                    /* (P, T) input offsets, -1 = padding */
     int lowering;                    /* eng_lowering */
     int32_t *gather;                 /* PATCH: (P, taps) offsets into the input */

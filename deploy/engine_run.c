@@ -221,7 +221,8 @@ static void run_conv(const dep_engine *e, const dep_op *o, const eng_opp *p, uin
         .in = el->lowering == EL_ROWS    ? planes(e, o, p, ws, n)
               : el->lowering == EL_PATCH ? patches(e, o, ws, n)
                                          : ws + e->toff[o->in],
-        .in_stride = el->lowering == EL_DIRECT ? e->tbytes[o->in] : el->scratch,
+        .in_stride = el->lowering == EL_ROWS || el->lowering == EL_PATCH ? el->scratch
+                                                                         : e->tbytes[o->in],
         .ind = el->ind,
         .w = el->wpack[p->wslot], .zc = p->zc, .m = p->m, .b = p->b,
         .skip = o->skip >= 0 ? (const int32_t *)(ws + e->toff[o->skip]) : NULL,
@@ -229,7 +230,10 @@ static void run_conv(const dep_engine *e, const dep_op *o, const eng_opp *p, uin
         .hi = p->hi, .out_kind = kind, .z_out = p->z_out, .out = ws + e->toff[o->out],
         .out_stride = kind == DEP_OUT_CODES ? e->tbytes[o->out] : e->tbytes[o->out] / 4,
         .out_cp = e->tcp[o->out]};
-    e->kern->conv(&a);
+    if (el->lowering == EL_DW)
+        e->kern->dw(&a);
+    else
+        e->kern->conv(&a);
 }
 
 void dep_engine_run_images(dep_engine *e, uint8_t *ws, const uint8_t *px, const int *idx, int n,

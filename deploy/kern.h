@@ -22,8 +22,17 @@
  * int16 pair sums saturate at 255 * 127 * 2), "c" (portable loops). Each
  * packs the weights in its own layout once, at load.
  *
+ * A depthwise convolution (groups = input = output channels, OC of them)
+ * has one call of its own, dw:
+ *   acc[p, c] = sum_t w[t, c] * x[ind[p, t] + c] - zc[c]
+ * w (T, Cp) int8 in the same layout for every variant (Cp = DEP_DW_CP(OC):
+ * zero channels up to a multiple of 16, so that a vector of weights never
+ * reads past them); ind as above, reading channels [0, OC) of a pixel only.
+ * The products are widened to int32 (exact), lanes are channels; the same
+ * epilogue follows.
+ *
  * Deliberately not here: which tensors and scales a layer uses (engine.c),
- * grouped convolutions. */
+ * grouped convolutions other than depthwise. */
 #ifndef DEP_KERN_H
 #define DEP_KERN_H
 
@@ -32,6 +41,8 @@
 #include <stdint.h>
 
 typedef enum { DEP_OUT_CODES, DEP_OUT_FIX, DEP_OUT_FLOAT } dep_out_kind;
+
+#define DEP_DW_CP(c) (((c) + 15) / 16 * 16) /* a depthwise layer's weight row */
 
 #define DEP_FIX_MAX 2147483520.0f /* the largest float below 2^31 */
 #define DEP_HALF_DOWN 0.49999997f /* nextafterf(0.5f, 0): x + copysign(it, x) truncates to round(x) */
@@ -43,7 +54,7 @@ typedef struct {
     const uint8_t *in;       /* sample 0's input */
     size_t in_stride;        /* bytes per sample */
     const int32_t *ind;      /* (P, T), all >= 0 */
-    const void *w;           /* packed by the variant's pack() */
+    const void *w;           /* packed by the variant's pack(); dw: (T, Cp) */
     const int32_t *zc;       /* (OC) */
     const float *m, *b;      /* (OC) */
     const int32_t *skip;     /* (P, OC) per sample, or NULL */
@@ -64,6 +75,7 @@ typedef struct {
     /* w (OC, T, Cp) int8 -> the variant's layout */
     void (*pack)(const int8_t *w, int oc, int t, int cp, void *out);
     void (*conv)(const dep_conv_args *a);
+    void (*dw)(const dep_conv_args *a); /* depthwise, OC channels in and out */
 } dep_kern;
 
 /* the variants this build has, best first, NULL-terminated */

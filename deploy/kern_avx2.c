@@ -131,5 +131,37 @@ static void avx2_conv(const dep_conv_args *a)
     }
 }
 
-const dep_kern dep_kern_avx2 = {"avx2", avx2_supported, avx2_wbytes, avx2_pack, avx2_conv};
+/* rem <= 8 input bytes widened to int32 lanes (the rest 0: no read past a pixel) */
+FORCE __m256i load_u8x8(const uint8_t *x, int rem)
+{
+    int64_t v = 0;
+    memcpy(&v, x, (size_t)rem);
+    return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(v));
+}
+
+/* depthwise: 8 channels a vector, int32 products (exact) */
+static void avx2_dw(const dep_conv_args *a)
+{
+    const int8_t *w = a->w;
+    for (int s = 0; s < a->n; s++) {
+        const uint8_t *base = a->in + (size_t)s * a->in_stride;
+        for (int p = a->p_lo; p < a->p_hi; p++) {
+            const int32_t *ind = a->ind + (size_t)p * (size_t)a->T;
+            for (int c = 0; c < a->OC; c += 8) {
+                int rem = a->OC - c < 8 ? a->OC - c : 8;
+                __m256i acc = _mm256_setzero_si256();
+                for (int t = 0; t < a->T; t++) {
+                    __m256i x = load_u8x8(base + ind[t] + c, rem);
+                    __m256i wv = _mm256_cvtepi8_epi32(
+                        _mm_loadl_epi64((const __m128i *)(w + (size_t)t * (size_t)a->Cp + (size_t)c)));
+                    acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(x, wv));
+                }
+                epi8(a, s, p, c, acc);
+            }
+        }
+    }
+}
+
+const dep_kern dep_kern_avx2 = {"avx2", avx2_supported, avx2_wbytes, avx2_pack, avx2_conv,
+                                avx2_dw};
 #endif

@@ -53,7 +53,25 @@ static void c_conv(const dep_conv_args *a)
     }
 }
 
-static const dep_kern kern_c = {"c", c_supported, c_wbytes, c_pack, c_conv};
+static void c_dw(const dep_conv_args *a)
+{
+    const int8_t *w = a->w;
+    for (int s = 0; s < a->n; s++) {
+        const uint8_t *base = a->in + (size_t)s * a->in_stride;
+        for (int p = a->p_lo; p < a->p_hi; p++) {
+            const int32_t *ind = a->ind + (size_t)p * (size_t)a->T;
+            for (int c = 0; c < a->OC; c++) {
+                int32_t acc = 0;
+                for (int t = 0; t < a->T; t++)
+                    acc += (int32_t)w[(size_t)t * (size_t)a->Cp + (size_t)c] *
+                           (int32_t)base[ind[t] + c];
+                dep_epi_store(a, s, p, c, acc - a->zc[c]);
+            }
+        }
+    }
+}
+
+static const dep_kern kern_c = {"c", c_supported, c_wbytes, c_pack, c_conv, c_dw};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 extern const dep_kern dep_kern_avx2, dep_kern_vnni;

@@ -178,5 +178,33 @@ static void vnni_conv(const dep_conv_args *a)
     }
 }
 
-const dep_kern dep_kern_vnni = {"avx512vnni", vnni_supported, vnni_wbytes, vnni_pack, vnni_conv};
+/* depthwise: 16 channels a vector, int32 products (exact); masked loads
+ * read no byte past a pixel's channels */
+static void vnni_dw(const dep_conv_args *a)
+{
+    const int8_t *w = a->w;
+    epi_consts ec = epi_make(a);
+    for (int s = 0; s < a->n; s++) {
+        const uint8_t *base = a->in + (size_t)s * a->in_stride;
+        for (int p = a->p_lo; p < a->p_hi; p++) {
+            const int32_t *ind = a->ind + (size_t)p * (size_t)a->T;
+            for (int c = 0; c < a->OC; c += 16) {
+                int rem = a->OC - c;
+                __mmask16 k = rem >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << rem) - 1);
+                __m512i acc = _mm512_setzero_si512();
+                for (int t = 0; t < a->T; t++) {
+                    __m512i x = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, base + ind[t] + c));
+                    __m512i wv = _mm512_cvtepi8_epi32(
+                        _mm_loadu_si128((const __m128i *)(w + (size_t)t * (size_t)a->Cp + (size_t)c)));
+                    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, wv));
+                }
+                epi16(&ec, s, p, c, k, acc, _mm512_maskz_loadu_epi32(k, a->zc + c),
+                      _mm512_maskz_loadu_ps(k, a->m + c), _mm512_maskz_loadu_ps(k, a->b + c));
+            }
+        }
+    }
+}
+
+const dep_kern dep_kern_vnni = {"avx512vnni", vnni_supported, vnni_wbytes, vnni_pack, vnni_conv,
+                                vnni_dw};
 #endif

@@ -96,12 +96,14 @@ static int geometry(const q_layer *q, dep_layer *d, qa_err *err)
         d->oc = (int)q->out_n;
         d->h = d->w = d->oh = d->ow = d->kh = d->kw = d->sh = d->sw = d->groups = 1;
     }
-    if (d->groups != 1)
-        return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions are not "
-                       "supported by the integer engine", d->name);
-    if (!q_int_fits((long)d->c * d->kh * d->kw, 128, 255))
+    if (d->groups != 1 && (d->groups != d->c || d->oc != d->c))
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: grouped convolutions other than "
+                       "depthwise (groups = channels in = out) are not supported by the "
+                       "integer engine", d->name);
+    int products = d->c / d->groups * d->kh * d->kw;
+    if (!q_int_fits(products, 128, 255))
         return qa_fail(err, QA_ERR_UNSUPPORTED, "layer %s: %d products per output could "
-                       "overflow int32", d->name, d->c * d->kh * d->kw);
+                       "overflow int32", d->name, products);
     return QA_OK;
 }
 

@@ -12,7 +12,8 @@
  * evaluation mode), so the model holds exactly the codes the fake-quant
  * evaluation multiplies.
  *
- * Refused, naming the layer: grouped convolutions, max/avg pooling windows,
+ * Refused, naming the layer: grouped convolutions other than depthwise
+ * (groups = input = output channels), max/avg pooling windows,
  * a dense layer reading a feature map wider than 1x1, DoReFa 8-bit weights
  * (odd codes up to 255 need 9 bits), sums that could overflow int32, an
  * unquantized network input unless it is pixels / 255.

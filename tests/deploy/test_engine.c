@@ -225,6 +225,16 @@ START_TEST(test_resnet20_uniform)
 }
 END_TEST
 
+/* depthwise convolutions (mobilenetv2_tiny: ReLU6, 1x1 expand and project,
+ * residual adds between blocks) */
+START_TEST(test_mobilenet_depthwise)
+{
+    check_uniform("mobilenetv2_tiny", 8, NB / 2, LSQ);
+    check_uniform("mobilenetv2_tiny", 4, NB / 4, LSQ);
+    check_uniform("mobilenetv2_tiny", 2, NB / 8, LSQ);
+}
+END_TEST
+
 /* a different width per image and layer: the engine groups them */
 START_TEST(test_mixed_plans)
 {
@@ -288,6 +298,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_small_uniform);
     tcase_add_test(tc, test_resnet20_uniform);
+    tcase_add_test(tc, test_mobilenet_depthwise);
     tcase_add_test(tc, test_mixed_plans);
     tcase_add_test(tc, test_other_quantizers);
     tcase_add_test(tc, test_dorefa8_refused);

@@ -2,7 +2,9 @@
  * portable one on random shapes (odd channel counts, 1x1 and 3x3 windows,
  * strides 1 and 2, padding, output channels not a multiple of 16), random
  * codes of every width, zero points 0 and 128, every output kind, with and
- * without a residual input; and the portable one equals a direct sum. */
+ * without a residual input; and the portable one equals a direct sum. The
+ * same for the depthwise kernels (odd channel counts up to 40: full and
+ * partial vectors of 8 and 16 channels). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +170,124 @@ START_TEST(test_c_known)
 }
 END_TEST
 
+/* A random depthwise layer: OC = C channels, weights (T, DEP_DW_CP(C)) in
+ * g->w8 (zero past C), the input as for make_shape (channel stride Cp =
+ * round4(C)); zc, m, b, skip per channel. */
+static void make_dw(shape *g, nn_rng *r, int n, int bits, int z)
+{
+    make_shape(g, r, n, bits, z);
+    g->c = g->oc = 1 + (int)rnd(r, 40);
+    g->Cp = (g->c + 3) / 4 * 4;
+    g->stride = (size_t)(g->h * g->w + 1) * g->Cp;
+    int cw = DEP_DW_CP(g->c), lo = -(1 << (bits - 1)), span = 1 << bits;
+    free(g->x), free(g->w8), free(g->zc), free(g->m), free(g->b), free(g->skip), free(g->ind);
+    g->x = malloc((size_t)n * g->stride);
+    g->w8 = calloc((size_t)g->T * cw, 1);
+    g->ind = malloc((size_t)g->oh * g->ow * g->T * sizeof *g->ind);
+    g->zc = calloc((size_t)g->c, sizeof *g->zc);
+    g->m = malloc((size_t)g->c * sizeof *g->m);
+    g->b = malloc((size_t)g->c * sizeof *g->b);
+    g->skip = malloc((size_t)n * g->oh * g->ow * g->c * sizeof *g->skip);
+    for (size_t i = 0; i < (size_t)n * g->stride; i++)
+        g->x[i] = i % g->stride < g->stride - (size_t)g->Cp ? (uint8_t)rnd(r, 256) : (uint8_t)z;
+    for (int t = 0; t < g->T; t++)
+        for (int c = 0; c < g->c; c++) {
+            int8_t v = (int8_t)(lo + (int)rnd(r, (uint32_t)span));
+            g->w8[(size_t)t * cw + c] = v;
+            g->zc[c] += z * v;
+        }
+    for (int c = 0; c < g->c; c++) {
+        g->m[c] = 0.02f * (1.0f + nn_rng_uniform(r));
+        g->b[c] = 2.0f * nn_rng_normal(r);
+    }
+    for (int i = 0; i < n * g->oh * g->ow * g->c; i++)
+        g->skip[i] = (int32_t)rnd(r, 20000) - 10000;
+    make_ind(g);
+}
+
+static void *run_dw(const dep_kern *k, const shape *g, int n, int kind, int skip, size_t *bytes)
+{
+    int P = g->oh * g->ow, cp = g->Cp;
+    size_t per = kind == DEP_OUT_CODES ? (size_t)P * cp : (size_t)P * g->c;
+    *bytes = (size_t)n * per * (kind == DEP_OUT_CODES ? 1 : 4);
+    void *out = calloc(*bytes, 1);
+    dep_conv_args a = {.n = n, .p_lo = 0, .p_hi = P, .T = g->T, .Cp = DEP_DW_CP(g->c),
+                       .OC = g->c, .in = g->x, .in_stride = g->stride, .ind = g->ind, .w = g->w8,
+                       .zc = g->zc, .m = g->m, .b = g->b, .skip = skip ? g->skip : NULL,
+                       .skip_stride = (size_t)P * g->c, .u = 0.37f,
+                       .lo = kind == DEP_OUT_FLOAT ? -INFINITY : -128.0f,
+                       .hi = kind == DEP_OUT_FLOAT ? INFINITY : 127.0f, .out_kind = kind,
+                       .z_out = 128, .out = out, .out_stride = per, .out_cp = cp};
+    if (kind == DEP_OUT_FIX) {
+        a.lo = -DEP_FIX_MAX;
+        a.hi = DEP_FIX_MAX;
+    }
+    k->dw(&a);
+    return out;
+}
+
+/* depthwise: every variant's dw equals the portable one bit for bit */
+START_TEST(test_dw_variants_agree)
+{
+    nn_rng r;
+    nn_rng_init(&r, 17, NN_STREAM_TEST, 0, 0);
+    const dep_kern *c = dep_kern_find("c");
+    int compared = 0;
+    for (int trial = 0; trial < 60; trial++) {
+        int bits = 2 + trial % 7, n = 1 + trial % 3, z = trial % 2 ? 128 : 0;
+        shape g;
+        make_dw(&g, &r, n, bits, z);
+        for (int kind = 0; kind < 3; kind++) {
+            size_t nb, nb2;
+            void *ref = run_dw(c, &g, n, kind, trial % 4 == 1, &nb);
+            for (int v = 0; dep_kern_table[v]; v++) {
+                if (!dep_kern_table[v]->supported() || dep_kern_table[v] == c)
+                    continue;
+                void *o = run_dw(dep_kern_table[v], &g, n, kind, trial % 4 == 1, &nb2);
+                ck_assert_msg(memcmp(o, ref, nb) == 0, "%s dw differs from c: trial %d kind %d "
+                              "C %d k %d s %d", dep_kern_table[v]->name, trial, kind, g.c, g.k,
+                              g.s);
+                compared++;
+                free(o);
+            }
+            free(ref);
+        }
+        free_shape(&g);
+    }
+    ck_assert_int_ge(compared, dep_kern_best() == c ? 0 : 180);
+}
+END_TEST
+
+/* the portable depthwise kernel against a direct sum over the window */
+START_TEST(test_dw_c_known)
+{
+    nn_rng r;
+    nn_rng_init(&r, 18, NN_STREAM_TEST, 0, 0);
+    for (int trial = 0; trial < 8; trial++) {
+        shape g;
+        make_dw(&g, &r, 1, 8, 128);
+        size_t nb;
+        int32_t *o = run_dw(dep_kern_find("c"), &g, 1, DEP_OUT_FIX, 0, &nb);
+        int cw = DEP_DW_CP(g.c);
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++)
+                for (int c = 0; c < g.c; c++) {
+                    int32_t acc = 0;
+                    for (int t = 0; t < g.T; t++) {
+                        int iy = oy * g.s - g.p + t / g.k, ix = ox * g.s - g.p + t % g.k;
+                        if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w)
+                            acc += g.w8[(size_t)t * cw + c] *
+                                   (g.x[((size_t)iy * g.w + ix) * g.Cp + c] - 128);
+                    }
+                    int32_t want = (int32_t)roundf((float)acc * g.m[c] + g.b[c]);
+                    ck_assert_int_eq(o[((size_t)oy * g.ow + ox) * g.c + c], want);
+                }
+        free(o);
+        free_shape(&g);
+    }
+}
+END_TEST
+
 /* x + copysign(0.49999997, x) truncated is roundf (half away from zero) */
 START_TEST(test_round_rule)
 {
@@ -191,6 +311,8 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_variants_agree);
     tcase_add_test(tc, test_c_known);
+    tcase_add_test(tc, test_dw_variants_agree);
+    tcase_add_test(tc, test_dw_c_known);
     tcase_add_test(tc, test_round_rule);
     suite_add_tcase(s, tc);
     return s;
