@@ -2,7 +2,8 @@
  * by vpmaddwd (pairs of int16 products summed into int32, exact). Weights
  * packed (OC/8 blocks, T, Cp/2, 8 oc, 2 c) as int16; a pixel's two input
  * bytes are broadcast as one int32 holding two int16. Tiles of MR pixels x
- * NB blocks of 8 channels; pixels past the end repeat the last one. */
+ * NB blocks of 8 channels; pixels past the end repeat the last one.
+ * Depthwise: 8 channels a ymm, bytes widened to int32 and multiplied. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #pragma GCC target("avx2,fma")
 #include <immintrin.h>

@@ -4,7 +4,8 @@
  * MR pixels x NB blocks of 16 channels, all accumulators in registers
  * (MR x NB + NB + 1 <= 32 zmm). The (sample, pixel) pairs of the call
  * are tiled as one flat range, so a tile spans samples; pairs past the end
- * repeat the last one and are not stored. */
+ * repeat the last one and are not stored. Depthwise: 16 channels a zmm,
+ * bytes widened to int32 and multiplied (vpmulld), masked at the tail. */
 #if defined(__x86_64__) && defined(__GNUC__)
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
 #include <immintrin.h>

@@ -1,7 +1,8 @@
 /* test_engine.c: the integer engine against the fake-quant evaluation of
  * the same trained-looking net (random weights, batchnorm statistics and
- * learned steps), small and resnet20 (residual adds, FIX tensors, QUANT
- * and GAP ops), at W8A8, W4A4, W2A2 and with a different plan per image
+ * learned steps), small, resnet20 (residual adds, FIX tensors, QUANT and
+ * GAP ops) and mobilenetv2_tiny (depthwise convolutions, ReLU6), at W8A8,
+ * W4A4, W2A2 and with a different plan per image
  * (grouping), for every kernel variant: predictions equal, logits equal up
  * to the float rounding of the fake-quant GEMMs (and the rare code that
  * float rounding moves across a half-integer, counted and bounded); also
