@@ -20,6 +20,7 @@ typedef struct {
     int32_t *ind, *zc, *skip;
     float *m, *b;
     size_t stride; /* bytes per sample: its pixels, then Cp bytes of z */
+    int dw;        /* depthwise (make_dw): w8 is (T, DEP_DW_CP(C)), OC = C */
 } shape;
 
 static uint32_t rnd(nn_rng *r, uint32_t n)
@@ -41,6 +42,7 @@ static void make_ind(shape *g)
 /* a random layer: weights of `bits` bits, inputs over the whole byte */
 static void make_shape(shape *g, nn_rng *r, int n, int bits, int z)
 {
+    g->dw = 0;
     g->c = 1 + (int)rnd(r, 19);
     g->oc = 1 + (int)rnd(r, 70);
     g->k = rnd(r, 2) ? 3 : 1;
@@ -90,34 +92,42 @@ static void *run(const dep_kern *k, const shape *g, int n, int kind, int skip, s
     int P = g->oh * g->ow, cp = (g->oc + 3) / 4 * 4;
     size_t per = kind == DEP_OUT_CODES ? (size_t)P * cp : (size_t)P * g->oc;
     *bytes = (size_t)n * per * (kind == DEP_OUT_CODES ? 1 : 4);
-    void *out = calloc(*bytes, 1), *w = malloc(k->wbytes(g->oc, g->T, g->Cp));
-    k->pack(g->w8, g->oc, g->T, g->Cp, w);
-    dep_conv_args a = {.n = n, .p_lo = 0, .p_hi = P, .T = g->T, .Cp = g->Cp, .OC = g->oc,
-                       .in = g->x, .in_stride = g->stride, .ind = g->ind, .w = w, .zc = g->zc, .m = g->m, .b = g->b,
-                       .skip = skip ? g->skip : NULL, .skip_stride = (size_t)P * g->oc,
-                       .u = 0.37f, .lo = kind == DEP_OUT_FLOAT ? -INFINITY : -128.0f,
+    void *out = calloc(*bytes, 1), *w = g->dw ? NULL : malloc(k->wbytes(g->oc, g->T, g->Cp));
+    if (!g->dw)
+        k->pack(g->w8, g->oc, g->T, g->Cp, w);
+    dep_conv_args a = {.n = n, .p_lo = 0, .p_hi = P, .T = g->T,
+                       .Cp = g->dw ? DEP_DW_CP(g->c) : g->Cp, .OC = g->oc, .in = g->x,
+                       .in_stride = g->stride, .ind = g->ind, .w = g->dw ? g->w8 : w,
+                       .zc = g->zc, .m = g->m, .b = g->b, .skip = skip ? g->skip : NULL,
+                       .skip_stride = (size_t)P * g->oc, .u = 0.37f,
+                       .lo = kind == DEP_OUT_FLOAT ? -INFINITY : -128.0f,
                        .hi = kind == DEP_OUT_FLOAT ? INFINITY : 127.0f, .out_kind = kind,
                        .z_out = 128, .out = out, .out_stride = per, .out_cp = cp};
     if (kind == DEP_OUT_FIX) {
         a.lo = -DEP_FIX_MAX;
         a.hi = DEP_FIX_MAX;
     }
-    k->conv(&a);
+    if (g->dw)
+        k->dw(&a);
+    else
+        k->conv(&a);
     free(w);
     return out;
 }
 
-START_TEST(test_variants_agree)
+/* 60 random layers from make, every output kind: each variant's output
+ * equals the portable kernel's byte for byte; returns the comparisons */
+static int agree(uint64_t seed, void (*make)(shape *, nn_rng *, int, int, int))
 {
     nn_rng r;
-    nn_rng_init(&r, 7, NN_STREAM_TEST, 0, 0);
+    nn_rng_init(&r, seed, NN_STREAM_TEST, 0, 0);
     const dep_kern *c = dep_kern_find("c");
     ck_assert_ptr_nonnull(c);
     int compared = 0;
     for (int trial = 0; trial < 60; trial++) {
         int bits = 2 + trial % 7, n = 1 + trial % 3, z = trial % 2 ? 128 : 0;
         shape g;
-        make_shape(&g, &r, n, bits, z);
+        make(&g, &r, n, bits, z);
         for (int kind = 0; kind < 3; kind++) {
             size_t nb, nb2;
             void *ref = run(c, &g, n, kind, trial % 4 == 1, &nb);
@@ -125,9 +135,9 @@ START_TEST(test_variants_agree)
                 if (!dep_kern_table[v]->supported() || dep_kern_table[v] == c)
                     continue;
                 void *o = run(dep_kern_table[v], &g, n, kind, trial % 4 == 1, &nb2);
-                ck_assert_msg(memcmp(o, ref, nb) == 0, "%s differs from c: trial %d kind %d "
-                              "C %d OC %d k %d s %d", dep_kern_table[v]->name, trial, kind, g.c,
-                              g.oc, g.k, g.s);
+                ck_assert_msg(memcmp(o, ref, nb) == 0, "%s%s differs from c: trial %d kind %d "
+                              "C %d OC %d k %d s %d", dep_kern_table[v]->name,
+                              g.dw ? " (depthwise)" : "", trial, kind, g.c, g.oc, g.k, g.s);
                 compared++;
                 free(o);
             }
@@ -135,8 +145,13 @@ START_TEST(test_variants_agree)
         }
         free_shape(&g);
     }
-    /* this CPU has AVX-512 VNNI and AVX2 (brief): both must have been compared */
-    ck_assert_int_ge(compared, dep_kern_best() == c ? 0 : 180);
+    return compared;
+}
+
+START_TEST(test_variants_agree)
+{
+    /* the project's machine has AVX-512 VNNI and AVX2: both must be compared */
+    ck_assert_int_ge(agree(7, make_shape), dep_kern_best() == dep_kern_find("c") ? 0 : 180);
 }
 END_TEST
 
@@ -176,6 +191,7 @@ END_TEST
 static void make_dw(shape *g, nn_rng *r, int n, int bits, int z)
 {
     make_shape(g, r, n, bits, z);
+    g->dw = 1;
     g->c = g->oc = 1 + (int)rnd(r, 40);
     g->Cp = (g->c + 3) / 4 * 4;
     g->stride = (size_t)(g->h * g->w + 1) * g->Cp;
@@ -205,56 +221,10 @@ static void make_dw(shape *g, nn_rng *r, int n, int bits, int z)
     make_ind(g);
 }
 
-static void *run_dw(const dep_kern *k, const shape *g, int n, int kind, int skip, size_t *bytes)
-{
-    int P = g->oh * g->ow, cp = g->Cp;
-    size_t per = kind == DEP_OUT_CODES ? (size_t)P * cp : (size_t)P * g->c;
-    *bytes = (size_t)n * per * (kind == DEP_OUT_CODES ? 1 : 4);
-    void *out = calloc(*bytes, 1);
-    dep_conv_args a = {.n = n, .p_lo = 0, .p_hi = P, .T = g->T, .Cp = DEP_DW_CP(g->c),
-                       .OC = g->c, .in = g->x, .in_stride = g->stride, .ind = g->ind, .w = g->w8,
-                       .zc = g->zc, .m = g->m, .b = g->b, .skip = skip ? g->skip : NULL,
-                       .skip_stride = (size_t)P * g->c, .u = 0.37f,
-                       .lo = kind == DEP_OUT_FLOAT ? -INFINITY : -128.0f,
-                       .hi = kind == DEP_OUT_FLOAT ? INFINITY : 127.0f, .out_kind = kind,
-                       .z_out = 128, .out = out, .out_stride = per, .out_cp = cp};
-    if (kind == DEP_OUT_FIX) {
-        a.lo = -DEP_FIX_MAX;
-        a.hi = DEP_FIX_MAX;
-    }
-    k->dw(&a);
-    return out;
-}
-
 /* depthwise: every variant's dw equals the portable one bit for bit */
 START_TEST(test_dw_variants_agree)
 {
-    nn_rng r;
-    nn_rng_init(&r, 17, NN_STREAM_TEST, 0, 0);
-    const dep_kern *c = dep_kern_find("c");
-    int compared = 0;
-    for (int trial = 0; trial < 60; trial++) {
-        int bits = 2 + trial % 7, n = 1 + trial % 3, z = trial % 2 ? 128 : 0;
-        shape g;
-        make_dw(&g, &r, n, bits, z);
-        for (int kind = 0; kind < 3; kind++) {
-            size_t nb, nb2;
-            void *ref = run_dw(c, &g, n, kind, trial % 4 == 1, &nb);
-            for (int v = 0; dep_kern_table[v]; v++) {
-                if (!dep_kern_table[v]->supported() || dep_kern_table[v] == c)
-                    continue;
-                void *o = run_dw(dep_kern_table[v], &g, n, kind, trial % 4 == 1, &nb2);
-                ck_assert_msg(memcmp(o, ref, nb) == 0, "%s dw differs from c: trial %d kind %d "
-                              "C %d k %d s %d", dep_kern_table[v]->name, trial, kind, g.c, g.k,
-                              g.s);
-                compared++;
-                free(o);
-            }
-            free(ref);
-        }
-        free_shape(&g);
-    }
-    ck_assert_int_ge(compared, dep_kern_best() == c ? 0 : 180);
+    ck_assert_int_ge(agree(17, make_dw), dep_kern_best() == dep_kern_find("c") ? 0 : 180);
 }
 END_TEST
 
@@ -267,7 +237,7 @@ START_TEST(test_dw_c_known)
         shape g;
         make_dw(&g, &r, 1, 8, 128);
         size_t nb;
-        int32_t *o = run_dw(dep_kern_find("c"), &g, 1, DEP_OUT_FIX, 0, &nb);
+        int32_t *o = run(dep_kern_find("c"), &g, 1, DEP_OUT_FIX, 0, &nb);
         int cw = DEP_DW_CP(g.c);
         for (int oy = 0; oy < g.oh; oy++)
             for (int ox = 0; ox < g.ow; ox++)
