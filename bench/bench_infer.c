@@ -82,12 +82,13 @@ static void measure(exp_run *r, dep_engine *e, bench *x, int n, float *logits)
 static int bench_run(exp_run *r, bench *x, qa_err *err)
 {
     dep_model m;
+    exp_deploy d;
     dep_engine *e = NULL;
     uint8_t *buf;
     dep_engine_opts o = {x->kernel};
     if (x->threads > 0 && x->threads < nn_par_threads()) /* fewer than the net was built for */
         nn_par_set_threads(x->threads, NULL);
-    int n = x->batch < r->batch.cap ? x->batch : r->batch.cap, rc = exp_trained_lower(r, &m, err);
+    int n = x->batch < r->batch.cap ? x->batch : r->batch.cap, rc = exp_trained_lower(r, &d, &m, err);
     if (!rc && !(rc = dep_model_encode(&m, &buf, &x->bytes, err)))
         free(buf);
     if (!rc)

@@ -27,9 +27,10 @@ typedef struct {
 static int export_run(const char *run, export_ctx *x, qa_err *err)
 {
     exp_trained_run t;
+    exp_deploy d;
     int rc = exp_trained_open(&t, run, NULL, 0, NULL, err);
     if (!rc)
-        rc = exp_trained_lower(t.r, &x->m, err);
+        rc = exp_trained_lower(t.r, &d, &x->m, err);
     exp_trained_close(&t);
     if (!rc)
         rc = dep_model_write(&x->m, x->out, err);

@@ -44,19 +44,18 @@ void exp_trained_close(exp_trained_run *t)
     memset(t, 0, sizeof *t);
 }
 
-int exp_trained_lower(exp_run *r, dep_model *m, qa_err *err)
+int exp_trained_lower(exp_run *r, exp_deploy *d, dep_model *m, qa_err *err)
 {
+    memset(d, 0, sizeof *d);
     if (!r->method->deploy)
         return qa_fail(err, QA_ERR_UNSUPPORTED, "method %s has no integer model: export a "
                        "quantized run (method fixed or dqmq)", r->method->name);
-    exp_deploy d;
-    memset(&d, 0, sizeof d);
-    int rc = r->method->deploy(r, r->mstate, &d, err);
+    int rc = r->method->deploy(r, r->mstate, d, err);
     if (rc)
         return rc;
-    dep_lower_src s = {.net = r->net, .qn = d.qn, .pol = d.pol, .feat_mode = d.feat_mode,
+    dep_lower_src s = {.net = r->net, .qn = d->qn, .pol = d->pol, .feat_mode = d->feat_mode,
                        .arch = nn_model_names()[r->cfg->model.arch],
                        .nclass = r->train_set.nclass, .mean = r->mean, .std = r->std,
-                       .fixed_w = d.fixed_w, .fixed_a = d.fixed_a};
+                       .fixed_w = d->fixed_w, .fixed_a = d->fixed_a};
     return dep_lower(m, &s, err);
 }

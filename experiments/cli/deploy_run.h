@@ -32,8 +32,8 @@ int exp_trained_open(exp_trained_run *t, const char *run, char *const *sets, int
                      FILE *progress, qa_err *err);
 /* Ends it with nothing recorded; t may be one whose open failed. */
 void exp_trained_close(exp_trained_run *t);
-/* The integer model of the restored run: the method's deploy hook, then
- * dep_lower. */
-int exp_trained_lower(exp_run *r, dep_model *m, qa_err *err);
+/* The integer model of the restored run: the method's deploy hook (what it
+ * said into *d), then dep_lower. */
+int exp_trained_lower(exp_run *r, exp_deploy *d, dep_model *m, qa_err *err);
 
 #endif

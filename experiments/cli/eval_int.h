@@ -8,8 +8,9 @@
  * would, with the method's hooks wrapped: each batch runs the fake-quant
  * network (the method's own eval step, told which evaluation) and the
  * engine on the same staged pixels. Printed per cell: images, fake-quant
- * accuracy, integer accuracy, and the images whose predictions differ. The
- * run file is left as it was.
+ * accuracy, integer accuracy, the images whose predictions differ and
+ * those whose widths differ (a DQMQ policy's choice per image; the fixed
+ * widths otherwise). The run file is left as it was.
  *
  * Deliberately not here: argument parsing (cmd_eval.c). */
 #ifndef EXP_EVAL_INT_H

@@ -4,7 +4,9 @@
  * input, eval --engine int prints the integer engine beside fake
  * quantization on the same images, and bad input (an fp32 run, a damaged
  * model, a missing image, bad usage) is refused with a message and exit
- * code, never a crash. */
+ * code, never a crash. A DQMQ smoke run: the engine picks every image's
+ * widths as the fake-quant evaluation does (the same plans, test set and a
+ * grid cell), infer prints them, and an oracle policy is refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "check_main.h"
 #include "data/idx.h"
 #include "data/png_io.h"
+#include "env/quality.h"
 #include "h5read.h"
 #include "run_bin.h"
 
@@ -182,6 +185,80 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* a DQMQ smoke run on the quality-feature mix (seconds): its policy picks
+ * each image's widths in the engine as in the fake-quant evaluation */
+static void dqmq_run(const char *name, const char *observation)
+{
+    char cfg[1100], nm[64], obs[64];
+    snprintf(cfg, sizeof cfg, "%s/configs/fmnist-dqmq.ini", getenv("QADAPT_SOURCE_ROOT"));
+    snprintf(nm, sizeof nm, "experiment.name=%s", name);
+    snprintf(obs, sizeof obs, "agent.observation=%s", observation);
+    char *args[] = {"run", cfg, "--out", tmp, "--set", nm, "--set", obs, "--set",
+                    "data.limit=640", "--set", "data.test_limit=300", "--set",
+                    "train.epochs=2", "--set", "dqmq.warmup=1", "--set", "dqmq.finetune=0",
+                    "--set", "eval.grid=false", NULL};
+    int code = run(args);
+    ck_assert_msg(code == 0, "run %s: exit %d: %s", name, code, err_text);
+}
+
+static void dqmq_setup(void)
+{
+    run_bin_setup("deploy_dqmq", tmp, sizeof tmp, smoke, sizeof smoke);
+    snprintf(model, sizeof model, "%s/dqmq.qam", tmp);
+}
+
+START_TEST(test_dqmq_widths)
+{
+    dqmq_run("dq", "features");
+    snprintf(run_h5, sizeof run_h5, "%s/dq/run.h5", tmp);
+    char *ev[] = {"eval", run_h5, "--engine", "int", "--corruption", "gaussian_noise",
+                  "--severity", "4", NULL};
+    int code = run(ev);
+    ck_assert_msg(code == 0, "eval: exit %d: %s", code, err_text);
+    long n = 0, differ = -1, plans = -1;
+    const char *t = strstr(out_text, "\ntest ");
+    ck_assert_msg(t && sscanf(t, "\ntest %*d %ld %*f %*f %ld %ld", &n, &differ, &plans) == 3,
+                  "%s", out_text);
+    ck_assert_int_eq(n, 300);
+    ck_assert_msg(plans == 0 && differ <= 3, "%s", out_text); /* the same widths per image */
+    t = strstr(out_text, "\ngaussian_noise ");
+    ck_assert_msg(t && sscanf(t, "\ngaussian_noise %*d %ld %*f %*f %ld %ld", &n, &differ,
+                              &plans) == 3, "%s", out_text);
+    ck_assert_msg(n == 300 && plans == 0 && differ <= 3, "%s", out_text);
+    char *ex[] = {"export", run_h5, model, NULL};
+    ck_assert_msg(run(ex) == 0, "%s", err_text);
+    char policy[64];
+    snprintf(policy, sizeof policy, "policy: %d features", ENV_Q_NFEAT);
+    ck_assert_msg(strstr(out_text, policy), "%s", out_text);
+    data_image im;
+    qa_err err;
+    ck_assert_int_eq(data_image_alloc(&im, 28, 28, 1, &err), QA_OK);
+    for (int i = 0; i < 28 * 28; i++)
+        im.px[i] = (uint8_t)(i * 37 % 251);
+    char png[128];
+    snprintf(png, sizeof png, "%s/noise.png", tmp);
+    ck_assert_int_eq(data_png_write(png, &im, &err), QA_OK);
+    data_image_free(&im);
+    char *inf[] = {"infer", model, png, NULL};
+    ck_assert_msg(run(inf) == 0, "%s", err_text);
+    int cls = -1, w0 = 0, w1 = 0;
+    const char *tab = strchr(out_text, '\t');
+    ck_assert_msg(tab && sscanf(tab, "\t%d\tW%d,%d", &cls, &w0, &w1) == 3, "%s", out_text);
+    ck_assert_msg(w0 >= 2 && w0 <= 8 && w1 >= 2 && w1 <= 8, "%s", out_text);
+}
+END_TEST
+
+/* a policy that reads the true corruption cannot be deployed */
+START_TEST(test_dqmq_oracle_refused)
+{
+    dqmq_run("oracle", "oracle");
+    snprintf(run_h5, sizeof run_h5, "%s/oracle/run.h5", tmp);
+    char *ex[] = {"export", run_h5, model, NULL};
+    ck_assert_int_eq(run(ex), 1);
+    ck_assert_msg(strstr(err_text, "oracle") && strstr(err_text, "cannot see"), "%s", err_text);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("deploy_cli");
@@ -192,6 +269,12 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_png_and_example);
     tcase_add_test(tc, test_eval_int);
     tcase_add_test(tc, test_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("deploy_dqmq");
+    tcase_add_checked_fixture(tc, dqmq_setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_dqmq_widths);
+    tcase_add_test(tc, test_dqmq_oracle_refused);
     suite_add_tcase(s, tc);
     return s;
 }
