@@ -49,7 +49,7 @@ static void print_model(const export_ctx *x)
         printf("  %-20s %3dx%dx%d -> %3d  weights W", l->name, l->c, l->kh, l->kw, l->oc);
         for (int j = 0; j < l->nw; j++)
             printf("%s%d", j ? "/" : "", l->ws[j].bits);
-        printf("%s\n", l->row >= 0 ? " (planned)" : "");
+        printf("%s%s\n", l->row >= 0 ? " (planned)" : "", l->groups > 1 ? ", depthwise" : "");
     }
     if (m->pol.present)
         printf("policy: %d features -> %d -> %d, %zu parameters\n", m->pol.nin, m->pol.hidden,
