@@ -26,7 +26,7 @@ int exp_trained_open(exp_trained_run *t, const char *run, char *const *sets, int
         return rc;
     t->opts = (exp_run_opts){.run_path = run, .command = "qadapt (reading the run)",
                              .stop = exp_stop_flag(), .progress = progress, .resume = 1,
-                             .eval_only = 1};
+                             .eval_only = 1, .read_only = 1};
     exp_stop_on_signals();
     exp_run_result res;
     rc = exp_run_open(&t->r, t->cfg, m, &t->opts, &res, err);

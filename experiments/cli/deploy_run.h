@@ -4,8 +4,10 @@
  *
  * The run is opened through the run engine as a library (run/run.h): its
  * stored config, resumed from its checkpoint with nothing left to train,
- * then ended with exp_run_discard, so the network, quantizers and policy
- * are exactly those the run evaluated and the run file stays as it was.
+ * its run file's content rebuilt in memory only (read_only), then ended
+ * with exp_run_discard, so the network, quantizers and policy are exactly
+ * those the run evaluated and nothing on disk changes (a run in a
+ * read-only folder exports; a qadapt eval of the same run may be running).
  * The method's deploy hook (run/method.h) says what the integer model is
  * made of; deploy/lower.h builds it.
  *

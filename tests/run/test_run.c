@@ -215,8 +215,9 @@ static char *file_bytes(const char *path, long *n)
     return buf;
 }
 
-/* A finished run opened to be read (resume, eval_only) evaluates as the run
- * did, and exp_run_discard leaves its file as it was, with no temporary. */
+/* A finished run opened to be read (resume, eval_only, read_only) evaluates
+ * as the run did, writes no temporary file while open, and exp_run_discard
+ * leaves its file as it was. */
 START_TEST(test_run_discard)
 {
     if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0 &&
@@ -232,19 +233,21 @@ START_TEST(test_run_discard)
     exp_config *c = malloc(sizeof *c);
     ck_assert_msg(exp_config_load_run(c, done.path, NULL, 0, &err) == QA_OK, "%s", err.msg);
     exp_run_opts o = {.run_path = done.path, .command = "test_run", .resume = 1,
-                      .eval_only = 1};
+                      .eval_only = 1, .read_only = 1};
     exp_run *r;
     exp_stats s = {0};
+    snprintf(part, sizeof part, "%s.part", done.path);
     int rc = exp_run_open(&r, c, exp_method_get(c->experiment.method), &o, &res, &err);
     if (!rc)
         rc = exp_run_evaluate(r, EXP_EVAL_TEST, &s, &err);
+    int part_while_open = access(part, F_OK) == 0;
     exp_run_discard(r);
     ck_assert_msg(rc == QA_OK, "%s", err.msg);
+    ck_assert_msg(!part_while_open, "%s was written while the run was open to be read", part);
     ck_assert_int_eq(s.n, 300);
     ck_assert_double_eq((double)s.correct / (double)s.n, done.test_acc);
     char *after = file_bytes(done.path, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "the run file changed");
-    snprintf(part, sizeof part, "%s.part", done.path);
     ck_assert_msg(access(part, F_OK) != 0, "%s was left behind", part);
     free(before);
     free(after);
