@@ -39,8 +39,9 @@ static void eval_usage(void)
            "  --set k=v        any [eval] key, e.g. --set eval.reference=runs/fp32/run.h5\n"
            "  --engine int     run the integer engine (qadapt export's model) beside the\n"
            "                   fake-quant evaluation on the test set and the grid, print\n"
-           "                   both accuracies and the images whose predictions differ;\n"
-           "                   the run file is left as it was (default: float, the grid)\n"
+           "                   both accuracies and the images whose predictions (and\n"
+           "                   widths per planned layer) differ; the run file is left\n"
+           "                   as it was (default: float, the grid)\n"
            "  --kernel K       with --engine int: avx512vnni, avx2 or c (default: best)\n"
            "  --help           this text\n");
 }
