@@ -1,6 +1,6 @@
 /* ddq.c: the DDQ quantizer kind: registration, resolve (gates -> precision,
  * range -> steps, levels -> cell tables), forward, backward and codes.
- * The formulation and its gradient rules: ddq.h and docs/METHODS.md section 8.
+ * The formulation and its gradient rules: ddq.h and docs/METHODS.md section 9.
  *
  * Cells. Every level of every precision is a fine code, and the threshold
  * between two neighbouring levels (their midpoint) a multiple of half a fine

@@ -1,6 +1,6 @@
 /* ddq.h: DDQ, differentiable dynamic quantization (Zhang et al., ICML 2021),
  * as kind Q_KIND_DDQ of the quantizer table (quantizer.h). The formulation
- * is qadapt's own; docs/METHODS.md section 8 gives its equations and
+ * is qadapt's own; docs/METHODS.md section 9 gives its equations and
  * gradient rules. In brief:
  *
  * The slot's width B (the layer's only plan candidate, or its pinned width)
@@ -27,7 +27,7 @@
  *       kappa the curvature along the quantization error, measured by the
  *       same backward. Exact for a loss quadratic in x_hat with its minimum
  *       at x, where the first-order term alone has the wrong sign for
- *       closing a gate (docs/METHODS.md section 8). Every gate learns, also above
+ *       closing a gate (docs/METHODS.md section 9). Every gate learns, also above
  *       a closed one, so no logit goes stale; for the top open gate and the
  *       first closed one the value is the change of flipping them. Pinned
  *       quantizers have no gates.

@@ -35,7 +35,7 @@ typedef enum {
  * cost model), which needs a pinned first layer (first_bits > 0). */
 typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED, Q_INPUT_NONE } q_input;
 
-/* DDQ's quantizers (ddq.h, docs/METHODS.md section 8). The slot's width (the
+/* DDQ's quantizers (ddq.h, docs/METHODS.md section 9). The slot's width (the
  * plan's candidate, or a pinned layer's width) is the maximum width B. */
 typedef struct {
     int min_bits;     /* lowest precision the gates can reach (capped at B) */

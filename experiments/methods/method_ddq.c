@@ -1,5 +1,5 @@
 /* method_ddq.c: DDQ, differentiable dynamic quantization (docs/METHODS.md
- * section 8): every planned layer runs one width, ddq.max_bits, through
+ * section 9): every planned layer runs one width, ddq.max_bits, through
  * DDQ quantizers (quant/ddq.h) whose gates set the precision each side
  * really uses, learned by gradient descent with the weights, ranges and
  * (quant.ddq_adaptive) levels; a penalty on the realised BitOps or weight
