@@ -19,6 +19,8 @@
 #                  precision over the epochs (/train/ddq), a row per run
 #   ddq_levels.png method ddq: each layer's final levels as fractions of its
 #                  range (/quant/ddq_levels; non-uniform with ddq_adaptive)
+#   ddq_cost.png   method ddq: the realised cost over the budget's reference
+#                  (/train/ddq cost_ratio) against the target, a line per run
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -347,9 +349,38 @@ def plot_ddq_levels(runs, out):
     return None
 
 
+def plot_ddq_cost(runs, out):
+    rows = []
+    for r in runs:
+        with h5py.File(r.path, "r") as f:
+            if "train/ddq" not in f or len(f["train/ddq"]) == 0:
+                continue
+            t = f["train/ddq"][()]
+        if not r.has(r.epochs, "target") or not len(r.epochs):
+            continue
+        spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
+        rows.append((r, t["step"] / max(spe, 1.0), t["cost_ratio"], r.epochs))
+    if not rows:
+        return "no method ddq run with /train/ddq"
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for r, x, c, e in rows:
+        line, = ax.plot(np.concatenate([[0.0], x]), np.concatenate([[1.0], c]), lw=1,
+                        label=ddq_name(r))
+        ax.axhline(float(e["target"][-1]), ls="--", lw=0.8, color=line.get_color())
+    ax.set(xlabel="epoch", ylabel="realised cost / cost at max bits",
+           title="method ddq: realised cost (solid) and target (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
            ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
-           ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels)]
+           ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
+           ("ddq_cost.png", plot_ddq_cost)]
 
 
 def main():
