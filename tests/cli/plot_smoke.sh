@@ -4,8 +4,8 @@
 # a two-point sweep of it, then plot.py on the run file and the sweep folder:
 # curves.png, severity.png and pareto.png must be non-empty PNG files and
 # bits_heatmap.png and ddq_bits.png skipped with their reasons (no adaptive
-# method, no ddq run); then a one-epoch method ddq run gives ddq_bits.png
-# and ddq_levels.png. Skipped
+# method, no ddq run); then a one-epoch method ddq run gives ddq_bits.png,
+# ddq_levels.png and ddq_cost.png. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -34,6 +34,8 @@ printf 'include = %s/configs/smoke.ini\n\n[eval]\ngrid = true\ngrid_corruptions 
     > "$tmp/plot.txt" 2>> "$tmp/log.txt" || fail "plot.py failed"
 grep -q "skipped ddq_bits.png: no method ddq run" "$tmp/plot.txt" ||
     fail "ddq_bits.png was not skipped with its reason"
+grep -q "skipped ddq_cost.png: no method ddq run" "$tmp/plot.txt" ||
+    fail "ddq_cost.png was not skipped with its reason"
 ddq=(--set experiment.method=ddq --set quant.w_quantizer=ddq --set quant.a_quantizer=ddq
      --set ddq.log_every=2 --set experiment.name=ddq)
 "$QADAPT_BIN" run "$root/configs/smoke.ini" --out "$tmp/run" "${small[@]}" "${ddq[@]}" \
@@ -42,7 +44,8 @@ ddq=(--set experiment.method=ddq --set quant.w_quantizer=ddq --set quant.a_quant
     2>> "$tmp/log.txt" || fail "plot.py failed on a ddq run"
 cat "$tmp/ddq.txt" >> "$tmp/log.txt"
 cat "$tmp/plot.txt" >> "$tmp/log.txt"
-for f in plots/curves plots/severity plots/pareto ddq/ddq_bits ddq/ddq_levels; do
+for f in plots/curves plots/severity plots/pareto ddq/ddq_bits ddq/ddq_levels \
+    ddq/ddq_cost; do
     png="$tmp/$f.png"
     [ -s "$png" ] || fail "$f.png missing or empty"
     [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
