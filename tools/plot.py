@@ -283,19 +283,23 @@ def ddq_name(r):
     return "%s (%s)" % (ini_value(r.ini, "experiment", "name"), ini_value(r.ini, "model", "arch"))
 
 
+def ddq_read(r):
+    """(/train/ddq, /quant/ddq_levels or None, layer names, steps per epoch)
+    of a method ddq run, None for any other run."""
+    with h5py.File(r.path, "r") as f:
+        if "train/ddq" not in f or len(f["train/ddq"]) == 0:
+            return None
+        t = f["train/ddq"][()]
+        lv = f["quant/ddq_levels"][()] if "quant/ddq_levels" in f else None
+        names = text(f["quant/layers"].attrs["names"]).split(",")
+    spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
+    return t, lv, names, max(spe, 1.0)
+
+
 def ddq_tables(runs):
     """(run, /train/ddq, /quant/ddq_levels, layer names, steps per epoch) of
     the method ddq runs, at most four."""
-    out = []
-    for r in runs:
-        with h5py.File(r.path, "r") as f:
-            if "train/ddq" not in f or len(f["train/ddq"]) == 0:
-                continue
-            t = f["train/ddq"][()]
-            lv = f["quant/ddq_levels"][()] if "quant/ddq_levels" in f else None
-            names = text(f["quant/layers"].attrs["names"]).split(",")
-        spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
-        out.append((r, t, lv, names, max(spe, 1.0)))
+    out = [(r,) + d for r, d in ((r, ddq_read(r)) for r in runs) if d is not None]
     return out[:4]
 
 
@@ -350,23 +354,15 @@ def plot_ddq_levels(runs, out):
 
 
 def plot_ddq_cost(runs, out):
-    rows = []
-    for r in runs:
-        with h5py.File(r.path, "r") as f:
-            if "train/ddq" not in f or len(f["train/ddq"]) == 0:
-                continue
-            t = f["train/ddq"][()]
-        if not r.has(r.epochs, "target") or not len(r.epochs):
-            continue
-        spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
-        rows.append((r, t["step"] / max(spe, 1.0), t["cost_ratio"], r.epochs))
+    rows = [(r, d) for r, d in ((r, ddq_read(r)) for r in runs)
+            if d is not None and r.has(r.epochs, "target") and len(r.epochs)]
     if not rows:
         return "no method ddq run with /train/ddq"
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for r, x, c, e in rows:
-        line, = ax.plot(np.concatenate([[0.0], x]), np.concatenate([[1.0], c]), lw=1,
-                        label=ddq_name(r))
-        ax.axhline(float(e["target"][-1]), ls="--", lw=0.8, color=line.get_color())
+    for r, (t, _, _, spe) in rows:
+        line, = ax.plot(np.concatenate([[0.0], t["step"] / spe]),
+                        np.concatenate([[1.0], t["cost_ratio"]]), lw=1, label=ddq_name(r))
+        ax.axhline(float(r.epochs["target"][-1]), ls="--", lw=0.8, color=line.get_color())
     ax.set(xlabel="epoch", ylabel="realised cost / cost at max bits",
            title="method ddq: realised cost (solid) and target (dashed)")
     ax.grid(alpha=0.3)
