@@ -61,6 +61,12 @@ static void report_config(FILE *f, hid_t h)
                                              NULL};
     static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
                                         "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
+    static const char *const quant_mm[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                           "quant.granularity", "quant.first_bits",
+                                           "quant.last_bits", NULL};
+    static const char *const metamix[] = {"metamix.candidates", "metamix.search_w_bits",
+                                          "metamix.w_bits", "metamix.weight_step",
+                                          "metamix.lambda", "metamix.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -73,6 +79,10 @@ static void report_config(FILE *f, hid_t h)
     if (strcmp(method, "dqmq") == 0) {
         summary_line(f, ini, "quant:   ", quant_dqmq);
         summary_line(f, ini, "agent:   ", agent);
+    }
+    if (strcmp(method, "metamix") == 0) {
+        summary_line(f, ini, "quant:   ", quant_mm);
+        summary_line(f, ini, "metamix: ", metamix);
     }
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);

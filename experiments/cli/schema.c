@@ -43,6 +43,9 @@ static const cfg_section sections[] = {
     {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
      "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
      exp_dqmq_check},
+    {"metamix", exp_metamix_keys, offsetof(exp_config, metamix),
+     "method metamix: activation-width search (meta-state weight steps), then weight training",
+     exp_metamix_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

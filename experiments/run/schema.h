@@ -17,6 +17,7 @@
 #define EXP_SCHEMA_H
 
 #include "agent/acfg.h"
+#include "agent/metamix.h"
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
@@ -85,6 +86,7 @@ typedef struct {
     q_cfg quant;        /* [quant]: experiments/methods/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
+    agent_mm_cfg metamix; /* [metamix]: experiments/methods/schema_metamix.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
