@@ -340,7 +340,8 @@ END_TEST
 
 /* ---- the held widths ----
  * conv_net with c1 and c2 planned (972 MACs each), fc pinned at 8 bits;
- * c1 nearly indifferent between the widths, c2 sure of 8 bits. */
+ * c1 sure of 8 bits, c2 nearly indifferent between the widths: the hold
+ * lowers c2 first, though c1 comes first in the net. */
 static double rel_at(const q_net *qn, int a1, int a2)
 {
     int w[2] = {4, 4}, a[2] = {a1, a2};
@@ -363,21 +364,21 @@ START_TEST(test_hold)
     ck_assert_int_eq(qn->plan->nlayers, 2);
     ck_assert_int_eq(qn->cost.layers[0].macs, qn->cost.layers[1].macs);
     agent_metamix *ag = agent_make(&mc, qn);
-    static const float logits[6] = {0.0f, 0.095f, 0.21f, -4.6f, -4.6f, 0.0f};
+    static const float logits[6] = {-4.6f, -4.6f, 0.0f, 0.0f, 0.095f, 0.21f};
     memcpy(ag->params.w, logits, sizeof logits);
     int a[2];
     agent_mm_hold h;
     held(ag, 1.0, a, &h); /* the argmax fits */
     ck_assert(a[0] == 8 && a[1] == 8 && h.moves == 0 && h.held_rel == h.argmax_rel);
     ck_assert_double_eq_tol(h.argmax_rel, rel_at(qn, 8, 8), 1e-12);
-    held(ag, rel_at(qn, 4, 8), a, &h); /* one move: c1, the cheaper in probability */
-    ck_assert_msg(a[0] == 4 && a[1] == 8 && h.moves == 1, "%d %d after %d", a[0], a[1], h.moves);
+    held(ag, rel_at(qn, 8, 4), a, &h); /* one move: c2, the cheaper in probability */
+    ck_assert_msg(a[0] == 8 && a[1] == 4 && h.moves == 1, "%d %d after %d", a[0], a[1], h.moves);
     ck_assert_double_le(h.held_rel, ag->cfg.target);
-    held(ag, rel_at(qn, 2, 4), a, &h); /* c1 to the floor first, then c2 */
-    ck_assert_msg(a[0] == 2 && a[1] == 4 && h.moves == 3, "%d %d after %d", a[0], a[1], h.moves);
+    held(ag, rel_at(qn, 4, 2), a, &h); /* c2 to the floor first, then c1 */
+    ck_assert_msg(a[0] == 4 && a[1] == 2 && h.moves == 3, "%d %d after %d", a[0], a[1], h.moves);
     ck_assert_double_le(h.held_rel, ag->cfg.target);
     ag->final = 1;
-    held(ag, 0.9 * rel_at(qn, 2, 4), a, &h); /* every width down */
+    held(ag, 0.9 * rel_at(qn, 4, 2), a, &h); /* every width down */
     ck_assert(a[0] == 2 && a[1] == 2 && h.held_rel <= ag->cfg.target);
     ag->cfg.hold = 0;
     held(ag, 0.1, a, &h);
@@ -385,10 +386,10 @@ START_TEST(test_hold)
     /* a greedy act runs the held widths, weights at w_bits (final) */
     ag->cfg.hold = 1;
     agent_obs o = {NB, 0, NULL, NULL, 0, 0};
-    ag->cfg.target = (float)(rel_at(qn, 4, 8) * (1 + 1e-6));
+    ag->cfg.target = (float)(rel_at(qn, 8, 4) * (1 + 1e-6));
     agent_act(&ag->base, &o, AGENT_ACT_GREEDY, qn->plan);
     for (int i = 0; i < NB; i++) {
-        ck_assert(q_plan_abits(qn->plan, i)[0] == 4 && q_plan_abits(qn->plan, i)[1] == 8);
+        ck_assert(q_plan_abits(qn->plan, i)[0] == 8 && q_plan_abits(qn->plan, i)[1] == 4);
         ck_assert(q_plan_wbits(qn->plan, i)[0] == 4 && q_plan_wbits(qn->plan, i)[1] == 4);
     }
     ck_assert_int_eq(qn->plan->mode, Q_PLAN_HARD);
