@@ -1,5 +1,5 @@
-/* metamix.h: MetaMix's bit selection (Kim et al., AAAI 2024; docs/METHODS.md
- * section 6): static per-layer architecture parameters over candidate
+/* metamix.h: MetaMix's bit selection (Kim et al., AAAI 2024; docs/METHODS.md,
+ * "MetaMix"): static per-layer architecture parameters over candidate
  * activation widths, their mixture plan and gradient, the BitOps penalty,
  * the candidate plans of the meta-state weight step, and the widths the
  * search hands to weight training, held at the target.

@@ -1,4 +1,4 @@
-/* instab.h: activation instability (docs/METHODS.md, section 6), how much
+/* instab.h: activation instability (docs/METHODS.md, "MetaMix"), how much
  * the statistics of the activations entering each planned layer's
  * quantizer move when the network's widths change.
  *

@@ -1,4 +1,4 @@
-/* qmeta.h: the weight-step loss of MetaMix (docs/METHODS.md, section 6), a
+/* qmeta.h: the weight-step loss of MetaMix (docs/METHODS.md, "MetaMix"), a
  * quantized net's mean cross-entropy averaged over K plans:
  *
  *   L = (1/K) sum_k CE_k,   CE_k = (1/n) sum_i CE(f(x_i; W, plan_k), y_i)

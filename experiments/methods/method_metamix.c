@@ -1,4 +1,4 @@
-/* method_metamix.c: MetaMix (docs/METHODS.md, section 6): a bit-selection
+/* method_metamix.c: MetaMix (docs/METHODS.md, "MetaMix"): a bit-selection
  * phase searching per-layer activation widths, then weight training at the
  * chosen widths. This file only sequences; the architecture, its gradient,
  * penalty and held widths are agent/metamix.h, the candidate-mean loss
