@@ -64,25 +64,12 @@ int64_t h5read_i64_attr(hid_t f, const char *obj, const char *name)
 
 double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
 {
-    hid_t ds = H5Dopen2(f, table, H5P_DEFAULT);
-    if (ds < 0)
-        return NULL;
-    hid_t space = H5Dget_space(ds);
-    hsize_t n = 0;
-    H5Sget_simple_extent_dims(space, &n, NULL);
-    /* a compound type with just this member reads that column */
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(double));
-    H5Tinsert(t, col, 0, H5T_NATIVE_DOUBLE);
-    double *v = calloc(n ? n : 1, sizeof *v);
-    herr_t rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-    H5Tclose(t);
-    H5Sclose(space);
-    H5Dclose(ds);
-    if (rc < 0) {
+    int count;
+    double *v = h5read_array_column(f, table, col, nrows, &count);
+    if (v && count != 1) { /* an array column is not one */
         free(v);
         return NULL;
     }
-    *nrows = (int)n;
     return v;
 }
 
