@@ -261,7 +261,7 @@ static unsigned learn(agent *a, const agent_obs *o, q_plan *plan, const agent_fe
     (void)plan;
     agent_metamix *ag = (agent_metamix *)a;
     gather_feedback(ag, f);
-    double c = agent_metamix_penalty(ag, ag->grad, &ag->last_rel, NULL);
+    double c = agent_metamix_penalty(ag, ag->grad, NULL, NULL);
     if (st)
         st->cost += c;
     for (int j = 0; j < ag->S * ag->L; j++)

@@ -81,7 +81,6 @@ typedef struct {
     float *grad;           /* (S, L, K) dL/dr of the last learn */
     q_plan *cplan;         /* one sample: the penalty's soft plan */
     agent_objective obj;
-    double last_rel;       /* E[BitOps] / BitOps_8bit of the last learn's mixture */
 } agent_metamix;
 
 /* For the planned layers and candidates of plan (untied, its candidates
