@@ -118,13 +118,14 @@ static void check_arch(hid_t f)
     free(names), free(ep), free(layer), free(p), free(ab), free(wb);
 }
 
-static void run_and_check(char *name, char *step, int mean)
+/* more: one further key (NULL: none) */
+static void run_and_check(char *name, char *step, char *more, int mean)
 {
     qa_test_tmpdir(dir, sizeof dir, "metamix");
     exp_run_result res;
     qa_err err = {0};
-    char *extra[] = {name, step};
-    ck_assert_msg(run_main(extra, 2, &res, &err) == QA_OK, "%s", err.msg);
+    char *extra[] = {name, step, more};
+    ck_assert_msg(run_main(extra, more ? 3 : 2, &res, &err) == QA_OK, "%s", err.msg);
     ck_assert_int_eq(res.status, EXP_RUN_COMPLETE);
     hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert_int_ge(f, 0);
@@ -136,13 +137,20 @@ static void run_and_check(char *name, char *step, int mean)
 
 START_TEST(test_metamix_run)
 {
-    run_and_check("experiment.name=mean", "metamix.weight_step=mean", 1);
+    run_and_check("experiment.name=mean", "metamix.weight_step=mean", NULL, 1);
 }
 END_TEST
 
 START_TEST(test_metamix_ablation_run)
 {
-    run_and_check("experiment.name=mixture", "metamix.weight_step=mixture", 0);
+    run_and_check("experiment.name=mixture", "metamix.weight_step=mixture", NULL, 0);
+}
+END_TEST
+
+/* the mixed-quality data (DQMQ's environment) by --set alone */
+START_TEST(test_metamix_mixed_quality)
+{
+    run_and_check("experiment.name=env", "metamix.weight_step=mean", "env.enabled=true", 1);
 }
 END_TEST
 
@@ -309,6 +317,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_metamix_run);
     tcase_add_test(tc, test_metamix_ablation_run);
+    tcase_add_test(tc, test_metamix_mixed_quality);
     tcase_add_test(tc, test_metamix_phase2_continues);
     tcase_add_test(tc, test_metamix_arch_step_frozen);
     tcase_add_test(tc, test_metamix_config_errors);
