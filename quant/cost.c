@@ -118,7 +118,8 @@ static void soft_layer(const q_cost_layer *L, const q_plan *p, int i, float *gw,
 {
     int row = L->plan_layer;
     const float *pw = q_plan_pw(p, i, row), *pa = q_plan_pa(p, i, row);
-    double ew = mean_width(pw, p), macs = (double)L->macs;
+    int hard_w = p->mode == Q_PLAN_SOFT_A;
+    double ew = hard_w ? q_plan_wbits(p, i)[row] : mean_width(pw, p), macs = (double)L->macs;
     float *gwr = gw ? gw + (size_t)row * p->ncand : NULL;
     float *gar = ga ? ga + (size_t)row * p->ncand : NULL;
     c->bytes += (double)L->params * ew / 8.0;
@@ -135,7 +136,7 @@ static void soft_layer(const q_cost_layer *L, const q_plan *p, int i, float *gw,
     c->bitops += macs * ew * ea;
     for (int k = 0; k < p->ncand; k++) {
         if (gwr)
-            gwr[k] = (float)(macs * p->cand[k] * ea);
+            gwr[k] = hard_w ? 0.0f : (float)(macs * p->cand[k] * ea);
         if (gar)
             gar[k] = (float)(macs * p->cand[k] * ew);
     }
@@ -162,7 +163,7 @@ q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, 
     q_cost c = {0.0, 0.0};
     for (int l = 0; l < cm->n; l++) {
         const q_cost_layer *L = &cm->layers[l];
-        if (L->plan_layer >= 0 && p->mode == Q_PLAN_SOFT)
+        if (L->plan_layer >= 0 && p->mode != Q_PLAN_HARD)
             soft_layer(L, p, i, gw, ga, &c);
         else
             hard_layer(L, p, i, 0, &c);

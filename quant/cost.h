@@ -55,7 +55,9 @@ void q_cost_model_free(q_cost_model *cm);
 
 /* Cost of sample i under the plan's current mode. In soft mode, gw/ga (each
  * nlayers * ncand, NULL to skip) receive d E[BitOps] / d p for the sample's
- * row (ga unused when the plan is tied: everything goes into gw). */
+ * row (ga unused when the plan is tied: everything goes into gw); soft_a
+ * takes the hard weight widths, E[BitOps_l] = MACs_l b_w E_r[c], and
+ * writes zeros into gw. */
 q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, float *ga);
 /* Cost of sample i at the argmax widths of its soft rows (what
  * q_plan_harden would leave), whatever the plan's mode. */

@@ -24,6 +24,12 @@
  *   (tied: dL/dp_ik = <dy_i, conv(Q_k(W), Q_k(x_i))>), written to the plan
  *   for every candidate, also when p is one-hot: a straight-through
  *   (hard-forward, soft-backward) relaxation runs soft mode with one-hot p.
+ * Soft_a mode (untied plans): weights hard as in hard mode (samples grouped
+ * by weight width only, one kernel call per group), the input mixed as in
+ * untied soft mode, xbar_i = sum_k r_ik Q_k(x_i), over the slots some
+ * sample gives r > 0; dL/dr as above (0 for skipped slots). One
+ * convolution instead of K: the relaxation of a search over activation
+ * widths at fixed weight widths.
  * Stacking keeps groups intact: stacked output s = (g*K + j)*OCg + o holds
  * candidate j of output channel g*OCg + o.
  *
@@ -116,6 +122,14 @@ void q_layer_add_bias(const q_layer *q, const nn_ctx *c, float *y);
 /* soft mode (qsoft.c) */
 void q_layer_soft_forward(q_layer *q, const nn_ctx *c);
 void q_layer_soft_backward(q_layer *q, const nn_ctx *c);
+/* The mixed input xq_i = sum_k r_ik Q_k(x_i) over every slot, or with
+ * skip_zero only over slots some sample of the batch gives r > 0 (soft_a
+ * mode), and its backward from dxb = dL/dxq: dx (+)= sum_k r_ik
+ * dQ_k(x_i)/dx dxb_i (dx NULL: skip) and the plan's gpa_ik = <dxb_i,
+ * Q_k(x_i)>, 0 for skipped slots. */
+void q_layer_mix_inputs(q_layer *q, const nn_ctx *c, int skip_zero);
+void q_layer_mix_inputs_backward(q_layer *q, const nn_ctx *c, const float *dxb, float *dx,
+                                 int skip_zero);
 
 /* kernel tables (qkern.c) */
 extern const q_kern q_kern_conv2d, q_kern_dense;

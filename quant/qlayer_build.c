@@ -66,7 +66,7 @@ static void plan_scratch(q_layer *q, nn_net *net, int soft)
     }
     q->sc_dxq = q->kscratch;
     q->sc_xt = q->sc_dxq + mb * q->in_n;
-    q->sc_dz = q->sc_xt + (soft ? mb * q->in_n : 0);
+    q->sc_dz = q->sc_xt + (q->row >= 0 ? mb * q->in_n : 0); /* soft and soft_a */
     q->sc_dw = q->sc_dz + (soft ? mb * K * q->out_n : 0);
     q->sc_ds = q->sc_dw + K * q->w_n;
     size_t end = q->sc_ds + (soft && q->groups > 1 ? K * q->w_n : 0);

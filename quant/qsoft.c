@@ -99,33 +99,64 @@ static void mix(const q_layer *q, const nn_ctx *c, float *y)
     q_layer_add_bias(q, c, y);
 }
 
-void q_layer_soft_forward(q_layer *q, const nn_ctx *c)
+/* slot k takes part in this batch: always in soft mode; in soft_a mode
+ * when some sample gives it a non-zero probability */
+static int slot_active(const q_layer *q, int k, int n, int skip_zero)
 {
-    QA_ASSERT(q->z); /* soft plans need quant.soft = true at build */
+    for (int i = 0; skip_zero && i < n; i++)
+        if (q_plan_pa(q->plan, i, q->row)[k] != 0.0f)
+            return 1;
+    return !skip_zero;
+}
+
+void q_layer_mix_inputs(q_layer *q, const nn_ctx *c, int skip_zero)
+{
     const float *x = c->t[q->base.in[0]].data;
     float *xt = c->scratch + q->sc_xt;
     q_rows all = {q->in_n, NULL, c->n};
-    int K = q->nslot;
-    quantize_weights(q, c);
-    for (int k = 0; k < K; k++) {
+    int first = 1;
+    for (int k = 0; k < q->nslot; k++) {
+        if (!slot_active(q, k, c->n, skip_zero))
+            continue;
         q_quant_resolve(&q->aq[k], c->p, x, &all, c->train);
         q_quant_forward(&q->aq[k], xt, x, &all);
-        if (q->plan->tied) {
-            q->kern->forward(q, xt, q->wqbuf + (size_t)k * q->w_n,
-                             q->z + (size_t)k * (size_t)q->plan->max_batch * q->out_n, NULL, c->n,
-                             1, c->scratch);
-            continue;
-        }
         for (int i = 0; i < c->n; i++) {
             float r = q_plan_pa(q->plan, i, q->row)[k];
             float *xb = q->xq + (size_t)i * q->in_n;
             const float *xk = xt + (size_t)i * q->in_n;
             for (size_t e = 0; e < q->in_n; e++)
-                xb[e] = k == 0 ? r * xk[e] : xb[e] + r * xk[e];
+                xb[e] = first ? r * xk[e] : xb[e] + r * xk[e];
         }
+        first = 0;
     }
-    if (!q->plan->tied)
-        q->kern->forward(q, q->xq, q->wstack, q->z, NULL, c->n, K, c->scratch);
+    QA_ASSERT(!first); /* a distribution with no mass would leave xq undefined */
+}
+
+/* tied: each slot's input and weights through the kernel into z */
+static void tied_forward(q_layer *q, const nn_ctx *c)
+{
+    const float *x = c->t[q->base.in[0]].data;
+    float *xt = c->scratch + q->sc_xt;
+    q_rows all = {q->in_n, NULL, c->n};
+    for (int k = 0; k < q->nslot; k++) {
+        q_quant_resolve(&q->aq[k], c->p, x, &all, c->train);
+        q_quant_forward(&q->aq[k], xt, x, &all);
+        q->kern->forward(q, xt, q->wqbuf + (size_t)k * q->w_n,
+                         q->z + (size_t)k * (size_t)q->plan->max_batch * q->out_n, NULL, c->n, 1,
+                         c->scratch);
+    }
+}
+
+void q_layer_soft_forward(q_layer *q, const nn_ctx *c)
+{
+    QA_ASSERT(q->z); /* soft plans need quant.soft = true at build */
+    quantize_weights(q, c);
+    if (q->plan->tied) {
+        tied_forward(q, c);
+    } else {
+        q_layer_mix_inputs(q, c, 0);
+        q->kern->forward(q, q->xq, q->wstack, q->z, NULL, c->n, q->nslot, c->scratch);
+    }
     mix(q, c, c->t[q->base.out].data);
 }
 
@@ -182,7 +213,6 @@ static void tied_backward(q_layer *q, const nn_ctx *c, const float *dy, float *d
 /* untied: one stacked backward, then each activation slot weighted by r_ik */
 static void untied_backward(q_layer *q, const nn_ctx *c, const float *dy, float *dx)
 {
-    const float *x = c->t[q->base.in[0]].data;
     float *dz = c->scratch + q->sc_dz, *dwq = c->scratch + q->sc_dw;
     float *dxb = c->scratch + q->sc_dxq;
     float *ds = q->groups > 1 ? c->scratch + q->sc_ds : dwq;
@@ -203,14 +233,25 @@ static void untied_backward(q_layer *q, const nn_ctx *c, const float *dy, float 
         unstack_grad(q, ds, dwq);
     for (int j = 0; j < K; j++)
         weight_backward(q, c, j, dwq + (size_t)j * q->w_n);
+    q_layer_mix_inputs_backward(q, c, dxb, dx, 0);
+}
+
+void q_layer_mix_inputs_backward(q_layer *q, const nn_ctx *c, const float *dxb, float *dx,
+                                 int skip_zero)
+{
+    const float *x = c->t[q->base.in[0]].data;
     q_rows all = {q->in_n, NULL, c->n};
-    for (int k = 0; k < K; k++) {
-        for (int i = 0; i < c->n; i++)
+    int first = 1;
+    for (int k = 0; k < q->nslot; k++) {
+        int active = slot_active(q, k, c->n, skip_zero);
+        for (int i = 0; active && i < c->n; i++)
             q->wt[i] = q_plan_pa(q->plan, i, q->row)[k];
-        q_quant_backward(&q->aq[k], c->p, dx, dxb, x, &all, q->wt, k > 0 || q->base.acc[0],
-                         q->dot);
+        if (active)
+            q_quant_backward(&q->aq[k], c->p, dx, dxb, x, &all, q->wt, !first || q->base.acc[0],
+                             q->dot);
         for (int i = 0; i < c->n; i++)
-            q_plan_gpa(q->plan, i, q->row)[k] = q->dot[i];
+            q_plan_gpa(q->plan, i, q->row)[k] = active ? q->dot[i] : 0.0f;
+        first &= !active;
     }
 }
 

@@ -21,6 +21,9 @@
 #                  range (/quant/ddq_levels; non-uniform with ddq_adaptive)
 #   ddq_cost.png   method ddq: the realised cost over the budget's reference
 #                  (/train/ddq cost_ratio) against the target, a line per run
+#   metamix_widths.png  method metamix: the chosen (held) activation width of
+#                  every planned layer, a line per run, and each layer's
+#                  activation instability after the search (/train/arch)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -81,6 +84,11 @@ class Run:
             self.grid_attrs = dict(f["eval/grid"].attrs) if "eval/grid" in f else {}
             # method dqmq's own final per-cell widths, on its test mix
             self.policy_grid = f["eval/policy_grid"][()] if "eval/policy_grid" in f else None
+            # method metamix's per-epoch, per-layer architecture
+            self.arch = f["train/arch"][()] if "train/arch" in f else None
+            at = dict(f["train/arch"].attrs) if "train/arch" in f else {}
+            self.arch_names = text(at.get("names", "")).split(",") if at else []
+            self.arch_cand = [int(c) for c in at.get("candidates", [])]
             self.test_acc = float(f.attrs.get("test_acc", np.nan))
             self.macs = float(f.attrs.get("macs_per_sample", np.nan))
         self.method = ini_value(self.ini, "experiment", "method") or "?"
@@ -95,6 +103,8 @@ class Run:
             return "fixed W%sA%s %s" % (ini_value(self.ini, "quant", "w_bits"),
                                         ini_value(self.ini, "quant", "a_bits"),
                                         ini_value(self.ini, "quant", "w_quantizer"))
+        if m == "metamix":
+            return "metamix (%s)" % ini_value(self.ini, "metamix", "weight_step")
         return m
 
     def has(self, table, col):
@@ -373,10 +383,44 @@ def plot_ddq_cost(runs, out):
     return None
 
 
+def plot_metamix_widths(runs, out):
+    runs = [r for r in runs if r.arch is not None and len(r.arch)]
+    if not runs:
+        return "no method metamix run (/train/arch)"
+    colours = colour_of(runs)
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(9, 6.4), sharex=True)
+    seen = set()
+    for j, r in enumerate(runs):
+        a = r.arch
+        last = a[a["epoch"] == a["epoch"].max()]
+        searched = a[a["phase"] <= 1]
+        end = searched[searched["epoch"] == searched["epoch"].max()] if len(searched) else last
+        lab = r.method_label()
+        kw = dict(color=colours[lab], label=None if lab in seen else lab, alpha=0.8)
+        seen.add(lab)
+        off = 0.12 * (j - 0.5 * (len(runs) - 1)) / max(len(runs), 1)
+        ax.plot(last["layer"] + off, last["a_bits"], "o-", ms=4, lw=0.8, **kw)
+        bx.plot(end["layer"], end["instability"], ".-", lw=0.8, **kw)
+    names = runs[0].arch_names
+    cand = sorted({c for r in runs for c in r.arch_cand})
+    ax.set(ylabel="held activation bits", yticks=cand,
+           title="chosen widths per planned layer (last epoch)")
+    bx.set(ylabel="instability (end of search)", xlabel="planned layer")
+    if len(names) == len(runs[0].arch[runs[0].arch["epoch"] == 1]):
+        bx.set_xticks(range(len(names)))
+        bx.set_xticklabels(names, rotation=70, fontsize=7)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
            ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
            ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
-           ("ddq_cost.png", plot_ddq_cost)]
+           ("ddq_cost.png", plot_ddq_cost),
+           ("metamix_widths.png", plot_metamix_widths)]
 
 
 def main():

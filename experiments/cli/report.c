@@ -66,6 +66,12 @@ static void report_config(FILE *f, hid_t h)
                                             "quant.ddq_adaptive", NULL};
     static const char *const ddq[] = {"ddq.max_bits", "ddq.cost", "ddq.form", "ddq.lambda",
                                       "ddq.target", "ddq.target_bits", "ddq.gate_lr_mult", NULL};
+    static const char *const quant_mm[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                           "quant.granularity", "quant.first_bits",
+                                           "quant.last_bits", NULL};
+    static const char *const metamix[] = {"metamix.candidates", "metamix.search_w_bits",
+                                          "metamix.w_bits", "metamix.weight_step",
+                                          "metamix.lambda", "metamix.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -82,6 +88,10 @@ static void report_config(FILE *f, hid_t h)
     if (strcmp(method, "ddq") == 0) {
         summary_line(f, ini, "quant:   ", quant_ddq);
         summary_line(f, ini, "ddq:     ", ddq);
+    }
+    if (strcmp(method, "metamix") == 0) {
+        summary_line(f, ini, "quant:   ", quant_mm);
+        summary_line(f, ini, "metamix: ", metamix);
     }
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);

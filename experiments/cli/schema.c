@@ -60,6 +60,9 @@ static const cfg_section sections[] = {
     {"ddq", exp_ddq_keys, offsetof(exp_config, ddq),
      "method ddq: the planned layers' width, the cost penalty and its target, gate learning "
      "rates, phases, logging", exp_ddq_check},
+    {"metamix", exp_metamix_keys, offsetof(exp_config, metamix),
+     "method metamix: activation-width search (meta-state weight steps), then weight training",
+     exp_metamix_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

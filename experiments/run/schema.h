@@ -17,6 +17,7 @@
 #define EXP_SCHEMA_H
 
 #include "agent/acfg.h"
+#include "agent/metamix.h"
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
@@ -87,6 +88,7 @@ typedef struct {
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
     q_ddq_train_cfg ddq;  /* [ddq]: experiments/methods/schema_ddq.c */
+    agent_mm_cfg metamix; /* [metamix]: experiments/methods/schema_metamix.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */

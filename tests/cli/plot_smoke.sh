@@ -3,9 +3,10 @@
 # Runs configs/smoke.ini for one short epoch with a 2 x 2 corruption grid and
 # a two-point sweep of it, then plot.py on the run file and the sweep folder:
 # curves.png, severity.png and pareto.png must be non-empty PNG files and
-# bits_heatmap.png and ddq_bits.png skipped with their reasons (no adaptive
-# method, no ddq run); then a one-epoch method ddq run gives ddq_bits.png,
-# ddq_levels.png and ddq_cost.png. Skipped
+# bits_heatmap.png, ddq_bits.png and metamix_widths.png skipped with their
+# reasons (no adaptive method, no ddq run, no metamix run); then a one-epoch
+# method ddq run gives ddq_bits.png, ddq_levels.png and ddq_cost.png, and a
+# two-epoch metamix run metamix_widths.png. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -52,8 +53,17 @@ for f in plots/curves plots/severity plots/pareto ddq/ddq_bits ddq/ddq_levels \
         fail "$f.png is not a PNG file"
     grep -q "wrote $png" "$tmp/plot.txt" "$tmp/ddq.txt" || fail "plot.py did not report $f.png"
 done
+grep -q "skipped metamix_widths.png: no method metamix run" "$tmp/plot.txt" ||
+    fail "metamix_widths.png was not skipped with its reason"
+"$QADAPT_BIN" run "$root/configs/smoke.ini" --out "$tmp/mm" "${small[@]}" --set train.epochs=2 \
+    --set experiment.method=metamix --set metamix.target=0.3 --set metamix.probe=32 \
+    >> "$tmp/log.txt" 2>&1 || fail "qadapt run (metamix) failed"
+"$py" "$root/tools/plot.py" --out "$tmp/mmplots" "$tmp/mm/smoke/run.h5" > "$tmp/mm.txt" \
+    2>> "$tmp/log.txt" || fail "plot.py (metamix) failed"
+[ "$(head -c 8 "$tmp/mmplots/metamix_widths.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
+    fail "metamix_widths.png missing or not a PNG file"
 grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's from a ddq run"
+echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's and metamix_widths from their runs"

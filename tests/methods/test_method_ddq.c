@@ -72,8 +72,10 @@ static hid_t run_ddq_file(char **extra, int nextra)
 
 static double *col(hid_t f, const char *table, const char *name, int count, int *n)
 {
-    double *v = h5read_columns(f, table, name, count, n);
+    int got = 0;
+    double *v = h5read_array_column(f, table, name, n, &got);
     ck_assert_msg(v != NULL, "%s.%s unreadable", table, name);
+    ck_assert_int_eq(got, count);
     return v;
 }
 
