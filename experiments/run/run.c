@@ -12,6 +12,7 @@
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
 #include "experiments/run/grid.h"
+#include "experiments/run/pretrained.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run_env.h"
 #include "experiments/run/run_log.h"
@@ -157,7 +158,30 @@ static int run_threads(const exp_config *c, qa_err *err)
     return nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
 }
 
-/* Build (the method may wrap), finalize, optimizer, method setup. */
+/* [model] pretrained: the run's weights before training (a resume takes
+ * them from its checkpoint instead). Only the architecture's own views
+ * must match; a method's (quantizer steps) may be on one side only. */
+static int run_pretrained(exp_run *r, qa_err *err)
+{
+    const exp_config *c = r->cfg;
+    if (!c->model.pretrained[0] || r->opts->resume)
+        return QA_OK;
+    exp_pretrained_want want = {nn_model_names()[c->model.arch],
+                                exp_dataset_choice(c->data.dataset), r->mean, r->std, 1, 1};
+    exp_pretrained_info in;
+    int rc = exp_pretrained_load(r->net, c->model.pretrained, &want, &in, err);
+    if (rc)
+        return qa_err_prefix(err, "model.pretrained: ");
+    if (r->opts->progress)
+        fprintf(r->opts->progress, "pretrained start: %d parameter views from %s (method %s, "
+                "%d epochs); %d of this network's views not in it%s%s\n", in.loaded, in.ckpt,
+                in.method, in.epochs, in.missing, in.missing ? ", the first " : "",
+                in.first_missing);
+    return QA_OK;
+}
+
+/* Build (the method may wrap), finalize, pretrained weights, optimizer,
+ * method setup. */
 static int run_model(exp_run *r, qa_err *err)
 {
     const exp_config *c = r->cfg;
@@ -179,6 +203,8 @@ static int run_model(exp_run *r, qa_err *err)
         r->net->init = (nn_init_scheme)r->cfg->model.init;
         rc = nn_net_finalize(r->net, r->seed, err);
     }
+    if (!rc)
+        rc = run_pretrained(r, err);
     if (!rc)
         rc = run_optimizer(r, err);
     if (!rc)

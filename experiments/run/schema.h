@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     int arch; /* index into nn's model table (nn/models.h) */
     int init; /* nn_init_scheme */
+    char pretrained[512]; /* a finished run whose weights start this one (pretrained.h), "" = none */
 } exp_model_cfg;
 
 typedef enum { EXP_OPT_SGD, EXP_OPT_ADAMW } exp_optimizer;

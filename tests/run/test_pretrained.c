@@ -24,38 +24,42 @@
 #include "nn/conv2d.h"
 #include "nn/dense.h"
 #include "nn/models.h"
+#include "nn/par.h"
 #include "nn/pool.h"
 #include "quant/qnet.h"
 
 static char dir[64], fp32_run[1024], fixed_run[1024], short_run[1024];
 static int have_data;
 
-/* A smoke run (small, 600 images) with extra --set arguments, trained for
- * `train` of its epochs; its run file's path into path. */
-static void smoke_run(const char *name, const char *method, const char *epochs, int train,
-                      char *path, size_t n)
+/* A smoke run (small, 600 images) of method with more --set arguments
+ * (extra: NULL-terminated, may be NULL), trained for `train` of its epochs;
+ * its run file's path into path. Returns its status, the message in err. */
+static int smoke_run(const char *name, const char *method, const char *epochs, int train,
+                     char *const *extra, char *path, size_t n, qa_err *err)
 {
     char cfgpath[1024], nm[64], me[64], ep[64];
     snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
     snprintf(me, sizeof me, "experiment.method=%s", method);
     snprintf(ep, sizeof ep, "train.epochs=%s", epochs);
-    char *sets[] = {nm, me, ep, "data.limit=600", "data.test_limit=100", "quant.w_bits=4",
-                    "quant.a_bits=4"};
+    char *sets[12] = {nm, me, ep, "data.limit=600", "data.test_limit=100", "quant.w_bits=4",
+                      "quant.a_bits=4"};
+    int nsets = 7;
+    for (int i = 0; extra && extra[i] && nsets < 12; i++)
+        sets[nsets++] = extra[i];
     exp_config *c = malloc(sizeof *c);
-    qa_err err = {0};
-    int rc = exp_config_load(c, cfgpath, sets, 7, &err);
+    int rc = exp_config_load(c, cfgpath, sets, nsets, err);
     exp_run_opts o = {.out_dir = dir, .command = "test_pretrained"};
     exp_run_result res;
     exp_run *r = NULL;
     if (!rc)
-        rc = exp_run_open(&r, c, exp_method_get(c->experiment.method), &o, &res, &err);
+        rc = exp_run_open(&r, c, exp_method_get(c->experiment.method), &o, &res, err);
     if (!rc)
-        rc = exp_run_train(r, train, &res, &err);
-    rc = exp_run_close(r, &res, rc, &err);
-    ck_assert_msg(rc == QA_OK, "%s", err.msg);
+        rc = exp_run_train(r, train, &res, err);
+    rc = exp_run_close(r, &res, rc, err);
     snprintf(path, n, "%s", res.path);
     free(c);
+    return rc;
 }
 
 static void make_runs(void)
@@ -64,9 +68,16 @@ static void make_runs(void)
     if (!have_data)
         return;
     qa_test_tmpdir(dir, sizeof dir, "pretrained");
-    smoke_run("fp32", "fp32", "1", 1, fp32_run, sizeof fp32_run);
-    smoke_run("fixed", "fixed", "1", 1, fixed_run, sizeof fixed_run);
-    smoke_run("short", "fp32", "2", 1, short_run, sizeof short_run);
+    qa_err err = {0};
+    int rc = smoke_run("fp32", "fp32", "1", 1, NULL, fp32_run, sizeof fp32_run, &err);
+    if (!rc)
+        rc = smoke_run("fixed", "fixed", "1", 1, NULL, fixed_run, sizeof fixed_run, &err);
+    if (!rc)
+        rc = smoke_run("short", "fp32", "2", 1, NULL, short_run, sizeof short_run, &err);
+    ck_assert_msg(rc == QA_OK, "%s", err.msg);
+    /* no pool threads across the fork into each test: a child training
+     * with the parent's thread count would wait on workers it lacks */
+    ck_assert_int_eq(nn_par_set_threads(1, &err), QA_OK);
 }
 
 static void remove_runs(void)
@@ -305,6 +316,53 @@ START_TEST(test_load_bad_files)
 }
 END_TEST
 
+static float *ckpt_view(const char *run, const char *view, size_t *n)
+{
+    nn_net *net = small_net(1, 28, 28, 10);
+    exp_pretrained_want lax = {.unused_ok = 1, .missing_ok = 1};
+    qa_err err = {0};
+    ck_assert_msg(exp_pretrained_load(net, run, &lax, NULL, &err) == QA_OK, "%s", err.msg);
+    int v = nn_params_find(&net->params, view);
+    *n = net->params.views[v].n;
+    float *copy = malloc(*n * sizeof *copy);
+    memcpy(copy, nn_params_value(&net->params, v), *n * sizeof *copy);
+    nn_net_free(net);
+    return copy;
+}
+
+/* [model] pretrained: a W4A4 run at lr 1e-8 keeps the fp32 run's weights (its
+ * quantizer steps start from them); without the key it keeps its own; a run
+ * of another arch is refused naming the key. */
+START_TEST(test_model_pretrained)
+{
+    if (skip("test_model_pretrained"))
+        return;
+    char set[1200], from[1024], own[1024], bad[1024];
+    qa_err err = {0};
+    snprintf(set, sizeof set, "model.pretrained=%s", fp32_run);
+    char *pre[] = {set, "train.lr=1e-8", NULL}, *none[] = {"train.lr=1e-8", NULL},
+         *other[] = {set, "model.arch=resnet20", NULL};
+    ck_assert_msg(smoke_run("from", "fixed", "1", 1, pre, from, sizeof from, &err) == QA_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(smoke_run("own", "fixed", "1", 1, none, own, sizeof own, &err), QA_OK);
+    size_t n, m, k;
+    float *a = ckpt_view(fp32_run, "conv2.w", &n), *b = ckpt_view(from, "conv2.w", &m);
+    float *c = ckpt_view(own, "conv2.w", &k);
+    ck_assert_int_eq(n, m);
+    double moved = 0, other_init = 0;
+    for (size_t i = 0; i < n; i++) {
+        moved = fmax(moved, fabs(a[i] - b[i]));
+        other_init = fmax(other_init, fabs(a[i] - c[i]));
+    }
+    ck_assert_double_lt(moved, 1e-5);
+    ck_assert_double_gt(other_init, 1e-2);
+    free(a), free(b), free(c);
+    ck_assert_int_ne(smoke_run("bad", "fp32", "1", 1, other, bad, sizeof bad, &err), QA_OK);
+    ck_assert_msg(strstr(err.msg, "model.pretrained: ") &&
+                  strstr(err.msg, "model.arch = small, not resnet20"), "%s", err.msg);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("pretrained");
@@ -316,6 +374,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_load_view_size);
     tcase_add_test(tc, test_load_other_wrapping);
     tcase_add_test(tc, test_load_bad_files);
+    tcase_add_test(tc, test_model_pretrained);
     suite_add_tcase(s, tc);
     return s;
 }
