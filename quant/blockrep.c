@@ -2,6 +2,7 @@
  * objective and the student's gradient (blockrep.h). */
 #include "quant/blockrep.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,31 @@ void q_br_free(q_br *br)
     free(br);
 }
 
+static int same_shape(const nn_net *net, int a, int b)
+{
+    return memcmp(net->t[a].d + 1, net->t[b].d + 1, 3 * sizeof(int)) == 0;
+}
+
+/* cfg->stages: block i joins the one before it when neither is the first
+ * or the last block and both end in one shape; returns the new count. */
+static int merge_stages(const nn_net *net, nn_block *b, int nb)
+{
+    int m = 0;
+    for (int i = 0; i < nb; i++) {
+        nn_block *prev = m > 0 ? &b[m - 1] : NULL;
+        if (m > 1 && i < nb - 1 && same_shape(net, prev->out, b[i].out)) {
+            char first[32];
+            snprintf(first, sizeof first, "%.*s", (int)strcspn(prev->name, "-"), prev->name);
+            snprintf(prev->name, sizeof prev->name, "%.15s-%.15s", first, b[i].name);
+            prev->last = b[i].last;
+            prev->out = b[i].out;
+        } else {
+            b[m++] = b[i];
+        }
+    }
+    return m;
+}
+
 int q_br_create(q_br **out, nn_net *student, nn_net *teacher, const char *arch,
                 const q_br_cfg *cfg, qa_err *err)
 {
@@ -56,6 +82,8 @@ int q_br_create(q_br **out, nn_net *student, nn_net *teacher, const char *arch,
     br->student = student;
     br->teacher = teacher;
     int nb = nn_model_blocks(student, arch, br->blk, NN_MAX_BLOCKS, err);
+    if (nb >= 0 && cfg->stages)
+        nb = merge_stages(student, br->blk, nb);
     if (nb >= 0 && nb < 2)
         nb = qa_fail(err, QA_ERR_ARG, "blockrep: model '%s' has %d block, at least 2 are "
                      "needed", arch, nb);

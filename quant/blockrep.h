@@ -25,6 +25,12 @@
  * its parameters and buffers never change. Its own output is computed when
  * a KL term or single mode needs it, and in every forward-only pass.
  *
+ * With cfg->stages the blocks between the first and the last that share
+ * an output shape are one (resnet20: stem, layer1.0-layer1.2, ...,
+ * layer3.0-layer3.2, head): fewer, coarser models, and since model k runs
+ * the teacher from block k+1 on, a cost that grows with the square of the
+ * number of blocks falls with them.
+ *
  * Statistics arrays hold nmodels + 2 entries: 0 the teacher, 1..nmodels
  * the intermediate models, nmodels + 1 the student.
  * Deliberately not here: which quantizers the student uses (qnet.h), the
@@ -43,6 +49,8 @@ typedef enum { Q_BR_PREFIX, Q_BR_SINGLE } q_br_mode;
 
 typedef struct {
     int mode;          /* q_br_mode */
+    int stages;        /* 1: consecutive blocks of one output shape, but the first
+                          and the last block, are replaced together (a stage) */
     float ce_weight;   /* a: each model's cross-entropy */
     float kl_weight;   /* b: each model's KL to the teacher's softened outputs */
     float temperature; /* t > 0 */

@@ -295,6 +295,39 @@ START_TEST(test_select)
 }
 END_TEST
 
+/* stages: resnet20's basic blocks by stage, mobilenet's inverted
+ * residuals by output shape, the stem and head apart; the models still
+ * tile the net and the identity at 32 bits holds */
+START_TEST(test_stages)
+{
+    static const struct {
+        const char *arch, *names;
+    } want[2] = {
+        {"resnet20", "stem,layer1.0-layer1.2,layer2.0-layer2.2,layer3.0-layer3.2,head"},
+        {"mobilenetv2_tiny", "stem,block1,block2-block3,block4-block5,block6-block7,block8,head"},
+    };
+    q_br_cfg cfg = {.mode = Q_BR_PREFIX, .stages = 1, .ce_weight = 1.0f, .temperature = 1.0f};
+    pair p;
+    pair_make(&p, want[_i].arch, 32, &cfg, 1);
+    char names[512] = "";
+    for (int b = 0; b < p.br->nblocks; b++) {
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", b ? "," : "",
+                 p.br->blk[b].name);
+        ck_assert_int_eq(p.br->blk[b].first, b ? p.br->blk[b - 1].last + 1 : 0);
+        ck_assert_int_eq(p.br->blk[b].in, b ? p.br->blk[b - 1].out : 0);
+    }
+    ck_assert_str_eq(names, want[_i].names);
+    ck_assert_int_eq(p.br->blk[p.br->nblocks - 1].last, p.s->nlayers - 1);
+    unsigned char use[NN_MAX_BLOCKS + 1];
+    use_all(p.br, use);
+    q_br_stat st[NN_MAX_BLOCKS + 2];
+    memset(st, 0, sizeof st);
+    double l = q_br_forward(p.br, p.labels, N, use, 1.0f, 0, st, NULL);
+    ck_assert_double_eq_tol(l, p.br->nblocks * st[0].loss / N, 1e-5 * l);
+    pair_free(&p);
+}
+END_TEST
+
 START_TEST(test_refused)
 {
     qa_err err = {0};
@@ -331,6 +364,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_shared_computation);
     tcase_add_loop_test(tc, test_teacher_frozen, 0, 2);
     tcase_add_test(tc, test_select);
+    tcase_add_loop_test(tc, test_stages, 0, 2);
     tcase_add_test(tc, test_refused);
     suite_add_tcase(s, tc);
     return s;
