@@ -389,6 +389,11 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
+    if (rc && opts->resume && r->log) { /* refused before training: the run file stays */
+        h5log_discard(r->log);
+        r->log = NULL;
+        res->path[0] = '\0';
+    }
     return rc;
 }
 
