@@ -56,6 +56,15 @@ typedef struct {
     float temperature; /* t > 0 */
 } q_br_cfg;
 
+/* [blockrep] as method blockrep reads it (experiments/methods/
+ * schema_blockrep.c): the maths' settings and the method's own. */
+typedef struct {
+    q_br_cfg br;
+    char teacher[512]; /* a finished fp32 run of model.arch: its run file or ckpt.h5 */
+    int models;        /* models trained per step, 0 = every one */
+    int eval_models;   /* each test evaluation also runs the teacher and every model */
+} q_br_method_cfg;
+
 typedef struct {
     double loss;  /* sum over samples of the model's cross-entropy */
     long correct; /* samples whose argmax is the label */

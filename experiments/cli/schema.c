@@ -43,6 +43,9 @@ static const cfg_section sections[] = {
     {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
      "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
      exp_dqmq_check},
+    {"blockrep", exp_blockrep_keys, offsetof(exp_config, blockrep),
+     "method blockrep: the frozen full-precision teacher, the intermediate models, their loss",
+     NULL},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -1,6 +1,7 @@
 /* sections.h: the config sections methods read, bound to the structs of
  * the modules that own them: [quant] (quant/qcfg.h, schema_quant.c),
- * [agent] and [dqmq] (agent/acfg.h, schema_agent.c). Their fields live in exp_config
+ * [agent] and [dqmq] (agent/acfg.h, schema_agent.c), [blockrep] (quant/blockrep.h,
+ * schema_blockrep.c). Their fields live in exp_config
  * (run/schema.h); the section table is experiments/cli/schema.c.
  *
  * Deliberately not here: the rules inside a section (the owning module's
@@ -17,5 +18,7 @@ int exp_quant_check(const void *section, qa_err *err);
 extern const cfg_key exp_agent_keys[], exp_dqmq_keys[];
 int exp_agent_check(const void *section, qa_err *err);
 int exp_dqmq_check(const void *section, qa_err *err);
+/* [blockrep] keys (schema_blockrep.c) */
+extern const cfg_key exp_blockrep_keys[];
 
 #endif

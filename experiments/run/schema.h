@@ -20,6 +20,7 @@
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
+#include "quant/blockrep.h"
 #include "quant/qcfg.h"
 
 typedef struct {
@@ -86,6 +87,7 @@ typedef struct {
     q_cfg quant;        /* [quant]: experiments/methods/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
+    q_br_method_cfg blockrep; /* [blockrep]: experiments/methods/schema_blockrep.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
