@@ -1,16 +1,23 @@
 /* schema.c: the whole schema of qadapt's configs: [experiment], which names
  * the method, the run's own sections (experiments/run/schema.h) and the
  * sections methods read (experiments/methods/sections.h), in the order they
- * are rendered; loading a config and every check. */
+ * are rendered; loading a config (a file's or a run file's) and every
+ * check. */
 #include "experiments/cli/schema.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
+#include "nn/par.h"
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const cfg_key experiment_keys[] = {
     {.key = "name", .type = CFG_STRING, FIELD(exp_experiment_cfg, name), .def = "run",
@@ -22,7 +29,14 @@ static const cfg_key experiment_keys[] = {
     {.key = "method", .type = CFG_ENUM, FIELD(exp_experiment_cfg, method), .def = "fp32",
      .choice = exp_method_choice, .help = "training method"},
     {.key = "threads", .type = CFG_INT, FIELD(exp_experiment_cfg, threads), .def = "0", .min = 0,
-     .max = 64, .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores"},
+     .max = NN_PAR_MAX_THREADS,
+     .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores; results "
+             "do not depend on it"},
+    {.key = "shares", .type = CFG_INT, FIELD(exp_experiment_cfg, shares),
+     .def = XSTR(NN_PAR_DEFAULT_SHARES), .min = 1, .max = NN_PAR_MAX_SHARES,
+     .help = "parts every sum over a batch is split into, summed in a fixed order: results are "
+             "bit-identical at any thread count for one value, differ in the last bits between "
+             "values; more than `threads` parts keep every thread busy"},
     {0},
 };
 
@@ -66,15 +80,42 @@ int exp_config_defaults(exp_config *c, qa_err *err)
     return exp_config_reset(c, &exp_schema, err);
 }
 
+static int load_sets(exp_config *c, cfg_doc *d, char *const *sets, int nsets, qa_err *err)
+{
+    int rc = QA_OK;
+    for (int i = 0; !rc && i < nsets; i++)
+        rc = cfg_set(d, sets[i], err);
+    return rc ? rc : exp_config_check(c, err);
+}
+
 int exp_config_load(exp_config *c, const char *path, char *const *sets, int nsets, qa_err *err)
 {
     int rc = exp_config_defaults(c, err);
     cfg_doc d = exp_config_doc(c);
     if (!rc && path)
         rc = cfg_load_file(&d, path, err);
-    for (int i = 0; !rc && i < nsets; i++)
-        rc = cfg_set(&d, sets[i], err);
-    return rc ? rc : exp_config_check(c, err);
+    return rc ? rc : load_sets(c, &d, sets, nsets, err);
+}
+
+int exp_config_load_run(exp_config *c, const char *run, char *const *sets, int nsets,
+                        qa_err *err)
+{
+    hid_t f;
+    int rc = exp_rf_open_run(&f, run, err);
+    if (rc)
+        return rc;
+    char *text = exp_rf_config(f);
+    exp_rf_close(f);
+    if (!text)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: no /config (not a qadapt run file)", run);
+    char name[1100];
+    snprintf(name, sizeof name, "%s:/config", run);
+    rc = exp_config_defaults(c, err);
+    cfg_doc d = exp_config_doc(c);
+    if (!rc)
+        rc = cfg_load_stored(&d, text, name, err);
+    free(text);
+    return rc ? rc : load_sets(c, &d, sets, nsets, err);
 }
 
 int exp_config_check(exp_config *c, qa_err *err)

@@ -155,7 +155,8 @@ static int run_threads(const exp_config *c, qa_err *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
-    return nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    int rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 
 /* [model] pretrained: the run's weights before training (a resume takes
@@ -436,4 +437,15 @@ int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
     run_free(r);
     free(r);
     return rc;
+}
+
+void exp_run_discard(exp_run *r)
+{
+    if (!r)
+        return;
+    if (r->log)
+        h5log_discard(r->log);
+    r->log = NULL;
+    run_free(r);
+    free(r);
 }
