@@ -171,8 +171,15 @@ static int run_pretrained(exp_run *r, qa_err *err)
                                 exp_dataset_choice(c->data.dataset), r->mean, r->std, 1, 1};
     exp_pretrained_info in;
     int rc = exp_pretrained_load(r->net, c->model.pretrained, &want, &in, err);
+    if (rc && access(c->model.pretrained, F_OK) != 0 && err) /* say how to make it */
+        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                 " (train that run first: `qadapt run` of a config with model.arch = %s and "
+                 "this [data], e.g. configs/fmnist-resnet20-fp32.ini for resnet20 on "
+                 "Fashion-MNIST)", want.arch);
+    char where[400];
+    exp_config_key_where(c, "model", "pretrained", where, sizeof where);
     if (rc)
-        return qa_err_prefix(err, "model.pretrained: ");
+        return qa_err_prefix(err, "%s: ", where);
     if (r->opts->progress)
         fprintf(r->opts->progress, "pretrained start: %d parameter views from %s (method %s, "
                 "%d epochs); %d of this network's views not in it%s%s\n", in.loaded, in.ckpt,

@@ -358,8 +358,15 @@ START_TEST(test_model_pretrained)
     ck_assert_double_gt(other_init, 1e-2);
     free(a), free(b), free(c);
     ck_assert_int_ne(smoke_run("bad", "fp32", "1", 1, other, bad, sizeof bad, &err), QA_OK);
-    ck_assert_msg(strstr(err.msg, "model.pretrained: ") &&
+    ck_assert_msg(strstr(err.msg, "model.pretrained (--set ") &&
                   strstr(err.msg, "model.arch = small, not resnet20"), "%s", err.msg);
+    ck_assert_ptr_null(strstr(err.msg, "train that run first"));
+    char *missing[] = {"model.pretrained=/nonexistent/run.h5", NULL};
+    ck_assert_int_ne(smoke_run("bad", "fp32", "1", 1, missing, bad, sizeof bad, &err), QA_OK);
+    ck_assert_msg(strstr(err.msg, "model.pretrained (--set ") &&
+                  strstr(err.msg, "No such file") &&
+                  strstr(err.msg, "train that run first: `qadapt run` of a config with "
+                                  "model.arch = small"), "%s", err.msg);
 }
 END_TEST
 
