@@ -3,7 +3,9 @@
 # Runs configs/smoke.ini for one short epoch with a 2 x 2 corruption grid and
 # a two-point sweep of it, then plot.py on the run file and the sweep folder:
 # curves.png, severity.png and pareto.png must be non-empty PNG files and
-# bits_heatmap.png skipped with its reason (no adaptive method). Skipped
+# bits_heatmap.png skipped with its reason (no adaptive method); blockrep.png
+# skipped without a blockrep run, and drawn from one with the smoke run as
+# its teacher. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -28,10 +30,18 @@ printf 'include = %s/configs/smoke.ini\n\n[eval]\ngrid = true\ngrid_corruptions 
     fail "qadapt run failed"
 "$QADAPT_BIN" sweep "$tmp/plot.ini" --out "$tmp/sweep" "${small[@]}" >> "$tmp/log.txt" 2>&1 ||
     fail "qadapt sweep failed"
+"$py" "$root/tools/plot.py" --out "$tmp/plots0" "$tmp/run/smoke/run.h5" > "$tmp/plot0.txt" \
+    2>> "$tmp/log.txt" || fail "plot.py failed on the fp32 run alone"
+grep -q "skipped blockrep.png: no run has /train/blockrep" "$tmp/plot0.txt" ||
+    fail "blockrep.png was not skipped with its reason"
+"$QADAPT_BIN" run "$root/configs/smoke.ini" --out "$tmp/run" "${small[@]}" \
+    --set experiment.name=br --set experiment.method=blockrep \
+    --set blockrep.teacher="$tmp/run/smoke/run.h5" >> "$tmp/log.txt" 2>&1 ||
+    fail "qadapt run (method blockrep) failed"
 "$py" "$root/tools/plot.py" --out "$tmp/plots" "$tmp/run/smoke/run.h5" "$tmp/sweep" \
-    > "$tmp/plot.txt" 2>> "$tmp/log.txt" || fail "plot.py failed"
+    "$tmp/run/br/run.h5" > "$tmp/plot.txt" 2>> "$tmp/log.txt" || fail "plot.py failed"
 cat "$tmp/plot.txt" >> "$tmp/log.txt"
-for f in curves severity pareto; do
+for f in curves severity pareto blockrep; do
     png="$tmp/plots/$f.png"
     [ -s "$png" ] || fail "$f.png missing or empty"
     [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
@@ -42,4 +52,4 @@ grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity and pareto PNGs from a run file and a sweep folder"
+echo "ok 1 - plot.py: curves, severity, pareto and blockrep PNGs from run files and a sweep folder"
