@@ -12,7 +12,8 @@
  *     student's;
  *   - single mode: a model per block, each quantizing one;
  *   - refusals naming the key: no teacher, a missing one (saying how to
- *     make it), another architecture, a teacher that is not fp32.
+ *     make it), another architecture, a teacher that is not fp32, one whose
+ *     input was normalised otherwise.
  * Resume after kill -9 is in tests/run/test_resume.c. */
 #include <math.h>
 #include <stdio.h>
@@ -225,6 +226,11 @@ START_TEST(test_refused_teachers)
     refused("blockrep.teacher=/nonexistent/run.h5", NULL, 0, "blockrep.teacher (--set ");
     refused("model.arch=resnet20", "model.pretrained=", 1, "model.arch = small, not resnet20");
     refused(fixed, NULL, 0, "is a run of method fixed; the teacher must be full precision");
+    /* the same images standardised: the teacher would see other inputs */
+    refused("data.normalize=dataset", "model.pretrained=", 1,
+            "blockrep.teacher (--set blockrep.teacher=");
+    refused("data.normalize=dataset", "model.pretrained=", 1,
+            "normalised channel 0 of its input with mean 0");
 }
 END_TEST
 
