@@ -1,5 +1,5 @@
 /* blockrep.h: full-precision-guided QAT by block replacement (BWRF, Yu et
- * al. 2024; docs/METHODS.md section 8). A quantized student and a frozen
+ * al. 2024; docs/METHODS.md section 9). A quantized student and a frozen
  * full-precision teacher of one architecture share their blocks
  * (nn_model_blocks: B_1..B_n of the teacher, Q_1..Q_n of the student); the
  * intermediate models mix them:

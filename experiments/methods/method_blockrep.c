@@ -1,5 +1,5 @@
 /* method_blockrep.c: full-precision-guided QAT by block replacement
- * (docs/METHODS.md section 8). The student is method fixed's (its [quant]
+ * (docs/METHODS.md section 9). The student is method fixed's (its [quant]
  * widths and quantizers, columns and layer table, through fixed's own
  * hooks); quant/blockrep.h trains it with the intermediate models that mix
  * its blocks with a frozen fp32 teacher loaded from [blockrep] teacher.
