@@ -292,7 +292,7 @@ def blockrep_label(row, nmodels, blocks):
         return "teacher (fp32)"
     if k == nmodels + 1:
         return "student (all quantized)"
-    names = blocks[q0 - 1] if q0 == q1 else "%s..%s" % (blocks[q0 - 1], blocks[q1 - 1])
+    names = blocks[q0 - 1] if q0 == q1 else "%s to %s" % (blocks[q0 - 1], blocks[q1 - 1])
     return "M%d: %s quantized" % (k, names)
 
 
@@ -319,6 +319,7 @@ def plot_blockrep(runs, out):
                    ini_value(r.ini, "quant", "w_bits"), ini_value(r.ini, "quant", "a_bits"),
                    ini_value(r.ini, "experiment", "seed") and
                    "seed " + ini_value(r.ini, "experiment", "seed")))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
