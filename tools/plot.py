@@ -24,6 +24,10 @@
 #   metamix_widths.png  method metamix: the chosen (held) activation width of
 #                  every planned layer, a line per run, and each layer's
 #                  activation instability after the search (/train/arch)
+#   blockrep.png   method blockrep: each intermediate model's accuracy per
+#                  epoch beside the teacher's and the student's, a panel per
+#                  run (from /train/blockrep; test accuracy, train when the
+#                  models were not tested)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -41,7 +45,7 @@ except ImportError as e:  # pragma: no cover - reported to the user
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
-FIXED_METHODS = ("fp32", "fixed")
+FIXED_METHODS = ("fp32", "fixed", "blockrep")  # one width per layer for every input
 
 
 def usage_text():
@@ -416,11 +420,62 @@ def plot_metamix_widths(runs, out):
     return None
 
 
+def blockrep_table(r):
+    """/train/blockrep's rows and its block names, or None."""
+    with h5py.File(r.path, "r") as f:
+        if "train/blockrep" not in f:
+            return None
+        d = f["train/blockrep"]
+        return d[()], text(d.attrs.get("blocks", "")).split(",")
+
+
+def blockrep_label(row, nmodels, blocks):
+    k, q0, q1 = int(row["model"]), int(row["q_first"]), int(row["q_last"])
+    if k == 0:
+        return "teacher (fp32)"
+    if k == nmodels + 1:
+        return "student (all quantized)"
+    names = blocks[q0 - 1] if q0 == q1 else "%s to %s" % (blocks[q0 - 1], blocks[q1 - 1])
+    return "M%d: %s quantized" % (k, names)
+
+
+def plot_blockrep(runs, out):
+    tables = [(r, blockrep_table(r)) for r in runs]
+    tables = [(r, t) for r, t in tables if t is not None and len(t[0])][:6]
+    if not tables:
+        return "no run has /train/blockrep (method blockrep)"
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4), squeeze=False)
+    for ax, (r, (rows, blocks)) in zip(axes[0], tables):
+        nmodels = int(rows["model"].max()) - 1
+        test = np.isfinite(rows["test_acc"]).any()
+        col = "test_acc" if test else "train_acc"
+        cmap = plt.get_cmap("viridis")
+        for k in range(nmodels + 2):
+            sel = rows[rows["model"] == k]
+            style = dict(color="black", ls="--") if k == 0 else dict(
+                color="tab:red", lw=2.5) if k == nmodels + 1 else dict(
+                color=cmap(0.15 + 0.7 * (k - 1) / max(nmodels - 1, 1)))
+            ax.plot(sel["epoch"], 100 * sel[col], marker="o", ms=3,
+                    label=blockrep_label(sel[0], nmodels, blocks), **style)
+        ax.set(xlabel="epoch", ylabel="%s accuracy %%" % ("test" if test else "train"),
+               title=r.label if r.label != "blockrep" else "blockrep W%sA%s %s" % (
+                   ini_value(r.ini, "quant", "w_bits"), ini_value(r.ini, "quant", "a_bits"),
+                   ini_value(r.ini, "experiment", "seed") and
+                   "seed " + ini_value(r.ini, "experiment", "seed")))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
            ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
            ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
            ("ddq_cost.png", plot_ddq_cost),
-           ("metamix_widths.png", plot_metamix_widths)]
+           ("metamix_widths.png", plot_metamix_widths),
+           ("blockrep.png", plot_blockrep)]
 
 
 def main():

@@ -63,6 +63,9 @@ static const cfg_section sections[] = {
     {"metamix", exp_metamix_keys, offsetof(exp_config, metamix),
      "method metamix: activation-width search (meta-state weight steps), then weight training",
      exp_metamix_check},
+    {"blockrep", exp_blockrep_keys, offsetof(exp_config, blockrep),
+     "method blockrep: the frozen full-precision teacher, the intermediate models, their loss",
+     NULL},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -12,6 +12,7 @@
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
 #include "experiments/run/grid.h"
+#include "experiments/run/pretrained.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run_env.h"
 #include "experiments/run/run_log.h"
@@ -158,7 +159,37 @@ static int run_threads(const exp_config *c, qa_err *err)
     return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 
-/* Build (the method may wrap), finalize, optimizer, method setup. */
+/* [model] pretrained: the run's weights before training (a resume takes
+ * them from its checkpoint instead). Only the architecture's own views
+ * must match; a method's (quantizer steps) may be on one side only. */
+static int run_pretrained(exp_run *r, qa_err *err)
+{
+    const exp_config *c = r->cfg;
+    if (!c->model.pretrained[0] || r->opts->resume)
+        return QA_OK;
+    exp_pretrained_want want = {nn_model_names()[c->model.arch],
+                                exp_dataset_choice(c->data.dataset), r->mean, r->std, 1, 1};
+    exp_pretrained_info in;
+    int rc = exp_pretrained_load(r->net, c->model.pretrained, &want, &in, err);
+    if (rc && access(c->model.pretrained, F_OK) != 0 && err) /* say how to make it */
+        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                 " (train that run first: `qadapt run` of a config with model.arch = %s and "
+                 "this [data], e.g. configs/fmnist-resnet20-fp32.ini for resnet20 on "
+                 "Fashion-MNIST)", want.arch);
+    char where[400];
+    exp_config_key_where(c, "model", "pretrained", where, sizeof where);
+    if (rc)
+        return qa_err_prefix(err, "%s: ", where);
+    if (r->opts->progress)
+        fprintf(r->opts->progress, "pretrained start: %d parameter views from %s (method %s, "
+                "%d epochs); %d of this network's views not in it%s%s\n", in.loaded, in.ckpt,
+                in.method, in.epochs, in.missing, in.missing ? ", the first " : "",
+                in.first_missing);
+    return QA_OK;
+}
+
+/* Build (the method may wrap), finalize, pretrained weights, optimizer,
+ * method setup. */
 static int run_model(exp_run *r, qa_err *err)
 {
     const exp_config *c = r->cfg;
@@ -180,6 +211,8 @@ static int run_model(exp_run *r, qa_err *err)
         r->net->init = (nn_init_scheme)r->cfg->model.init;
         rc = nn_net_finalize(r->net, r->seed, err);
     }
+    if (!rc)
+        rc = run_pretrained(r, err);
     if (!rc)
         rc = run_optimizer(r, err);
     if (!rc)
@@ -364,6 +397,11 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
+    if (rc && opts->resume && r->log) { /* refused before training: the run file stays */
+        h5log_discard(r->log);
+        r->log = NULL;
+        res->path[0] = '\0';
+    }
     return rc;
 }
 

@@ -59,6 +59,10 @@ const cfg_key exp_model_keys[] = {
      .names = init_names,
      .help = "conv/dense weights: kaiming_uniform (PyTorch's default, U(+-1/sqrt(fan_in)), "
              "biases too) or he_normal (N(0, 2/fan_in), zero biases)"},
+    {.key = "pretrained", .type = CFG_STRING, FIELD(exp_model_cfg, pretrained), .def = "",
+     .help = "start from a finished run of the same arch, dataset and normalisation (its run "
+             "file or ckpt.h5): its weights and batchnorm statistics replace the initial ones; "
+             "views only one side has (quantizer steps) are left as they are; \"\" = none"},
     {0},
 };
 

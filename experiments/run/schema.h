@@ -21,6 +21,7 @@
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
+#include "quant/blockrep.h"
 #include "quant/qcfg.h"
 
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
 typedef struct {
     int arch; /* index into nn's model table (nn/models.h) */
     int init; /* nn_init_scheme */
+    char pretrained[512]; /* a finished run whose weights start this one (pretrained.h), "" = none */
 } exp_model_cfg;
 
 typedef enum { EXP_OPT_SGD, EXP_OPT_ADAMW } exp_optimizer;
@@ -89,6 +91,7 @@ typedef struct {
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
     q_ddq_train_cfg ddq;  /* [ddq]: experiments/methods/schema_ddq.c */
     agent_mm_cfg metamix; /* [metamix]: experiments/methods/schema_metamix.c */
+    q_br_method_cfg blockrep; /* [blockrep]: experiments/methods/schema_blockrep.c */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */

@@ -3,10 +3,11 @@
 # Runs configs/smoke.ini for one short epoch with a 2 x 2 corruption grid and
 # a two-point sweep of it, then plot.py on the run file and the sweep folder:
 # curves.png, severity.png and pareto.png must be non-empty PNG files and
-# bits_heatmap.png, ddq_bits.png and metamix_widths.png skipped with their
-# reasons (no adaptive method, no ddq run, no metamix run); then a one-epoch
-# method ddq run gives ddq_bits.png, ddq_levels.png and ddq_cost.png, and a
-# two-epoch metamix run metamix_widths.png. Skipped
+# bits_heatmap.png, ddq_bits.png, metamix_widths.png and blockrep.png skipped
+# with their reasons (no adaptive method, no ddq, metamix or blockrep run);
+# then a one-epoch method ddq run gives ddq_bits.png, ddq_levels.png and
+# ddq_cost.png, a two-epoch metamix run metamix_widths.png, and a blockrep
+# run with the smoke run as its teacher blockrep.png. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -62,8 +63,18 @@ grep -q "skipped metamix_widths.png: no method metamix run" "$tmp/plot.txt" ||
     2>> "$tmp/log.txt" || fail "plot.py (metamix) failed"
 [ "$(head -c 8 "$tmp/mmplots/metamix_widths.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
     fail "metamix_widths.png missing or not a PNG file"
+grep -q "skipped blockrep.png: no run has /train/blockrep" "$tmp/plot.txt" ||
+    fail "blockrep.png was not skipped with its reason"
+"$QADAPT_BIN" run "$root/configs/smoke.ini" --out "$tmp/run" "${small[@]}" \
+    --set experiment.name=br --set experiment.method=blockrep \
+    --set blockrep.teacher="$tmp/run/smoke/run.h5" >> "$tmp/log.txt" 2>&1 ||
+    fail "qadapt run (method blockrep) failed"
+"$py" "$root/tools/plot.py" --out "$tmp/brplots" "$tmp/run/br/run.h5" > "$tmp/br.txt" \
+    2>> "$tmp/log.txt" || fail "plot.py (blockrep) failed"
+[ "$(head -c 8 "$tmp/brplots/blockrep.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
+    fail "blockrep.png missing or not a PNG file"
 grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's and metamix_widths from their runs"
+echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's, metamix_widths and blockrep from their runs"

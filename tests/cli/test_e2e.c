@@ -197,6 +197,9 @@ START_TEST(test_usage)
         {{"--help"}, 0, "commands:"},
         {{"run", "--help"}, 0, "usage: qadapt run CONFIG"},
         {{"info"}, 0, "HDF5"},
+        {{"info", "--model", "resnet20"}, 0, "  10 layer3.2     layer3.2.conv1       .. "
+                                             "layer3.2.relu        -> 64x7x7\n  11 head"},
+        {{"info", "--model", "small"}, 0, "   4 head         pool"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *args[5] = {0};

@@ -1,12 +1,14 @@
 /* test_resume.c: checkpoints and `qadapt run --resume` through the real
  * binary (QADAPT_BIN) on configs/smoke.ini. A run killed with SIGKILL in
  * epoch 2 and resumed (at another thread count) must end bit for bit like
- * an uninterrupted run with the same seed: every value of /train/epochs but the timing columns, the
- * final parameters, buffers and optimizer state (the last checkpoint), for
- * fp32, for method fixed (quantizer steps) and for method metamix killed in
- * either phase (its architecture logits and /train/arch too). Also: SIGTERM then resume, a
- * resume refused for a changed key (the run file left as it was), more
- * epochs on resume, corrupt/truncated/missing checkpoints, --help-config. */
+ * an uninterrupted run with the same seed: every value of /train/epochs but
+ * the timing columns, the final parameters, buffers and optimizer state (the
+ * last checkpoint), for fp32, for method fixed (quantizer steps), for method
+ * metamix killed in either phase (its architecture logits and /train/arch
+ * too) and for method blockrep (its per-model table; a changed teacher
+ * refused). Also: SIGTERM then resume, a resume refused for a changed key
+ * (the run file left as it was), more epochs on resume,
+ * corrupt/truncated/missing checkpoints, --help-config. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +273,9 @@ static void kill_resume_at(char *const extra[], int min_quant_views, int epochs,
         free(wb);
         same_rows(fa, fb, "/quant/layers", table_rows(fa, "/quant/layers"));
     }
+    if (H5Lexists(fa, "/train/blockrep", H5P_DEFAULT) > 0) /* method blockrep's models */
+        ck_assert_int_ge(same_rows(fa, fb, "/train/blockrep", table_rows(fa, "/train/blockrep")),
+                         2 * 5 * 6);
     H5Fclose(fa);
     H5Fclose(fb);
     ck_assert_int_gt(same_state(ca, ck), 10000);
@@ -385,6 +390,53 @@ static void expect_refused(char **argv, const char *run_path, const char *f1, co
     free(before);
     free(after);
 }
+
+/* An fp32 teacher for method blockrep in tmp/teacher: its run file into t
+ * and the --set arguments of a blockrep run against it into argv (from
+ * its weights, one model a step drawn at random, a KL term, W2A2). */
+static char **blockrep_args(int seed, char *t, size_t n)
+{
+    static char set_t[300], set_p[300], set_s[64];
+    static char *argv[] = {"--set", "experiment.method=blockrep", "--set", set_t, "--set", set_p,
+                           "--set", "blockrep.models=1", "--set", "blockrep.kl_weight=0.5",
+                           "--set", "quant.w_bits=2", "--set", "quant.a_bits=2", "--set",
+                           "data.limit=1000", "--set", "data.test_limit=300", "--set",
+                           "data.normalize=none", NULL};
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/teacher", tmp);
+    snprintf(set_s, sizeof set_s, "experiment.seed=%d", seed);
+    char *targs[] = {"run", smoke, "--out", dir, "--set", "train.epochs=1", "--set",
+                     "data.limit=1000", "--set", "data.normalize=none", "--set", set_s, NULL};
+    int code = run(targs);
+    ck_assert_msg(code == 0, "teacher: exit %d: %s", code, err_text);
+    snprintf(t, n, "%s/smoke/run.h5", dir);
+    snprintf(set_t, sizeof set_t, "blockrep.teacher=%s", t);
+    snprintf(set_p, sizeof set_p, "model.pretrained=%s", t);
+    return argv;
+}
+
+/* blockrep: kill -9 in epoch 2 and resume end as the uninterrupted run
+ * (its /train/blockrep included); a teacher retrained meanwhile is refused. */
+START_TEST(test_kill9_resume_blockrep)
+{
+    char t[256], path[256];
+    char **extra = blockrep_args(1, t, sizeof t);
+    kill_resume_compare(extra, 4);
+    blockrep_args(2, t, sizeof t);
+    snprintf(path, sizeof path, "%s/b/smoke/run.h5", tmp);
+    char b[128];
+    snprintf(b, sizeof b, "%s/b", tmp);
+    char **argv = args_for(b, extra, 1);
+    int n = 0;
+    while (argv[n])
+        n++;
+    argv[n - 1] = "--set";
+    argv[n] = "train.epochs=3";
+    argv[n + 1] = "--resume";
+    argv[n + 2] = NULL;
+    expect_refused(argv, path, "resume refused: the teacher", "holds other weights");
+}
+END_TEST
 
 START_TEST(test_resume_config_rules)
 {
@@ -542,6 +594,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_kill9_resume_fixed);
     tcase_add_test(tc, test_kill9_resume_metamix_search);
     tcase_add_test(tc, test_kill9_resume_metamix_weights);
+    tcase_add_test(tc, test_kill9_resume_blockrep);
     tcase_add_test(tc, test_resume_config_rules);
     tcase_add_test(tc, test_corrupt_checkpoint);
     tcase_add_test(tc, test_sigterm_then_resume);
