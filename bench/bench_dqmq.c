@@ -3,6 +3,7 @@
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
+ *              [--soft-keep M] [--soft-min-p P]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -17,7 +18,10 @@
  *   soft    method dqmq, dqmq.optimizer = analytic: the backbone runs the
  *           agent's soft plan over all candidates (default 2,3,4,6,8,
  *           tied), one backward gives QAT gradients and dL/dp, the agent
- *           adds the cost term's gradient and updates the policy
+ *           adds the cost term's gradient and updates the policy; with
+ *           --soft-keep / --soft-min-p (quant.soft_keep, soft_min_p) each
+ *           sample runs only its most probable candidates (an
+ *           approximation, qlayer.h)
  * Features are F (default: the quality features' count, ENV_Q_NFEAT) fixed
  * random numbers per training image (the step's cost does not depend on
  * their values). A step is: gather, (policy,) forward, cross-entropy,
@@ -25,7 +29,10 @@
  * repetitions are interleaved (fixed, critic, soft, fixed, ...) so that
  * load from other processes hits all alike; medians and the ratios to
  * fixed are printed, then one line per mode:
- *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=.. */
+ *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=..
+ *          cpu_ms_per_step=<median> cpu_ratio_fixed=..
+ * (CPU: the process's CPU time over all threads, which a loaded machine
+ * disturbs less than the wall clock.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +53,8 @@ static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
     const char *model, *cand;
-    int steps, reps, batch, threads, nfeat;
+    int steps, reps, batch, threads, nfeat, keep;
+    double min_p;
 } bench_args;
 
 /* Fashion-MNIST with random stand-ins for the quality features: their
@@ -68,11 +76,12 @@ typedef struct {
     long step, total;
     float last;
     double *rate; /* (reps) images/s */
+    double *cpu;  /* (reps) CPU ms per step */
 } trainer;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT};
+    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT, 0, 0.0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -81,6 +90,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
+        {.name = "--soft-keep", .num = &a->keep, .min = 0},
+        {.name = "--soft-min-p", .real = &a->min_p, .min = 0, .max = 1},
     };
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
 }
@@ -133,6 +144,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     q_cfg_defaults(&qc);
     qc.input_domain = Q_INPUT_UNSIGNED;
     qc.soft = mode == M_SOFT;
+    qc.soft_keep = a->keep;
+    qc.soft_min_p = (float)a->min_p;
     if (mode == M_FIXED) {
         qc.cand[0] = 4;
         qc.ncand = 1;
@@ -152,7 +165,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     t->total = 5 + (long)a->steps * a->reps;
     t->labels = malloc((size_t)a->batch * sizeof(int));
     t->rate = malloc((size_t)a->reps * sizeof(double));
-    if (rc == QA_OK && (!t->labels || !t->rate))
+    t->cpu = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t->labels || !t->rate || !t->cpu))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     return rc;
 }
@@ -161,6 +175,7 @@ static void trainer_free(trainer *t)
 {
     free(t->labels);
     free(t->rate);
+    free(t->cpu);
     free(t->feat);
     free(t->key);
     nn_optim_free(t->opt);
@@ -211,28 +226,33 @@ static void train_step(trainer *t, const dqmq_data *d, const bench_args *a)
 
 static void timed(trainer *t, int rep, const bench_args *a, const dqmq_data *d)
 {
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), c0 = bench_process_cpu_s();
     for (int i = 0; i < a->steps; i++)
         train_step(t, d, a);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
-    printf("rep %d %-7s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[t->mode], t->rate[rep],
-           t->last);
+    t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / a->steps;
+    printf("rep %d %-7s %8.1f img/s %8.1f CPU ms/step  loss %.4f\n", rep + 1,
+           MODE_NAMES[t->mode], t->rate[rep], t->cpu[rep], t->last);
     fflush(stdout);
 }
 
 static int report(trainer *t, const bench_args *a, qa_err *err)
 {
-    double med[NMODES];
-    for (int m = 0; m < NMODES; m++)
+    double med[NMODES], cpu[NMODES];
+    for (int m = 0; m < NMODES; m++) {
         med[m] = bench_median(t[m].rate, a->reps);
+        cpu[m] = bench_median(t[m].cpu, a->reps);
+    }
     int64_t bb = nn_net_macs(t[M_SOFT].net), pm = agent_policy_macs(t[M_SOFT].ag->pol);
     printf("policy: %lld MACs per sample = %.3f%% of the backbone's %lld\n", (long long)pm,
            100.0 * (double)pm / (double)bb, (long long)bb);
     for (int m = 0; m < NMODES; m++)
         printf("RESULT mode=%s model=%s batch=%d threads=%d cand=%s img_per_s=%.1f "
-               "ms_per_step=%.2f ratio_fixed=%.3f final_loss=%.4f\n",
+               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_step=%.2f cpu_ratio_fixed=%.3f "
+               "soft_keep=%d soft_min_p=%g final_loss=%.4f\n",
                MODE_NAMES[m], a->model, a->batch, a->threads, m == M_FIXED ? "4" : a->cand, med[m],
-               1e3 * a->batch / med[m], med[M_FIXED] / med[m], t[m].last);
+               1e3 * a->batch / med[m], med[M_FIXED] / med[m], cpu[m], cpu[m] / cpu[M_FIXED],
+               a->keep, a->min_p, t[m].last);
     for (int m = 0; m < NMODES; m++)
         if (!isfinite(t[m].last))
             return qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].last);

@@ -5,8 +5,10 @@
  *   (outputs, input gradients, summed parameter gradients) for every
  *   quantizer kind (DDQ below its widths, adaptive levels), per-tensor and
  *   per-channel;
- * - soft mode with a one-hot plan equals hard mode (tied and untied);
- * - dL/dp and dL/dr written into the plan match finite differences;
+ * - soft mode with a one-hot plan equals hard mode (tied and untied), and
+ *   so does a soft plan pruned to its most probable candidate;
+ * - dL/dp and dL/dr written into the plan match finite differences, also
+ *   those of the pruned (renormalised) surrogate;
  * - input domains follow ReLU / pooling / residual sums; quant.input = none
  *   leaves the network input unquantized. */
 #include <math.h>
@@ -321,7 +323,7 @@ static void one_layer_soft(q_plan *p, int X, uint32_t key)
     p->mode = Q_PLAN_SOFT;
 }
 
-static void check_prob_grads(int tied, int wk, int ak)
+static void check_prob_grads(int tied, int wk, int ak, int keep)
 {
     q_cfg cfg;
     q_cfg_defaults(&cfg);
@@ -329,6 +331,7 @@ static void check_prob_grads(int tied, int wk, int ak)
     memcpy(cfg.cand, cand, sizeof cand);
     cfg.ncand = 4;
     cfg.tied = tied;
+    cfg.soft_keep = keep;
     cfg.first_bits = cfg.last_bits = 0;
     cfg.w_kind = wk;
     cfg.a_kind = ak;
@@ -366,14 +369,64 @@ static void check_prob_grads(int tied, int wk, int ak)
 
 START_TEST(test_prob_grad_untied)
 {
-    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ);
-    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT);
+    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ, 0);
+    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT, 0);
 }
 END_TEST
 
 START_TEST(test_prob_grad_tied)
 {
-    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0);
+}
+END_TEST
+
+/* the two most probable of four: the surrogate's gradient, 0 for the others */
+START_TEST(test_prob_grad_pruned)
+{
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 2);
+    check_prob_grads(1, Q_KIND_DOREFA, Q_KIND_PACT, 3);
+}
+END_TEST
+
+/* a soft plan pruned to one candidate runs each sample at its argmax, as
+ * the hard plan of those widths does (the weight p / P is exactly 1) */
+START_TEST(test_keep1_is_hard)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    static const int cand[3] = {2, 4, 8};
+    memcpy(cfg.cand, cand, sizeof cand);
+    cfg.ncand = 3;
+    cfg.first_bits = 0;
+    cfg.soft = 1;
+    cfg.soft_keep = 1;
+    nn_net *net = tiny_net();
+    q_net *qn = quantize(net, &cfg);
+    init_all_widths(net, qn);
+    nn_rng r;
+    nn_rng_init(&r, 14, NN_STREAM_TEST, 0, 0);
+    for (size_t e = 0; e < (size_t)NB * (size_t)qn->plan->nlayers * 3; e++)
+        qn->plan->pw[e] = nn_rng_uniform(&r);
+    float R[NB * 5];
+    fill(R, NB * 5, 3, 1.0f);
+    size_t np = net->params.n;
+    float *gs = malloc(np * sizeof *gs);
+    run_out *h = malloc(sizeof *h), *s = malloc(sizeof *s);
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, s->y, s->dx);
+    memcpy(gs, net->params.g, np * sizeof *gs);
+    q_plan_harden(qn->plan, NB);
+    qn->plan->mode = Q_PLAN_HARD;
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, h->y, h->dx);
+    expect_close(h->y, s->y, NB * 5, 1e-6f, "y");
+    expect_close(h->dx, s->dx, NB * 72, 1e-6f, "dx");
+    expect_close(net->params.g, gs, np, 1e-5f, "param grad");
+    free(gs);
+    free(h);
+    free(s);
+    q_net_free(qn);
+    nn_net_free(net);
 }
 END_TEST
 
@@ -575,6 +628,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_onehot_tied);
     tcase_add_test(tc, test_prob_grad_untied);
     tcase_add_test(tc, test_prob_grad_tied);
+    tcase_add_test(tc, test_prob_grad_pruned);
+    tcase_add_test(tc, test_keep1_is_hard);
     tcase_add_test(tc, test_identity_small);
     tcase_add_test(tc, test_identity_resnet20);
     tcase_add_test(tc, test_identity_mobilenet);
