@@ -1,18 +1,36 @@
-/* blas.h: the only door to OpenBLAS; no other file includes cblas.h.
- * Row-major throughout: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C. */
+/* blas.h: the BLAS door: the only file that includes cblas.h is blas.c.
+ * Row-major throughout: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
+ *
+ * nn_sgemm runs one of qadapt's own GEMM kernels (gemm.h: a fused
+ * multiply-add chain per element, the same bits on every CPU and kernel)
+ * or OpenBLAS's, as selected once per process (nn_blas_select, before any
+ * training; the default is "auto": the fastest of qadapt's this CPU runs).
+ * OpenBLAS picks its own kernel by a guess at the CPU that
+ * OPENBLAS_CORETYPE overrides; nn_blas_info names both. */
 #ifndef NN_BLAS_H
 #define NN_BLAS_H
+
+#include "nn/status.h"
 
 /* ta/tb: 0 = as stored, 1 = transposed; lda/ldb/ldc are row strides as stored */
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
-/* y (M) = alpha * op(A) @ x + beta * y, A stored (M,N) row-major; op = A or A^T */
+/* y (M) = alpha * op(A) @ x + beta * y, A stored (M,N) row-major; op = A or A^T (OpenBLAS) */
 void nn_sgemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
               float beta, float *y);
 
+/* The GEMM: "auto", "avx512", "avx2", "portable" (qadapt's) or "openblas".
+ * QA_ERR_ARG naming the choices when unknown, or when this CPU or build
+ * cannot run it. Not callable while kernels run. */
+int nn_blas_select(const char *name, qa_err *err);
+/* the GEMM in use, resolved: "avx512", "avx2", "portable" or "openblas" */
+const char *nn_blas_gemm(void);
+/* the names nn_blas_select takes, comma-separated */
+const char *nn_blas_choices(void);
+
 void nn_blas_set_threads(int n);
 int nn_blas_threads(void);
-/* e.g. "OpenBLAS 0.3.21 ... (pthread, 2 threads)" */
+/* e.g. "OpenBLAS 0.3.21 ... (pthreads, 2 threads, core Haswell)" */
 const char *nn_blas_info(void);
 
 #endif

@@ -23,6 +23,10 @@ static const cfg_key experiment_keys[] = {
      .choice = exp_method_choice, .help = "training method"},
     {.key = "threads", .type = CFG_INT, FIELD(exp_experiment_cfg, threads), .def = "0", .min = 0,
      .max = 64, .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores"},
+    {.key = "gemm", .type = CFG_ENUM, FIELD(exp_experiment_cfg, gemm), .def = "auto",
+     .names = exp_gemm_names,
+     .help = "matrix products: qadapt's kernels (auto = the fastest this CPU runs, avx512, "
+             "avx2, portable; the same bits on every CPU) or openblas (its own CPU guess)"},
     {0},
 };
 
