@@ -3,7 +3,7 @@
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
- *              [--soft-keep M] [--soft-min-p P]
+ *              [--soft-keep M] [--soft-min-p P] [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -42,6 +42,7 @@
 #include "bench_fmnist.h"
 #include "bench_util.h"
 #include "env/quality.h"
+#include "nn/blas.h"
 #include "nn/loss.h"
 #include "nn/models.h"
 #include "nn/optim.h"
@@ -52,7 +53,7 @@ enum { M_FIXED, M_CRITIC, M_SOFT, NMODES };
 static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
-    const char *model, *cand;
+    const char *model, *cand, *gemm;
     int steps, reps, batch, threads, nfeat, keep;
     double min_p;
 } bench_args;
@@ -81,7 +82,7 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT, 0, 0.0};
+    *a = (bench_args){"small", "2,3,4,6,8", "auto", 20, 7, 128, 2, ENV_Q_NFEAT, 0, 0.0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -92,6 +93,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
         {.name = "--soft-keep", .num = &a->keep, .min = 0},
         {.name = "--soft-min-p", .real = &a->min_p, .min = 0, .max = 1},
+        {.name = "--gemm", .str = &a->gemm},
     };
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
 }
@@ -288,11 +290,15 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_blas_select(a.gemm, &err);
+    if (rc == QA_OK)
         rc = load_data(&d, a.nfeat, &err);
     if (rc == QA_OK) {
         printf("bench_dqmq: model %s, batch %d, %d threads, fixed W4A4 vs dqmq over %s "
-               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps);
+               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode, "
+               "GEMM %s; %s\n",
+               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps, nn_blas_gemm(),
+               nn_blas_info());
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d.img);

@@ -87,12 +87,17 @@ int nn_blas_threads(void)
     return openblas_get_num_threads();
 }
 
+const char *nn_blas_core(void)
+{
+    return openblas_get_corename();
+}
+
 const char *nn_blas_info(void)
 {
     static char info[320];
     int par = openblas_get_parallel();
     snprintf(info, sizeof info, "%s (%s, %d threads, core %s)", openblas_get_config(),
              par == 1 ? "pthreads" : par == 2 ? "openmp" : "serial", openblas_get_num_threads(),
-             openblas_get_corename());
+             nn_blas_core());
     return info;
 }

@@ -30,6 +30,8 @@ const char *nn_blas_choices(void);
 
 void nn_blas_set_threads(int n);
 int nn_blas_threads(void);
+/* OpenBLAS's kernel family, as OPENBLAS_CORETYPE or its CPU guess chose: "Haswell", ... */
+const char *nn_blas_core(void);
 /* e.g. "OpenBLAS 0.3.21 ... (pthreads, 2 threads, core Haswell)" */
 const char *nn_blas_info(void);
 
