@@ -35,7 +35,23 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     }
     if (gemm_kernel == NN_GEMM_AUTO)
         gemm_kernel = nn_gemm_resolve((nn_gemm_kernel)gemm_choice);
-    nn_gemm(gemm_kernel, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    nn_gemm_b b = {B, ldb, NULL, tb};
+    nn_gemm(gemm_kernel, ta, M, N, K, alpha, A, lda, &b, beta, C, ldc);
+}
+
+int nn_blas_rows(void)
+{
+    return gemm_choice != GEMM_OPENBLAS;
+}
+
+void nn_sgemm_rows(int ta, int tr, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *const *R, float beta, float *C, int ldc)
+{
+    QA_ASSERT(nn_blas_rows());
+    if (gemm_kernel == NN_GEMM_AUTO)
+        gemm_kernel = nn_gemm_resolve((nn_gemm_kernel)gemm_choice);
+    nn_gemm_b b = {NULL, 0, R, tr};
+    nn_gemm(gemm_kernel, ta, M, N, K, alpha, A, lda, &b, beta, C, ldc);
 }
 
 void nn_sgemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,

@@ -15,6 +15,13 @@
 /* ta/tb: 0 = as stored, 1 = transposed; lda/ldb/ldc are row strides as stored */
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
+/* nn_sgemm with op(B) given by row pointers: tr = 0: K rows of N floats,
+ * op(B)[k,j] = R[k][j]; tr = 1: N rows of K floats, op(B)[k,j] = R[j][k].
+ * Only with qadapt's kernels (nn_blas_rows() == 1); callers lower into a
+ * buffer for OpenBLAS. */
+void nn_sgemm_rows(int ta, int tr, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *const *R, float beta, float *C, int ldc);
+int nn_blas_rows(void);
 /* y (M) = alpha * op(A) @ x + beta * y, A stored (M,N) row-major; op = A or A^T (OpenBLAS) */
 void nn_sgemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
               float beta, float *y);

@@ -16,19 +16,21 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* one tile: op(A)[r,k] = a[r*ai + k*ak], op(B)[k,j] = b[k*bk + j*bj],
- * C[r,j] at c[r*ldc + j]; bj is 1 for the vector kernels */
+/* one tile: op(A)[r,k] = a[r*ai + k*ak]; op(B)[k,j] = b[k*bk + j], or
+ * brow[k][bj0 + j] with row pointers, or (portable kernel only, when no
+ * packing buffer could be had) bcol[j][k]; C[r,j] at c[r*ldc + j] */
 typedef struct {
     const float *a, *b;
+    const float *const *brow, *const *bcol;
     float *c;
-    long ai, ak, bk, bj, ldc;
+    long ai, ak, bk, bj0, ldc;
     int k;
     float alpha, beta;
 } gemm_tile;
 
 typedef void (*gemm_tile_fn)(const gemm_tile *t, int m, int n);
-/* dst (K, nr) = columns [j0, j0 + n) of op(B) = B^T, B stored (N, K) */
-typedef void (*gemm_pack_fn)(const float *B, int ldb, int j0, int n, int K, int nr, float *dst);
+/* dst (K, nr) = the n columns of op(B) whose K values are col[j][0..K) */
+typedef void (*gemm_pack_fn)(const float *const *col, int n, int K, int nr, float *dst);
 
 static inline float finish(float acc, const float *c, float alpha, float beta)
 {
@@ -46,9 +48,14 @@ static void tile_portable(const gemm_tile *t, int m, int n)
         const float *a = t->a + r * t->ai;
         for (int k = 0; k < t->k; k++) {
             float x = a[k * t->ak];
-            const float *b = t->b + k * t->bk;
+            if (t->bcol) {
+                for (int j = 0; j < n; j++)
+                    acc[j] = fmaf(x, t->bcol[j][k], acc[j]);
+                continue;
+            }
+            const float *b = t->brow ? t->brow[k] + t->bj0 : t->b + k * t->bk;
             for (int j = 0; j < n; j++)
-                acc[j] = fmaf(x, b[j * t->bj], acc[j]);
+                acc[j] = fmaf(x, b[j], acc[j]);
         }
         float *c = t->c + r * t->ldc;
         for (int j = 0; j < n; j++)
@@ -59,12 +66,11 @@ static void tile_portable(const gemm_tile *t, int m, int n)
 /* k outer: the n source rows are read in step (n lines stay in L1, each
  * used for 16 k) and dst is written in order; j outer wrote a new line
  * at every k and took a third of a strided convolution's time. */
-static void pack_cols(const float *B, int ldb, int j0, int n, int K, int nr, float *dst)
+static void pack_cols(const float *const *col, int n, int K, int nr, float *dst)
 {
-    const float *s = B + (size_t)j0 * (size_t)ldb;
     for (int k = 0; k < K; k++, dst += nr)
         for (int j = 0; j < n; j++)
-            dst[j] = s[(size_t)j * (size_t)ldb + (size_t)k];
+            dst[j] = col[j][k];
 }
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(QA_PORTABLE)
@@ -97,10 +103,10 @@ T512 static INLINE void store512(const gemm_tile *t, int r, __m512 a0, __m512 a1
     }
 }
 
-/* 8 rows x (16 nv) columns; every loop over the rows is unrolled, so the
- * accumulators live in registers (an indexed store loop would send them
- * through the stack at every k) */
-T512 static INLINE void tile512(const gemm_tile *t, int m, int n, const int nv)
+/* 8 rows x (16 nv) columns, op(B)'s rows by pointer when rows; every loop
+ * over the rows is unrolled, so the accumulators live in registers (an
+ * indexed store loop would send them through the stack at every k) */
+T512 static INLINE void tile512(const gemm_tile *t, int m, int n, const int nv, const int rows)
 {
     const float *ar[8];
 #pragma GCC unroll 8
@@ -116,8 +122,9 @@ T512 static INLINE void tile512(const gemm_tile *t, int m, int n, const int nv)
     const int K = t->k;
     long off = 0;
     for (int k = 0; k < K; k++, off += ak, b += bk) {
-        __m512 b0 = _mm512_maskz_loadu_ps(mk[0], b);
-        __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(mk[1], b + 16) : b0;
+        const float *bp = rows ? t->brow[k] + t->bj0 : b;
+        __m512 b0 = _mm512_maskz_loadu_ps(mk[0], bp);
+        __m512 b1 = nv > 1 ? _mm512_maskz_loadu_ps(mk[1], bp + 16) : b0;
 #pragma GCC unroll 8
         for (int r = 0; r < 8; r++) {
             __m512 x = _mm512_set1_ps(ar[r][off]);
@@ -133,7 +140,7 @@ T512 static INLINE void tile512(const gemm_tile *t, int m, int n, const int nv)
 }
 
 /* pack_cols by 16 x 16 blocks transposed in registers */
-T512 static void pack512(const float *B, int ldb, int j0, int n, int K, int nr, float *dst)
+T512 static void pack512(const float *const *col, int n, int K, int nr, float *dst)
 {
     for (int k0 = 0; k0 < K; k0 += 16) {
         int kn = K - k0 < 16 ? K - k0 : 16;
@@ -142,9 +149,7 @@ T512 static void pack512(const float *B, int ldb, int j0, int n, int K, int nr, 
             int jn = n - jb < 16 ? n - jb : 16;
             __m512 r[16], c[16];
             for (int i = 0; i < 16; i++)
-                r[i] = i < jn ? _mm512_maskz_loadu_ps(
-                                    mk, B + (size_t)(j0 + jb + i) * (size_t)ldb + (size_t)k0)
-                              : _mm512_setzero_ps();
+                r[i] = i < jn ? _mm512_maskz_loadu_ps(mk, col[jb + i] + k0) : _mm512_setzero_ps();
             nn_simd_transpose16(r, c);
             for (int kk = 0; kk < kn; kk++)
                 _mm512_mask_storeu_ps(dst + (size_t)(k0 + kk) * (size_t)nr + (size_t)jb,
@@ -155,10 +160,10 @@ T512 static void pack512(const float *B, int ldb, int j0, int n, int K, int nr, 
 
 T512 static void tile512_32(const gemm_tile *t, int m, int n)
 {
-    if (n > 16)
-        tile512(t, m, n, 2);
+    if (t->brow)
+        n > 16 ? tile512(t, m, n, 2, 1) : tile512(t, m, n, 1, 1);
     else
-        tile512(t, m, n, 1);
+        n > 16 ? tile512(t, m, n, 2, 0) : tile512(t, m, n, 1, 0);
 }
 
 /* lane masks of the first n (0..8) lanes of a ymm */
@@ -187,7 +192,7 @@ T256 static INLINE void store256(const gemm_tile *t, int r, __m256 a0, __m256 a1
 }
 
 /* 6 rows x (8 nv) columns, as tile512 */
-T256 static INLINE void tile256(const gemm_tile *t, int m, int n, const int nv)
+T256 static INLINE void tile256(const gemm_tile *t, int m, int n, const int nv, const int rows)
 {
     const float *ar[6];
 #pragma GCC unroll 6
@@ -203,8 +208,9 @@ T256 static INLINE void tile256(const gemm_tile *t, int m, int n, const int nv)
     const int K = t->k;
     long off = 0;
     for (int k = 0; k < K; k++, off += ak, b += bk) {
-        __m256 b0 = _mm256_maskload_ps(b, mk[0]);
-        __m256 b1 = nv > 1 ? _mm256_maskload_ps(b + 8, mk[1]) : b0;
+        const float *bp = rows ? t->brow[k] + t->bj0 : b;
+        __m256 b0 = _mm256_maskload_ps(bp, mk[0]);
+        __m256 b1 = nv > 1 ? _mm256_maskload_ps(bp + 8, mk[1]) : b0;
 #pragma GCC unroll 6
         for (int r = 0; r < 6; r++) {
             __m256 x = _mm256_broadcast_ss(ar[r] + off);
@@ -221,10 +227,10 @@ T256 static INLINE void tile256(const gemm_tile *t, int m, int n, const int nv)
 
 T256 static void tile256_16(const gemm_tile *t, int m, int n)
 {
-    if (n > 8)
-        tile256(t, m, n, 2);
+    if (t->brow)
+        n > 8 ? tile256(t, m, n, 2, 1) : tile256(t, m, n, 1, 1);
     else
-        tile256(t, m, n, 1);
+        n > 8 ? tile256(t, m, n, 2, 0) : tile256(t, m, n, 1, 0);
 }
 #endif
 
@@ -328,32 +334,49 @@ static float *pack_get(size_t n)
     return b->p;
 }
 
-void nn_gemm(nn_gemm_kernel k, int ta, int tb, int M, int N, int K, float alpha, const float *A,
-             int lda, const float *B, int ldb, float beta, float *C, int ldc)
+/* op(B)'s sliver [j0, j0 + n) for a tile: in place, or packed into pack
+ * (col: room for n <= NR column pointers, which the portable kernel reads
+ * in place when there is no pack) */
+static void sliver(const gemm_impl *im, const nn_gemm_b *B, int j0, int n, int K, float *pack,
+                   const float **col, gemm_tile *t)
+{
+    t->b = NULL;
+    t->brow = t->bcol = NULL;
+    if (!B->t && !B->rows) {
+        t->b = B->m + j0;
+        t->bk = B->ld;
+        return;
+    }
+    if (!B->t) {
+        t->brow = B->rows;
+        t->bj0 = j0;
+        return;
+    }
+    for (int j = 0; j < n; j++)
+        col[j] = B->rows ? B->rows[j0 + j] : B->m + (size_t)(j0 + j) * (size_t)B->ld;
+    if (!pack) {
+        t->bcol = col;
+        return;
+    }
+    im->pack(col, n, K, im->nr, pack);
+    t->b = pack;
+    t->bk = im->nr;
+}
+
+void nn_gemm(nn_gemm_kernel k, int ta, int M, int N, int K, float alpha, const float *A, int lda,
+             const nn_gemm_b *B, float beta, float *C, int ldc)
 {
     const gemm_impl *im = &IMPLS[nn_gemm_resolve(k)];
     if (M <= 0 || N <= 0)
         return;
-    float *pack = tb ? pack_get((size_t)K * (size_t)im->nr) : NULL;
-    gemm_tile_fn tile = tb && !pack ? tile_portable : im->tile;
+    float *pack = B->t ? pack_get((size_t)K * (size_t)im->nr) : NULL;
+    gemm_tile_fn tile = B->t && !pack ? tile_portable : im->tile;
     gemm_tile t = {.ai = ta ? 1 : lda, .ak = ta ? lda : 1, .ldc = ldc, .k = K, .alpha = alpha,
                    .beta = beta};
+    const float *col[PORT_NR]; /* every kernel's NR is at most PORT_NR */
     for (int j0 = 0; j0 < N; j0 += im->nr) {
         int n = N - j0 < im->nr ? N - j0 : im->nr;
-        if (!tb) {
-            t.b = B + j0;
-            t.bk = ldb;
-            t.bj = 1;
-        } else if (pack) {
-            im->pack(B, ldb, j0, n, K, im->nr, pack);
-            t.b = pack;
-            t.bk = im->nr;
-            t.bj = 1;
-        } else {
-            t.b = B + (size_t)j0 * (size_t)ldb;
-            t.bk = 1;
-            t.bj = ldb;
-        }
+        sliver(im, B, j0, n, K, pack, col, &t);
         for (int i0 = 0; i0 < M; i0 += im->mr) {
             t.a = A + (size_t)i0 * (size_t)t.ai;
             t.c = C + (size_t)i0 * (size_t)ldc + (size_t)j0;

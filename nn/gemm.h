@@ -16,7 +16,9 @@
  * AVX-512, AVX2 and portable (fmaf) kernels give the same bits, whatever
  * the CPU or the thread count. op(B) stored transposed is packed, a sliver
  * of columns at a time, into a per-thread buffer that grows to the largest
- * K seen (allocated once, freed when the thread ends).
+ * K seen (allocated once, freed when the thread ends). op(B) may also come
+ * as row pointers, so that a convolution's lowered columns, which are
+ * blocks of its zero-padded input planes, need no copy (im2col.h).
  * Not here: threading (one call, one thread), complex or double types. */
 #ifndef NN_GEMM_H
 #define NN_GEMM_H
@@ -31,8 +33,18 @@ nn_gemm_kernel nn_gemm_resolve(nn_gemm_kernel k);
 /* "avx512", "avx2", "portable" ("auto" for AUTO) */
 const char *nn_gemm_name(nn_gemm_kernel k);
 
-/* blas.h's nn_sgemm contract, with kernel k (resolved, available) */
-void nn_gemm(nn_gemm_kernel k, int ta, int tb, int M, int N, int K, float alpha, const float *A,
-             int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* op(B), (K, N): a matrix m stored with row stride ld, op(B) = B (t = 0) or
+ * B^T (t = 1); or, when rows is set, rows of floats: op(B)[k,j] =
+ * rows[k][j] (t = 0: K rows) or rows[j][k] (t = 1: N rows). */
+typedef struct {
+    const float *m;
+    int ld;
+    const float *const *rows;
+    int t;
+} nn_gemm_b;
+
+/* blas.h's nn_sgemm contract, op(B) as B says, with kernel k (available) */
+void nn_gemm(nn_gemm_kernel k, int ta, int M, int N, int K, float alpha, const float *A, int lda,
+             const nn_gemm_b *B, float beta, float *C, int ldc);
 
 #endif

@@ -165,11 +165,10 @@ static void unfill_plane(const nn_conv_geom *g, const planes_shape *s, const flo
     }
 }
 
-/* dst (OH, ld) = the block of src (rows of QW) starting at row r0, col c0;
- * with ld == QW the rows are contiguous in src too: one copy */
-static void block_copy(const float *src, int qw, int r0, int c0, int oh, int ld, float *dst)
+/* dst (OH, ld) = the block of rows of QW starting at src; with ld == QW
+ * the rows are contiguous in src too: one copy */
+static void block_copy(const float *src, int qw, int oh, int ld, float *dst)
 {
-    src += (size_t)r0 * (size_t)qw + (size_t)c0;
     if (ld == qw) {
         copy_row(dst, src, oh * ld);
         return;
@@ -178,26 +177,48 @@ static void block_copy(const float *src, int qw, int r0, int c0, int oh, int ld,
         copy_row(dst + (size_t)i * (size_t)ld, src + (size_t)i * (size_t)qw, ld);
 }
 
+/* where tap (ki, kj) starts in one channel's planes pl */
+static const float *tap_start(const nn_conv_geom *g, const planes_shape *s, const float *pl, int ki,
+                              int kj)
+{
+    return pl + (size_t)((ki % g->sh) * g->sw + kj % g->sw) * s->plane +
+           (size_t)(ki / g->sh) * (size_t)s->qw + (size_t)(kj / g->sw);
+}
+
+/* all planes and the slack: wide taps read a little past their own plane,
+ * and those junk columns must be finite (they meet zeros later) */
+static void fill_all(const nn_conv_geom *g, const planes_shape *s, const float *x, int c0, int cn,
+                     float *planes)
+{
+    size_t hw = (size_t)g->h * (size_t)g->w, per_c = (size_t)s->nph * s->plane;
+    for (int c = 0; c < cn; c++)
+        fill_planes(g, s, x + (size_t)(c0 + c) * hw, planes + (size_t)c * per_c);
+    memset(planes + (size_t)cn * per_c, 0, sizeof(float) * (size_t)s->qw);
+}
+
 void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ld,
                float *planes)
 {
     planes_shape s = shape_of(g);
-    size_t hw = (size_t)g->h * (size_t)g->w, P = (size_t)g->oh * (size_t)ld;
-    size_t per_c = (size_t)s.nph * s.plane;
-    /* all planes and the slack first: wide taps read a little past their own
-     * plane, and those junk columns must be finite (they meet zeros later) */
+    size_t P = (size_t)g->oh * (size_t)ld, per_c = (size_t)s.nph * s.plane, r = 0;
+    fill_all(g, &s, x, c0, cn, planes);
     for (int c = 0; c < cn; c++)
-        fill_planes(g, &s, x + (size_t)(c0 + c) * hw, planes + (size_t)c * per_c);
-    memset(planes + (size_t)cn * per_c, 0, sizeof(float) * (size_t)s.qw);
-    for (int c = 0; c < cn; c++) {
-        const float *pl = planes + (size_t)c * per_c;
         for (int ki = 0; ki < g->kh; ki++)
-            for (int kj = 0; kj < g->kw; kj++) {
-                const float *src = pl + (size_t)((ki % g->sh) * g->sw + kj % g->sw) * s.plane;
-                size_t r = ((size_t)c * (size_t)g->kh + (size_t)ki) * (size_t)g->kw + (size_t)kj;
-                block_copy(src, s.qw, ki / g->sh, kj / g->sw, g->oh, ld, col + r * P);
-            }
-    }
+            for (int kj = 0; kj < g->kw; kj++, r++)
+                block_copy(tap_start(g, &s, planes + (size_t)c * per_c, ki, kj), s.qw, g->oh, ld,
+                           col + r * P);
+}
+
+void nn_im2col_rows(const nn_conv_geom *g, const float *x, int c0, int cn, float *planes,
+                    const float **rows)
+{
+    planes_shape s = shape_of(g);
+    size_t per_c = (size_t)s.nph * s.plane;
+    fill_all(g, &s, x, c0, cn, planes);
+    for (int c = 0; c < cn; c++)
+        for (int ki = 0; ki < g->kh; ki++)
+            for (int kj = 0; kj < g->kw; kj++)
+                *rows++ = tap_start(g, &s, planes + (size_t)c * per_c, ki, kj);
 }
 
 /* dst block at (r0, c0) of rows QW += src (OH, ld) */

@@ -2,7 +2,8 @@
  * - every kernel this CPU runs gives, bit for bit, the contract's fused
  *   multiply-add chain (computed here with fmaf, element by element), for
  *   the four transpose combinations, leading dimensions beyond the
- *   matrices, shapes off the tile sizes, K = 0, and alpha/beta variants;
+ *   matrices, shapes off the tile sizes, K = 0, and alpha/beta variants,
+ *   op(B) given as a matrix or as row pointers;
  *   OpenBLAS agrees within rounding;
  * - beta = 0 never reads C (NaN there does not leak);
  * - nn_blas_select refuses unknown names and names what it runs. */
@@ -62,18 +63,25 @@ static void chain_ref(const case_t *c, float *C)
         }
 }
 
-static void check_kernel(nn_gemm_kernel k, const case_t *c, const float *ref)
+/* op(B) as the matrix (rows = 0) or as pointers to its stored rows */
+static void check_kernel(nn_gemm_kernel k, const case_t *c, const float *ref, int rows)
 {
     size_t n = (size_t)c->M * (size_t)c->ldc;
+    int nrows = c->tb ? c->N : c->K;
     float *C = malloc(n * sizeof *C);
+    const float **R = malloc((size_t)(nrows ? nrows : 1) * sizeof *R);
+    for (int r = 0; r < nrows; r++)
+        R[r] = c->B + (size_t)r * (size_t)c->ldb;
     memcpy(C, c->C0, n * sizeof *C);
-    nn_gemm(k, c->ta, c->tb, c->M, c->N, c->K, c->alpha, c->A, c->lda, c->B, c->ldb, c->beta, C,
-            c->ldc);
+    nn_gemm_b b = {rows ? NULL : c->B, c->ldb, rows ? R : NULL, c->tb};
+    nn_gemm(k, c->ta, c->M, c->N, c->K, c->alpha, c->A, c->lda, &b, c->beta, C, c->ldc);
     for (size_t e = 0; e < n; e++)
         ck_assert_msg(memcmp(C + e, ref + e, sizeof *C) == 0,
-                      "%s ta %d tb %d M %d N %d K %d alpha %g beta %g: C[%zu] %.9g, chain %.9g",
-                      nn_gemm_name(k), c->ta, c->tb, c->M, c->N, c->K, (double)c->alpha,
+                      "%s rows %d ta %d tb %d M %d N %d K %d alpha %g beta %g: C[%zu] %.9g, "
+                      "chain %.9g",
+                      nn_gemm_name(k), rows, c->ta, c->tb, c->M, c->N, c->K, (double)c->alpha,
                       (double)c->beta, e, (double)C[e], (double)ref[e]);
+    free(R);
     free(C);
 }
 
@@ -98,7 +106,8 @@ START_TEST(test_kernels_are_the_chain)
                         chain_ref(&c, ref);
                         for (int k = NN_GEMM_AVX512; k <= NN_GEMM_PORTABLE; k++)
                             if (nn_gemm_available((nn_gemm_kernel)k)) {
-                                check_kernel((nn_gemm_kernel)k, &c, ref);
+                                check_kernel((nn_gemm_kernel)k, &c, ref, 0);
+                                check_kernel((nn_gemm_kernel)k, &c, ref, 1);
                                 checked++;
                             }
                     }
@@ -152,8 +161,8 @@ START_TEST(test_beta0_ignores_c)
             c.C0[e] = NAN;
         float *C = malloc(n * sizeof *C);
         memcpy(C, c.C0, n * sizeof *C);
-        nn_gemm((nn_gemm_kernel)k, 0, 1, c.M, c.N, c.K, 1.0f, c.A, c.lda, c.B, c.ldb, 0.0f, C,
-                c.ldc);
+        nn_gemm_b b = {c.B, c.ldb, NULL, 1};
+        nn_gemm((nn_gemm_kernel)k, 0, c.M, c.N, c.K, 1.0f, c.A, c.lda, &b, 0.0f, C, c.ldc);
         for (int i = 0; i < c.M; i++)
             for (int j = 0; j < c.N; j++)
                 ck_assert_msg(isfinite(C[i * c.ldc + j]), "%s C[%d,%d]", nn_gemm_name(k), i, j);
