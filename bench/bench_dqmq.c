@@ -2,8 +2,9 @@
  * QAT step.
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
- *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
- *              [--soft-keep M] [--soft-min-p P] [--gemm auto|avx512|avx2|portable|openblas]
+ *              [--reps R] [--batch B] [--threads T] [--shares S] [--cand LIST]
+ *              [--nfeat F] [--soft-keep M] [--soft-min-p P]
+ *              [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -30,9 +31,9 @@
  * load from other processes hits all alike; medians and the ratios to
  * fixed are printed, then one line per mode:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=..
- *          cpu_ms_per_step=<median> cpu_ratio_fixed=..
- * (CPU: the process's CPU time over all threads, which a loaded machine
- * disturbs less than the wall clock.) */
+ *          cpu_ms_per_img=<median> cpu_ratio_fixed=..
+ * (cpu_ms_per_img: the process's CPU time over all threads per image, which
+ * moves far less than img/s on a loaded machine.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
     const char *model, *cand, *gemm;
-    int steps, reps, batch, threads, nfeat, keep;
+    int steps, reps, batch, threads, shares, nfeat, keep;
     double min_p;
 } bench_args;
 
@@ -76,13 +77,13 @@ typedef struct {
     float *feat, *loss;
     long step, total;
     float last;
-    double *rate; /* (reps) images/s */
-    double *cpu;  /* (reps) CPU ms per step */
+    double *rate, *cpu; /* (reps) images/s, CPU ms per image */
 } trainer;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", "auto", 20, 7, 128, 2, ENV_Q_NFEAT, 0, 0.0};
+    *a = (bench_args){"small", "2,3,4,6,8", "auto", 20, 7, 128, 2, NN_PAR_DEFAULT_SHARES,
+                      ENV_Q_NFEAT, 0, 0.0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -90,6 +91,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--reps", .num = &a->reps, .min = 1},
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--shares", .num = &a->shares, .min = 1},
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
         {.name = "--soft-keep", .num = &a->keep, .min = 0},
         {.name = "--soft-min-p", .real = &a->min_p, .min = 0, .max = 1},
@@ -232,8 +234,8 @@ static void timed(trainer *t, int rep, const bench_args *a, const dqmq_data *d)
     for (int i = 0; i < a->steps; i++)
         train_step(t, d, a);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
-    t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / a->steps;
-    printf("rep %d %-7s %8.1f img/s %8.1f CPU ms/step  loss %.4f\n", rep + 1,
+    t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / ((double)a->steps * a->batch);
+    printf("rep %d %-7s %8.1f img/s %7.3f CPU ms/img  loss %.4f\n", rep + 1,
            MODE_NAMES[t->mode], t->rate[rep], t->cpu[rep], t->last);
     fflush(stdout);
 }
@@ -250,7 +252,7 @@ static int report(trainer *t, const bench_args *a, qa_err *err)
            100.0 * (double)pm / (double)bb, (long long)bb);
     for (int m = 0; m < NMODES; m++)
         printf("RESULT mode=%s model=%s batch=%d threads=%d cand=%s img_per_s=%.1f "
-               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_step=%.2f cpu_ratio_fixed=%.3f "
+               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_img=%.3f cpu_ratio_fixed=%.3f "
                "soft_keep=%d soft_min_p=%g final_loss=%.4f\n",
                MODE_NAMES[m], a->model, a->batch, a->threads, m == M_FIXED ? "4" : a->cand, med[m],
                1e3 * a->batch / med[m], med[M_FIXED] / med[m], cpu[m], cpu[m] / cpu[M_FIXED],
@@ -290,15 +292,17 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
         rc = nn_blas_select(a.gemm, &err);
     if (rc == QA_OK)
         rc = load_data(&d, a.nfeat, &err);
     if (rc == QA_OK) {
-        printf("bench_dqmq: model %s, batch %d, %d threads, fixed W4A4 vs dqmq over %s "
-               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode, "
+        printf("bench_dqmq: model %s, batch %d, %d threads, %d shares, fixed W4A4 vs dqmq over "
+               "%s (critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode, "
                "GEMM %s; %s\n",
-               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps, nn_blas_gemm(),
-               nn_blas_info());
+               a.model, a.batch, a.threads, a.shares, a.cand, a.nfeat, a.reps, a.steps,
+               nn_blas_gemm(), nn_blas_info());
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d.img);

@@ -3,6 +3,7 @@
 #include "nn/blas.h"
 
 #include <cblas.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,9 +20,17 @@ static nn_gemm_kernel gemm_kernel = NN_GEMM_AUTO; /* gemm_choice resolved on fir
 
 static const char *const CHOICES[] = {"auto", "avx512", "avx2", "portable", "openblas", NULL};
 
+static pthread_once_t single_once = PTHREAD_ONCE_INIT;
+
+static void single_thread(void)
+{
+    openblas_set_num_threads(1);
+}
+
 static void openblas_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                            int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
+    pthread_once(&single_once, single_thread);
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
                 K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -57,6 +66,7 @@ void nn_sgemm_rows(int ta, int tr, int M, int N, int K, float alpha, const float
 void nn_sgemv(int ta, int M, int N, float alpha, const float *A, int lda, const float *x,
               float beta, float *y)
 {
+    pthread_once(&single_once, single_thread);
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, M, N, alpha, A, lda, x, 1, beta, y,
                 1);
 }
@@ -93,16 +103,6 @@ const char *nn_blas_gemm(void)
     return nn_gemm_name(nn_gemm_resolve((nn_gemm_kernel)gemm_choice));
 }
 
-void nn_blas_set_threads(int n)
-{
-    openblas_set_num_threads(n);
-}
-
-int nn_blas_threads(void)
-{
-    return openblas_get_num_threads();
-}
-
 const char *nn_blas_core(void)
 {
     return openblas_get_corename();
@@ -111,6 +111,7 @@ const char *nn_blas_core(void)
 const char *nn_blas_info(void)
 {
     static char info[320];
+    pthread_once(&single_once, single_thread);
     int par = openblas_get_parallel();
     snprintf(info, sizeof info, "%s (%s, %d threads, core %s)", openblas_get_config(),
              par == 1 ? "pthreads" : par == 2 ? "openmp" : "serial", openblas_get_num_threads(),

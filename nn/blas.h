@@ -2,11 +2,15 @@
  * Row-major throughout: C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C.
  *
  * nn_sgemm runs one of qadapt's own GEMM kernels (gemm.h: a fused
- * multiply-add chain per element, the same bits on every CPU and kernel)
- * or OpenBLAS's, as selected once per process (nn_blas_select, before any
- * training; the default is "auto": the fastest of qadapt's this CPU runs).
- * OpenBLAS picks its own kernel by a guess at the CPU that
- * OPENBLAS_CORETYPE overrides; nn_blas_info names both. */
+ * multiply-add chain per element, the same bits on every CPU, kernel and
+ * split of the work) or OpenBLAS's, as selected once per process
+ * (nn_blas_select, before any training; the default is "auto": the
+ * fastest of qadapt's this CPU runs). OpenBLAS picks its own kernel by a
+ * guess at the CPU that OPENBLAS_CORETYPE overrides; nn_blas_info names
+ * both. OpenBLAS always runs on one thread, set before its first product:
+ * nn's pool (nn/par.h) is the only parallelism, so two thread pools never
+ * fight for the cores and a product's rounding never depends on how many
+ * threads OpenBLAS would have split it over. */
 #ifndef NN_BLAS_H
 #define NN_BLAS_H
 
@@ -35,11 +39,9 @@ const char *nn_blas_gemm(void);
 /* the names nn_blas_select takes, comma-separated */
 const char *nn_blas_choices(void);
 
-void nn_blas_set_threads(int n);
-int nn_blas_threads(void);
 /* OpenBLAS's kernel family, as OPENBLAS_CORETYPE or its CPU guess chose: "Haswell", ... */
 const char *nn_blas_core(void);
-/* e.g. "OpenBLAS 0.3.21 ... (pthreads, 2 threads, core Haswell)" */
+/* e.g. "OpenBLAS 0.3.21 ... (pthreads, 1 threads, core Haswell)" */
 const char *nn_blas_info(void);
 
 #endif

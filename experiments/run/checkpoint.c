@@ -172,7 +172,8 @@ static int config_differs(const exp_config *a, exp_config *b, const char *path, 
         const cfg_section *sec = &s->sections[i];
         for (const cfg_key *k = sec->keys; k->key; k++, idx++) {
             if ((strcmp(sec->name, "train") == 0 && strcmp(k->key, "epochs") == 0) ||
-                (strcmp(sec->name, "experiment") == 0 && strcmp(k->key, "out_dir") == 0) ||
+                (strcmp(sec->name, "experiment") == 0 && (strcmp(k->key, "out_dir") == 0 ||
+                                                          strcmp(k->key, "threads") == 0)) ||
                 (strcmp(sec->name, "eval") == 0 && (strncmp(k->key, "grid", 4) == 0 ||
                                                     strcmp(k->key, "reference") == 0)))
                 continue; /* the grid (grid.h) runs after training: qadapt eval changes it */
@@ -184,7 +185,8 @@ static int config_differs(const exp_config *a, exp_config *b, const char *path, 
             cfg_where(&da, idx, where, sizeof where);
             return qa_fail(err, QA_ERR_CONFIG,
                            "resume refused: %s.%s is '%s' (%s) but the checkpoint %s was "
-                           "written with '%s'; only train.epochs and the out dir may change",
+                           "written with '%s'; only train.epochs, experiment.threads and the "
+                           "out dir may change",
                            sec->name, k->key, va, where, path, vb);
         }
     }

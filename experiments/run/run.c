@@ -159,7 +159,9 @@ static int run_threads(const exp_config *c, qa_err *err)
     if (n < 1)
         n = 1;
     int rc = nn_blas_select(exp_gemm_names[c->experiment.gemm], err);
-    return rc ? rc : nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    if (!rc)
+        rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 
 /* Build (the method may wrap), finalize, optimizer, method setup. */

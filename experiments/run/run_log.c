@@ -123,6 +123,8 @@ int exp_run_log_describe(exp_run *r, qa_err *err)
     if (!rc)
         rc = h5log_attr_i64(l, "/", "threads", nn_par_threads(), err);
     if (!rc)
+        rc = h5log_attr_i64(l, "/", "shares", nn_par_shares(), err);
+    if (!rc)
         rc = h5log_attr_str(l, "/", "gemm", nn_blas_gemm(), err);
     if (!rc)
         rc = h5log_attr_str(l, "/", "blas", nn_blas_info(), err);

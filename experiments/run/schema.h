@@ -28,6 +28,7 @@ typedef struct {
     char out_dir[512];
     int method;        /* index into the method registry (methods/registry.h) */
     int threads;       /* compute threads (nn_par), 0 = all online cores */
+    int shares;        /* shares of every split sum (nn_par): fixes the rounding */
     int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
 } exp_experiment_cfg;
 
