@@ -22,7 +22,8 @@
 # load too), the ratios qadapt / PyTorch of both, both peak RSS, the GEMM
 # qadapt ran and OpenBLAS's core, and the load average before and after.
 # Environment: ROUNDS, THREADS, CORETYPES ("unset" means unset), CASES,
-# GEMM (bench's --gemm, default auto), PEER (the peer script).
+# GEMM (bench's --gemm, default auto), PEER (the peer script), STEPS and
+# RSTEPS (steps per repetition for small and resnet20; 3 repetitions).
 set -eu
 case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
@@ -34,6 +35,8 @@ rounds=${ROUNDS:-3}
 threads=${THREADS:-"2 1"}
 cases=${CASES:-"small resnet20 small-w4a4"}
 gemm=${GEMM:-auto}
+steps=${STEPS:-20}
+rsteps=${RSTEPS:-5}
 coretypes=${CORETYPES:-"${OPENBLAS_CORETYPE:-Haswell} unset"}
 for b in bench_train bench_quant; do
     [ -x "$build/bench/$b" ] || { echo "train_vs_torch: $build/bench/$b not found (build it with ninja -C $build)" >&2; exit 1; }
@@ -46,12 +49,12 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" | tail -n 1; }
 # one_case CASE THREADS: qadapt's RESULT line, then PyTorch's
 one_case() {
     case $1 in
-        small) "$build/bench/bench_train" --model small --threads "$2" --steps 20 --reps 3 --gemm "$gemm" | grep RESULT
-            /usr/bin/python3 "$step" "$peer" --model small --threads "$2" --steps 20 --reps 3 | grep RESULT ;;
-        resnet20) "$build/bench/bench_train" --model resnet20 --threads "$2" --steps 5 --reps 3 --gemm "$gemm" | grep RESULT
-            /usr/bin/python3 "$step" "$peer" --model resnet20 --threads "$2" --steps 5 --reps 3 | grep RESULT ;;
-        small-w4a4) "$build/bench/bench_quant" --model small --modes hard --threads "$2" --steps 20 --reps 3 --gemm "$gemm" | grep "RESULT mode=hard"
-            /usr/bin/python3 "$step" "$peer" --model small --qat 4 --threads "$2" --steps 20 --reps 3 | grep RESULT ;;
+        small) "$build/bench/bench_train" --model small --threads "$2" --steps "$steps" --reps 3 --gemm "$gemm" | grep RESULT
+            /usr/bin/python3 "$step" "$peer" --model small --threads "$2" --steps "$steps" --reps 3 | grep RESULT ;;
+        resnet20) "$build/bench/bench_train" --model resnet20 --threads "$2" --steps "$rsteps" --reps 3 --gemm "$gemm" | grep RESULT
+            /usr/bin/python3 "$step" "$peer" --model resnet20 --threads "$2" --steps "$rsteps" --reps 3 | grep RESULT ;;
+        small-w4a4) "$build/bench/bench_quant" --model small --modes hard --threads "$2" --steps "$steps" --reps 3 --gemm "$gemm" | grep "RESULT mode=hard"
+            /usr/bin/python3 "$step" "$peer" --model small --qat 4 --threads "$2" --steps "$steps" --reps 3 | grep RESULT ;;
         *) echo "train_vs_torch: unknown case $1 (small, resnet20, small-w4a4)" >&2; exit 1 ;;
     esac
 }

@@ -145,9 +145,50 @@ static void phase_cols(const nn_conv_geom *g, const planes_shape *s, int b, int 
 }
 
 /* plane (a, b)[i][j] = xpad[i*SH + a][j*SW + b] */
+#if defined(__AVX512F__)
+/* fill_plane for plane rows of at most 16 and input rows of at most 32:
+ * each plane row is one permute of the input row's two registers, its
+ * index and zero mask computed once per plane. The scalar rows (short:
+ * 7-15 values) were 17% of a strided 3x3 convolution's time (perf). */
+static int fill_plane16(const nn_conv_geom *g, const planes_shape *s, const float *xc, int a,
+                        int b, float *pl)
+{
+    if (s->qw > 16 || g->w > 32)
+        return 0;
+    int j0, j1, idx[16] = {0};
+    phase_cols(g, s, b, &j0, &j1);
+    for (int j = j0; j < j1; j++)
+        idx[j] = j * g->sw + b - g->pw;
+    __m512i perm = _mm512_loadu_si512(idx);
+    __mmask16 keep = (__mmask16)(lanes(j1) & ~lanes(j0)), row = lanes(s->qw);
+    __mmask16 m0 = lanes(g->w), m1 = g->w > 16 ? lanes(g->w - 16) : 0;
+    for (int i = 0; i < s->qh; i++) {
+        float *dst = pl + (size_t)i * (size_t)s->qw;
+        int r = i * g->sh + a - g->ph;
+        __m512 v = _mm512_setzero_ps();
+        if (r >= 0 && r < g->h) {
+            const float *src = xc + (size_t)r * (size_t)g->w;
+            __m512 lo = _mm512_maskz_loadu_ps(m0, src), hi = _mm512_maskz_loadu_ps(m1, src + 16);
+            v = _mm512_maskz_permutex2var_ps(keep, lo, perm, hi);
+        }
+        _mm512_mask_storeu_ps(dst, row, v);
+    }
+    return 1;
+}
+#else
+static int fill_plane16(const nn_conv_geom *g, const planes_shape *s, const float *xc, int a,
+                        int b, float *pl)
+{
+    (void)g, (void)s, (void)xc, (void)a, (void)b, (void)pl;
+    return 0;
+}
+#endif
+
 static void fill_plane(const nn_conv_geom *g, const planes_shape *s, const float *xc, int a, int b,
                        float *pl)
 {
+    if (fill_plane16(g, s, xc, a, b, pl))
+        return;
     int j0, j1;
     phase_cols(g, s, b, &j0, &j1);
     for (int i = 0; i < s->qh; i++) {
