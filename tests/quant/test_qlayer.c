@@ -239,6 +239,40 @@ START_TEST(test_grouping_calibrated)
 }
 END_TEST
 
+/* The net's outputs, input gradient and parameter gradients under its plan
+ * equal those after change(plan), within tol (10 tol for the sums over the
+ * batch that parameter gradients are) */
+static void same_after(nn_net *net, q_plan *plan, void (*change)(q_plan *p), float tol)
+{
+    float R[NB * 5];
+    fill(R, NB * 5, 3, 1.0f);
+    size_t np = net->params.n;
+    float *g0 = malloc(np * sizeof *g0);
+    run_out *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, a->y, a->dx);
+    memcpy(g0, net->params.g, np * sizeof *g0);
+    change(plan);
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, b->y, b->dx);
+    expect_close(a->y, b->y, NB * 5, tol, "y");
+    expect_close(a->dx, b->dx, NB * 72, tol, "dx");
+    expect_close(g0, net->params.g, np, 10 * tol, "param grad");
+    free(g0);
+    free(a);
+    free(b);
+}
+
+static void onehot(q_plan *p)
+{
+    q_plan_onehot(p, NB);
+}
+
+static void harden(q_plan *p)
+{
+    q_plan_harden(p, NB);
+}
+
 /* soft mode with a one-hot plan == hard mode */
 static void check_onehot(int tied)
 {
@@ -255,23 +289,7 @@ static void check_onehot(int tied)
     q_net *qn = quantize(net, &cfg);
     init_all_widths(net, qn);
     random_hard_plan(qn->plan, 40 + (uint32_t)tied);
-    float R[NB * 5];
-    fill(R, NB * 5, 3, 1.0f);
-    size_t np = net->params.n;
-    float *gh = malloc(np * sizeof *gh);
-    run_out *h = malloc(sizeof *h), *s = malloc(sizeof *s);
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, h->y, h->dx);
-    memcpy(gh, net->params.g, np * sizeof *gh);
-    q_plan_onehot(qn->plan, NB);
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, s->y, s->dx);
-    expect_close(h->y, s->y, NB * 5, 1e-5f, "y");
-    expect_close(h->dx, s->dx, NB * 72, 1e-5f, "dx");
-    expect_close(gh, net->params.g, np, 1e-4f, "param grad");
-    free(gh);
-    free(h);
-    free(s);
+    same_after(net, qn->plan, onehot, 1e-5f);
     q_net_free(qn);
     nn_net_free(net);
 }
@@ -407,24 +425,7 @@ START_TEST(test_keep1_is_hard)
     nn_rng_init(&r, 14, NN_STREAM_TEST, 0, 0);
     for (size_t e = 0; e < (size_t)NB * (size_t)qn->plan->nlayers * 3; e++)
         qn->plan->pw[e] = nn_rng_uniform(&r);
-    float R[NB * 5];
-    fill(R, NB * 5, 3, 1.0f);
-    size_t np = net->params.n;
-    float *gs = malloc(np * sizeof *gs);
-    run_out *h = malloc(sizeof *h), *s = malloc(sizeof *s);
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, s->y, s->dx);
-    memcpy(gs, net->params.g, np * sizeof *gs);
-    q_plan_harden(qn->plan, NB);
-    qn->plan->mode = Q_PLAN_HARD;
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, h->y, h->dx);
-    expect_close(h->y, s->y, NB * 5, 1e-6f, "y");
-    expect_close(h->dx, s->dx, NB * 72, 1e-6f, "dx");
-    expect_close(net->params.g, gs, np, 1e-5f, "param grad");
-    free(gs);
-    free(h);
-    free(s);
+    same_after(net, qn->plan, harden, 1e-6f);
     q_net_free(qn);
     nn_net_free(net);
 }
