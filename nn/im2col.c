@@ -144,7 +144,6 @@ static void phase_cols(const nn_conv_geom *g, const planes_shape *s, int b, int 
         *j1 = *j0;
 }
 
-/* plane (a, b)[i][j] = xpad[i*SH + a][j*SW + b] */
 #if defined(__AVX512F__)
 /* fill_plane for plane rows of at most 16 and input rows of at most 32:
  * each plane row is one permute of the input row's two registers, its
@@ -184,6 +183,7 @@ static int fill_plane16(const nn_conv_geom *g, const planes_shape *s, const floa
 }
 #endif
 
+/* plane (a, b)[i][j] = xpad[i*SH + a][j*SW + b] */
 static void fill_plane(const nn_conv_geom *g, const planes_shape *s, const float *xc, int a, int b,
                        float *pl)
 {
