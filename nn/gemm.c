@@ -239,20 +239,20 @@ typedef struct {
     int mr, nr;
     gemm_tile_fn tile; /* NULL: not in this build */
     gemm_pack_fn pack;
-    const char *cpu;   /* __builtin_cpu_supports feature, NULL: any CPU */
 } gemm_impl;
 
-/* by nn_gemm_kernel; AUTO tries the others in order */
+/* by nn_gemm_kernel; AUTO tries the others in order (nn_gemm_available
+ * asks the CPU: __builtin_cpu_supports takes only literal names) */
 static const gemm_impl IMPLS[] = {
-    {"auto", 0, 0, NULL, NULL, NULL},
+    {"auto", 0, 0, NULL, NULL},
 #if GEMM_X86
-    {"avx512", 8, 32, tile512_32, pack512, "avx512f"},
-    {"avx2", 6, 16, tile256_16, pack_cols, "avx2"},
+    {"avx512", 8, 32, tile512_32, pack512},
+    {"avx2", 6, 16, tile256_16, pack_cols},
 #else
-    {"avx512", 8, 32, NULL, NULL, NULL},
-    {"avx2", 6, 16, NULL, NULL, NULL},
+    {"avx512", 8, 32, NULL, NULL},
+    {"avx2", 6, 16, NULL, NULL},
 #endif
-    {"portable", 8, PORT_NR, tile_portable, pack_cols, NULL},
+    {"portable", 8, PORT_NR, tile_portable, pack_cols},
 };
 
 int nn_gemm_available(nn_gemm_kernel k)
