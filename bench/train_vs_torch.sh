@@ -9,8 +9,9 @@
 # the C benchmarks (torch_step.py imports the peer script: the same
 # gather, forward, loss, backward and SGD step; --qat 4 for W4A4).
 # Every round runs each case under every OpenBLAS setting (CORETYPES,
-# default: OPENBLAS_CORETYPE as found, Haswell when unset, and then unset:
-# OpenBLAS's own CPU guess) and thread count (THREADS, default "2 1"),
+# default: OPENBLAS_CORETYPE as found, Haswell when unset, and then unset
+# together with OPENBLAS_L2_SIZE, which machines that set the one set
+# beside it: OpenBLAS's own CPU guess) and thread count (THREADS, default "2 1"),
 # qadapt then PyTorch under the same environment, so that load from other
 # processes hits both alike; ROUNDS (default 3) rounds interleave it all.
 # Printed: each run as it ends, then per case, setting and thread count the
@@ -62,7 +63,7 @@ one_case() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "train_vs_torch: $(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "OpenBLAS settings: $coretypes; threads: $threads; cases: $cases; $rounds rounds"
+echo "OpenBLAS settings: $coretypes (OPENBLAS_L2_SIZE ${OPENBLAS_L2_SIZE:-unset} unless unset); threads: $threads; cases: $cases; $rounds rounds"
 r=1
 while [ "$r" -le "$rounds" ]; do
     for ct in $coretypes; do
@@ -70,7 +71,7 @@ while [ "$r" -le "$rounds" ]; do
             for c in $cases; do
                 k="$c.$ct.$t"
                 if [ "$ct" = unset ]; then
-                    (unset OPENBLAS_CORETYPE; one_case "$c" "$t") > "$tmp/out"
+                    (unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; one_case "$c" "$t") > "$tmp/out"
                 else
                     (OPENBLAS_CORETYPE=$ct; export OPENBLAS_CORETYPE; one_case "$c" "$t") > "$tmp/out"
                 fi

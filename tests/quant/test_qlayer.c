@@ -341,7 +341,7 @@ static void one_layer_soft(q_plan *p, int X, uint32_t key)
     p->mode = Q_PLAN_SOFT;
 }
 
-static void check_prob_grads(int tied, int wk, int ak, int keep)
+static void check_prob_grads(int tied, int wk, int ak, int keep, float min_p)
 {
     q_cfg cfg;
     q_cfg_defaults(&cfg);
@@ -350,6 +350,7 @@ static void check_prob_grads(int tied, int wk, int ak, int keep)
     cfg.ncand = 4;
     cfg.tied = tied;
     cfg.soft_keep = keep;
+    cfg.soft_min_p = min_p;
     cfg.first_bits = cfg.last_bits = 0;
     cfg.w_kind = wk;
     cfg.a_kind = ak;
@@ -387,22 +388,24 @@ static void check_prob_grads(int tied, int wk, int ak, int keep)
 
 START_TEST(test_prob_grad_untied)
 {
-    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ, 0);
-    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT, 0);
+    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.0f);
+    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT, 0, 0.0f);
 }
 END_TEST
 
 START_TEST(test_prob_grad_tied)
 {
-    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.0f);
 }
 END_TEST
 
-/* the two most probable of four: the surrogate's gradient, 0 for the others */
+/* the two (three) most probable of four, or those of p >= 0.6 (p here is
+ * 0.1 + U(0, 1)): the surrogate's gradient, 0 for the others */
 START_TEST(test_prob_grad_pruned)
 {
-    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 2);
-    check_prob_grads(1, Q_KIND_DOREFA, Q_KIND_PACT, 3);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 2, 0.0f);
+    check_prob_grads(1, Q_KIND_DOREFA, Q_KIND_PACT, 3, 0.0f);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.6f);
 }
 END_TEST
 
