@@ -3,6 +3,7 @@
  *   bench_quant [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *               [--reps R] [--batch B] [--threads T] [--shares S] [--bits W] [--cand LIST]
  *               [--modes LIST] [--input none|unsigned]
+ *               [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Four networks of the same architecture train side by side on
  * Fashion-MNIST (pixels / 255 like the PyTorch peer; SGD momentum 0.9,
@@ -34,6 +35,7 @@
  * the reference of the ratios:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fp32=..
  *          cpu_ms_per_img=<median, the process's CPU time over all threads>
+ *          gemm=.. openblas_core=.. peak_rss_mb=.. (of the process, all modes)
  * bench/bench_quant.sh adds the PyTorch peer (--qat) in the
  * same invocation. */
 #include <math.h>
@@ -43,6 +45,7 @@
 
 #include "bench_fmnist.h"
 #include "bench_util.h"
+#include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
 #include "quant/ddq.h"
@@ -56,7 +59,7 @@ static const char *const INPUT_NAMES[] = {"none", "unsigned", NULL};
 static const q_input INPUT_DOMAINS[] = {Q_INPUT_NONE, Q_INPUT_UNSIGNED};
 
 typedef struct {
-    const char *model, *cand, *modes;
+    const char *model, *cand, *modes, *gemm;
     int input; /* index into INPUT_NAMES */
     int steps, reps, batch, threads, shares, bits;
     int on[NMODES]; /* the modes that run, from modes */
@@ -106,7 +109,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
                       .batch = 128,
                       .threads = 2,
                       .shares = NN_PAR_DEFAULT_SHARES,
-                      .bits = 4};
+                      .bits = 4,
+                      .gemm = "auto"};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -118,6 +122,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--bits", .num = &a->bits, .min = 1},
         {.name = "--modes", .str = &a->modes},
         {.name = "--input", .choice = &a->input, .names = INPUT_NAMES},
+        {.name = "--gemm", .str = &a->gemm},
     };
     int rc = bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
     return rc < 0 ? rc : parse_modes(a);
@@ -229,10 +234,12 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
         for (int m = 0; m < NMODES; m++)
             if (a->on[m])
                 printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f "
-                       "ms_per_step=%.2f ratio_fp32=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
+                       "ms_per_step=%.2f ratio_fp32=%.3f cpu_ms_per_img=%.3f gemm=%s "
+                       "openblas_core=%s peak_rss_mb=%.0f final_loss=%.4f\n",
                        MODE_NAMES[m], a->model, a->batch, a->threads, med[m],
                        1e3 * a->batch / med[m], med[M_FP32] / med[m],
-                       bench_median(t[m].cpu, a->reps), t[m].loss);
+                       bench_median(t[m].cpu, a->reps), nn_blas_gemm(), nn_blas_core(),
+                       bench_peak_rss_mb(), t[m].loss);
         for (int m = 0; rc == QA_OK && m < NMODES; m++)
             if (a->on[m] && !isfinite(t[m].loss))
                 rc = qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].loss);
@@ -252,6 +259,8 @@ int main(int argc, char **argv)
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
         rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
+        rc = nn_blas_select(a.gemm, &err);
     if (rc == QA_OK)
         rc = bench_data_load(&d, 0, &err);
     if (rc == QA_OK) {

@@ -193,6 +193,11 @@ int q_cfg_check(const q_cfg *c, qa_err *err)
         return qa_fail(err, QA_ERR_CONFIG,
                        "quant.pact_alpha = %g, quant.pact_decay = %g: expected > 0 and >= 0",
                        (double)c->pact_init, (double)c->pact_decay);
+    if ((c->soft_keep > 0 || c->soft_min_p > 0.0f) && !c->tied)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "quant.soft_keep = %d, quant.soft_min_p = %g: candidate pruning needs "
+                       "quant.tied = true",
+                       c->soft_keep, (double)c->soft_min_p);
     return c->w_kind == Q_KIND_DDQ || c->a_kind == Q_KIND_DDQ ? check_ddq(&c->ddq, err) : QA_OK;
 }
 

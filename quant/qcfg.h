@@ -79,6 +79,10 @@ typedef struct {
     int last_bits;        /* width of the last conv/dense, 0 = chosen by the plan */
     int input_domain;     /* q_input: how the network input is quantized */
     int soft;             /* build the buffers of soft (relaxed) mode */
+    int soft_keep;        /* soft, tied: run the m most probable candidates per sample
+                             and layer (0 = all: the exact relaxation) */
+    float soft_min_p;     /* soft, tied: skip candidates below this probability (the
+                             most probable always runs; 0 = none) */
     float pact_init;      /* PACT alpha at the first batch */
     float pact_decay;     /* L2 decay on alpha, added to its gradient */
     float ema_momentum;   /* weight of the old value in the EMA calibration */

@@ -71,6 +71,8 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
     H5get_libversion(&maj, &min, &rel);
     printf("qadapt        %s\n", QADAPT_VERSION);
     printf("git revision  %s\n", QA_GIT_REVISION);
+    printf("GEMM          %s (qadapt's kernel unless openblas; experiment.gemm = auto picks "
+           "the fastest this CPU runs, of %s)\n", nn_blas_gemm(), nn_blas_choices());
     printf("BLAS          %s\n", nn_blas_info());
     printf("threads       %d in nn's pool (experiment.threads = 0 uses %ld online cores)\n",
            nn_par_threads(), sysconf(_SC_NPROCESSORS_ONLN));

@@ -37,6 +37,10 @@ static const cfg_key experiment_keys[] = {
      .help = "parts every sum over a batch is split into, summed in a fixed order: results are "
              "bit-identical at any thread count for one value, differ in the last bits between "
              "values; more than `threads` parts keep every thread busy"},
+    {.key = "gemm", .type = CFG_ENUM, FIELD(exp_experiment_cfg, gemm), .def = "auto",
+     .names = exp_gemm_names,
+     .help = "matrix products: qadapt's kernels (auto = the fastest this CPU runs, avx512, "
+             "avx2, portable; the same bits on every CPU) or openblas (its own CPU guess)"},
     {0},
 };
 

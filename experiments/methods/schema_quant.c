@@ -57,6 +57,13 @@ const cfg_key exp_quant_keys[] = {
              "the PyTorch peer; needs first_bits > 0); auto: signed unless data.normalize = none"},
     {.key = "soft", .type = CFG_BOOL, FIELD(soft), .def = "false",
      .help = "build the buffers of soft (relaxed) plans; adaptive methods set it themselves"},
+    {.key = "soft_keep", .type = CFG_INT, FIELD(soft_keep), .def = "0", .min = 0,
+     .max = Q_MAX_CAND,
+     .help = "soft plans (tied): run only the N most probable candidates per sample and "
+             "layer, mixed renormalised (an approximation); 0 = all (exact)"},
+    {.key = "soft_min_p", .type = CFG_FLOAT, FIELD(soft_min_p), .def = "0", .min = 0, .max = 1,
+     .help = "soft plans (tied): skip candidates below this probability, the most probable "
+             "always runs (an approximation); 0 = none (exact)"},
     {.key = "pact_alpha", .type = CFG_FLOAT, FIELD(pact_init), .def = "8", .min = 1e-3,
      .max = 1e4, .help = "PACT clip alpha at the first batch"},
     {.key = "pact_decay", .type = CFG_FLOAT, FIELD(pact_decay), .def = "0.0001", .min = 0,

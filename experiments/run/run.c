@@ -16,6 +16,7 @@
 #include "experiments/run/progress.h"
 #include "experiments/run/run_env.h"
 #include "experiments/run/run_log.h"
+#include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
 
@@ -148,6 +149,9 @@ static int run_optimizer(exp_run *r, qa_err *err)
     return rc;
 }
 
+const char *const exp_gemm_names[] = {"auto", "avx512", "avx2", "portable", "openblas", NULL};
+
+/* the compute threads and the GEMM, before anything is built */
 static int run_threads(const exp_config *c, qa_err *err)
 {
     long n = c->experiment.threads;
@@ -155,7 +159,9 @@ static int run_threads(const exp_config *c, qa_err *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
-    int rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    int rc = nn_blas_select(exp_gemm_names[c->experiment.gemm], err);
+    if (!rc)
+        rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
     return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 

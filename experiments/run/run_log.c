@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "experiments/run/datasets.h"
+#include "nn/blas.h"
 #include "nn/par.h"
 
 enum {
@@ -124,6 +125,10 @@ int exp_run_log_describe(exp_run *r, qa_err *err)
         rc = h5log_attr_i64(l, "/", "threads", nn_par_threads(), err);
     if (!rc)
         rc = h5log_attr_i64(l, "/", "shares", nn_par_shares(), err);
+    if (!rc)
+        rc = h5log_attr_str(l, "/", "gemm", nn_blas_gemm(), err);
+    if (!rc)
+        rc = h5log_attr_str(l, "/", "blas", nn_blas_info(), err);
     return rc ? rc : h5log_flush(l, err);
 }
 

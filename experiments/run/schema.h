@@ -31,7 +31,11 @@ typedef struct {
     int method;        /* index into the method registry (methods/registry.h) */
     int threads;       /* compute threads (nn_par), 0 = all online cores */
     int shares;        /* shares of every split sum (nn_par): fixes the rounding */
+    int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
 } exp_experiment_cfg;
+
+/* experiment.gemm's values, NULL-terminated (nn/blas.h's names) */
+extern const char *const exp_gemm_names[];
 
 typedef enum { EXP_NORM_DATASET, EXP_NORM_FIXED, EXP_NORM_NONE } exp_norm;
 

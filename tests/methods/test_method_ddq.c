@@ -184,9 +184,12 @@ START_TEST(test_ddq_phases_and_log)
 END_TEST
 
 /* The absolute penalty from 8 bits: the BitOps ratio comes down to the
- * target (W4A4) and stays within 8 units of 903168 BitOps of it (two of
- * the planned sides a bit away from 4 bits, the other side at 4); lambda =
- * 0 (the task alone) never gets there. */
+ * target (W4A4) and then stays on average within 8 units of 903168 BitOps
+ * of it (two of the planned sides a bit away from 4 bits, the other side at
+ * 4), no step further than 16 (the penalty's side flips only once the
+ * gates have crossed it, so the ratio oscillates around the target; how
+ * far depends on the rounding of the matrix products); lambda = 0 (the
+ * task alone) never gets there. */
 START_TEST(test_ddq_penalty_reaches_target)
 {
     qa_test_tmpdir(dir, sizeof dir, "ddq");
@@ -201,10 +204,15 @@ START_TEST(test_ddq_penalty_reaches_target)
         reached = t.ratio[i] <= TARGET_W4A4 + band ? i : -1;
     ck_assert_msg(reached >= 0 && reached < t.n / 2, "reached the target at row %d of %d",
                   reached, t.n);
-    for (int i = reached; i < t.n; i++)
-        ck_assert_msg(fabs(t.ratio[i] - TARGET_W4A4) <= band,
+    double mean = 0.0;
+    for (int i = reached; i < t.n; i++) {
+        ck_assert_msg(fabs(t.ratio[i] - TARGET_W4A4) <= 2.0 * band,
                       "step %g: ratio %g, target %g +- %g", t.step[i], t.ratio[i], TARGET_W4A4,
-                      band);
+                      2.0 * band);
+        mean += t.ratio[i] / (t.n - reached);
+    }
+    ck_assert_msg(fabs(mean - TARGET_W4A4) <= band, "mean ratio %g after row %d, target %g +- %g",
+                  mean, reached, TARGET_W4A4, band);
     trace_free(&t);
     H5Fclose(f);
     char *none[] = {"experiment.name=none", "train.epochs=4", "ddq.lambda=0", "ddq.fit=false",
