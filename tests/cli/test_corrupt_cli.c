@@ -215,7 +215,7 @@ START_TEST(test_grid_folder)
     data_image_free(&s);
     data_image_free(&t);
     ck_assert_int_eq(cli(&err, "--grid", path_of("sheet4.png"), "--data", path_of("c.ini"),
-                         "--set", "data.folder_side=4", NULL), QA_ERR_ARG);
+                         "--set", "data.folder_side=4", NULL), QA_ERR_CONFIG);
     ck_assert_msg(strstr(err.msg, "data.folder_side=4"), "%s", err.msg);
 }
 END_TEST
