@@ -39,6 +39,22 @@ static int stop_requested(const exp_run *r)
     return r->opts->stop && *r->opts->stop;
 }
 
+int exp_grid_check(const exp_run *r, qa_err *err)
+{
+    const cfg_name_list *l = &r->cfg->eval.grid_corruptions;
+    int c = r->train_set.c;
+    for (int i = 0; i < l->n; i++) {
+        if (!env_corruption_is_identity(l->v[i], c))
+            continue;
+        char where[400];
+        exp_config_key_where(r->cfg, "eval", "grid_corruptions", where, sizeof where);
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %s is the identity on %d-channel images: leave "
+                       "it out (its cells would be clean images)", where,
+                       env_corruption_get(l->v[i])->name, c);
+    }
+    return QA_OK;
+}
+
 static int make_cells(grid *g, qa_err *err)
 {
     const exp_config *c = g->r->cfg;

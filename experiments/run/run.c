@@ -284,6 +284,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
 static int run_open(exp_run *r, qa_err *err)
 {
     int rc = run_data(r, err);
+    if (!rc && (r->cfg->eval.grid || r->opts->eval_only))
+        rc = exp_grid_check(r, err);
     if (!rc && r->method->create)
         rc = r->method->create(r, &r->mstate, err);
     if (!rc)
