@@ -221,10 +221,11 @@ static int write_table(grid *g, qa_err *err)
         H5Pset_create_intermediate_group(lcpl, 1);
         hid_t ds = H5Dcreate2(h5log_file(g->r->log), "/eval/grid", t, space, lcpl, H5P_DEFAULT,
                               H5P_DEFAULT);
-        if (ds < 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
-            rc = qa_fail(err, QA_ERR_IO, "%s: cannot write /eval/grid", h5log_path(g->r->log));
-        if (ds >= 0)
-            H5Dclose(ds);
+        herr_t w = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
+        if (ds >= 0 && H5Dclose(ds) < 0) /* what a full disk fails at */
+            w = -1;
+        if (w < 0) /* before any other call clears HDF5's error stack */
+            rc = exp_h5_fail(h5log_path(g->r->log), "cannot write /eval/grid", err);
         H5Pclose(lcpl);
         H5Sclose(space);
     }
