@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/io/dirlock.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
 
@@ -44,26 +45,12 @@ typedef struct {
     long run_done;
     double t0;
     sig_atomic_t forwarded; /* signals passed on to the children so far */
+    int lock_fd;            /* the sweep folder's lock (io/dirlock.h), -1: none */
 } sweeper;
 
 static void on_child(int sig)
 {
     (void)sig;
-}
-
-static int mkdir_p(const char *path, qa_err *err)
-{
-    char buf[1100];
-    snprintf(buf, sizeof buf, "%s/", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return qa_fail(err, QA_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return QA_OK;
 }
 
 static void point_label(const sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
@@ -135,7 +122,10 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
     exp_sweep_point *pt = &sw->pts[p];
     char folder[1100], log_path[1200], name[64];
     snprintf(folder, sizeof folder, "%s/%s", sw->dir, pt->hash);
-    int rc = mkdir_p(folder, err);
+    /* the point of a killed sweep may still be closing its run file (it was
+     * sent SIGTERM): wait for it rather than fail the point */
+    int lock, rc = exp_dir_claim_wait(folder, "a run", 60.0, &lock, err);
+    exp_dir_release(lock);
     if (rc)
         return rc;
     snprintf(log_path, sizeof log_path, "%s/log.txt", folder);
@@ -319,8 +309,8 @@ static int prepare(sweeper *sw, exp_sweep_spec *spec, qa_err *err)
     rc = exp_sweep_resolve(spec, o->sets, o->nsets, sw->pts, &sw->npoints, err);
     if (!rc)
         rc = sweep_dir(sw, err);
-    if (!rc)
-        rc = mkdir_p(sw->dir, err);
+    if (!rc) /* one sweep per folder: two ran every point twice and raced on the index */
+        rc = exp_dir_claim(sw->dir, "a sweep", &sw->lock_fd, err);
     if (rc)
         return rc;
     /* the queue has room for one retry per point in front of its head */
@@ -344,7 +334,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
     memset(res, 0, sizeof *res);
     if (o->jobs < 1)
         return qa_fail(err, QA_ERR_ARG, "--jobs must be at least 1 (got %d)", o->jobs);
-    sweeper sw = {.o = o, .t0 = exp_now()};
+    sweeper sw = {.o = o, .t0 = exp_now(), .lock_fd = -1};
     exp_sweep_spec *spec = malloc(sizeof *spec);
     sw.spec = spec;
     int rc = spec ? prepare(&sw, spec, err) : qa_fail(err, QA_ERR_NOMEM, "out of memory");
@@ -370,6 +360,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
             rc = rc2;
         }
     }
+    exp_dir_release(sw.lock_fd);
     snprintf(res->dir, sizeof res->dir, "%s", sw.dir);
     count(&sw, res);
     res->seconds = exp_now() - sw.t0;
