@@ -1,7 +1,9 @@
 /* sweep_exec.c: running a sweep's points as child processes.
  *
  * Each point is `EXE run CONFIG [--set user]... [--set axis=v]... --set
- * experiment.name=<hash> --out DIR`, stdout and stderr appended to
+ * experiment.name=<hash> --out DIR [--resume]` (--resume when the folder
+ * has a checkpoint: a killed sweep continues its points where their last
+ * epoch ended), stdout and stderr appended to
  * DIR/<hash>/log.txt. Children get their own process group, so a Ctrl-C on
  * the terminal reaches only this process, which forwards it once to each
  * running child (each then finishes its step and closes its run file as
@@ -21,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/io/ckpt.h"
 #include "experiments/io/dirlock.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
@@ -88,10 +91,21 @@ static void progress(sweeper *sw, const exp_sweep_point *pt, const char *what)
     fflush(f);
 }
 
+/* A point's first attempt continues from the checkpoint an interrupted
+ * or killed sweep left in its folder; a retry starts afresh, in case it
+ * was the checkpoint that made the first attempt fail. */
+static int resumable(const exp_sweep_point *pt, const char *folder)
+{
+    char run_path[1200], ck[1300];
+    snprintf(run_path, sizeof run_path, "%s/run.h5", folder);
+    exp_ckpt_path(run_path, ck, sizeof ck);
+    return pt->attempts == 0 && access(ck, F_OK) == 0;
+}
+
 /* argv of a point's child; strings point into sets/own, which the caller keeps. */
 static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
                       char (*own)[EXP_SWEEP_VALUE_LEN + 128], char *name, size_t name_n,
-                      const char *exe)
+                      const char *exe, int resume)
 {
     const exp_sweep_opts *o = sw->o;
     int n = 0;
@@ -113,6 +127,8 @@ static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
     argv[n++] = name;
     argv[n++] = "--out";
     argv[n++] = (char *)sw->dir;
+    if (resume)
+        argv[n++] = "--resume";
     argv[n] = NULL;
     return n;
 }
@@ -141,7 +157,7 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
         free(own);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory starting a point");
     }
-    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe);
+    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe, resumable(pt, folder));
     char when[32];
     h5log_now(when, sizeof when);
     dprintf(fd, "== %s attempt %d:", when, pt->attempts + 1);
