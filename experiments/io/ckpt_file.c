@@ -272,9 +272,11 @@ int exp_ckpt_read(exp_ckpt **out, const char *path, qa_err *err)
         return QA_ERR_NOMEM;
     ck->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (ck->file < 0) {
-        int rc = exp_h5_fail(path, "not a readable checkpoint (truncated or damaged)", err);
+        exp_h5_fail(path, "not a readable checkpoint (truncated or damaged)", err);
         ckpt_free(ck);
-        return rc == QA_ERR_IO ? QA_ERR_FORMAT : rc;
+        if (err) /* the code said IO while the call returned FORMAT */
+            err->code = QA_ERR_FORMAT;
+        return QA_ERR_FORMAT;
     }
     char format[64];
     int64_t version = 0;
