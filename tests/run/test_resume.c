@@ -6,6 +6,7 @@
  * fp32 and for method fixed (quantizer steps). Also: SIGTERM then resume, a
  * resume refused for a changed key (the run file left as it was), more
  * epochs on resume, corrupt/truncated/missing checkpoints, --help-config. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,6 +415,26 @@ static long data_offset(const char *file, const char *dset)
     return (long)(addr + size / 2);
 }
 
+/* Element 3 of the float dataset dset of file becomes NaN, written through
+ * HDF5 so that its checksum is right. */
+static void set_nan(const char *file, const char *dset)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dset, H5P_DEFAULT);
+    ck_assert(f >= 0 && d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    ck_assert_int_gt(n, 3);
+    float *v = malloc((size_t)n * sizeof *v);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    v[3] = NAN;
+    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    free(v);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
 START_TEST(test_corrupt_checkpoint)
 {
     char path[256], ck[256];
@@ -440,6 +461,10 @@ START_TEST(test_corrupt_checkpoint)
 
     write_all(ck, "[train]\nepochs = 2\n", 19); /* not HDF5 at all */
     expect_refused(resume, path, "not a readable checkpoint", NULL);
+
+    write_all(ck, good, n); /* a NaN in the batch-norm statistics, checksums right */
+    set_nan(ck, "/sets/net/buf");
+    expect_refused(resume, path, "/sets/net/buf holds nan at index 3 (damaged or edited", NULL);
 
     write_all(ck, good, n); /* intact again: the same resume goes through */
     code = run(resume);
