@@ -72,25 +72,31 @@ int exp_run_log_path(const exp_run *r, char *buf, size_t n, qa_err *err)
     return QA_OK;
 }
 
+/* The run folder claimed before the .part is created (another run would
+ * truncate ours), and the files a second Ctrl-C removes made known. */
+static int claim_folder(exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    int rc = exp_dir_claim_for(res->path, "a run, qadapt eval or a sweep's point", &r->lock_fd,
+                               err);
+    if (rc || !r->opts->temp_file)
+        return rc;
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.part", res->path);
+    r->opts->temp_file(tmp);
+    exp_ckpt_path(res->path, tmp, sizeof tmp - 4);
+    strcat(tmp, ".tmp");
+    r->opts->temp_file(tmp);
+    return QA_OK;
+}
+
 int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
 {
     int rc = exp_run_log_path(r, res->path, sizeof res->path, err);
-    if (!rc) /* before the .part is created: another run would truncate ours */
-        rc = exp_dir_claim_for(res->path, "a run, qadapt eval or a sweep's point", &r->lock_fd,
-                               err);
-    if (rc) {
-        res->path[0] = '\0';
-        return rc;
-    }
-    if (r->opts->temp_file) {
-        char tmp[1200];
-        snprintf(tmp, sizeof tmp, "%s.part", res->path);
-        r->opts->temp_file(tmp);
-        exp_ckpt_path(res->path, tmp, sizeof tmp - 4);
-        strcat(tmp, ".tmp");
-        r->opts->temp_file(tmp);
-    }
-    rc = h5log_create(&r->log, res->path, err);
+    if (!rc && !r->opts->read_only) /* qadapt export writes nothing: no claim */
+        rc = claim_folder(r, res, err);
+    if (!rc)
+        rc = r->opts->read_only ? h5log_create_mem(&r->log, res->path, err)
+                                : h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;
@@ -192,6 +198,8 @@ static int log_outcome(exp_run *r, const exp_run_result *res, qa_err *err)
  * resume, data that cannot be loaded), replaces no run file that exists. */
 static int keep_previous(const exp_run *r, const exp_run_result *res, int outcome_rc)
 {
+    if (r->opts->read_only) /* qadapt export: read, never written */
+        return 1;
     if (r->opts->eval_only)
         return res->status != EXP_RUN_COMPLETE || outcome_rc;
     return !r->started && access(res->path, F_OK) == 0;
