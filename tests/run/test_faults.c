@@ -190,19 +190,6 @@ START_TEST(test_run_in_use)
 }
 END_TEST
 
-static char *read_all(const char *path, long *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)*n + 1);
-    ck_assert_int_eq(fread(b, 1, (size_t)*n, f), (size_t)*n);
-    fclose(f);
-    return b;
-}
-
 /* A complete run in tmp/<sub>, then argv fails (code): the run file must be
  * byte for byte what it was, and the message say so. */
 static void expect_kept(const char *sub, char **argv, int code)
@@ -210,11 +197,11 @@ static void expect_kept(const char *sub, char **argv, int code)
     char path[256];
     path_in(path, sizeof path, sub, "run.h5");
     long n0, n1;
-    char *before = read_all(path, &n0);
+    char *before = run_bin_read_file(path, &n0);
     int got = run(argv);
     ck_assert_msg(got == code, "exit %d: %s", got, err_text);
     ck_assert_msg(strstr(err_text, "run.h5 is left as it was"), "%s", err_text);
-    char *after = read_all(path, &n1);
+    char *after = run_bin_read_file(path, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was replaced", path);
     free(before);
     free(after);

@@ -315,20 +315,6 @@ static char **quick_with(const char *extra1, const char *extra2)
     return argv;
 }
 
-/* The whole content of a file (malloc'd), *n its size. */
-static char *read_all(const char *path, long *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)*n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)*n, f), (size_t)*n);
-    fclose(f);
-    return buf;
-}
-
 static void write_all(const char *path, const char *buf, long n)
 {
     FILE *f = fopen(path, "wb");
@@ -342,11 +328,11 @@ static void write_all(const char *path, const char *buf, long n)
 static void expect_refused(char **argv, const char *run_path, const char *f1, const char *f2)
 {
     long n0, n1;
-    char *before = read_all(run_path, &n0);
+    char *before = run_bin_read_file(run_path, &n0);
     int code = run(argv);
     ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
     ck_assert_msg(strstr(err_text, f1) && (!f2 || strstr(err_text, f2)), "%s", err_text);
-    char *after = read_all(run_path, &n1);
+    char *after = run_bin_read_file(run_path, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was changed", run_path);
     free(before);
     free(after);
@@ -443,7 +429,7 @@ START_TEST(test_corrupt_checkpoint)
     int code = run(args_for(tmp, quick_with(NULL, NULL), 0));
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
     long n;
-    char *good = read_all(ck, &n);
+    char *good = run_bin_read_file(ck, &n);
     char **resume = args_for(tmp, quick_with("train.epochs=2", NULL), 1);
 
     write_all(ck, good, n / 2); /* truncated */
