@@ -13,12 +13,15 @@ int exp_arg_value(int argc, char **argv, int *i, const char *opt, const char *co
                   const char **val, qa_err *err)
 {
     size_t n = strlen(opt);
-    if (argv[*i][n] == '=') {
+    if (argv[*i][n] == '=')
         *val = argv[*i] + n + 1;
-        return QA_OK;
-    }
-    if (*i + 1 >= argc)
+    else if (*i + 1 < argc)
+        *val = argv[++*i];
+    else
         return qa_fail(err, QA_ERR_ARG, "%s needs a value (see qadapt %s --help)", opt, command);
-    *val = argv[++*i];
+    /* --out '' meant the file system's root */
+    if (!**val)
+        return qa_fail(err, QA_ERR_ARG, "%s needs a value, not an empty string (see qadapt %s "
+                       "--help)", opt, command);
     return QA_OK;
 }

@@ -11,7 +11,7 @@
 int exp_arg_is(const char *arg, const char *opt);
 /* The value of option opt at argv[*i]: after its '=' or the next argument
  * (*i then moves to it); an error naming opt and `qadapt <command> --help`
- * when there is none. */
+ * when there is none or it is empty. */
 int exp_arg_value(int argc, char **argv, int *i, const char *opt, const char *command,
                   const char **val, qa_err *err);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/cmd_stop.h"
@@ -13,6 +14,7 @@
 #include "experiments/cli/schema.h"
 #include "experiments/cli/sweep.h"
 #include "experiments/methods/registry.h"
+#include "experiments/run/checkpoint.h"
 #include "experiments/run/run.h"
 
 static void run_usage(void)
@@ -82,6 +84,22 @@ static void join_args(int argc, char **argv, char *buf, size_t n)
         used += (size_t)snprintf(buf + used, n - used, " %s", argv[i]);
 }
 
+/* A failed run's message, then what is at its run file's path. */
+static int file_note(const exp_run_result *res, int rc, qa_err *err)
+{
+    char msg[sizeof err->msg], ck[1100];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    exp_ckpt_path(res->path, ck, sizeof ck);
+    if (res->file == EXP_FILE_WRITTEN)
+        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res->path);
+    if (res->file == EXP_FILE_KEPT)
+        return qa_fail(err, rc, "%s (%s is left as it was)", msg, res->path);
+    if (access(ck, F_OK) == 0)
+        return qa_fail(err, rc, "%s (no run file written; the last checkpoint %s is intact: "
+                       "qadapt run --resume continues from it)", msg, ck);
+    return qa_fail(err, rc, "%s (no run file written)", msg);
+}
+
 static int run_config(const run_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
@@ -90,18 +108,16 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
     int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
     exp_run_result res = {0};
     exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
-                         .progress = stderr, .resume = a->resume};
+                         .progress = stderr, .resume = a->resume,
+                         .temp_file = exp_stop_remove_on_exit};
     if (!rc) {
         exp_sweep_note(a->config, stderr);
         exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     free(cfg);
-    if (rc && res.path[0]) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res.path);
-    }
+    if (rc && res.path[0])
+        return file_note(&res, rc, err);
     if (rc)
         return rc;
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,

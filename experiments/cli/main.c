@@ -1,5 +1,6 @@
 /* main.c: the qadapt executable: dispatches to a command, and is the only
  * place that prints errors and chooses exit codes. */
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,10 @@ static int exit_code(int status)
 
 int main(int argc, char **argv)
 {
+    /* Every file qadapt opens it closes itself. HDF5's exit handler would
+     * close again a file whose close failed (a full disk): it crashed there
+     * (signal 11 in H5F__close_cb) after the error had been reported. */
+    H5dont_atexit();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -290,17 +290,25 @@ typedef struct {
     char head[MAX_FIELDS][256];
 } csv_table;
 
+/* t is emptied first, whatever happens (its cells are freed by the caller).
+ * Lines are read whole however long (a fixed buffer split a 50 KB line into
+ * junk rows); each field keeps its first 255 bytes. */
 static int csv_read(const char *path, csv_table *t, qa_err *err)
 {
+    memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
+    if (!f && errno == ENOENT)
+        return qa_fail(err, QA_ERR_IO, "%s: no such file: not a sweep folder (qadapt sweep "
+                       "writes its index.csv)", path);
     if (!f)
         return qa_fail(err, QA_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char line[MAX_FIELDS * 260];
+    char *line = NULL;
+    size_t size = 0;
     int cap = 0, rc = QA_OK;
-    memset(t, 0, sizeof *t);
-    if (!fgets(line, sizeof line, f) || (t->nfields = exp_csv_split(line, t->head, MAX_FIELDS)) < 2)
+    if (getline(&line, &size, f) < 0 ||
+        (t->nfields = exp_csv_split(line, t->head, MAX_FIELDS)) < 2)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: no header line", path);
-    while (!rc && fgets(line, sizeof line, f)) {
+    while (!rc && getline(&line, &size, f) >= 0) {
         if (t->rows == cap) {
             cap = cap ? 2 * cap : 64;
             void *c = realloc(t->cell, (size_t)cap * sizeof *t->cell);
@@ -314,6 +322,7 @@ static int csv_read(const char *path, csv_table *t, qa_err *err)
         exp_csv_split(line, t->cell[t->rows], MAX_FIELDS);
         t->rows++;
     }
+    free(line);
     fclose(f);
     return rc;
 }

@@ -1,7 +1,9 @@
 /* sweep_exec.c: running a sweep's points as child processes.
  *
  * Each point is `EXE run CONFIG [--set user]... [--set axis=v]... --set
- * experiment.name=<hash> --out DIR`, stdout and stderr appended to
+ * experiment.name=<hash> --out DIR [--resume]` (--resume when the folder
+ * has a checkpoint: a killed sweep continues its points where their last
+ * epoch ended), stdout and stderr appended to
  * DIR/<hash>/log.txt. Children get their own process group, so a Ctrl-C on
  * the terminal reaches only this process, which forwards it once to each
  * running child (each then finishes its step and closes its run file as
@@ -21,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/io/ckpt.h"
+#include "experiments/io/dirlock.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
 
@@ -44,26 +48,12 @@ typedef struct {
     long run_done;
     double t0;
     sig_atomic_t forwarded; /* signals passed on to the children so far */
+    int lock_fd;            /* the sweep folder's lock (io/dirlock.h), -1: none */
 } sweeper;
 
 static void on_child(int sig)
 {
     (void)sig;
-}
-
-static int mkdir_p(const char *path, qa_err *err)
-{
-    char buf[1100];
-    snprintf(buf, sizeof buf, "%s/", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return qa_fail(err, QA_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return QA_OK;
 }
 
 static void point_label(const sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
@@ -101,10 +91,21 @@ static void progress(sweeper *sw, const exp_sweep_point *pt, const char *what)
     fflush(f);
 }
 
+/* A point's first attempt continues from the checkpoint an interrupted
+ * or killed sweep left in its folder; a retry starts afresh, in case it
+ * was the checkpoint that made the first attempt fail. */
+static int resumable(const exp_sweep_point *pt, const char *folder)
+{
+    char run_path[1200], ck[1300];
+    snprintf(run_path, sizeof run_path, "%s/run.h5", folder);
+    exp_ckpt_path(run_path, ck, sizeof ck);
+    return pt->attempts == 0 && access(ck, F_OK) == 0;
+}
+
 /* argv of a point's child; strings point into sets/own, which the caller keeps. */
 static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
                       char (*own)[EXP_SWEEP_VALUE_LEN + 128], char *name, size_t name_n,
-                      const char *exe)
+                      const char *exe, int resume)
 {
     const exp_sweep_opts *o = sw->o;
     int n = 0;
@@ -126,6 +127,8 @@ static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
     argv[n++] = name;
     argv[n++] = "--out";
     argv[n++] = (char *)sw->dir;
+    if (resume)
+        argv[n++] = "--resume";
     argv[n] = NULL;
     return n;
 }
@@ -135,7 +138,10 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
     exp_sweep_point *pt = &sw->pts[p];
     char folder[1100], log_path[1200], name[64];
     snprintf(folder, sizeof folder, "%s/%s", sw->dir, pt->hash);
-    int rc = mkdir_p(folder, err);
+    /* the point of a killed sweep may still be closing its run file (it was
+     * sent SIGTERM): wait for it rather than fail the point */
+    int lock, rc = exp_dir_claim_wait(folder, "a run", 60.0, &lock, err);
+    exp_dir_release(lock);
     if (rc)
         return rc;
     snprintf(log_path, sizeof log_path, "%s/log.txt", folder);
@@ -151,7 +157,7 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
         free(own);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory starting a point");
     }
-    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe);
+    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe, resumable(pt, folder));
     char when[32];
     h5log_now(when, sizeof when);
     dprintf(fd, "== %s attempt %d:", when, pt->attempts + 1);
@@ -319,8 +325,8 @@ static int prepare(sweeper *sw, exp_sweep_spec *spec, qa_err *err)
     rc = exp_sweep_resolve(spec, o->sets, o->nsets, sw->pts, &sw->npoints, err);
     if (!rc)
         rc = sweep_dir(sw, err);
-    if (!rc)
-        rc = mkdir_p(sw->dir, err);
+    if (!rc) /* one sweep per folder: two ran every point twice and raced on the index */
+        rc = exp_dir_claim(sw->dir, "a sweep", &sw->lock_fd, err);
     if (rc)
         return rc;
     /* the queue has room for one retry per point in front of its head */
@@ -344,7 +350,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
     memset(res, 0, sizeof *res);
     if (o->jobs < 1)
         return qa_fail(err, QA_ERR_ARG, "--jobs must be at least 1 (got %d)", o->jobs);
-    sweeper sw = {.o = o, .t0 = exp_now()};
+    sweeper sw = {.o = o, .t0 = exp_now(), .lock_fd = -1};
     exp_sweep_spec *spec = malloc(sizeof *spec);
     sw.spec = spec;
     int rc = spec ? prepare(&sw, spec, err) : qa_fail(err, QA_ERR_NOMEM, "out of memory");
@@ -370,6 +376,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
             rc = rc2;
         }
     }
+    exp_dir_release(sw.lock_fd);
     snprintf(res->dir, sizeof res->dir, "%s", sw.dir);
     count(&sw, res);
     res->seconds = exp_now() - sw.t0;

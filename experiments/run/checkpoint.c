@@ -5,6 +5,7 @@
  * pretrained.h). The file itself: io/ckpt_file.c. */
 #include "experiments/run/checkpoint.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,20 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
     return QA_OK;
 }
 
+/* A value a run cannot have saved: its parameters, batch-norm statistics
+ * and optimizer moments are finite when a checkpoint is written (a NaN in
+ * training fails the run first), so a NaN or Inf was put there since; it
+ * was restored silently and spread through the resumed run. */
+static int check_finite(const exp_ckpt *ck, const char *where, const char *name,
+                        const float *v, size_t n, qa_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return qa_fail(err, QA_ERR_FORMAT, "%s: %s/%s holds %g at index %zu (damaged "
+                           "or edited checkpoint)", ck->path, where, name, v[i], i);
+    return QA_OK;
+}
+
 static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
 {
     nn_params *p = s->p;
@@ -328,6 +343,14 @@ static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
         rc = exp_ckpt_read_array(ck, g, where, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
     if (!rc && s->opt->v)
         rc = exp_ckpt_read_array(ck, g, where, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+    if (!rc)
+        rc = check_finite(ck, where, "w", p->w, p->n, err);
+    if (!rc)
+        rc = check_finite(ck, where, "buf", p->buf, p->nbuf, err);
+    if (!rc)
+        rc = check_finite(ck, where, "m", s->opt->m, p->n, err);
+    if (!rc && s->opt->v)
+        rc = check_finite(ck, where, "v", s->opt->v, p->n, err);
     if (!rc)
         s->opt->t = (long)t;
     free(want);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/io/dirlock.h"
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
 #include "experiments/run/grid.h"
@@ -108,8 +109,12 @@ static int run_loaders(exp_run *r, qa_err *err)
         rc = data_loader_init(&r->val_loader, r->split.val, r->split.nval, &el, err);
     if (!rc)
         rc = data_loader_init(&r->test_loader, NULL, ntest, &el, err);
-    if (rc)
-        return qa_err_prefix(err, "%s: ", r->train_set.source);
+    if (rc) { /* config values the data cannot meet (fewer images than a batch) */
+        qa_err_prefix(err, "%s: ", r->train_set.source);
+        if (err && rc == QA_ERR_ARG)
+            err->code = QA_ERR_CONFIG;
+        return rc == QA_ERR_ARG ? QA_ERR_CONFIG : rc;
+    }
     r->steps_per_epoch = data_loader_batches(&r->train_loader);
     r->total_steps = r->steps_per_epoch * c->train.epochs;
     return run_normalization(r, err);
@@ -323,6 +328,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
 static int run_open(exp_run *r, qa_err *err)
 {
     int rc = run_data(r, err);
+    if (!rc && (r->cfg->eval.grid || r->opts->eval_only))
+        rc = exp_grid_check(r, err);
     if (!rc && r->method->create)
         rc = r->method->create(r, &r->mstate, err);
     if (!rc)
@@ -380,12 +387,14 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
 {
     exp_run *r = *out = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
+    res->file = EXP_FILE_NONE;
     res->test_acc = res->test_loss = NAN;
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->method = method;
     r->cfg = cfg;
     r->opts = opts;
+    r->lock_fd = -1;
     r->seed = (uint64_t)cfg->experiment.seed;
     r->t_start = exp_now();
     exp_ckpt *ck = NULL;
@@ -403,11 +412,7 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
-    if (rc && opts->resume && r->log) { /* refused before training: the run file stays */
-        h5log_discard(r->log);
-        r->log = NULL;
-        res->path[0] = '\0';
-    }
+    r->started = !rc;
     return rc;
 }
 
@@ -447,6 +452,7 @@ int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
                   : res->epochs < r->cfg->train.epochs ? EXP_RUN_INTERRUPTED
                                                         : EXP_RUN_COMPLETE;
     rc = exp_run_log_close(r, res, rc, err);
+    exp_dir_release(r->lock_fd);
     run_free(r);
     free(r);
     return rc;

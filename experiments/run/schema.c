@@ -191,6 +191,19 @@ static int check_name(exp_config *c, qa_err *err)
                    "no '/', not '.' or '..')", where, name);
 }
 
+/* An empty out_dir put the run file at /<name>/run.h5, at the root of the
+ * file system, without a word. */
+static int check_out_dir(exp_config *c, qa_err *err)
+{
+    if (c->experiment.out_dir[0])
+        return QA_OK;
+    char where[400];
+    key_where(c, "experiment", "out_dir", where, sizeof where);
+    return qa_fail(err, QA_ERR_CONFIG, "%s is empty: runs would be written to /%s/ at the root "
+                   "of the file system; name a folder (the default is runs)", where,
+                   c->experiment.name);
+}
+
 /* The grid's corruptions must be implemented: found when the config is
  * bound, before a run file exists, not after the training. */
 static int check_grid(exp_config *c, qa_err *err)
@@ -220,6 +233,8 @@ int exp_run_config_check(exp_config *c, qa_err *err)
     int rc = check_normalize(c, err);
     if (!rc)
         rc = check_name(c, err);
+    if (!rc)
+        rc = check_out_dir(c, err);
     if (!rc)
         rc = check_grid(c, err);
     return rc ? rc : exp_env_check(c, 0, err);

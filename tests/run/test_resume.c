@@ -9,6 +9,7 @@
  * refused). Also: SIGTERM then resume, a resume refused for a changed key
  * (the run file left as it was), more epochs on resume,
  * corrupt/truncated/missing checkpoints, --help-config. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,20 +355,6 @@ static char **quick_with(const char *extra1, const char *extra2)
     return argv;
 }
 
-/* The whole content of a file (malloc'd), *n its size. */
-static char *read_all(const char *path, long *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)*n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)*n, f), (size_t)*n);
-    fclose(f);
-    return buf;
-}
-
 static void write_all(const char *path, const char *buf, long n)
 {
     FILE *f = fopen(path, "wb");
@@ -381,11 +368,11 @@ static void write_all(const char *path, const char *buf, long n)
 static void expect_refused(char **argv, const char *run_path, const char *f1, const char *f2)
 {
     long n0, n1;
-    char *before = read_all(run_path, &n0);
+    char *before = run_bin_read_file(run_path, &n0);
     int code = run(argv);
     ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
     ck_assert_msg(strstr(err_text, f1) && (!f2 || strstr(err_text, f2)), "%s", err_text);
-    char *after = read_all(run_path, &n1);
+    char *after = run_bin_read_file(run_path, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was changed", run_path);
     free(before);
     free(after);
@@ -501,6 +488,26 @@ static long data_offset(const char *file, const char *dset)
     return (long)(addr + size / 2);
 }
 
+/* Element 3 of the float dataset dset of file becomes NaN, written through
+ * HDF5 so that its checksum is right. */
+static void set_nan(const char *file, const char *dset)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dset, H5P_DEFAULT);
+    ck_assert(f >= 0 && d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    ck_assert_int_gt(n, 3);
+    float *v = malloc((size_t)n * sizeof *v);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    v[3] = NAN;
+    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    free(v);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
 START_TEST(test_corrupt_checkpoint)
 {
     char path[256], ck[256];
@@ -509,7 +516,7 @@ START_TEST(test_corrupt_checkpoint)
     int code = run(args_for(tmp, quick_with(NULL, NULL), 0));
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
     long n;
-    char *good = read_all(ck, &n);
+    char *good = run_bin_read_file(ck, &n);
     char **resume = args_for(tmp, quick_with("train.epochs=2", NULL), 1);
 
     write_all(ck, good, n / 2); /* truncated */
@@ -527,6 +534,10 @@ START_TEST(test_corrupt_checkpoint)
 
     write_all(ck, "[train]\nepochs = 2\n", 19); /* not HDF5 at all */
     expect_refused(resume, path, "not a readable checkpoint", NULL);
+
+    write_all(ck, good, n); /* a NaN in the batch-norm statistics, checksums right */
+    set_nan(ck, "/sets/net/buf");
+    expect_refused(resume, path, "/sets/net/buf holds nan at index 3 (damaged or edited", NULL);
 
     write_all(ck, good, n); /* intact again: the same resume goes through */
     code = run(resume);
