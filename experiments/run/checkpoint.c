@@ -1,7 +1,8 @@
 /* checkpoint.c: the run's state into a checkpoint after every epoch, and
  * back for --resume: the config check, parameter sets with their
- * optimizers, the run file's rows, the method's hooks. The file itself:
- * io/ckpt_file.c. */
+ * optimizers, the run file's rows, the method's hooks; beside them the
+ * description a pretrained start reads (/net, each set's layout:
+ * pretrained.h). The file itself: io/ckpt_file.c. */
 #include "experiments/run/checkpoint.h"
 
 #include <stdint.h>
@@ -11,6 +12,8 @@
 
 #include "experiments/io/ckpt.h"
 #include "experiments/io/h5util.h"
+#include "experiments/run/datasets.h"
+#include "nn/models.h"
 
 /* "a,b,c": the names of p's views, to tell two models apart. */
 static char *view_names(const nn_params *p)
@@ -25,6 +28,24 @@ static char *view_names(const nn_params *p)
         strcat(s, p->views[v].name);
     }
     return s;
+}
+
+/* (nviews, 3): per view 1 for a buffer (else trainable), its offset into
+ * buf or w, its size; what reading a set by view name needs. */
+static int save_layout(exp_ckpt *ck, hid_t g, const nn_params *p, qa_err *err)
+{
+    int64_t *l = malloc((size_t)(p->nviews ? p->nviews : 1) * 3 * sizeof *l);
+    if (!l)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory saving a parameter layout");
+    for (int v = 0; v < p->nviews; v++) {
+        l[3 * v] = p->views[v].kind == NN_PARAM_BUFFER;
+        l[3 * v + 1] = (int64_t)p->views[v].off;
+        l[3 * v + 2] = (int64_t)p->views[v].n;
+    }
+    hsize_t dims[2] = {(hsize_t)p->nviews, 3};
+    int rc = exp_ckpt_write_array(ck, g, "layout", H5T_NATIVE_INT64, l, 2, dims, err);
+    free(l);
+    return rc;
 }
 
 static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *err)
@@ -47,6 +68,8 @@ static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *er
         rc = exp_ckpt_write_vec(ck, g, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
     if (!rc && s->opt->v)
         rc = exp_ckpt_write_vec(ck, g, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+    if (!rc)
+        rc = save_layout(ck, g, p, err);
     free(views);
     H5Gclose(g);
     return rc;
@@ -92,6 +115,33 @@ static int save_table(exp_ckpt *ck, hid_t tables, int k, const h5log_table *t, q
     return rc;
 }
 
+/* /net: what the backbone was built for and fed, so that a pretrained
+ * start can refuse another architecture, dataset, shape or normalisation. */
+static int save_net(exp_ckpt *ck, const exp_run *r, qa_err *err)
+{
+    hid_t g = H5Gcreate2(ck->file, "net", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return exp_h5_fail(ck->tmp, "cannot create /net", err);
+    const nn_tensor *in = &r->net->t[0];
+    int rc = exp_ckpt_attr_put_str(ck, g, "arch", nn_model_names()[r->cfg->model.arch], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_str(ck, g, "dataset", exp_dataset_choice(r->cfg->data.dataset), err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "classes", nn_net_output_size(r->net), err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_c", in->d[1], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_h", in->d[2], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_w", in->d[3], err);
+    if (!rc)
+        rc = exp_ckpt_write_vec(ck, g, "input_mean", H5T_NATIVE_FLOAT, r->mean, (size_t)in->d[1], err);
+    if (!rc)
+        rc = exp_ckpt_write_vec(ck, g, "input_std", H5T_NATIVE_FLOAT, r->std, (size_t)in->d[1], err);
+    H5Gclose(g);
+    return rc;
+}
+
 static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, qa_err *err)
 {
     cfg_doc d = exp_config_doc((exp_config *)r->cfg);
@@ -125,6 +175,8 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
         rc = exp_ckpt_attr_put_f64(ck, f, "test_loss", res->test_loss, err);
     if (!rc)
         rc = exp_ckpt_attr_put_str(ck, f, "method", r->method->name, err);
+    if (!rc)
+        rc = save_net(ck, r, err);
     hid_t sets = rc ? -1 : H5Gcreate2(f, "sets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     for (int i = 0; !rc && i < r->nsets; i++)
         rc = save_set(ck, sets, &r->sets[i], err);

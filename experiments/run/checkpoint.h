@@ -9,8 +9,12 @@
  *   /config      the resolved INI text the run was started with
  *   /sets/<name> every parameter set the run trains (exp_run_add_params):
  *                w (values), buf (batchnorm statistics, quantizer steps'
- *                calibration state), m and v (optimizer moments), attributes
- *                t (optimizer steps) and views (the views' names)
+ *                calibration state), m and v (optimizer moments), layout
+ *                (per view: 1 for a buffer, offset, size), attributes t
+ *                (optimizer steps) and views (the views' names)
+ *   /net         what the backbone was built for (pretrained.h reads it):
+ *                attributes arch, dataset, classes, input_c, input_h,
+ *                input_w; datasets input_mean, input_std (per channel)
  *   /tables/<k>  every table of the run file: attributes path and columns,
  *                dataset rows (the h5log_values so far, bit for bit)
  *   /method/     what the method's save hook wrote (exp_ckpt_put)
