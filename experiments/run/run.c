@@ -109,6 +109,8 @@ static int run_loaders(exp_run *r, qa_err *err)
     if (rc)
         return qa_err_prefix(err, "%s: ", r->train_set.source);
     r->steps_per_epoch = data_loader_batches(&r->train_loader);
+    if (c->train.epoch_steps > 0 && c->train.epoch_steps < r->steps_per_epoch)
+        r->steps_per_epoch = c->train.epoch_steps;
     r->total_steps = r->steps_per_epoch * c->train.epochs;
     return run_normalization(r, err);
 }
@@ -209,7 +211,8 @@ static int stop_requested(const exp_run *r)
     return r->opts->stop && *r->opts->stop;
 }
 
-/* One pass over the training loader; *seconds is its wall time. */
+/* One epoch: train.epoch_steps batches of the training loader, or a whole
+ * pass; *seconds is its wall time. */
 static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *err)
 {
     exp_progress pr;
@@ -218,7 +221,9 @@ static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *er
     double t0 = exp_now();
     const int *idx;
     int n, rc = QA_OK;
-    while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(&r->train_loader, &idx)) > 0) {
+    for (long k = 0; rc == QA_OK && !stop_requested(r) && k < r->steps_per_epoch &&
+                     (n = data_loader_next(&r->train_loader, &idx)) > 0;
+         k++) {
         rc = run_train_batch(r, idx, n, s, err);
         exp_progress_step(&pr, r, s, exp_now() - t0);
     }

@@ -53,6 +53,7 @@ typedef enum { EXP_SCHED_CONST, EXP_SCHED_COSINE, EXP_SCHED_STEP } exp_schedule;
 
 typedef struct {
     int epochs;
+    int epoch_steps;    /* steps per epoch (the first batches of its shuffle), 0 = a pass */
     int batch;
     int drop_last;      /* skip the final short batch of an epoch (as the peer does) */
     int optimizer;      /* exp_optimizer */
