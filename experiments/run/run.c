@@ -262,7 +262,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     double seconds;
     int rc = run_train_epoch(r, &tr, &seconds, err);
     int last = r->epoch + 1 == c->train.epochs;
-    int eval = last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0);
+    int eval = !r->opts->no_test &&
+               (last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0));
     if (!rc && eval && !stop_requested(r))
         rc = exp_run_evaluate(r, EXP_EVAL_TEST, &te, err);
     if (!rc && r->split.nval > 0 && !stop_requested(r))
@@ -272,6 +273,10 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     if (te.n > 0) {
         res->test_loss = te.loss_sum / (double)te.n;
         res->test_acc = (double)te.correct / (double)te.n;
+    }
+    if (va.n > 0) {
+        res->val_loss = va.loss_sum / (double)va.n;
+        res->val_acc = (double)va.correct / (double)va.n;
     }
     exp_run_log_row(r, &tr, &te, &va, seconds);
     if (r->method->epoch_end)
@@ -345,7 +350,7 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
 {
     exp_run *r = *out = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
-    res->test_acc = res->test_loss = NAN;
+    res->test_acc = res->test_loss = res->val_acc = res->val_loss = NAN;
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->method = method;

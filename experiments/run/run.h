@@ -61,6 +61,8 @@ typedef struct {
                                    and replace the run file only when the run completes */
     const char *run_path;       /* the run file wherever it is (qadapt eval), NULL:
                                    out_dir/experiment.name/run.h5 */
+    int no_test;                /* a driver's run that never sees the test set (the
+                                   search's fine-tunes): no test evaluation after epochs */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
@@ -70,6 +72,8 @@ typedef struct {
     char path[1024];     /* the run file, "" when it could not be created */
     int epochs;          /* epochs completed */
     double test_acc, test_loss; /* of the last evaluation, NaN if none */
+    double val_acc, val_loss;   /* of the validation split after the last epoch this
+                                   process trained, NaN if none */
     double seconds;      /* wall time of the run */
 } exp_run_result;
 
