@@ -18,5 +18,6 @@ int exp_cmd_sweep(int argc, char **argv, qa_err *err);
 int exp_cmd_report(int argc, char **argv, qa_err *err);
 int exp_cmd_corrupt(int argc, char **argv, qa_err *err);
 int exp_cmd_eval(int argc, char **argv, qa_err *err);
+int exp_cmd_search(int argc, char **argv, qa_err *err);
 
 #endif

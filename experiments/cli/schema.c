@@ -9,6 +9,7 @@
 
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
+#include "experiments/search/search.h"
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
 
@@ -43,6 +44,9 @@ static const cfg_section sections[] = {
     {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
      "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
      exp_dqmq_check},
+    {"search", exp_search_keys, offsetof(exp_config, search),
+     "qadapt search: the agent, episodes, budget and reward of the HAQ-style search",
+     exp_search_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -17,6 +17,7 @@
 #define EXP_SCHEMA_H
 
 #include "agent/acfg.h"
+#include "agent/haq.h"
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
@@ -86,6 +87,7 @@ typedef struct {
     q_cfg quant;        /* [quant]: experiments/methods/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
+    agent_haq_cfg search; /* [search]: experiments/search/schema_search.c (qadapt search) */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */
