@@ -1,6 +1,7 @@
 /* bench_conv.c: where resnet20's convolution time goes, shape by shape.
  *
  *   bench_conv [--batch B] [--reps R] [--iters N] [--algo auto|im2col|winograd]
+ *              [--shares S]
  *
  * For each distinct convolution of resnet20 on 28x28 grey inputs (the stem,
  * the 3x3 convolutions of the three stages, the strided ones and the 1x1
@@ -48,6 +49,7 @@ static const conv_shape SHAPES[] = {
 typedef struct {
     int batch, reps, iters;
     nn_conv_algo algo;
+    int shares;
 } bench_args;
 
 static float *filled(size_t n, unsigned salt)
@@ -114,7 +116,7 @@ static int bench_shape(const conv_shape *s, const bench_args *a, double *out_tot
     size_t nx = (size_t)a->batch * (size_t)(s->c * s->h * s->h);
     size_t ny = (size_t)a->batch * (size_t)(g.oc * g.oh * g.ow);
     size_t nw = (size_t)(g.oc * g.c * g.kh * g.kw), K = (size_t)(g.c * g.kh * g.kw);
-    size_t P = (size_t)(g.oh * g.ow), scratch_n = nn_conv2d_scratch_floats(&g, 1);
+    size_t P = (size_t)(g.oh * g.ow), scratch_n = nn_conv2d_scratch_floats(&g, 1, nn_par_shares());
     float *x = filled(nx, 1), *dx = filled(nx, 2), *y = filled(ny, 3), *dy = filled(ny, 4);
     float *w = filled(nw, 5), *dw = filled(nw, 6), *sc = filled(scratch_n, 7);
     /* operands of the GEMMs-alone timing: lowered columns, (C,P) result and
@@ -170,24 +172,26 @@ static int bench_shape(const conv_shape *s, const bench_args *a, double *out_tot
 
 int main(int argc, char **argv)
 {
-    bench_args a = {128, 5, 4, NN_CONV_AUTO};
+    bench_args a = {128, 5, 4, NN_CONV_AUTO, NN_PAR_DEFAULT_SHARES};
     int algo = NN_CONV_AUTO;
     const bench_opt opts[] = {
         {.name = "--batch", .num = &a.batch, .min = 1},
         {.name = "--reps", .num = &a.reps, .min = 1},
         {.name = "--iters", .num = &a.iters, .min = 1},
         {.name = "--algo", .choice = &algo, .names = ALGO_NAMES},
+        {.name = "--shares", .num = &a.shares, .min = 1},
     };
     if (bench_parse_args(argc, argv, "bench_conv", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
         return 2;
     a.algo = (nn_conv_algo)algo;
     qa_err err = {0};
-    if (nn_par_set_threads(1, &err) < 0) {
+    if (nn_par_set_threads(1, &err) < 0 || nn_par_set_shares(a.shares, &err) < 0) {
         fprintf(stderr, "bench_conv: %s\n", err.msg);
         return 1;
     }
-    printf("bench_conv: resnet20's convolutions on 28x28 grey, batch %d, 1 thread, CPU time, "
-           "median of %d x %d, --algo %s\n", a.batch, a.reps, a.iters, ALGO_NAMES[algo]);
+    printf("bench_conv: resnet20's convolutions on 28x28 grey, batch %d, 1 thread, %d shares, "
+           "CPU time, median of %d x %d, --algo %s\n", a.batch, a.shares, a.reps, a.iters,
+           ALGO_NAMES[algo]);
     double total = 0;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         if (bench_shape(&SHAPES[i], &a, &total) < 0)

@@ -2,7 +2,8 @@
  * QAT step.
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
- *              [--reps R] [--batch B] [--threads T] [--cand LIST] [--nfeat F]
+ *              [--reps R] [--batch B] [--threads T] [--shares S] [--cand LIST]
+ *              [--nfeat F]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -25,7 +26,10 @@
  * repetitions are interleaved (fixed, critic, soft, fixed, ...) so that
  * load from other processes hits all alike; medians and the ratios to
  * fixed are printed, then one line per mode:
- *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=.. */
+ *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=..
+ *          cpu_ms_per_img=<median>
+ * (cpu_ms_per_img: the process's CPU time over all threads per image, which
+ * moves far less than img/s on a loaded machine.) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +50,7 @@ static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
     const char *model, *cand;
-    int steps, reps, batch, threads, nfeat;
+    int steps, reps, batch, threads, shares, nfeat;
 } bench_args;
 
 /* Fashion-MNIST with random stand-ins for the quality features: their
@@ -67,12 +71,12 @@ typedef struct {
     float *feat, *loss;
     long step, total;
     float last;
-    double *rate; /* (reps) images/s */
+    double *rate, *cpu; /* (reps) images/s, CPU ms per image */
 } trainer;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, ENV_Q_NFEAT};
+    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, NN_PAR_DEFAULT_SHARES, ENV_Q_NFEAT};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -80,6 +84,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--reps", .num = &a->reps, .min = 1},
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--shares", .num = &a->shares, .min = 1},
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
     };
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
@@ -152,7 +157,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     t->total = 5 + (long)a->steps * a->reps;
     t->labels = malloc((size_t)a->batch * sizeof(int));
     t->rate = malloc((size_t)a->reps * sizeof(double));
-    if (rc == QA_OK && (!t->labels || !t->rate))
+    t->cpu = malloc((size_t)a->reps * sizeof(double));
+    if (rc == QA_OK && (!t->labels || !t->rate || !t->cpu))
         rc = qa_fail(err, QA_ERR_NOMEM, "out of memory");
     return rc;
 }
@@ -161,6 +167,7 @@ static void trainer_free(trainer *t)
 {
     free(t->labels);
     free(t->rate);
+    free(t->cpu);
     free(t->feat);
     free(t->key);
     nn_optim_free(t->opt);
@@ -211,10 +218,11 @@ static void train_step(trainer *t, const dqmq_data *d, const bench_args *a)
 
 static void timed(trainer *t, int rep, const bench_args *a, const dqmq_data *d)
 {
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), c0 = bench_process_cpu_s();
     for (int i = 0; i < a->steps; i++)
         train_step(t, d, a);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
+    t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / ((double)a->steps * a->batch);
     printf("rep %d %-7s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[t->mode], t->rate[rep],
            t->last);
     fflush(stdout);
@@ -230,9 +238,10 @@ static int report(trainer *t, const bench_args *a, qa_err *err)
            100.0 * (double)pm / (double)bb, (long long)bb);
     for (int m = 0; m < NMODES; m++)
         printf("RESULT mode=%s model=%s batch=%d threads=%d cand=%s img_per_s=%.1f "
-               "ms_per_step=%.2f ratio_fixed=%.3f final_loss=%.4f\n",
+               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
                MODE_NAMES[m], a->model, a->batch, a->threads, m == M_FIXED ? "4" : a->cand, med[m],
-               1e3 * a->batch / med[m], med[M_FIXED] / med[m], t[m].last);
+               1e3 * a->batch / med[m], med[M_FIXED] / med[m],
+               bench_median(t[m].cpu, a->reps), t[m].last);
     for (int m = 0; m < NMODES; m++)
         if (!isfinite(t[m].last))
             return qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].last);
@@ -268,11 +277,13 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
         rc = load_data(&d, a.nfeat, &err);
     if (rc == QA_OK) {
-        printf("bench_dqmq: model %s, batch %d, %d threads, fixed W4A4 vs dqmq over %s "
-               "(critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.cand, a.nfeat, a.reps, a.steps);
+        printf("bench_dqmq: model %s, batch %d, %d threads, %d shares, fixed W4A4 vs dqmq over "
+               "%s (critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.shares, a.cand, a.nfeat, a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d.img);

@@ -1,7 +1,7 @@
 /* bench_quant.c: cost of quantization-aware training steps against fp32.
  *
  *   bench_quant [--model small|resnet20|mobilenetv2_tiny] [--steps N]
- *               [--reps R] [--batch B] [--threads T] [--bits W] [--cand LIST]
+ *               [--reps R] [--batch B] [--threads T] [--shares S] [--bits W] [--cand LIST]
  *               [--modes LIST] [--input none|unsigned]
  *
  * Four networks of the same architecture train side by side on
@@ -54,7 +54,7 @@ static const q_input INPUT_DOMAINS[] = {Q_INPUT_NONE, Q_INPUT_UNSIGNED};
 typedef struct {
     const char *model, *cand, *modes;
     int input; /* index into INPUT_NAMES */
-    int steps, reps, batch, threads, bits;
+    int steps, reps, batch, threads, shares, bits;
     int on[NMODES]; /* the modes that run, from modes */
 } bench_args;
 
@@ -100,6 +100,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
                       .reps = 7,
                       .batch = 128,
                       .threads = 2,
+                      .shares = NN_PAR_DEFAULT_SHARES,
                       .bits = 4};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
@@ -108,6 +109,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--reps", .num = &a->reps, .min = 1},
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--shares", .num = &a->shares, .min = 1},
         {.name = "--bits", .num = &a->bits, .min = 1},
         {.name = "--modes", .str = &a->modes},
         {.name = "--input", .choice = &a->input, .names = INPUT_NAMES},
@@ -238,12 +240,14 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
         rc = bench_data_load(&d, 0, &err);
     if (rc == QA_OK) {
-        printf("bench_quant: model %s, batch %d, %d threads, W%dA%d hard, soft over %s, "
-               "input %s, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.bits, a.bits, a.cand, INPUT_NAMES[a.input], a.reps,
-               a.steps);
+        printf("bench_quant: model %s, batch %d, %d threads, %d shares, W%dA%d hard, soft over "
+               "%s, input %s, %d x %d steps per mode\n",
+               a.model, a.batch, a.threads, a.shares, a.bits, a.bits, a.cand,
+               INPUT_NAMES[a.input], a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d);

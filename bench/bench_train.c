@@ -1,7 +1,7 @@
 /* bench_train.c: training throughput of nn/ on the peer's recipe.
  *
  *   bench_train [--model small|resnet20|mobilenetv2_tiny] [--steps N]
- *               [--reps R] [--batch B] [--threads T] [--synthetic]
+ *               [--reps R] [--batch B] [--threads T] [--shares S] [--synthetic]
  *
  * Trains on Fashion-MNIST (pixels / 255, like the PyTorch peer; --synthetic
  * uses random images of the same shape) with SGD momentum 0.9, weight
@@ -10,7 +10,7 @@
  * times: gather the batch, forward, cross-entropy, backward, update.
  * Loading and normalising the data set is not timed (the peer keeps it in
  * memory too). Prints every repetition and a final line
- *   RESULT model=.. threads=.. batch=.. img_per_s=<median> min=.. max=..
+ *   RESULT model=.. threads=.. shares=.. batch=.. img_per_s=<median> min=.. max=..
  *          ms_per_step=.. cpu_ms_per_img=<median> peak_rss_mb=.. final_loss=..
  * (cpu_ms_per_img: the process's CPU time over all threads per image.)
  * bench/train_vs_torch.sh runs it against the peer. */
@@ -25,12 +25,12 @@
 
 typedef struct {
     const char *model;
-    int steps, reps, batch, threads, synthetic;
+    int steps, reps, batch, threads, shares, synthetic;
 } bench_args;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", 50, 5, 128, 2, 0};
+    *a = (bench_args){"small", 50, 5, 128, 2, NN_PAR_DEFAULT_SHARES, 0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--synthetic", .flag = &a->synthetic},
@@ -38,6 +38,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--reps", .num = &a->reps, .min = 1},
         {.name = "--batch", .num = &a->batch, .min = 1},
         {.name = "--threads", .num = &a->threads, .min = 1},
+        {.name = "--shares", .num = &a->shares, .min = 1},
     };
     return bench_parse_args(argc, argv, "bench_train", opts, (int)(sizeof opts / sizeof opts[0]));
 }
@@ -87,9 +88,9 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
             fflush(stdout);
         }
         double med = bench_median(rate, a->reps);
-        printf("RESULT model=%s threads=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
+        printf("RESULT model=%s threads=%d shares=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
                "ms_per_step=%.2f cpu_ms_per_img=%.3f peak_rss_mb=%.0f final_loss=%.4f\n",
-               a->model, a->threads, a->batch, med, rate[0], rate[a->reps - 1],
+               a->model, a->threads, a->shares, a->batch, med, rate[0], rate[a->reps - 1],
                1e3 * a->batch / med, bench_median(cpu, a->reps), bench_peak_rss_mb(), t.loss);
         rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
     }
@@ -110,10 +111,13 @@ int main(int argc, char **argv)
         return 2;
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
+        rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
         rc = bench_data_load(&d, a.synthetic, &err);
     if (rc == QA_OK) {
-        printf("bench_train: model %s, batch %d, %d threads, %s data, %d x %d steps\n", a.model,
-               a.batch, a.threads, a.synthetic ? "synthetic" : "Fashion-MNIST", a.reps, a.steps);
+        printf("bench_train: model %s, batch %d, %d threads, %d shares, %s data, %d x %d steps\n",
+               a.model, a.batch, a.threads, a.shares, a.synthetic ? "synthetic" : "Fashion-MNIST",
+               a.reps, a.steps);
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d);

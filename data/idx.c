@@ -9,18 +9,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
-enum { IDX_MAGIC_IMAGES = 0x803, IDX_MAGIC_LABELS = 0x801, IDX_MAX_SIDE = 4096 };
+/* The most bytes deflate can expand one byte of its stream into (zlib's
+ * documented worst case is 1032:1). */
+enum { IDX_MAGIC_IMAGES = 0x803, IDX_MAGIC_LABELS = 0x801, IDX_MAX_SIDE = 4096,
+       IDX_DEFLATE_MAX_RATIO = 1032 };
 
 typedef struct {
     gzFile f;
     const char *path;
+    long long size; /* bytes of the file as stored */
 } idx_file;
 
 static int idx_open(idx_file *x, const char *path, qa_err *err)
 {
+    struct stat st;
     x->path = path;
+    x->size = stat(path, &st) == 0 ? (long long)st.st_size : 0;
     errno = 0;
     x->f = gzopen(path, "rb");
     if (!x->f)
@@ -111,6 +118,31 @@ static int idx_expect_end(idx_file *x, const char *what, qa_err *err)
     return QA_OK;
 }
 
+/* Refuses a header announcing more data than the file can hold, before
+ * anything is allocated for it: a plain file must hold it after the
+ * header's hdr bytes, a gzip file at most IDX_DEFLATE_MAX_RATIO times its
+ * own size. (A 30-byte file announcing 40 GB of images was an out-of-memory
+ * abort under AddressSanitizer, and a misleading "out of memory" error
+ * without it.) */
+static int idx_check_room(const idx_file *x, unsigned long long want, unsigned long long hdr,
+                          const char *what, qa_err *err)
+{
+    unsigned long long size = x->size > 0 ? (unsigned long long)x->size : 0;
+    if (gzdirect(x->f)) {
+        unsigned long long have = size > hdr ? size - hdr : 0;
+        if (want > have)
+            return qa_fail(err, QA_ERR_FORMAT,
+                           "%s: truncated: expected %llu bytes of %s, found %llu", x->path, want,
+                           what, have);
+    } else if (want + hdr > size * IDX_DEFLATE_MAX_RATIO) {
+        return qa_fail(err, QA_ERR_FORMAT,
+                       "%s: truncated: the header announces %llu bytes of %s, more than a "
+                       "%llu-byte gzip file can hold",
+                       x->path, want, what, size);
+    }
+    return QA_OK;
+}
+
 static int idx_read_images(data_set *ds, const char *path, qa_err *err)
 {
     idx_file x;
@@ -124,11 +156,13 @@ static int idx_read_images(data_set *ds, const char *path, qa_err *err)
         rc = qa_fail(err, QA_ERR_FORMAT,
                      "%s: implausible dimensions %u x %u x %u (expected images >= 1, sides 1..%d)",
                      path, d[0], d[1], d[2], IDX_MAX_SIDE);
+    char what[64];
+    snprintf(what, sizeof what, "%u images of %ux%u", d[0], d[1], d[2]);
+    if (!rc)
+        rc = idx_check_room(&x, (unsigned long long)d[0] * d[1] * d[2], 16, what, err);
     if (!rc)
         rc = data_set_alloc(ds, (int)d[0], (int)d[1], (int)d[2], 1, DATA_IDX_NCLASS, err);
     if (!rc) {
-        char what[64];
-        snprintf(what, sizeof what, "%u images of %ux%u", d[0], d[1], d[2]);
         rc = idx_read(&x, ds->pixels, (size_t)ds->n * data_set_image_size(ds), what, err);
         if (!rc)
             rc = idx_expect_end(&x, what, err);

@@ -19,32 +19,32 @@ static size_t chunk_off(const nn_batchnorm2d *bn, long i, int ch)
     return ((size_t)i * (size_t)bn->c + (size_t)ch) * (size_t)bn->hw;
 }
 
-/* part[tid] = per-channel sums over this thread's samples of (x - k) and
+/* part[s] = per-channel sums over share s's samples of (x - k) and
  * (x - k)^2, k = x[0, c, 0] (a shift near the mean: no cancellation) */
-static void stats_job(void *arg, int tid, int nt)
+static void stats_job(void *arg, int s, int ns)
 {
     const bn_job *j = arg;
     const nn_batchnorm2d *bn = j->bn;
     const float *x = j->c->t[bn->base.in[0]].data;
-    double *s1 = bn->part + (size_t)tid * 2 * (size_t)bn->c, *s2 = s1 + bn->c;
+    double *s1 = bn->part + (size_t)s * 2 * (size_t)bn->c, *s2 = s1 + bn->c;
     memset(s1, 0, 2 * (size_t)bn->c * sizeof *s1);
     long lo, hi;
-    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    nn_par_range(j->c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
         for (int ch = 0; ch < bn->c; ch++)
             nn_vec_moments(x + chunk_off(bn, i, ch), (size_t)bn->hw, x[chunk_off(bn, 0, ch)],
                            &s1[ch], &s2[ch]);
 }
 
-/* batch statistics from the partial sums (thread order), running update */
-static void batch_stats(nn_batchnorm2d *bn, const nn_ctx *c, int nt)
+/* batch statistics from the partial sums (share order), running update */
+static void batch_stats(nn_batchnorm2d *bn, const nn_ctx *c, int ns)
 {
     const float *x = c->t[bn->base.in[0]].data;
     float *rmean = nn_params_value(c->p, bn->mean_view), *rvar = nn_params_value(c->p, bn->var_view);
     double m = (double)c->n * bn->hw, mom = bn->momentum;
     for (int ch = 0; ch < bn->c; ch++) {
         double s1 = 0, s2 = 0;
-        for (int t = 0; t < nt; t++) {
+        for (int t = 0; t < ns; t++) {
             s1 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)ch];
             s2 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
         }
@@ -58,14 +58,14 @@ static void batch_stats(nn_batchnorm2d *bn, const nn_ctx *c, int nt)
 }
 
 /* y = gamma (x - mean) istd + beta = x scale + shift */
-static void normalize_job(void *arg, int tid, int nt)
+static void normalize_job(void *arg, int s, int ns)
 {
     const bn_job *j = arg;
     const nn_batchnorm2d *bn = j->bn;
     const float *x = j->c->t[bn->base.in[0]].data;
     float *y = j->c->t[bn->base.out].data;
     long lo, hi;
-    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    nn_par_range(j->c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
         for (int ch = 0; ch < bn->c; ch++) {
             const float *xs = x + chunk_off(bn, i, ch);
@@ -75,23 +75,23 @@ static void normalize_job(void *arg, int tid, int nt)
         }
 }
 
-static int bn_threads(const nn_batchnorm2d *bn, int n)
+static int bn_shares(const nn_batchnorm2d *bn, int n)
 {
-    int nt = nn_par_threads() < bn->nthreads ? nn_par_threads() : bn->nthreads;
-    return nt < n ? nt : n;
+    QA_ASSERT(nn_par_shares() == bn->nshares);
+    return bn->nshares < n ? bn->nshares : n;
 }
 
 static void bn_forward(nn_layer *l, const nn_ctx *c)
 {
     nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
     bn_job j = {bn, c};
-    int nt = bn_threads(bn, c->n);
+    int ns = bn_shares(bn, c->n);
     const float *gamma = nn_params_value(c->p, bn->gamma_view);
     const float *beta = nn_params_value(c->p, bn->beta_view);
     bn->last_train = c->train;
     if (c->train) {
-        nn_par_run(stats_job, &j, nt);
-        batch_stats(bn, c, nt);
+        nn_par_run(stats_job, &j, ns);
+        batch_stats(bn, c, ns);
     } else {
         const float *rmean = nn_params_value(c->p, bn->mean_view);
         const float *rvar = nn_params_value(c->p, bn->var_view);
@@ -104,19 +104,19 @@ static void bn_forward(nn_layer *l, const nn_ctx *c)
         bn->scale[ch] = gamma[ch] * bn->istd[ch];
         bn->shift[ch] = beta[ch] - bn->mean[ch] * bn->scale[ch];
     }
-    nn_par_run(normalize_job, &j, nt);
+    nn_par_run(normalize_job, &j, ns);
 }
 
-/* part[tid] = per-channel sums of dy and dy (x - mean) over this thread's samples */
-static void grad_sums_job(void *arg, int tid, int nt)
+/* part[s] = per-channel sums of dy and dy (x - mean) over share s's samples */
+static void grad_sums_job(void *arg, int s, int ns)
 {
     const bn_job *j = arg;
     const nn_batchnorm2d *bn = j->bn;
     const float *x = j->c->t[bn->base.in[0]].data, *dy = j->c->dt[bn->base.out].data;
-    double *sdy = bn->part + (size_t)tid * 2 * (size_t)bn->c, *sdyx = sdy + bn->c;
+    double *sdy = bn->part + (size_t)s * 2 * (size_t)bn->c, *sdyx = sdy + bn->c;
     memset(sdy, 0, 2 * (size_t)bn->c * sizeof *sdy);
     long lo, hi;
-    nn_par_range(j->c->n, tid, nt, &lo, &hi);
+    nn_par_range(j->c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
         for (int ch = 0; ch < bn->c; ch++) {
             size_t off = chunk_off(bn, i, ch);
@@ -131,14 +131,14 @@ typedef struct {
     const float *coef;
 } dx_job;
 
-static void dx_job_run(void *arg, int tid, int nt)
+static void dx_job_run(void *arg, int s, int ns)
 {
     const dx_job *d = arg;
     const nn_batchnorm2d *bn = d->j.bn;
     const float *x = d->j.c->t[bn->base.in[0]].data, *dy = d->j.c->dt[bn->base.out].data;
     float *dx = d->j.c->dt[bn->base.in[0]].data;
     long lo, hi;
-    nn_par_range(d->j.c->n, tid, nt, &lo, &hi);
+    nn_par_range(d->j.c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
         for (int ch = 0; ch < bn->c; ch++) {
             size_t off = chunk_off(bn, i, ch);
@@ -160,16 +160,16 @@ static void dx_job_run(void *arg, int tid, int nt)
 static void bn_backward(nn_layer *l, const nn_ctx *c)
 {
     nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
-    int nt = bn_threads(bn, c->n);
+    int ns = bn_shares(bn, c->n);
     dx_job d = {{bn, c}, bn->coef};
-    nn_par_run(grad_sums_job, &d.j, nt);
+    nn_par_run(grad_sums_job, &d.j, ns);
     const float *gamma = nn_params_value(c->p, bn->gamma_view);
     float *dgamma = nn_params_grad(c->p, bn->gamma_view), *dbeta = nn_params_grad(c->p, bn->beta_view);
     float *coef = bn->coef;
     double m = (double)c->n * bn->hw;
     for (int ch = 0; ch < bn->c; ch++) {
         double sdy = 0, sdyx = 0, istd = bn->istd[ch];
-        for (int t = 0; t < nt; t++) {
+        for (int t = 0; t < ns; t++) {
             sdy += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)ch];
             sdyx += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
         }
@@ -181,7 +181,7 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
         coef[2 * bn->c + ch] = bn->last_train ? (float)(-k * sdy / m) : 0.0f;
     }
     if (l->need_dx[0])
-        nn_par_run(dx_job_run, &d, nt);
+        nn_par_run(dx_job_run, &d, ns);
 }
 
 static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)
@@ -206,9 +206,9 @@ static int add_params(nn_net *net, nn_batchnorm2d *bn, qa_err *err)
         (bn->mean_view = nn_build_param(net, &bn->base, "running_mean", c, NN_PARAM_BUFFER, err)) < 0 ||
         (bn->var_view = nn_build_param(net, &bn->base, "running_var", c, NN_PARAM_BUFFER, err)) < 0)
         return err ? err->code : QA_ERR_ARG;
-    bn->nthreads = nn_par_threads();
+    bn->nshares = nn_par_shares();
     float *f = nn_arena_floats(&net->arena, 7 * c, err);
-    bn->part = nn_arena_alloc(&net->arena, (size_t)bn->nthreads * 2 * c * sizeof(double), err);
+    bn->part = nn_arena_alloc(&net->arena, (size_t)bn->nshares * 2 * c * sizeof(double), err);
     if (!f || !bn->part)
         return err ? err->code : QA_ERR_NOMEM;
     bn->mean = f;

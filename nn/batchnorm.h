@@ -10,8 +10,8 @@
  * Backward follows the mode of the last forward (batch statistics or the
  * fixed running ones). Every pass streams the tensor in memory order (a
  * channel-by-channel walk jumps between N separate H*W runs and pays
- * memory latency at each), with samples split into one nn_par share per
- * thread; per-share channel sums are reduced in share order. Parameters
+ * memory latency at each), with samples split into nn_par_shares()
+ * shares; per-share channel sums are reduced in share order. Parameters
  * "<name>.gamma", "<name>.beta"; buffers "<name>.running_mean",
  * "<name>.running_var". */
 #ifndef NN_BATCHNORM_H
@@ -35,8 +35,8 @@ typedef struct {
     float *mean, *istd;         /* (C) statistics the last forward normalised with */
     float *scale, *shift;       /* (C) y = x scale + shift of the last forward */
     float *coef;                /* (3, C) dx = a dy + b (x - mean) + k, by backward */
-    double *part;               /* (nthreads, 2, C) per-thread channel sums */
-    int nthreads;               /* threads part was sized for (nn_par_threads() at build) */
+    double *part;               /* (nshares, 2, C) per-share channel sums */
+    int nshares;                /* shares part was sized for (nn_par_shares() at build) */
     int last_train;             /* mode of the last forward */
 } nn_batchnorm2d;
 

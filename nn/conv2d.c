@@ -102,7 +102,7 @@ int nn_conv2d_new(nn_net *net, const nn_conv2d_cfg *cfg, int input, qa_err *err)
     if (rc < 0)
         return rc;
     const nn_conv_geom *g = &cv->g;
-    cv->scratch_n = nn_conv2d_scratch_floats(g, nn_par_threads());
+    cv->scratch_n = nn_conv2d_scratch_floats(g, nn_par_threads(), nn_par_shares());
     nn_net_need_scratch(net, cv->scratch_n);
     cv->base.macs = (int64_t)g->oc * g->oh * g->ow * (g->c / g->groups) * g->kh * g->kw;
     return nn_build_finish(net, &cv->base, g->oc, g->oh, g->ow, err);

@@ -8,7 +8,7 @@
  * with im2col in chunks that stay in cache and each chunk is one GEMM per
  * group, or, for 3x3 stride-1 pad-1 convolutions with enough channels,
  * computed with Winograd F(2x2, 3x3) (nn/wino.h: 16 GEMMs per chunk of
- * samples); chunks are split over the nn_par threads. The raw kernels below run
+ * samples); samples are split into nn_par shares. The raw kernels below run
  * the same code on caller-given pointers, so a wrapper (quant/) can convolve
  * with a quantized copy of w, or only a subset of the batch's samples.
  * Not here: dilation, non-zero padding modes, transposed convolution. */
@@ -58,9 +58,9 @@ int nn_conv2d_new(nn_net *net, const nn_conv2d_cfg *cfg, int input, qa_err *err)
  * x: (N, C, H, W), y/dy: (N, OC, OH, OW), both pointing at sample 0; the
  * samples processed are idx[0..n) (0..n-1 when idx is NULL), each read and
  * written at its own position. w: (OC, C/G, KH, KW), b: (OC) or NULL.
- * scratch: scratch_n floats; the kernels use as many nn_par threads as fit
- * in it (at least nn_conv2d_scratch_floats(g, 1) floats are required). */
-size_t nn_conv2d_scratch_floats(const nn_conv_geom *g, int nthreads);
+ * scratch: scratch_n floats, at least nn_conv2d_scratch_floats(g, 1,
+ * nn_par_shares()); the kernels use as many nn_par threads as fit in it. */
+size_t nn_conv2d_scratch_floats(const nn_conv_geom *g, int nthreads, int nshares);
 
 /* the kernel the raw kernels run for g: g->algo, or AUTO resolved by geometry */
 nn_conv_algo nn_conv2d_algo(const nn_conv_geom *g);
@@ -73,8 +73,8 @@ void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w
 /* For the selected samples: dx[s] = (dx_acc ? dx[s] : 0) + conv^T(dy[s], w)
  * when dx is non-NULL; dw (OC, C/G, KH, KW) += sum_s dy[s] (*) x[s] and
  * db (OC) += sum_s sum_ij dy[s] when non-NULL. Partial sums are per nn_par
- * share (one per thread), reduced in share order, so results are
- * reproducible for a thread count. */
+ * share, reduced in share order, so results depend on nn_par_shares() and
+ * never on the thread count. */
 void nn_conv2d_backward_raw(const nn_conv_geom *g, const float *x, const float *w,
                             const float *dy, float *dx, int dx_acc, float *dw, float *db,
                             const int *idx, int n, float *scratch, size_t scratch_n);

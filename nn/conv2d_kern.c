@@ -1,7 +1,9 @@
 /* conv2d_kern.c: the convolution kernels on explicit pointers.
  *
- * Each thread takes a contiguous share of the selected samples and handles
- * them one at a time: im2col of the sample (Kg, N) -> one GEMM per group
+ * The selected samples are split into nn_par_shares() contiguous shares
+ * (fewer when there are fewer samples), each handled one sample at a time
+ * in the scratch block of the thread running it: im2col of the sample
+ * (Kg, N) -> one GEMM per group
  * (OCg, Kg) @ (Kg, N). One sample's columns stay in L2, and OpenBLAS keeps
  * 90-105 GFLOP/s per core on these shapes down to N = 49 (measured for
  * small's conv1-conv3), so batching samples into wider GEMMs would only add
@@ -23,10 +25,13 @@
 #include "nn/vec.h"
 #include "nn/wino.h"
 
+/* Scratch: the partial weight and bias gradients of shares 1.. (share 0
+ * sums into the caller's), then one block of lowering buffers per thread. */
 typedef struct {
     int P, Kg, OCg, Cg;          /* positions, GEMM depth, channels per group */
     int ld, N;                   /* lowering row length (OW or QW), GEMM columns OH*ld */
-    size_t planes, col, ybuf, dw, db, total; /* per-thread scratch layout (floats) */
+    size_t dw, db, part;         /* per-share block: offsets, size (floats) */
+    size_t planes, col, ybuf, work; /* per-thread block: offsets, size (floats) */
 } conv_plan;
 
 static size_t pad16(size_t n)
@@ -50,12 +55,13 @@ static conv_plan plan_of(const nn_conv_geom *g)
     p.Kg = p.Cg * g->kh * g->kw;
     p.ld = use_wide(g, p.Kg, p.OCg) ? nn_im2col_wide_width(g) : g->ow;
     p.N = g->oh * p.ld;
+    p.dw = 0;
+    p.db = pad16((size_t)g->oc * (size_t)p.Kg);
+    p.part = p.db + pad16((size_t)g->oc);
     p.planes = 0;
     p.col = pad16(nn_im2col_planes_floats(g, p.Cg));
     p.ybuf = p.col + pad16((size_t)p.Kg * (size_t)p.N);
-    p.dw = p.ybuf + (p.ld == g->ow ? 0 : pad16((size_t)p.OCg * (size_t)p.N));
-    p.db = p.dw + pad16((size_t)g->oc * (size_t)p.Kg);
-    p.total = p.db + pad16((size_t)g->oc);
+    p.work = p.ybuf + (p.ld == g->ow ? 0 : pad16((size_t)p.OCg * (size_t)p.N));
     return p;
 }
 
@@ -83,11 +89,13 @@ nn_conv_algo nn_conv2d_algo(const nn_conv_geom *g)
     return use_wino(g) ? NN_CONV_WINOGRAD : NN_CONV_IM2COL;
 }
 
-size_t nn_conv2d_scratch_floats(const nn_conv_geom *g, int nthreads)
+size_t nn_conv2d_scratch_floats(const nn_conv_geom *g, int nthreads, int nshares)
 {
     if (use_wino(g))
-        return nn_wino_scratch_floats(g, nthreads);
-    return plan_of(g).total * (size_t)(nthreads < 1 ? 1 : nthreads);
+        return nn_wino_scratch_floats(g, nthreads, nshares);
+    conv_plan p = plan_of(g);
+    return p.part * (size_t)(nshares > 1 ? nshares - 1 : 0) +
+           p.work * (size_t)(nthreads < 1 ? 1 : nthreads);
 }
 
 static int is_pointwise(const nn_conv_geom *g)
@@ -102,8 +110,9 @@ typedef struct {
     float *y, *dx, *dw, *db;
     int dx_acc;
     const int *idx;
-    int n;
-    float *scratch;
+    int n, ns;      /* samples, shares */
+    float *scratch; /* the per-share blocks, then the per-thread ones at work */
+    float *work;
 } conv_job;
 
 static size_t x_off(const conv_job *j, long i)
@@ -168,24 +177,32 @@ static void forward_sample(const conv_job *j, long i, float *sc)
                 y[(size_t)o * (size_t)p->P + (size_t)q] += j->b[o];
 }
 
-static void forward_job(void *arg, int tid, int nt)
+static float *slot_block(const conv_job *j)
+{
+    return j->work + (size_t)nn_par_slot() * j->p.work;
+}
+
+static void forward_job(void *arg, int s, int ns)
 {
     const conv_job *j = arg;
     long lo, hi;
-    nn_par_range(j->n, tid, nt, &lo, &hi);
-    float *sc = j->scratch + (size_t)tid * j->p.total;
+    nn_par_range(j->n, s, ns, &lo, &hi);
+    float *sc = slot_block(j);
     for (long i = lo; i < hi; i++)
         forward_sample(j, i, sc);
 }
 
-static int usable_threads(const conv_plan *p, size_t scratch_n, int n)
+/* Shares, the per-thread blocks after them, and how many threads those
+ * blocks let take part. */
+static int job_setup(conv_job *j, size_t scratch_n)
 {
-    int nt = nn_par_threads();
-    size_t fit = scratch_n / p->total;
-    QA_ASSERT(fit >= 1);
-    if ((size_t)nt > fit)
-        nt = (int)fit;
-    return nt > n ? n : nt;
+    int ns = nn_par_shares();
+    j->ns = ns < j->n ? ns : j->n;
+    size_t parts = j->p.part * (size_t)(ns - 1);
+    QA_ASSERT(scratch_n >= parts + j->p.work);
+    j->work = j->scratch + parts;
+    size_t fit = (scratch_n - parts) / j->p.work;
+    return fit < (size_t)NN_PAR_MAX_THREADS ? (int)fit : NN_PAR_MAX_THREADS;
 }
 
 void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w,
@@ -200,7 +217,8 @@ void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w
     }
     if (n < 1)
         return;
-    nn_par_run(forward_job, &j, usable_threads(&j.p, scratch_n, n));
+    int slots = job_setup(&j, scratch_n);
+    nn_par_run_on(forward_job, &j, j.ns, slots);
 }
 
 /* dx[i] group gi = (acc ? dx : 0) + W_g^T @ dy, through col2im unless pointwise */
@@ -239,19 +257,20 @@ static void backward_sample(const conv_job *j, long i, float *sc, float *dw, flo
     }
 }
 
-/* Thread 0 accumulates into the caller's dw/db, the others into their
- * scratch; the caller adds those in thread order after the join. */
-static void backward_job(void *arg, int tid, int nt)
+/* Share 0 accumulates into the caller's dw/db, the others into their
+ * blocks; the caller adds those in share order after the join. */
+static void backward_job(void *arg, int s, int ns)
 {
     const conv_job *j = arg;
     const conv_plan *p = &j->p;
     long lo, hi;
-    nn_par_range(j->n, tid, nt, &lo, &hi);
-    float *sc = j->scratch + (size_t)tid * p->total;
+    nn_par_range(j->n, s, ns, &lo, &hi);
+    float *sc = slot_block(j);
     float *dw = j->dw, *db = j->db;
-    if (tid > 0) {
-        dw = dw ? sc + p->dw : NULL;
-        db = db ? sc + p->db : NULL;
+    if (s > 0) {
+        float *part = j->scratch + (size_t)(s - 1) * p->part;
+        dw = dw ? part + p->dw : NULL;
+        db = db ? part + p->db : NULL;
         if (dw)
             memset(dw, 0, sizeof(float) * (size_t)j->g->oc * (size_t)p->Kg);
         if (db)
@@ -261,17 +280,17 @@ static void backward_job(void *arg, int tid, int nt)
         backward_sample(j, i, sc, dw, db);
 }
 
-static void reduce_partials(const conv_job *j, int nt)
+static void reduce_partials(const conv_job *j)
 {
     size_t nw = (size_t)j->g->oc * (size_t)j->p.Kg;
-    for (int t = 1; t < nt; t++) {
-        const float *sc = j->scratch + (size_t)t * j->p.total;
+    for (int s = 1; s < j->ns; s++) {
+        const float *part = j->scratch + (size_t)(s - 1) * j->p.part;
         if (j->dw)
             for (size_t i = 0; i < nw; i++)
-                j->dw[i] += sc[j->p.dw + i];
+                j->dw[i] += part[j->p.dw + i];
         if (j->db)
             for (int i = 0; i < j->g->oc; i++)
-                j->db[i] += sc[j->p.db + (size_t)i];
+                j->db[i] += part[j->p.db + (size_t)i];
     }
 }
 
@@ -287,7 +306,7 @@ void nn_conv2d_backward_raw(const nn_conv_geom *g, const float *x, const float *
     }
     if (n < 1)
         return;
-    int nt = usable_threads(&j.p, scratch_n, n);
-    nn_par_run(backward_job, &j, nt);
-    reduce_partials(&j, nt);
+    int slots = job_setup(&j, scratch_n);
+    nn_par_run_on(backward_job, &j, j.ns, slots);
+    reduce_partials(&j);
 }

@@ -8,8 +8,10 @@
 #include "nn/build.h"
 #include "nn/par.h"
 
-/* Below this many multiply-adds a product runs on one thread: waking the
- * pool would cost more than it saves. */
+/* Below this many multiply-adds a product is one share: waking the pool
+ * would cost more than it saves. Above, it is nn_par_shares() shares,
+ * however many threads run them: OpenBLAS rounds a row of a product
+ * differently in products of different heights. */
 #define PAR_MIN_MACS (1L << 18)
 
 typedef struct {
@@ -18,17 +20,17 @@ typedef struct {
     float *y, *dx, *dw, *db;
 } dense_job;
 
-static int job_threads(const dense_job *j)
+static int job_shares(const dense_job *j)
 {
-    return (long)j->n * j->in * j->out >= PAR_MIN_MACS ? nn_par_threads() : 1;
+    return (long)j->n * j->in * j->out >= PAR_MIN_MACS ? nn_par_shares() : 1;
 }
 
 /* rows [lo, hi) of y = x @ w^T + b */
-static void forward_job(void *arg, int tid, int nt)
+static void forward_job(void *arg, int s, int ns)
 {
     const dense_job *j = arg;
     long lo, hi;
-    nn_par_range(j->n, tid, nt, &lo, &hi);
+    nn_par_range(j->n, s, ns, &lo, &hi);
     if (hi == lo)
         return;
     float *y = j->y + lo * j->out;
@@ -43,11 +45,11 @@ static void forward_job(void *arg, int tid, int nt)
 /* dw rows [lo, hi) += dy[:, lo:hi]^T @ x and db[lo:hi] += column sums of dy;
  * then dx rows [lo, hi) (over samples) = dy @ w. Both splits are over
  * independent outputs, so every element has a single writer. */
-static void backward_job(void *arg, int tid, int nt)
+static void backward_job(void *arg, int s, int ns)
 {
     const dense_job *j = arg;
     long lo, hi;
-    nn_par_range(j->out, tid, nt, &lo, &hi);
+    nn_par_range(j->out, s, ns, &lo, &hi);
     if (j->dw && hi > lo)
         nn_sgemm(1, 0, (int)(hi - lo), j->in, j->n, 1.0f, j->dy + lo, j->out, j->x, j->in, 1.0f,
                  j->dw + lo * j->in, j->in);
@@ -58,7 +60,7 @@ static void backward_job(void *arg, int tid, int nt)
                 s += j->dy[(size_t)i * (size_t)j->out + (size_t)o];
             j->db[o] += (float)s;
         }
-    nn_par_range(j->n, tid, nt, &lo, &hi);
+    nn_par_range(j->n, s, ns, &lo, &hi);
     if (j->dx && hi > lo)
         nn_sgemm(0, 0, (int)(hi - lo), j->in, j->out, 1.0f, j->dy + lo * j->out, j->out, j->w,
                  j->in, j->dx_acc ? 1.0f : 0.0f, j->dx + lo * j->in, j->in);
@@ -87,7 +89,7 @@ void nn_dense_forward_raw(int in, int out, const float *x, const float *w, const
         j.x = scratch;
         j.y = scratch + (size_t)n * (size_t)in;
     }
-    nn_par_run(forward_job, &j, job_threads(&j));
+    nn_par_run(forward_job, &j, job_shares(&j));
     if (idx)
         for (int i = 0; i < n; i++)
             memcpy(y + (size_t)idx[i] * (size_t)out, j.y + (size_t)i * (size_t)out,
@@ -111,7 +113,7 @@ void nn_dense_backward_raw(int in, int out, const float *x, const float *w, cons
         j.dx = dx ? dys + (size_t)n * (size_t)out : NULL;
         j.dx_acc = 0;
     }
-    nn_par_run(backward_job, &j, job_threads(&j));
+    nn_par_run(backward_job, &j, job_shares(&j));
     if (idx && dx)
         for (int i = 0; i < n; i++) {
             float *d = dx + (size_t)idx[i] * (size_t)in;

@@ -4,8 +4,8 @@
  *   y[n, o] = b[o] + sum_i w[o, i] * x[n, i]        w is (O, I) like nn.Linear
  *
  * The raw kernels run the same code on caller-given pointers (a quantized
- * copy of w, a subset of samples). Large products are split over the nn_par
- * threads along independent rows, so no partial sums are needed. */
+ * copy of w, a subset of samples). Large products are split into nn_par
+ * shares along independent rows, so no partial sums are needed. */
 #ifndef NN_DENSE_H
 #define NN_DENSE_H
 

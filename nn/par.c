@@ -8,14 +8,12 @@
  * assignment the whole step waited for it at every job (2-thread steps of
  * `small` ran 2x slower beside one busy process, where PyTorch's barely
  * moved); now the threads that run take its share. Which thread runs a share never changes its
- * result: fn sees only the share index. */
+ * result: fn sees only the share index (and the slot, for scratch). */
 #include "nn/par.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-
-#include "nn/blas.h"
 
 #define SPIN_ITERS 20000
 
@@ -32,6 +30,7 @@ typedef struct {
     atomic_ullong claim;
     atomic_int finished; /* shares of the current job that have run */
     atomic_int sleeping; /* 1 while the caller waits on `done` */
+    atomic_int nslots;   /* threads with a smaller slot take part in the current job */
     nn_par_fn fn;
     void *arg;
     int nt;
@@ -47,7 +46,10 @@ static par_pool pool = {
     .busy = PTHREAD_MUTEX_INITIALIZER,
 };
 static _Thread_local int in_job;
+static _Thread_local int thread_slot; /* t for worker t, 0 for any other thread */
+static _Thread_local int serial;      /* > 0 while a job runs serially on this thread */
 static int atexit_done;
+static int nshares = NN_PAR_DEFAULT_SHARES;
 
 static inline void cpu_relax(void)
 {
@@ -74,9 +76,12 @@ static unsigned wait_job(unsigned seen)
 
 /* Runs shares of job `gen` until none is left unclaimed. pool.fn, arg and
  * nt are read only after a claim succeeded: they stay put until the job's
- * last share has run. */
+ * last share has run. nslots may already be a later job's, but only once
+ * every share of `gen` has been claimed: then no claim can succeed. */
 static void run_shares(unsigned gen)
 {
+    if (thread_slot >= atomic_load_explicit(&pool.nslots, memory_order_relaxed))
+        return;
     unsigned long long c = atomic_load_explicit(&pool.claim, memory_order_acquire);
     for (;;) {
         int next = (int)(c & 0xffff), nt = (int)((c >> 16) & 0xffff);
@@ -99,8 +104,8 @@ static void run_shares(unsigned gen)
 
 static void *worker(void *p)
 {
-    (void)p;
     unsigned seen = pool.start_gen;
+    thread_slot = (int)(long)p;
     in_job = 1;
     for (;;) {
         seen = wait_job(seen);
@@ -131,7 +136,6 @@ int nn_par_set_threads(int n, qa_err *err)
     if (n < 1 || n > NN_PAR_MAX_THREADS)
         return qa_fail(err, QA_ERR_ARG, "thread count %d is out of range [1, %d]", n,
                        NN_PAR_MAX_THREADS);
-    nn_blas_set_threads(1);
     if (n == pool.nthreads)
         return QA_OK;
     nn_par_shutdown();
@@ -156,6 +160,26 @@ int nn_par_threads(void)
     return pool.nthreads;
 }
 
+int nn_par_set_shares(int n, qa_err *err)
+{
+    QA_ASSERT(!in_job);
+    if (n < 1 || n > NN_PAR_MAX_SHARES)
+        return qa_fail(err, QA_ERR_ARG, "share count %d is out of range [1, %d]", n,
+                       NN_PAR_MAX_SHARES);
+    nshares = n;
+    return QA_OK;
+}
+
+int nn_par_shares(void)
+{
+    return nshares;
+}
+
+int nn_par_slot(void)
+{
+    return serial ? 0 : thread_slot;
+}
+
 static int job_done(void)
 {
     return atomic_load_explicit(&pool.finished, memory_order_acquire) == pool.nt;
@@ -177,21 +201,29 @@ static void wait_done(void)
     pthread_mutex_unlock(&pool.mu);
 }
 
-void nn_par_run(nn_par_fn fn, void *arg, int nt)
+static void run_serial(nn_par_fn fn, void *arg, int nt)
 {
-    if (nt > pool.nthreads)
-        nt = pool.nthreads;
+    serial++;
+    for (int t = 0; t < nt; t++)
+        fn(arg, t, nt);
+    serial--;
+}
+
+void nn_par_run_on(nn_par_fn fn, void *arg, int nt, int nslots)
+{
     if (nt < 1)
         nt = 1;
+    QA_ASSERT(nt <= 0xffff);
     /* The serial fallback runs the same shares in order: same results. */
-    if (nt == 1 || in_job || pthread_mutex_trylock(&pool.busy) != 0) {
-        for (int t = 0; t < nt; t++)
-            fn(arg, t, nt);
+    if (nt == 1 || nslots < 2 || pool.nthreads == 1 || in_job ||
+        pthread_mutex_trylock(&pool.busy) != 0) {
+        run_serial(fn, arg, nt);
         return;
     }
     pool.fn = fn;
     pool.arg = arg;
     pool.nt = nt;
+    atomic_store_explicit(&pool.nslots, nslots, memory_order_relaxed);
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     unsigned gen = atomic_load_explicit(&pool.gen, memory_order_relaxed) + 1;
     atomic_store_explicit(&pool.claim, (unsigned long long)gen << 32 | (unsigned long long)nt << 16,
@@ -205,4 +237,9 @@ void nn_par_run(nn_par_fn fn, void *arg, int nt)
     in_job = 0;
     wait_done();
     pthread_mutex_unlock(&pool.busy);
+}
+
+void nn_par_run(nn_par_fn fn, void *arg, int nt)
+{
+    nn_par_run_on(fn, arg, nt, NN_PAR_MAX_THREADS);
 }

@@ -34,7 +34,8 @@ typedef struct {
     int S;         /* samples per chunk */
     size_t N;      /* tiles of a full chunk */
     size_t u;      /* shared: U (16, OC, C) */
-    size_t v, m, plane, du, db, per_thread; /* per-thread block offsets */
+    size_t du, db, part;         /* per-share block: offsets, size */
+    size_t v, m, plane, work;    /* per-thread block: offsets, size */
 } wino_plan;
 
 static size_t pad16(size_t n)
@@ -72,12 +73,13 @@ static wino_plan plan_of(const nn_conv_geom *g)
     p.S = CHUNK_FLOATS / per_sample > 1 ? (int)(CHUNK_FLOATS / per_sample) : 1;
     p.N = (size_t)p.S * (size_t)p.T;
     p.u = pad16(16 * oc * c);
+    p.du = 0;
+    p.db = pad16(16 * oc * c);
+    p.part = p.db + pad16(oc);
     p.v = 0;
     p.m = p.v + 16 * xi_stride(p.N * c);
     p.plane = p.m + 16 * xi_stride(p.N * oc);
-    p.du = p.plane + pad16((size_t)p.pr * (size_t)p.pc * cmax);
-    p.db = p.du + pad16(16 * oc * c);
-    p.per_thread = p.db + pad16(oc);
+    p.work = p.plane + pad16((size_t)p.pr * (size_t)p.pc * cmax);
     return p;
 }
 
@@ -88,10 +90,11 @@ void nn_wino_chunking(const nn_conv_geom *g, int *samples, int *tiles)
     *tiles = p.T;
 }
 
-size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads)
+size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads, int nshares)
 {
     wino_plan p = plan_of(g);
-    return p.u + p.per_thread * (size_t)(nthreads < 1 ? 1 : nthreads);
+    return p.u + p.part * (size_t)(nshares < 1 ? 1 : nshares) +
+           p.work * (size_t)(nthreads < 1 ? 1 : nthreads);
 }
 
 /* ---- weight transforms ---- */
@@ -365,8 +368,9 @@ typedef struct {
     float *y, *dx, *dw, *db;
     int dx_acc;
     const int *idx;
-    int n, nt; /* samples; threads the job runs on */
-    float *scratch;
+    int n, ns, slots; /* samples, shares, threads that may take part */
+    float *scratch;   /* U, the per-share blocks, then the per-thread ones at work */
+    float *work;
 } wino_job;
 
 static size_t sample_of(const wino_job *j, long i)
@@ -374,34 +378,39 @@ static size_t sample_of(const wino_job *j, long i)
     return (size_t)(j->idx ? j->idx[i] : (int)i);
 }
 
-static float *thread_block(const wino_job *j, int tid)
+static float *share_block(const wino_job *j, int s)
 {
-    return j->scratch + j->p.u + (size_t)tid * j->p.per_thread;
+    return j->scratch + j->p.u + (size_t)s * j->p.part;
+}
+
+static float *slot_block(const wino_job *j)
+{
+    return j->work + (size_t)nn_par_slot() * j->p.work;
 }
 
 /* The weight transforms are split over output channels: they are ~1% of
  * a one-thread resnet20 step's CPU time (perf), so run serially they would
  * idle the other thread for ~2% of a two-thread step. */
-static void weights_fwd_job(void *arg, int tid, int nt)
+static void weights_fwd_job(void *arg, int s, int ns)
 {
     const wino_job *j = arg;
     long lo, hi;
-    nn_par_range(j->g->oc, tid, nt, &lo, &hi);
+    nn_par_range(j->g->oc, s, ns, &lo, &hi);
     weights_fwd(j->g, j->w, j->scratch, (size_t)lo, (size_t)hi);
 }
 
-/* thread 0's dU += the other threads' in thread order, then dw += G^T dU G,
- * for a share of the output channels (each element is summed in the same
- * order whichever thread does it) */
-static void weights_adj_job(void *arg, int tid, int nt)
+/* share 0's dU += the other shares' in share order, then dw += G^T dU G,
+ * for a range of the output channels (each element is summed in the same
+ * order whichever range it falls in) */
+static void weights_adj_job(void *arg, int s, int ns)
 {
     const wino_job *j = arg;
     long lo, hi;
-    nn_par_range(j->g->oc, tid, nt, &lo, &hi);
+    nn_par_range(j->g->oc, s, ns, &lo, &hi);
     size_t c = (size_t)j->g->c, oc_c = (size_t)j->g->oc * c;
-    float *dU0 = thread_block(j, 0) + j->p.du;
-    for (int t = 1; t < j->nt; t++) {
-        const float *dU = thread_block(j, t) + j->p.du;
+    float *dU0 = share_block(j, 0) + j->p.du;
+    for (int t = 1; t < j->ns; t++) {
+        const float *dU = share_block(j, t) + j->p.du;
         for (size_t xi = 0; xi < 16; xi++)
             for (size_t i = xi * oc_c + (size_t)lo * c; i < xi * oc_c + (size_t)hi * c; i++)
                 dU0[i] += dU[i];
@@ -447,24 +456,27 @@ static void forward_chunk(const wino_job *j, long i0, long i1, float *sc)
     }
 }
 
-static void forward_job(void *arg, int tid, int nt)
+static void forward_job(void *arg, int s, int ns)
 {
     const wino_job *j = arg;
     long lo, hi;
-    nn_par_range(j->n, tid, nt, &lo, &hi);
-    float *sc = thread_block(j, tid);
+    nn_par_range(j->n, s, ns, &lo, &hi);
+    float *sc = slot_block(j);
     for (long i = lo; i < hi; i += j->p.S)
         forward_chunk(j, i, i + j->p.S < hi ? i + j->p.S : hi, sc);
 }
 
-static int usable_threads(const wino_plan *p, size_t scratch_n, int n)
+/* Shares (chunk boundaries, hence GEMM shapes, follow them), the
+ * per-thread blocks, and how many threads those let take part. */
+static void job_setup(wino_job *j, size_t scratch_n)
 {
-    QA_ASSERT(scratch_n >= p->u + p->per_thread);
-    size_t fit = (scratch_n - p->u) / p->per_thread;
-    int nt = nn_par_threads();
-    if ((size_t)nt > fit)
-        nt = (int)fit;
-    return nt > n ? n : nt;
+    int ns = nn_par_shares();
+    j->ns = ns < j->n ? ns : j->n;
+    size_t head = j->p.u + j->p.part * (size_t)ns;
+    QA_ASSERT(scratch_n >= head + j->p.work);
+    j->work = j->scratch + head;
+    size_t fit = (scratch_n - head) / j->p.work;
+    j->slots = fit < (size_t)NN_PAR_MAX_THREADS ? (int)fit : NN_PAR_MAX_THREADS;
 }
 
 void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, const float *b,
@@ -475,9 +487,9 @@ void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, cons
                   .scratch = scratch, .U = scratch};
     if (n < 1)
         return;
-    j.nt = usable_threads(&j.p, scratch_n, n);
-    nn_par_run(weights_fwd_job, &j, j.nt);
-    nn_par_run(forward_job, &j, j.nt);
+    job_setup(&j, scratch_n);
+    nn_par_run(weights_fwd_job, &j, j.ns);
+    nn_par_run_on(forward_job, &j, j.ns, j.slots);
 }
 
 /* db += the sums of dy over samples [i0, i1), and their dM (16, N, OC) when
@@ -546,19 +558,19 @@ static void backward_chunk(const wino_job *j, long i0, long i1, float *sc, float
     if (j->dx)
         chunk_dx(j, i0, i1, sc, N);
 }
-/* Every thread sums its dU (and, but for thread 0 which adds into the
- * caller's db, its db) in its own block; the caller reduces in thread order. */
-static void backward_job(void *arg, int tid, int nt)
+/* Every share sums its dU (and, but for share 0 which adds into the
+ * caller's db, its db) in its own block; the caller reduces in share order. */
+static void backward_job(void *arg, int s, int ns)
 {
     const wino_job *j = arg;
     long lo, hi;
-    nn_par_range(j->n, tid, nt, &lo, &hi);
-    float *sc = thread_block(j, tid);
-    float *dU = j->dw ? sc + j->p.du : NULL;
-    float *db = j->db && tid > 0 ? sc + j->p.db : j->db;
+    nn_par_range(j->n, s, ns, &lo, &hi);
+    float *sc = slot_block(j), *part = share_block(j, s);
+    float *dU = j->dw ? part + j->p.du : NULL;
+    float *db = j->db && s > 0 ? part + j->p.db : j->db;
     if (dU)
         memset(dU, 0, sizeof(float) * 16 * (size_t)j->g->oc * (size_t)j->g->c);
-    if (db && tid > 0)
+    if (db && s > 0)
         memset(db, 0, sizeof(float) * (size_t)j->g->oc);
     for (long i = lo; i < hi; i += j->p.S)
         backward_chunk(j, i, i + j->p.S < hi ? i + j->p.S : hi, sc, dU, db);
@@ -566,9 +578,9 @@ static void backward_job(void *arg, int tid, int nt)
 
 static void reduce_db(const wino_job *j)
 {
-    for (int t = 1; t < j->nt; t++)
+    for (int t = 1; t < j->ns; t++)
         for (int i = 0; i < j->g->oc; i++)
-            j->db[i] += thread_block(j, t)[j->p.db + (size_t)i];
+            j->db[i] += share_block(j, t)[j->p.db + (size_t)i];
 }
 
 void nn_wino_backward(const nn_conv_geom *g, const float *x, const float *w, const float *dy,
@@ -580,12 +592,12 @@ void nn_wino_backward(const nn_conv_geom *g, const float *x, const float *w, con
                   .dw = dw, .db = db, .idx = idx, .n = n, .scratch = scratch, .U = scratch};
     if (n < 1)
         return;
-    j.nt = usable_threads(&j.p, scratch_n, n);
+    job_setup(&j, scratch_n);
     if (dx)
-        nn_par_run(weights_fwd_job, &j, j.nt);
-    nn_par_run(backward_job, &j, j.nt);
+        nn_par_run(weights_fwd_job, &j, j.ns);
+    nn_par_run_on(backward_job, &j, j.ns, j.slots);
     if (db)
         reduce_db(&j);
     if (dw)
-        nn_par_run(weights_adj_job, &j, j.nt);
+        nn_par_run(weights_adj_job, &j, j.ns);
 }

@@ -16,8 +16,9 @@
  * transforming dy a second time. Outputs past an odd OH/OW are computed in
  * a last tile whose extra row/column is dropped (forward) or fed zeros
  * (backward). The arguments and guarantees are those of conv2d.h's raw
- * kernels; scratch is laid out as the transformed weights (shared) and
- * then one block per thread. */
+ * kernels; scratch is laid out as the transformed weights (shared), one
+ * block of partial gradients per nn_par share, then one block of
+ * transformed data per thread. */
 #ifndef NN_WINO_H
 #define NN_WINO_H
 
@@ -28,7 +29,7 @@
 /* 3x3 kernel, stride 1, padding 1, one group: the shapes handled here */
 int nn_wino_applies(const nn_conv_geom *g);
 
-size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads);
+size_t nn_wino_scratch_floats(const nn_conv_geom *g, int nthreads, int nshares);
 
 /* samples per chunk (16 GEMMs each) and tiles per sample, for benchmarks
  * that time the GEMMs these kernels issue */

@@ -88,14 +88,14 @@ static int ddq_init(q_quant *q, nn_net *net, const char *layer, const q_quant_sp
                                      NN_PARAM_QUANT, err);
     if ((d->ngate > 0 && d->vgate < 0) || (c->adaptive && d->ngate > 0 && d->vlevel < 0))
         return err ? err->code : QA_ERR_NOMEM;
-    d->nthreads = spec->nch == 1 ? nn_par_threads() : 1;
+    d->nshares = spec->nch == 1 ? nn_par_shares() : 1;
     d->stride = (size_t)spec->nch + P_LEV + ((size_t)1 << B);
     d->val = nn_arena_floats(&net->arena, (size_t)(d->ngate + 1) * (size_t)d->ncell, err);
     d->dval = nn_arena_floats(&net->arena, (size_t)(d->ngate + 1) * (size_t)d->ncell, err);
     d->idx = nn_arena_alloc(&net->arena, (size_t)d->ncell, err);
     d->lv = nn_arena_alloc(&net->arena, ((size_t)1 << B) * sizeof *d->lv, err);
     d->sfine = nn_arena_floats(&net->arena, (size_t)spec->nch, err);
-    d->part = nn_arena_alloc(&net->arena, (size_t)d->nthreads * d->stride * sizeof *d->part, err);
+    d->part = nn_arena_alloc(&net->arena, (size_t)d->nshares * d->stride * sizeof *d->part, err);
     if (!d->val || !d->dval || !d->idx || !d->lv || !d->sfine || !d->part)
         return err ? err->code : QA_ERR_NOMEM;
     q->ddq = d;
@@ -175,13 +175,13 @@ static void ddq_resolve(q_quant *q, const nn_params *p, const float *x, const q_
 
 /* ---- forward and codes ---- */
 
-static void forward_rows(void *arg, int tid, int nt)
+static void forward_rows(void *arg, int share, int nshares)
 {
     const q_rows_call *j = arg;
     const q_ddq *d = j->q->ddq;
     const float *val = d->val + (size_t)(d->bits - d->min_bits) * (size_t)d->ncell;
     long lo, hi;
-    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    nn_par_range(j->rows->n, share, nshares, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
         float sb = d->sfine[q_row_step(j->q, j->rows, (int)r)], h = 0.5f * sb;
@@ -200,7 +200,7 @@ static void ddq_forward(const q_quant *q, float *y, const float *x, const q_rows
         return;
     }
     q_rows_call j = {.q = q, .out = y, .x = x, .rows = rows};
-    nn_par_run(forward_rows, &j, q_rows_threads(q, rows));
+    nn_par_run(forward_rows, &j, q_rows_shares(q, rows));
 }
 
 void q_ddq_index_codes(const q_quant *q, int32_t *ix, float *scale, const float *x,
@@ -304,7 +304,7 @@ static double lane_total(const float *v)
     return t;
 }
 
-/* One row: dx, and into acc (one thread's sums, after the nch range sums
+/* One row: dx, and into acc (one share's sums, after the nch range sums
  * of LSQ's form in steps s_b): for each precision j the gates need,
  * <dy, Q_j - Q_b> and |Q_j - Q_b|^2 (every precision when there are
  * gates); <dy, e> and |e|^2; dL/dP per level. */
@@ -340,12 +340,12 @@ static void backward_row(const q_rows_call *j, int r, double *acc)
         j->dot[r] = (float)lane_total(ls.dot);
 }
 
-static void backward_rows(void *arg, int tid, int nt)
+static void backward_rows(void *arg, int share, int nshares)
 {
     const q_rows_call *j = arg;
-    double *acc = j->q->ddq->part + (size_t)tid * j->q->ddq->stride;
+    double *acc = j->q->ddq->part + (size_t)share * j->q->ddq->stride;
     long lo, hi;
-    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    nn_par_range(j->rows->n, share, nshares, &lo, &hi);
     for (long r = lo; r < hi; r++)
         backward_row(j, (int)r, acc);
 }
@@ -387,11 +387,11 @@ static void ddq_backward(const q_quant *q, const nn_params *p, float *dx, const 
     const q_ddq *d = q->ddq;
     q_rows_call j = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
                  .dot = dot};
-    int nt = q_rows_threads(q, rows);
-    nt = nt < d->nthreads ? nt : d->nthreads;
-    memset(d->part, 0, (size_t)nt * d->stride * sizeof *d->part);
-    nn_par_run(backward_rows, &j, nt);
-    for (int t = 1; t < nt; t++) /* in share order: the sums depend on nt only */
+    int ns = q_rows_shares(q, rows);
+    QA_ASSERT(ns <= d->nshares);
+    memset(d->part, 0, (size_t)ns * d->stride * sizeof *d->part);
+    nn_par_run(backward_rows, &j, ns);
+    for (int t = 1; t < ns; t++) /* in share order: the sums depend on ns only */
         for (size_t i = 0; i < d->stride; i++)
             d->part[i] += d->part[(size_t)t * d->stride + i];
     backward_grads(q, p, d->part);

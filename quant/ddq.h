@@ -77,9 +77,9 @@ struct q_ddq {
     uint8_t *idx;           /* (ncell) index of that level at the current precision */
     int32_t *lv;            /* (2^B) the current levels, fine codes, ascending */
     float *sfine;           /* (nch) s_B of each step */
-    int nthreads;           /* threads part is sized for */
-    size_t stride;          /* doubles per thread in part: nch + 2 Q_DDQ_NPREC + 2 + 2^B */
-    double *part;           /* (nthreads, stride) backward's per-thread sums: the range
+    int nshares;            /* nn_par shares part is sized for */
+    size_t stride;          /* doubles per share in part: nch + 2 Q_DDQ_NPREC + 2 + 2^B */
+    double *part;           /* (nshares, stride) backward's per-share sums: the range
                                sum of each step, the flip sums of each precision (P_DEL, P_SQ),
                                the curvature's (P_CURV), dL/dP of each level (P_LEV) */
 };

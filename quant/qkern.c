@@ -26,7 +26,7 @@ static void conv_backward(const q_layer *q, const float *x, const float *w, cons
 
 static size_t conv_scratch(const q_layer *q, int k)
 {
-    return nn_conv2d_scratch_floats(geom(q, k), nn_par_threads());
+    return nn_conv2d_scratch_floats(geom(q, k), nn_par_threads(), nn_par_shares());
 }
 
 const q_kern q_kern_conv2d = {"conv2d", conv_forward, conv_backward, conv_scratch};

@@ -124,27 +124,28 @@ void q_quant_codes(const q_quant *q, int32_t *c, float *scale, const float *x, c
     q->ops->codes(q, c, scale, x, rows);
 }
 
-/* Rows of one shared step (activations) are split over nn's threads when
- * there is enough work to pay for waking them; sums are kept per thread and
- * added in thread order, so results depend on the thread count only. */
+/* Rows of one shared step (activations) are split into nn_par_shares()
+ * shares when there is enough work to pay for waking the pool; sums are
+ * kept per share and added in share order, so results depend on the share
+ * count, never on the thread count. */
 #define PAR_MIN_ELEMS (1L << 15)
 
 typedef struct {
     q_rows_call c;
-    q_fq_sums part[NN_PAR_MAX_THREADS];
+    q_fq_sums part[NN_PAR_MAX_SHARES];
 } rows_job;
 
-int q_rows_threads(const q_quant *q, const q_rows *rows)
+int q_rows_shares(const q_quant *q, const q_rows *rows)
 {
     int par = q->nch == 1 && rows->n > 1 && (long)rows->n * (long)rows->m >= PAR_MIN_ELEMS;
-    return par ? nn_par_threads() : 1;
+    return par ? nn_par_shares() : 1;
 }
 
-static void forward_rows(void *arg, int tid, int nt)
+static void forward_rows(void *arg, int share, int nshares)
 {
     const q_rows_call *j = arg;
     long lo, hi;
-    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    nn_par_range(j->rows->n, share, nshares, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
         float s = j->q->s[q_row_step(j->q, j->rows, (int)r)];
@@ -155,7 +156,7 @@ static void forward_rows(void *arg, int tid, int nt)
 void q_uniform_forward(const q_quant *q, float *y, const float *x, const q_rows *rows)
 {
     q_rows_call j = {.q = q, .out = y, .x = x, .rows = rows};
-    nn_par_run(forward_rows, &j, q_rows_threads(q, rows));
+    nn_par_run(forward_rows, &j, q_rows_shares(q, rows));
 }
 
 void q_uniform_codes(const q_quant *q, int32_t *c, float *scale, const float *x, const q_rows *rows)
@@ -176,14 +177,14 @@ static void add_sums(q_fq_sums *to, const q_fq_sums *o, float w)
     to->dot += w * o->dot;
 }
 
-/* one thread's rows; per-step sums into part (one thread) or q->sums */
-static void backward_rows(void *arg, int tid, int nt)
+/* one share's rows; per-step sums into part (several shares) or q->sums */
+static void backward_rows(void *arg, int share, int nshares)
 {
     rows_job *job = arg;
     const q_rows_call *j = &job->c;
     const q_quant *q = j->q;
     long lo, hi;
-    nn_par_range(j->rows->n, tid, nt, &lo, &hi);
+    nn_par_range(j->rows->n, share, nshares, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         size_t at = q_row(j->rows, (int)r);
         int c = q_row_step(q, j->rows, (int)r);
@@ -191,7 +192,7 @@ static void backward_rows(void *arg, int tid, int nt)
         q_fq_sums o;
         q_fq_backward(j->out ? j->out + at : NULL, j->dy + at, j->x + at, j->rows->m, q->s[c], q->r,
                       w, j->acc, &o);
-        add_sums(nt > 1 ? &job->part[tid] : &q->sums[c], &o, w);
+        add_sums(nshares > 1 ? &job->part[share] : &q->sums[c], &o, w);
         if (j->dot)
             j->dot[r] = o.dot;
     }
@@ -202,11 +203,11 @@ void q_uniform_backward(const q_quant *q, float *dx, const float *dy, const floa
 {
     rows_job j = {.c = {.q = q, .out = dx, .dy = dy, .x = x, .rows = rows, .wt = wt, .acc = acc,
                         .dot = dot}};
-    int nt = q_rows_threads(q, rows);
+    int ns = q_rows_shares(q, rows);
     memset(q->sums, 0, (size_t)q->nch * sizeof *q->sums);
-    memset(j.part, 0, (size_t)nt * sizeof *j.part);
-    nn_par_run(backward_rows, &j, nt);
-    for (int t = 0; nt > 1 && t < nt; t++)
+    memset(j.part, 0, (size_t)ns * sizeof *j.part);
+    nn_par_run(backward_rows, &j, ns);
+    for (int t = 0; ns > 1 && t < ns; t++)
         add_sums(&q->sums[0], &j.part[t], 1.0f);
 }
 

@@ -135,8 +135,10 @@ static inline int q_row_step(const q_quant *q, const q_rows *rows, int j)
 {
     return q->nch == 1 ? 0 : (rows->idx ? rows->idx[j] : j);
 }
-/* shares the rows of one call are split into over nn's threads (1: serial) */
-int q_rows_threads(const q_quant *q, const q_rows *rows);
+/* shares the rows of one call are split into: nn_par_shares(), or 1 when
+ * the call is too small to wake the pool (a kind's threaded loop keeps its
+ * partial sums per share and adds them in share order) */
+int q_rows_shares(const q_quant *q, const q_rows *rows);
 
 /* One forward or backward call over rows, as the kinds' threaded loops
  * (nn_par_run) receive it. */

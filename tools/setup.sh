@@ -4,6 +4,8 @@
 #   bash tools/setup.sh              install what is missing, build into build/,
 #                                    run the default experiment
 #   bash tools/setup.sh --deps-only  only install what is missing (CI uses this)
+#   bash tools/setup.sh --fuzz-deps  the same plus the optional fuzzing tools
+#                                    (clang with libFuzzer: tools/fuzz.sh)
 #
 # Idempotent: apt is skipped entirely when every package is installed, the
 # build is incremental, and a rerun of the experiment replaces its run file
@@ -16,6 +18,8 @@ DEFAULT_CONFIG=configs/fmnist-dqmq.ini
 PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libhdf5-dev zlib1g-dev libinih-dev
           check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools
           python3-h5py python3-matplotlib)
+# Optional: tools/fuzz.sh builds the fuzz targets with clang's libFuzzer.
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -25,6 +29,7 @@ deps_only=0
 case "${1:-}" in
     "") ;;
     --deps-only) deps_only=1 ;;
+    --fuzz-deps) deps_only=1; PACKAGES+=("${FUZZ_PACKAGES[@]}") ;;
     -h | --help) usage; exit 0 ;;
     *) echo "setup.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
 esac

@@ -51,6 +51,7 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
     printf("BLAS          %s\n", nn_blas_info());
     printf("threads       %d in nn's pool (experiment.threads = 0 uses %ld online cores)\n",
            nn_par_threads(), sysconf(_SC_NPROCESSORS_ONLN));
+    printf("shares        %d per sum over a batch (experiment.shares default)\n", nn_par_shares());
     printf("HDF5          %u.%u.%u\n", maj, min, rel);
     printf("zlib          %s\n", zlibVersion());
     printf("libpng        %s (built against)\n", QA_LIBPNG_VERSION);

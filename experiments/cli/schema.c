@@ -10,8 +10,11 @@
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
 #include "experiments/search/search.h"
+#include "nn/par.h"
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 static const cfg_key experiment_keys[] = {
     {.key = "name", .type = CFG_STRING, FIELD(exp_experiment_cfg, name), .def = "run",
@@ -23,7 +26,14 @@ static const cfg_key experiment_keys[] = {
     {.key = "method", .type = CFG_ENUM, FIELD(exp_experiment_cfg, method), .def = "fp32",
      .choice = exp_method_choice, .help = "training method"},
     {.key = "threads", .type = CFG_INT, FIELD(exp_experiment_cfg, threads), .def = "0", .min = 0,
-     .max = 64, .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores"},
+     .max = NN_PAR_MAX_THREADS,
+     .help = "compute threads (nn's pool; BLAS runs inside each share), 0 = all cores; results "
+             "do not depend on it"},
+    {.key = "shares", .type = CFG_INT, FIELD(exp_experiment_cfg, shares),
+     .def = XSTR(NN_PAR_DEFAULT_SHARES), .min = 1, .max = NN_PAR_MAX_SHARES,
+     .help = "parts every sum over a batch is split into, summed in a fixed order: results are "
+             "bit-identical at any thread count for one value, differ in the last bits between "
+             "values; more than `threads` parts keep every thread busy"},
     {0},
 };
 

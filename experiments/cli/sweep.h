@@ -92,8 +92,8 @@ void exp_sweep_point_sets(const exp_sweep_spec *spec, long p, char (*sets)[EXP_S
                           int *value);
 
 /* Short hash of resolved INI text (as cfg_render writes it): FNV-1a 64 of
- * every line but [experiment] name and out_dir and [eval] grid* and
- * reference, as 10 hex digits. */
+ * every line but [experiment] name, out_dir and threads (results do not
+ * depend on them) and [eval] grid* and reference, as 10 hex digits. */
 void exp_sweep_hash_text(const char *ini, char out[EXP_SWEEP_HASH_LEN + 1]);
 /* The same of a loaded config. */
 int exp_sweep_hash_config(exp_config *c, char out[EXP_SWEEP_HASH_LEN + 1], qa_err *err);

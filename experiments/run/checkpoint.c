@@ -300,8 +300,10 @@ int exp_ckpt_check_config(exp_ckpt *ck, const exp_config *cfg, const char *const
     return rc;
 }
 
-/* The grid (grid.h) runs after training: qadapt eval changes its keys. */
-static const char *const run_may_change[] = {"train.epochs", "experiment.out_dir", "eval.grid*",
+/* Results do not depend on the thread count; the grid (grid.h) runs after
+ * training: qadapt eval changes its keys. */
+static const char *const run_may_change[] = {"train.epochs", "experiment.out_dir",
+                                             "experiment.threads", "eval.grid*",
                                              "eval.reference", NULL};
 
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err)
@@ -312,7 +314,9 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
         return rc;
     int64_t epochs = 0;
     rc = exp_ckpt_check_config(ck, cfg, run_may_change,
-                               "only train.epochs and the out dir may change", err);
+                               "only train.epochs, experiment.threads and the out dir may "
+                               "change",
+                               err);
     if (!rc)
         rc = exp_ckpt_verify_group(ck, ck->file, "", err);
     if (!rc)

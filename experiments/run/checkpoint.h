@@ -42,7 +42,7 @@
 int exp_ckpt_save(exp_run *r, const exp_run_result *res, qa_err *err);
 
 /* For --resume: reads path and refuses it unless it was written with cfg
- * (every key equal but train.epochs and experiment.out_dir; the message
+ * (every key equal but train.epochs, experiment.threads and out_dir; the message
  * names the first that differs) and has at most train.epochs epochs. */
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err);
 /* Into the run r, set up (setup hook done, tables created): parameter

@@ -156,7 +156,8 @@ static int run_threads(const exp_config *c, qa_err *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
-    return nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    int rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 
 /* Build (the method may wrap), finalize, optimizer, method setup. */

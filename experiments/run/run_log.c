@@ -121,6 +121,8 @@ int exp_run_log_describe(exp_run *r, qa_err *err)
         rc = h5log_attr_i64(l, "/", "macs_per_sample", nn_net_macs(r->net), err);
     if (!rc)
         rc = h5log_attr_i64(l, "/", "threads", nn_par_threads(), err);
+    if (!rc)
+        rc = h5log_attr_i64(l, "/", "shares", nn_par_shares(), err);
     return rc ? rc : h5log_flush(l, err);
 }
 

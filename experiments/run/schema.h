@@ -29,6 +29,7 @@ typedef struct {
     char out_dir[512];
     int method;        /* index into the method registry (methods/registry.h) */
     int threads;       /* compute threads (nn_par), 0 = all online cores */
+    int shares;        /* shares of every split sum (nn_par): fixes the rounding */
 } exp_experiment_cfg;
 
 typedef enum { EXP_NORM_DATASET, EXP_NORM_FIXED, EXP_NORM_NONE } exp_norm;

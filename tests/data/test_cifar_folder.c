@@ -2,6 +2,7 @@
  * on fixtures written here (planar -> interleaved pixels, labels, batch
  * order, CIFAR-100's fine label; class order, extensions, channels, resize
  * of the shorter side and centre crop), and their error paths. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,66 @@ START_TEST(test_folder_errors)
 }
 END_TEST
 
+/* The loader computes only the centre crop of the resized image: it must be
+ * the same bytes as the whole resize (data_image_resize) cropped, for
+ * images wider and taller than square, grey and RGB, up- and downscaled. */
+START_TEST(test_folder_crop_of_resize)
+{
+    static const int shape[][3] = {{13, 29, 3}, {40, 9, 1}, {5, 6, 3}};
+    static const int side[] = {8, 11, 16};
+    for (int k = 0; k < 3; k++) {
+        mkdir_tmp();
+        mkdir(path_of("a"), 0755);
+        int h = shape[k][0], w = shape[k][1], c = shape[k][2], s = side[k];
+        data_image im;
+        qa_err err;
+        ck_assert_int_eq(data_image_alloc(&im, h, w, c, &err), QA_OK);
+        for (int i = 0; i < h * w * c; i++)
+            im.px[i] = (uint8_t)(i * 89 + (i * i) % 13);
+        ck_assert_int_eq(data_png_write(path_of("a/x.png"), &im, &err), QA_OK);
+        int nh = h <= w ? s : (int)floor((double)h * s / w + 0.5);
+        int nw = h <= w ? (int)floor((double)w * s / h + 0.5) : s;
+        uint8_t *big = malloc((size_t)nh * nw * c);
+        double *tmp = malloc(data_image_resize_scratch(h, w, nh, nw, c) * sizeof *tmp);
+        data_image_resize(im.px, h, w, c, big, nh, nw, tmp);
+        data_set ds;
+        data_folder_cfg cfg = {s, c};
+        ck_assert_int_eq(data_folder_load(&ds, dir, &cfg, NULL, &err), QA_OK);
+        for (int y = 0; y < s; y++)
+            ck_assert_mem_eq(data_set_image(&ds, 0) + (size_t)y * s * c,
+                             big + ((size_t)(y + (nh - s) / 2) * nw + (nw - s) / 2) * c,
+                             (size_t)s * c);
+        data_set_free(&ds);
+        free(big), free(tmp);
+        data_image_free(&im);
+        rm_tmp();
+    }
+}
+END_TEST
+
+/* 1x65535 and 65535x1 images (141-byte PNGs): resizing the whole image
+ * before cropping took minutes and 1 GB; the crop alone takes milliseconds
+ * (Check's 4 s timeout fails the old way). */
+START_TEST(test_folder_extreme_aspect)
+{
+    mkdir_tmp();
+    mkdir(path_of("a"), 0755);
+    write_png(path_of("a/wide.png"), 1, 65535, 1, 90);
+    write_png(path_of("a/tall.png"), 65535, 1, 3, 30);
+    data_set ds;
+    qa_err err;
+    data_folder_cfg cfg = {64, 3};
+    ck_assert_int_eq(data_folder_load(&ds, dir, &cfg, NULL, &err), QA_OK);
+    ck_assert_int_eq(ds.n, 2);
+    for (int i = 0; i < 64 * 64 * 3; i++) {
+        ck_assert_int_eq(data_set_image(&ds, 0)[i], 30); /* tall.png sorts first */
+        ck_assert_int_eq(data_set_image(&ds, 1)[i], 90);
+    }
+    data_set_free(&ds);
+    rm_tmp();
+}
+END_TEST
+
 /* the experiments' entry: dir/train and dir/test with the same classes */
 START_TEST(test_folder_splits)
 {
@@ -283,6 +344,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_cifar_errors);
     tcase_add_test(tc, test_folder);
     tcase_add_test(tc, test_folder_errors);
+    tcase_add_test(tc, test_folder_crop_of_resize);
+    tcase_add_test(tc, test_folder_extreme_aspect);
     tcase_add_test(tc, test_folder_splits);
     suite_add_tcase(s, tc);
     return s;

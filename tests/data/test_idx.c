@@ -242,6 +242,25 @@ START_TEST(test_missing_and_bad_dims)
 }
 END_TEST
 
+/* A header announcing far more than its file holds (60000 images of
+ * 4096x4096, about 1 TB, in a few bytes): refused as truncated before
+ * anything is allocated for it, plain or gzip. Found by tests/fuzz's idx
+ * target: an out-of-memory abort under AddressSanitizer, "out of memory"
+ * without it. */
+START_TEST(test_header_beyond_file)
+{
+    fixture_dir();
+    write_pair(0, 0x803, N, -1, 0);
+    uint8_t buf[64], px[3] = {1, 2, 3};
+    uint32_t d[3] = {60000, 4096, 4096};
+    for (int gz = 0; gz < 2; gz++) {
+        write_file(img_path, buf, idx_bytes(buf, 0x803, d, 3, px, 3), gz);
+        expect_error(QA_ERR_FORMAT, img_path, gz ? "more than a" : "truncated: expected");
+    }
+    fixture_cleanup();
+}
+END_TEST
+
 START_TEST(test_load_dir)
 {
     data_set ds;
@@ -286,6 +305,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_truncated_gzip);
     tcase_add_test(tc, test_garbled_gzip);
     tcase_add_test(tc, test_missing_and_bad_dims);
+    tcase_add_test(tc, test_header_beyond_file);
     tcase_add_test(tc, test_load_dir);
     tcase_add_test(tc, test_fashion_mnist);
     suite_add_tcase(s, tc);

@@ -98,7 +98,8 @@ static void fixture_init(fixture *f, const wino_case *k, uint64_t seed)
     f->x = randn(f->nx, &r), f->w = randn(f->nw, &r), f->b = randn((size_t)k->oc, &r);
     f->dy = randn(f->ny, &r), f->y0 = randn(f->ny, &r), f->dx0 = randn(f->nx, &r);
     f->dw0 = randn(f->nw, &r), f->db0 = randn((size_t)k->oc, &r);
-    size_t s0 = nn_conv2d_scratch_floats(&f->g[0], 2), s1 = nn_conv2d_scratch_floats(&f->g[1], 2);
+    size_t s0 = nn_conv2d_scratch_floats(&f->g[0], 2, nn_par_shares());
+    size_t s1 = nn_conv2d_scratch_floats(&f->g[1], 2, nn_par_shares());
     f->sn = s0 > s1 ? s0 : s1;
     f->scratch = malloc(f->sn * sizeof(float));
     /* every third sample, last first: an unordered subset */

@@ -11,13 +11,18 @@
  *   gradient and <dy, x_hat>, the same step trajectory under SGD with
  *   momentum);
  * - levels stay strictly monotone, at the range's ends and inside it, after
- *   random updates of every parameter and after SGD steps. */
+ *   random updates of every parameter and after SGD steps;
+ * - activation rows split into nn's shares: dx, every gradient and the
+ *   double-precision sums behind them are the same bytes at 1, 2 and 4
+ *   threads (the float gradients alone would hide a split that followed
+ *   the threads: sums in double round alike when cast). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
 #include "nn/optim.h"
+#include "nn/par.h"
 #include "qfixture.h"
 #include "quant/ddq.h"
 
@@ -346,6 +351,62 @@ START_TEST(test_levels_property)
 }
 END_TEST
 
+/* 64 rows of 1024 activations (enough to be split into shares), adaptive
+ * levels and gates: dx, the whole gradient array into g (ng floats) and
+ * the reduced sums into sum (stride doubles); returns ng */
+static size_t ddq_rows(int threads, const float *x, const float *dy, float *dx, float **g,
+                       double **sum, size_t *stride)
+{
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(threads, &err), QA_OK);
+    fixture f;
+    fx_make_ddq(&f, Q_SIDE_A, Q_DOM_UNSIGNED, 8, 1, 1024, 1);
+    float R = 3.0f, *y = malloc(64 * 1024 * sizeof *y);
+    fx_set_ranges(&f, &R);
+    fx_forward(&f, x, y, 64);
+    q_rows r = {1024, NULL, 64};
+    q_quant_backward(&f.q, fx_p(&f), dx, dy, x, &r, NULL, 0, NULL);
+    size_t n = fx_p(&f)->n;
+    *g = malloc(n * sizeof **g);
+    memcpy(*g, fx_p(&f)->g, n * sizeof **g);
+    *stride = f.q.ddq->stride;
+    *sum = malloc(*stride * sizeof **sum);
+    memcpy(*sum, f.q.ddq->part, *stride * sizeof **sum);
+    free(y);
+    fx_free(&f);
+    return n;
+}
+
+START_TEST(test_threads)
+{
+    size_t n = 64 * 1024;
+    float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy), *dx[3], *g[3];
+    double *sum[3];
+    nn_rng rng;
+    nn_rng_init(&rng, 12, NN_STREAM_TEST, 7, 0);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = 3.5f * nn_rng_uniform(&rng);
+        dy[i] = nn_rng_normal(&rng);
+    }
+    static const int threads[3] = {1, 2, 4};
+    size_t ng = 0, stride = 0;
+    for (int k = 0; k < 3; k++) {
+        dx[k] = malloc(n * sizeof *dx[k]);
+        ng = ddq_rows(threads[k], x, dy, dx[k], &g[k], &sum[k], &stride);
+    }
+    for (int k = 1; k < 3; k++) {
+        ck_assert_mem_eq(dx[0], dx[k], n * sizeof *dx[0]);
+        ck_assert_mem_eq(g[0], g[k], ng * sizeof *g[0]);
+        ck_assert_mem_eq(sum[0], sum[k], stride * sizeof *sum[0]);
+    }
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(1, &err), QA_OK);
+    for (int k = 0; k < 3; k++)
+        free(dx[k]), free(g[k]), free(sum[k]);
+    free(x), free(dy);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("quant_ddq");
@@ -357,6 +418,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_open_gates_are_precision);
     tcase_add_test(tc, test_fixed_precision_is_lsq);
     tcase_add_test(tc, test_levels_property);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     return s;
 }

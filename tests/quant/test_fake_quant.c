@@ -325,13 +325,15 @@ START_TEST(test_weighted_backward)
 }
 END_TEST
 
-/* Activation rows split over nn's threads: values and dx identical to one
- * thread, the step gradient equal up to summation order and identical
- * between two runs at the same thread count. */
-static void run_rows(int threads, const float *x, const float *dy, float *y, float *dx, float *g)
+/* Activation rows split into nn's shares: values, dx and the step gradient
+ * identical at 1, 2 and 4 threads; the step gradient moves with the share
+ * count (so the comparison sees a split that follows the threads). */
+static void run_rows(int threads, int shares, const float *x, const float *dy, float *y,
+                     float *dx, float *g)
 {
     qa_err err;
     ck_assert_int_eq(nn_par_set_threads(threads, &err), QA_OK);
+    ck_assert_int_eq(nn_par_set_shares(shares, &err), QA_OK);
     fixture f;
     fx_make(&f, Q_KIND_LSQ, Q_SIDE_A, Q_DOM_UNSIGNED, 3, 1, 1024);
     fx_set(&f, 0.3f);
@@ -350,24 +352,31 @@ START_TEST(test_threads)
 {
     size_t n = 64 * 1024;
     float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy);
-    float *y[3], *dx[3], g[3];
+    float *y[4], *dx[4], g[4];
     nn_rng r;
     nn_rng_init(&r, 9, NN_STREAM_TEST, 6, 0);
     for (size_t i = 0; i < n; i++) {
         x[i] = 2.0f * nn_rng_uniform(&r);
         dy[i] = nn_rng_normal(&r);
     }
-    static const int threads[3] = {1, 2, 2};
-    for (int k = 0; k < 3; k++) {
+    static const int threads[4] = {1, 2, 4, 2}, shares[4] = {8, 8, 8, 1};
+    for (int k = 0; k < 4; k++) {
         y[k] = malloc(n * sizeof *y[k]);
         dx[k] = malloc(n * sizeof *dx[k]);
-        run_rows(threads[k], x, dy, y[k], dx[k], &g[k]);
+        run_rows(threads[k], shares[k], x, dy, y[k], dx[k], &g[k]);
     }
-    ck_assert_mem_eq(y[0], y[1], n * sizeof *y[0]);
-    ck_assert_mem_eq(dx[0], dx[1], n * sizeof *dx[0]);
-    ck_assert_float_eq_tol(g[0], g[1], 1e-5f * fabsf(g[0]));
-    ck_assert_float_eq(g[1], g[2]);
-    for (int k = 0; k < 3; k++)
+    for (int k = 1; k < 4; k++) {
+        ck_assert_mem_eq(y[0], y[k], n * sizeof *y[0]);
+        ck_assert_mem_eq(dx[0], dx[k], n * sizeof *dx[0]);
+    }
+    ck_assert_mem_eq(&g[0], &g[1], sizeof g[0]);
+    ck_assert_mem_eq(&g[0], &g[2], sizeof g[0]);
+    ck_assert_mem_ne(&g[0], &g[3], sizeof g[0]);
+    ck_assert_float_eq_tol(g[0], g[3], 1e-5f * fabsf(g[0]));
+    qa_err err;
+    ck_assert_int_eq(nn_par_set_threads(1, &err), QA_OK);
+    ck_assert_int_eq(nn_par_set_shares(NN_PAR_DEFAULT_SHARES, &err), QA_OK);
+    for (int k = 0; k < 4; k++)
         free(y[k]), free(dx[k]);
     free(x);
     free(dy);

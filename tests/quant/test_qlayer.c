@@ -489,10 +489,10 @@ static float first_layer_error(int input)
     const nn_conv2d *cv = (const nn_conv2d *)q->inner;
     size_t out_n = q->out_n * NB;
     float *want = malloc(out_n * sizeof *want);
-    float *sc = malloc(nn_conv2d_scratch_floats(&cv->g, nn_par_threads()) * sizeof *sc);
+    size_t sn = nn_conv2d_scratch_floats(&cv->g, nn_par_threads(), nn_par_shares());
+    float *sc = malloc(sn * sizeof *sc);
     nn_conv2d_forward_raw(&cv->g, nn_net_input(net), q->wqbuf,
-                          nn_params_value(&net->params, q->b_view), want, NULL, NB, sc,
-                          nn_conv2d_scratch_floats(&cv->g, nn_par_threads()));
+                          nn_params_value(&net->params, q->b_view), want, NULL, NB, sc, sn);
     const float *got = net->t[q->base.out].data;
     float diff = 0.0f;
     for (size_t i = 0; i < out_n; i++)

@@ -1,7 +1,7 @@
 /* test_resume.c: checkpoints and `qadapt run --resume` through the real
  * binary (QADAPT_BIN) on configs/smoke.ini. A run killed with SIGKILL in
- * epoch 2 and resumed must end bit for bit like an uninterrupted run with
- * the same seed: every value of /train/epochs but the timing columns, the
+ * epoch 2 and resumed (at another thread count) must end bit for bit like
+ * an uninterrupted run with the same seed: every value of /train/epochs but the timing columns, the
  * final parameters, buffers and optimizer state (the last checkpoint), for
  * fp32 and for method fixed (quantizer steps). Also: SIGTERM then resume, a
  * resume refused for a changed key (the run file left as it was), more
@@ -39,7 +39,10 @@ static int run(char *const args[])
     return run_bin(tmp, args, out_text, sizeof out_text, err_text, sizeof err_text);
 }
 
-/* "run CONFIG --out DIR [extra...]" (+ "--resume") into argv (static storage). */
+/* "run CONFIG --out DIR [extra...]" (+ "--resume" at 1 thread) into argv
+ * (static storage). configs/smoke.ini runs at 2 threads: a resume at 1
+ * must still end like the uninterrupted run (the sums' split is fixed by
+ * [experiment] shares, not by the threads). */
 static char **args_for(const char *dir, char *const extra[], int resume)
 {
     static char *argv[40];
@@ -50,8 +53,11 @@ static char **args_for(const char *dir, char *const extra[], int resume)
     argv[n++] = (char *)dir;
     for (int i = 0; extra && extra[i]; i++)
         argv[n++] = extra[i];
-    if (resume)
+    if (resume) {
+        argv[n++] = "--set";
+        argv[n++] = "experiment.threads=1";
         argv[n++] = "--resume";
+    }
     argv[n] = NULL;
     return argv;
 }
@@ -356,7 +362,8 @@ START_TEST(test_resume_config_rules)
 
     expect_refused(args_for(tmp, quick_with("train.lr=0.1", NULL), 1), path,
                    "resume refused: train.lr is '0.1' (--set train.lr=0.1) but the checkpoint",
-                   "was written with '0.05'; only train.epochs and the out dir may change");
+                   "was written with '0.05'; only train.epochs, experiment.threads and the "
+                   "out dir may change");
     expect_refused(args_for(tmp, quick_with("experiment.method=fixed", NULL), 1), path,
                    "resume refused: experiment.method is 'fixed'", NULL);
     expect_refused(args_for(tmp, quick_with("data.limit=700", NULL), 1), path,
