@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/io/runfile.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
 #include "experiments/search/finetune.h"
@@ -15,7 +16,7 @@
 typedef struct {
     const exp_config *cfg;
     const exp_search_opts *opts;
-    char dir[1024], ckpt[1100];
+    char dir[1024], ckpt[1100], path[1100];
     exp_finetune *ft;
     q_cost_model cm;
     agent_haq haq;
@@ -183,11 +184,35 @@ static int prepare(exp_search *s, qa_err *err)
     return rc ? qa_err_prefix(err, "search: ") : QA_OK;
 }
 
+/* 1 when the pretrained run's training split is not the search's (another
+ * seed, data.limit or data.val_fraction): it may have trained on the
+ * images the search validates on. Unknown (no config) counts as the same. */
+static int other_split(const exp_config *c)
+{
+    hid_t f;
+    qa_err err;
+    if (exp_rf_open(&f, c->search.pretrained, &err))
+        return 0;
+    char *ini = exp_rf_config(f), seed[64], limit[64], frac[64];
+    exp_rf_close(f);
+    int have = ini && !exp_rf_ini_value(ini, "experiment", "seed", seed, sizeof seed) &&
+               !exp_rf_ini_value(ini, "data", "limit", limit, sizeof limit) &&
+               !exp_rf_ini_value(ini, "data", "val_fraction", frac, sizeof frac);
+    free(ini);
+    return have && (atoi(seed) != c->experiment.seed || atoi(limit) != c->data.limit ||
+                    strtod(frac, NULL) != c->data.val_fraction);
+}
+
 static void say_start(const exp_search *s, const char *layers)
 {
     FILE *f = s->opts->progress;
     if (!f)
         return;
+    if (other_split(s->cfg))
+        fprintf(f, "note: the pretrained run %s split its training images otherwise (seed, "
+                   "data.limit or data.val_fraction): it may have trained on the validation "
+                   "images that score the plans\n",
+                s->cfg->search.pretrained);
     const agent_haq_cfg *c = &s->cfg->search;
     fprintf(f, "search: %s over %s (%d steps an episode), %s <= %g of 8-bit; pretrained %s: "
                "validation accuracy %.2f%%\n",
@@ -216,10 +241,10 @@ static int setup(exp_search *s, exp_search_result *res, exp_ckpt **ck, qa_err *e
     char layers[2048];
     planned_names(&s->cm, layers, sizeof layers);
     if (!rc) {
-        rc = exp_search_log_open(&s->log, res->path, c, s->opts->command, layers,
+        rc = exp_search_log_open(&s->log, s->path, c, s->opts->command, layers,
                                  s->haq.nlayers, s->haq.nsteps, err);
-        if (rc)
-            res->path[0] = '\0';
+        if (!rc)
+            snprintf(res->path, sizeof res->path, "%s", s->path);
     }
     if (!rc && *ck)
         rc = exp_search_ckpt_restore(*ck, &s->log, s->agent, err);
@@ -230,7 +255,7 @@ static int setup(exp_search *s, exp_search_result *res, exp_ckpt **ck, qa_err *e
     return rc;
 }
 
-static int paths(exp_search *s, exp_search_result *res, qa_err *err)
+static int paths(exp_search *s, qa_err *err)
 {
     const exp_experiment_cfg *e = &s->cfg->experiment;
     const char *out = s->opts->out_dir ? s->opts->out_dir : e->out_dir;
@@ -238,7 +263,7 @@ static int paths(exp_search *s, exp_search_result *res, qa_err *err)
     if (w < 0 || (size_t)w >= sizeof s->dir)
         return qa_fail(err, QA_ERR_ARG, "search folder %s/%s: path too long", out, e->name);
     snprintf(s->ckpt, sizeof s->ckpt, "%s/search_ckpt.h5", s->dir);
-    snprintf(res->path, sizeof res->path, "%s/search.h5", s->dir);
+    snprintf(s->path, sizeof s->path, "%s/search.h5", s->dir);
     return QA_OK;
 }
 
@@ -269,7 +294,7 @@ int exp_search_main(const exp_config *cfg, const exp_search_opts *opts, exp_sear
     s->cfg = cfg;
     s->opts = opts;
     exp_ckpt *ck = NULL;
-    int rc = paths(s, res, err);
+    int rc = paths(s, err);
     if (!rc)
         rc = setup(s, res, &ck, err);
     exp_ckpt_close(ck);

@@ -251,8 +251,10 @@ static int get_best(exp_ckpt *ck, exp_search_state *st, qa_err *err)
     return QA_OK;
 }
 
-/* A resume may raise the episodes; the out dir is where the checkpoint is. */
-static const char *const search_may_change[] = {"search.episodes", "experiment.out_dir", NULL};
+/* A resume may raise the episodes; the out dir is where the checkpoint is;
+ * results do not depend on the thread count. */
+static const char *const search_may_change[] = {"search.episodes", "experiment.out_dir",
+                                                "experiment.threads", NULL};
 
 int exp_search_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg,
                          exp_search_state *st, qa_err *err)
@@ -263,7 +265,9 @@ int exp_search_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg
     if (rc)
         return rc;
     rc = exp_ckpt_check_config(ck, cfg, search_may_change,
-                               "only search.episodes and the out dir may change", err);
+                               "only search.episodes, experiment.threads and the out dir may "
+                               "change",
+                               err);
     if (!rc)
         rc = exp_ckpt_verify_group(ck, ck->file, "", err);
     if (!rc)

@@ -13,13 +13,17 @@
  *     for bit (every column but the timing ones, the best plan, the agent's
  *     whole state in the checkpoint), for DDPG and for REINFORCE;
  *   - a resume with another key, without a checkpoint, or after the
- *     pretrained run changed is refused;
+ *     pretrained run changed is refused; a pretrained run with another
+ *     validation split is noted;
+ *   - the binary: Ctrl-C after episode 2, then --resume, ends like a search
+ *     never stopped; --help, usage errors;
  *   - quant.plan: a search file's best plan and an inline list become
  *     layer_bits; a missing file, a file without a plan and bad widths are
  *     errors naming them;
  *   - errors: no pretrained run, no validation split, a budget below the
  *     narrowest plan. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +37,11 @@
 #include "experiments/run/run.h"
 #include "experiments/search/search.h"
 #include "h5read.h"
+#include "run_bin.h"
 
 static char dir[64], pre[1024];
 static int have_data;
+static FILE *progress; /* where the searches' lines go, NULL: nowhere */
 
 /* smoke.ini with sets (NULL-terminated) after the suite's own */
 static exp_config *config(const char *const *sets, qa_err *err)
@@ -113,7 +119,8 @@ static int search(const char *name, int episodes, int resume, const char *const 
     exp_config *c = config(sets, err);
     if (!c)
         return QA_ERR_CONFIG;
-    exp_search_opts o = {.out_dir = dir, .command = "test_search", .resume = resume};
+    exp_search_opts o = {.out_dir = dir, .command = "test_search", .resume = resume,
+                         .progress = progress};
     int rc = exp_search_main(c, &o, res, err);
     free(c);
     return rc;
@@ -145,7 +152,14 @@ START_TEST(test_search_file)
     if (skip("test_search_file"))
         return;
     exp_search_result res;
+    char *lines = NULL;
+    size_t nlines = 0;
+    progress = open_memstream(&lines, &nlines);
     search_ok("file", 5, 0, NULL, &res);
+    fclose(progress);
+    progress = NULL;
+    ck_assert_msg(strstr(lines, "episode 5/5  W ") && !strstr(lines, "note:"), "%s", lines);
+    free(lines);
     int n, k, cw, ca;
     double *ep = column(res.path, "episode", &n, &k), *cost = column(res.path, "cost", &n, &k);
     double *bitops = column(res.path, "bitops_vs_int8", &n, &k);
@@ -342,7 +356,7 @@ START_TEST(test_resume_refused)
     char other[1200];
     snprintf(other, sizeof other, "search.pretrained=%s/other/run.h5", dir);
     static const char *const sets[] = {"experiment.name=other", "train.epochs=1",
-                                       "experiment.seed=7", NULL};
+                                       "experiment.seed=7", "data.normalize=none", NULL};
     qa_err err = {0};
     exp_config *c = config(sets, &err);
     exp_run_opts o = {.out_dir = dir, .command = "test_search"};
@@ -351,6 +365,18 @@ START_TEST(test_resume_refused)
     free(c);
     const char *const moved[] = {other, NULL};
     refused("refuse", 4, 1, moved, "search.pretrained is");
+    /* a pretrained run of another split is noted (seed 7: other validation
+     * images; unnormalised input, else its normalisation differs too) */
+    char *lines = NULL;
+    size_t nlines = 0;
+    progress = open_memstream(&lines, &nlines);
+    exp_search_result noted;
+    const char *const noted_sets[] = {other, "data.normalize=none", NULL};
+    search_ok("noted", 1, 0, noted_sets, &noted);
+    fclose(progress);
+    progress = NULL;
+    ck_assert_msg(strstr(lines, "note: the pretrained run"), "%s", lines);
+    free(lines);
     /* the search file of the refused resumes is the finished one */
     hid_t f = H5Fopen(res.path, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert_int_eq(h5read_i64_attr(f, "/", "episodes_completed"), 2);
@@ -465,6 +491,94 @@ START_TEST(test_plan_trains)
 }
 END_TEST
 
+/* The binary: qadapt search ARGS... in dir, the suite's small search. */
+static char **search_args(const char *name, const char *episodes, int resume)
+{
+    static char nm[80], ep[80], pr[1100], smoke[1024];
+    static char *argv[60];
+    snprintf(smoke, sizeof smoke, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
+    snprintf(nm, sizeof nm, "experiment.name=%s", name);
+    snprintf(ep, sizeof ep, "search.episodes=%s", episodes);
+    snprintf(pr, sizeof pr, "search.pretrained=%s", pre);
+    static const char *const fixed[] = {
+        "data.limit=1000",       "data.val_fraction=0.2",    "data.test_limit=100",
+        "experiment.threads=1",  "train.epochs=1",           "train.epoch_steps=3",
+        "search.warmup=2",       "search.hidden=16",         "search.batch=8",
+        "search.budget=0.25",    "quant.bits=2,3,4,5,6,7,8", "quant.first_bits=0",
+        "quant.tied=false"};
+    int n = 0;
+    argv[n++] = "search";
+    argv[n++] = smoke;
+    argv[n++] = "--out";
+    argv[n++] = dir;
+    const char *sets[16] = {nm, ep, pr};
+    memcpy(sets + 3, fixed, sizeof fixed);
+    for (size_t i = 0; i < 3 + sizeof fixed / sizeof fixed[0]; i++) {
+        argv[n++] = "--set";
+        argv[n++] = (char *)sets[i];
+    }
+    if (resume)
+        argv[n++] = "--resume";
+    argv[n] = NULL;
+    return argv;
+}
+
+/* Ctrl-C after the second episode's line, then --resume: the same file as
+ * a search never stopped (the interrupted file keeps its finished
+ * episodes); exit codes 130 and 0. */
+START_TEST(test_sigint_resume)
+{
+    if (skip("test_sigint_resume"))
+        return;
+    static char out[1 << 16], errs[1 << 16];
+    ck_assert_int_eq(run_bin(dir, search_args("cli_whole", "6", 0), out, sizeof out, errs,
+                             sizeof errs), 0);
+    int efd;
+    pid_t pid = run_bin_spawn(dir, search_args("cli_parts", "6", 0), &efd);
+    FILE *e = fdopen(efd, "r");
+    ck_assert_msg(run_bin_await_line(e, "episode 2/6", NULL), "no line for episode 2");
+    kill(pid, SIGINT);
+    char line[512];
+    while (fgets(line, sizeof line, e))
+        ;
+    fclose(e);
+    ck_assert_int_eq(run_bin_wait_exit(pid, dir, out, sizeof out), 130);
+    ck_assert_msg(strstr(out, "status: interrupted"), "%s", out);
+    char path[1200], whole[1200];
+    snprintf(path, sizeof path, "%s/cli_parts/search.h5", dir);
+    snprintf(whole, sizeof whole, "%s/cli_whole/search.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    char *status = h5read_str_attr(f, "/", "status");
+    int64_t done = h5read_i64_attr(f, "/", "episodes_completed");
+    H5Fclose(f);
+    ck_assert_str_eq(status, "interrupted");
+    ck_assert(done >= 2 && done < 6);
+    free(status);
+    ck_assert_int_eq(run_bin(dir, search_args("cli_parts", "6", 1), out, sizeof out, errs,
+                             sizeof errs), 0);
+    ck_assert_msg(strstr(errs, "resuming after episode"), "%s", errs);
+    same_search(whole, path);
+}
+END_TEST
+
+START_TEST(test_cli_usage)
+{
+    static char out[1 << 14], errs[1 << 14];
+    char *help[] = {"search", "--help", NULL}, *none[] = {"search", NULL};
+    char *bad[] = {"search", "x.ini", "--frobnicate", NULL};
+    char tmp[64];
+    qa_test_tmpdir(tmp, sizeof tmp, "searchcli");
+    ck_assert_int_eq(run_bin(tmp, help, out, sizeof out, errs, sizeof errs), 0);
+    ck_assert_msg(strstr(out, "usage: qadapt search CONFIG") && strstr(out, "--resume"), "%s",
+                  out);
+    ck_assert_int_eq(run_bin(tmp, none, out, sizeof out, errs, sizeof errs), 2);
+    ck_assert_msg(strstr(errs, "missing CONFIG"), "%s", errs);
+    ck_assert_int_eq(run_bin(tmp, bad, out, sizeof out, errs, sizeof errs), 2);
+    ck_assert_msg(strstr(errs, "unknown option '--frobnicate'"), "%s", errs);
+    qa_test_rmtree(tmp);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("search");
@@ -478,6 +592,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_search_errors);
     tcase_add_test(tc, test_plan_key);
     tcase_add_test(tc, test_plan_trains);
+    tcase_add_test(tc, test_sigint_resume);
+    tcase_add_test(tc, test_cli_usage);
     suite_add_tcase(s, tc);
     return s;
 }
