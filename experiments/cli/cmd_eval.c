@@ -8,7 +8,9 @@
  * rewritten through its temporary file: the same epoch rows, the new
  * /eval/grid, and /config saying which grid was evaluated; it replaces the
  * run file only when the evaluation completed (exp_run_opts.eval_only), so a
- * failed or interrupted eval leaves the finished run as it was. */
+ * failed or interrupted eval leaves the finished run as it was.
+ * --engine int runs the integer engine beside the fake-quant network
+ * instead (eval_int.h) and writes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +18,16 @@
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/cmd_stop.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/eval_int.h"
 #include "experiments/cli/report.h"
 #include "experiments/cli/schema.h"
-#include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/run/run.h"
 
 static void eval_usage(void)
 {
     printf("usage: qadapt eval RUN.h5 [--corruption C[,C...]] [--severity S[,S...]]\n"
-           "                          [--set eval.key=value ...]\n\n"
+           "                          [--set eval.key=value ...] [--engine int [--kernel K]]\n\n"
            "Evaluates the trained model of a finished run on the clean test set and every\n"
            "(corruption, severity) cell, writing /eval/grid into RUN.h5 (accuracy, loss,\n"
            "mean BitOps and mean bits per planned layer per cell; mCE against\n"
@@ -35,6 +37,12 @@ static void eval_usage(void)
            "                   the run's, or every available one)\n"
            "  --severity S     only these severities 1..5 (eval.grid_severities)\n"
            "  --set k=v        any [eval] key, e.g. --set eval.reference=runs/fp32/run.h5\n"
+           "  --engine int     run the integer engine (qadapt export's model) beside the\n"
+           "                   fake-quant evaluation on the test set and the grid, print\n"
+           "                   both accuracies and the images whose predictions (and\n"
+           "                   widths per planned layer) differ; the run file is left\n"
+           "                   as it was (default: float, the grid)\n"
+           "  --kernel K       with --engine int: avx512vnni, avx2 or c (default: best)\n"
            "  --help           this text\n");
 }
 
@@ -43,6 +51,8 @@ typedef struct {
     char **sets; /* "eval.grid=true", the options', the user's */
     int nsets;
     char corr[600], sev[600];
+    int engine_int;
+    const char *kernel;
 } eval_args;
 
 static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
@@ -68,6 +78,13 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
             snprintf(a->sev, sizeof a->sev, "eval.grid_severities=%s", rc ? "" : v);
             if (!rc)
                 a->sets[a->nsets++] = a->sev;
+        } else if (exp_arg_is(argv[i], "--engine")) {
+            rc = exp_arg_value(argc, argv, &i, "--engine", "eval", &v, err);
+            a->engine_int = !rc && strcmp(v, "int") == 0;
+            if (!rc && !a->engine_int && strcmp(v, "float") != 0)
+                rc = qa_fail(err, QA_ERR_ARG, "--engine %s: expected int or float", v);
+        } else if (exp_arg_is(argv[i], "--kernel")) {
+            rc = exp_arg_value(argc, argv, &i, "--kernel", "eval", &a->kernel, err);
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt eval --help)", argv[i]);
         } else if (a->run) {
@@ -81,33 +98,10 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
     }
     if (!a->run)
         return qa_fail(err, QA_ERR_ARG, "missing RUN.h5 (see qadapt eval --help)");
+    if (a->kernel && !a->engine_int)
+        return qa_fail(err, QA_ERR_ARG, "--kernel %s: kernels are the integer engine's "
+                       "(--engine int)", a->kernel);
     return QA_OK;
-}
-
-/* The run's stored config with the overrides. The run file is evaluated
- * where it is (exp_run_opts.run_path), whatever its folder is called. */
-static int load_config(const eval_args *a, exp_config *cfg, qa_err *err)
-{
-    hid_t f;
-    int rc = exp_rf_open_run(&f, a->run, err);
-    if (rc)
-        return rc;
-    char *text = exp_rf_config(f);
-    exp_rf_close(f);
-    if (!text)
-        return qa_fail(err, QA_ERR_FORMAT, "%s: no /config (not a qadapt run file)", a->run);
-    char name[1100];
-    rc = exp_config_defaults(cfg, err);
-    cfg_doc d = exp_config_doc(cfg);
-    snprintf(name, sizeof name, "%s:/config", a->run);
-    if (!rc)
-        rc = cfg_load_stored(&d, text, name, err);
-    for (int i = 0; !rc && i < a->nsets; i++)
-        rc = cfg_set(&d, a->sets[i], err);
-    if (!rc)
-        rc = exp_config_check(cfg, err);
-    free(text);
-    return rc;
 }
 
 static int eval_run(const eval_args *a, const char *command, qa_err *err)
@@ -115,7 +109,7 @@ static int eval_run(const eval_args *a, const char *command, qa_err *err)
     exp_config *cfg = malloc(sizeof *cfg);
     if (!cfg)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for the config");
-    int rc = load_config(a, cfg, err);
+    int rc = exp_config_load_run(cfg, a->run, a->sets, a->nsets, err);
     exp_run_result res = {0};
     exp_run_opts opts = {.run_path = a->run, .command = command, .stop = exp_stop_flag(),
                          .progress = stderr, .resume = 1, .eval_only = 1};
@@ -149,7 +143,8 @@ int exp_cmd_eval(int argc, char **argv, qa_err *err)
         size_t used = (size_t)snprintf(command, sizeof command, "qadapt");
         for (int i = 0; i < argc && used < sizeof command; i++)
             used += (size_t)snprintf(command + used, sizeof command - used, " %s", argv[i]);
-        rc = eval_run(&a, command, err);
+        rc = a.engine_int ? exp_eval_int(a.run, a.sets, a.nsets, a.kernel, err)
+                          : eval_run(&a, command, err);
     }
     free(a.sets);
     return rc;

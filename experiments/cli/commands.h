@@ -1,7 +1,7 @@
 /* commands.h: the subcommands of the qadapt executable.
  *
  * A command is `int exp_cmd_<name>(int argc, char **argv, qa_err *err)`
- * in experiments/cmd_<name>.c, with argv[0] the command's name. It handles
+ * in experiments/cli/cmd_<name>.c, with argv[0] the command's name. It handles
  * --help itself (usage on stdout, return 0), writes its normal output to
  * stdout and returns 0 or a negative qa_status with err filled; main.c
  * prints the error and picks the exit code (QA_ERR_ARG: 2, bad usage;
@@ -18,6 +18,8 @@ int exp_cmd_sweep(int argc, char **argv, qa_err *err);
 int exp_cmd_report(int argc, char **argv, qa_err *err);
 int exp_cmd_corrupt(int argc, char **argv, qa_err *err);
 int exp_cmd_eval(int argc, char **argv, qa_err *err);
+int exp_cmd_export(int argc, char **argv, qa_err *err);
+int exp_cmd_infer(int argc, char **argv, qa_err *err);
 int exp_cmd_search(int argc, char **argv, qa_err *err);
 
 #endif

@@ -19,6 +19,8 @@ static const command commands[] = {
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
     {"search", exp_cmd_search, "search a static per-layer plan under a budget (HAQ-style RL)"},
     {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
+    {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)"},
+    {"infer", exp_cmd_infer, "classify images with an integer model (.qam)"},
     {"report", exp_cmd_report, "print a run file's or a sweep folder's tables"},
     {"corrupt", exp_cmd_corrupt, "corrupt an image file, or draw every corruption x severity"},
     {"info", exp_cmd_info, "version, build, BLAS and library versions"},

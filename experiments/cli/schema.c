@@ -1,12 +1,16 @@
 /* schema.c: the whole schema of qadapt's configs: [experiment], which names
  * the method, the run's own sections (experiments/run/schema.h) and the
  * sections methods read (experiments/methods/sections.h), in the order they
- * are rendered; loading a config and every check. */
+ * are rendered; loading a config (a file's or a run file's) and every
+ * check. */
 #include "experiments/cli/schema.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
 #include "experiments/search/search.h"
@@ -77,15 +81,42 @@ int exp_config_defaults(exp_config *c, qa_err *err)
     return exp_config_reset(c, &exp_schema, err);
 }
 
+static int load_sets(exp_config *c, cfg_doc *d, char *const *sets, int nsets, qa_err *err)
+{
+    int rc = QA_OK;
+    for (int i = 0; !rc && i < nsets; i++)
+        rc = cfg_set(d, sets[i], err);
+    return rc ? rc : exp_config_check(c, err);
+}
+
 int exp_config_load(exp_config *c, const char *path, char *const *sets, int nsets, qa_err *err)
 {
     int rc = exp_config_defaults(c, err);
     cfg_doc d = exp_config_doc(c);
     if (!rc && path)
         rc = cfg_load_file(&d, path, err);
-    for (int i = 0; !rc && i < nsets; i++)
-        rc = cfg_set(&d, sets[i], err);
-    return rc ? rc : exp_config_check(c, err);
+    return rc ? rc : load_sets(c, &d, sets, nsets, err);
+}
+
+int exp_config_load_run(exp_config *c, const char *run, char *const *sets, int nsets,
+                        qa_err *err)
+{
+    hid_t f;
+    int rc = exp_rf_open_run(&f, run, err);
+    if (rc)
+        return rc;
+    char *text = exp_rf_config(f);
+    exp_rf_close(f);
+    if (!text)
+        return qa_fail(err, QA_ERR_FORMAT, "%s: no /config (not a qadapt run file)", run);
+    char name[1100];
+    snprintf(name, sizeof name, "%s:/config", run);
+    rc = exp_config_defaults(c, err);
+    cfg_doc d = exp_config_doc(c);
+    if (!rc)
+        rc = cfg_load_stored(&d, text, name, err);
+    free(text);
+    return rc ? rc : load_sets(c, &d, sets, nsets, err);
 }
 
 int exp_config_check(exp_config *c, qa_err *err)

@@ -19,6 +19,11 @@ int exp_config_defaults(exp_config *c, qa_err *err);
  * sets in order, then exp_config_check. */
 int exp_config_load(exp_config *c, const char *path, char *const *sets, int nsets,
                     qa_err *err);
+/* The same from the config stored in run file `run` (its /config; keys
+ * that moved since are read in their new place), then sets, then the
+ * check: a finished run's config for qadapt eval and export. */
+int exp_config_load_run(exp_config *c, const char *run, char *const *sets, int nsets,
+                        qa_err *err);
 /* The run's rules across keys and each section's own check; messages say
  * where the offending keys were set. */
 int exp_config_check(exp_config *c, qa_err *err);

@@ -28,6 +28,7 @@ struct h5log_table {
 
 struct h5log {
     hid_t file;
+    int mem; /* held in memory only (h5log_create_mem) */
     char path[1024], part[1040];
     h5log_table *tables[H5LOG_MAX_TABLES];
     int ntables;
@@ -102,21 +103,38 @@ int h5log_attr_f64v(h5log *log, const char *obj, const char *name, const double 
     return attr_write(log, obj, name, H5T_NATIVE_DOUBLE, 0, (hsize_t)n, v, err);
 }
 
-int h5log_create(h5log **out, const char *path, qa_err *err)
+/* <path>.part on disk, or a file of that name in memory only (HDF5's core
+ * driver without a backing store: nothing is read or written) */
+static hid_t create_file(const char *part, int mem)
+{
+    if (!mem)
+        return H5Fcreate(part, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return fapl;
+    hid_t f = H5Pset_fapl_core(fapl, 1 << 20, 0) < 0
+                  ? -1
+                  : H5Fcreate(part, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
+static int log_create(h5log **out, const char *path, int mem, qa_err *err)
 {
     *out = NULL;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (strlen(path) >= sizeof((h5log *)0)->path)
         return qa_fail(err, QA_ERR_ARG, "run file path is too long: %s", path);
-    int rc = make_parent_dirs(path, err);
+    int rc = mem ? QA_OK : make_parent_dirs(path, err);
     if (rc)
         return rc;
     h5log *log = calloc(1, sizeof *log);
     if (!log)
         return qa_fail(err, QA_ERR_NOMEM, "%s: out of memory", path);
+    log->mem = mem;
     snprintf(log->path, sizeof log->path, "%s", path);
     snprintf(log->part, sizeof log->part, "%s.part", path);
-    log->file = H5Fcreate(log->part, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    log->file = create_file(log->part, mem);
     if (log->file < 0) {
         rc = exp_h5_fail(log->part, "cannot create the run file", err);
         free(log);
@@ -140,6 +158,16 @@ int h5log_create(h5log **out, const char *path, qa_err *err)
     return QA_OK;
 }
 
+int h5log_create(h5log **out, const char *path, qa_err *err)
+{
+    return log_create(out, path, 0, err);
+}
+
+int h5log_create_mem(h5log **out, const char *path, qa_err *err)
+{
+    return log_create(out, path, 1, err);
+}
+
 hid_t h5log_file(const h5log *log)
 {
     return log->file;
@@ -159,6 +187,11 @@ int h5log_flush(h5log *log, qa_err *err)
 
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err)
 {
+    if (log->mem) {
+        h5log_discard(log);
+        return qa_fail(err, QA_ERR_ARG, "%s: a run file held in memory is never written",
+                       log->path);
+    }
     char now[32];
     h5log_now(now, sizeof now);
     int rc = h5log_attr_str(log, "/", "end_time", now, err);
@@ -181,7 +214,8 @@ void h5log_discard(h5log *log)
     while (log->ntables > 0)
         h5log_table_close(log->tables[log->ntables - 1]);
     H5Fclose(log->file);
-    remove(log->part);
+    if (!log->mem)
+        remove(log->part);
     free(log);
 }
 

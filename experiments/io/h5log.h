@@ -40,11 +40,16 @@ typedef struct h5log_table h5log_table;
 /* Creates the directories of path and <path>.part (truncating it), and
  * writes qadapt_version, git_revision, start_time and status = "running". */
 int h5log_create(h5log **out, const char *path, qa_err *err);
+/* The same held in memory only: nothing is created, written or removed on
+ * disk (a finished run restored to be read: run.h read_only); finish
+ * refuses it, discard frees it. */
+int h5log_create_mem(h5log **out, const char *path, qa_err *err);
 /* Writes end_time, status and error ("" when none), closes and renames the
  * file to its final name (h5log_commit_file). Frees log in every case. */
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err);
-/* Closes and deletes the .part file, leaving a file already at the final
- * name as it was (qadapt eval of a finished run that failed). Frees log. */
+/* Closes and deletes the .part file (a file in memory: closes it), leaving a
+ * file already at the final name as it was (qadapt eval of a finished run
+ * that failed). Frees log. */
 void h5log_discard(h5log *log);
 /* Durably replaces path by the closed file tmp: fsync of tmp, rename, fsync
  * of path's directory, so a crash leaves the old file or the new one. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "env/corrupt.h"
+#include "env/quality.h"
 #include "experiments/methods/dqmq.h"
 #include "experiments/run/checkpoint.h"
 #include "nn/loss.h"
@@ -335,6 +336,24 @@ static int dqmq_load(exp_run *r, void *state, exp_ckpt *ck, qa_err *err)
     return rc;
 }
 
+/* the agent's policy and what it reads: the oracle's truth is not in an image */
+static int dqmq_deploy(exp_run *r, void *state, exp_deploy *out, qa_err *err)
+{
+    dqmq_state *st = state;
+    if (st->acfg.observation == AGENT_OBS_ORACLE)
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "agent.observation = oracle reads the true "
+                       "corruption, which a deployed model cannot see");
+    int reads = st->acfg.observation == AGENT_OBS_FEATURES && r->batch.nfeat > 0;
+    if (reads && r->cfg->env.features != ENV_FEAT_QUALITY)
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "the policy reads env.features = %s; a "
+                       "deployed model computes quality features only",
+                       env_feat_mode_name((env_feat_mode)r->cfg->env.features));
+    out->qn = st->qm.qn;
+    out->pol = st->ag->pol;
+    out->feat_mode = reads ? ENV_FEAT_QUALITY : ENV_FEAT_NONE;
+    return QA_OK;
+}
+
 static void dqmq_destroy(void *state)
 {
     dqmq_state *st = state;
@@ -363,4 +382,5 @@ const exp_method exp_method_dqmq = {
     .eval_cost = exp_qmethod_eval_cost,
     .save = dqmq_save,
     .load = dqmq_load,
+    .deploy = dqmq_deploy,
 };

@@ -84,4 +84,5 @@ const exp_method exp_method_fixed = {
     .epoch_end = exp_qmethod_epoch_end,
     .destroy = fixed_destroy,
     .eval_cost = exp_qmethod_eval_cost,
+    .deploy = exp_qmethod_deploy,
 };

@@ -157,6 +157,23 @@ int exp_qmethod_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *err
     return QA_OK;
 }
 
+/* the constant plan's widths are those of its first sample */
+int exp_qmethod_deploy(exp_run *r, void *state, exp_deploy *out, qa_err *err)
+{
+    (void)r;
+    const exp_qmethod *qm = state;
+    if (!qm->constant)
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "the plan changes per input: the method's "
+                       "deploy hook must give the policy that chooses it");
+    const q_plan *p = qm->qn->plan;
+    out->qn = qm->qn;
+    for (int l = 0; l < p->nlayers; l++) {
+        out->fixed_w[l] = q_plan_wbits(p, 0)[l];
+        out->fixed_a[l] = q_plan_abits(p, 0)[l];
+    }
+    return QA_OK;
+}
+
 void exp_qmethod_free(exp_qmethod *qm)
 {
     q_net_free(qm->qn);

@@ -16,10 +16,12 @@
  *                              (pinned widths, or -1 when planned);
  *                              attributes "names" and "types" (comma
  *                              separated, in order)
- *   - the evaluation cost the corruption grid asks for (method.h eval_cost).
+ *   - the evaluation cost the corruption grid asks for (method.h eval_cost);
+ *   - for a plan that never changes, what its integer model is made of
+ *     (method.h deploy): the quantized net and the plan's widths.
  * A method whose state struct begins with an exp_qmethod can name
  * exp_qmethod_eval_cost (and, for a plan that never changes,
- * exp_qmethod_epoch_end) as its hooks directly.
+ * exp_qmethod_epoch_end and exp_qmethod_deploy) as its hooks directly.
  * Deliberately not here: filling the plan (the methods), the layers and the
  * cost model (quant/). */
 #ifndef EXP_QMETHOD_H
@@ -63,6 +65,11 @@ int exp_qmethod_cost(const exp_qmethod *qm, int n, double *bitops, float *w, flo
 int exp_qmethod_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
                           float *a);
 int exp_qmethod_epoch_end(exp_run *r, void *state, h5log_value *row, qa_err *err);
+
+/* The deploy hook of a constant plan (qm->constant): the quantized net and
+ * the widths every input runs; an error for a plan that changes per input,
+ * whose method says which policy chooses it. */
+int exp_qmethod_deploy(exp_run *r, void *state, exp_deploy *out, qa_err *err);
 
 void exp_qmethod_free(exp_qmethod *qm);
 

@@ -59,6 +59,15 @@
  *              of planned layers. NULL: MACs x 32 x 32 BitOps for a method
  *              without wrap (it runs the float backbone), NaN otherwise.
  *
+ * Integer deployment (`qadapt export`, `qadapt eval --engine int`: cli/
+ * lowers a restored run to deploy/'s model; the method does not know how):
+ *   deploy     fill *out (zeroed) with what the integer model is made of:
+ *              the quantized net (layers, quantizers, plan) and how an
+ *              input's widths are chosen, a constant plan's widths or the
+ *              policy and the features it reads. NULL: the method has no
+ *              integer model (fp32). A quantized method with a constant
+ *              plan names exp_qmethod_deploy (qmethod.h).
+ *
  * Helpers for the methods' hooks: experiments/methods/qmethod.h (what
  * every quantized method repeats), phase.h (warm-up / main / fine-tune).
  *
@@ -67,8 +76,10 @@
 #ifndef EXP_METHOD_H
 #define EXP_METHOD_H
 
+#include "agent/policy.h"
 #include "experiments/io/h5log.h"
 #include "nn/status.h"
+#include "quant/qnet.h"
 
 typedef struct exp_run exp_run;
 typedef struct exp_batch exp_batch;
@@ -85,6 +96,14 @@ typedef struct {
     exp_eval_kind kind;
     int corruption, severity; /* EXP_EVAL_GRID: the cell's (ENV_CLEAN = -1 and 0: clean) */
 } exp_eval;
+
+/* What a method's integer model is made of (the deploy hook). */
+typedef struct {
+    const q_net *qn;
+    const agent_policy *pol; /* per-input widths from this policy; NULL: the fixed ones */
+    int feat_mode;           /* env_feat_mode the policy reads (ENV_FEAT_NONE: a constant) */
+    int fixed_w[Q_MAX_LAYERS], fixed_a[Q_MAX_LAYERS]; /* per planned layer, without a policy */
+} exp_deploy;
 
 /* Running sums over the batches of an epoch or an evaluation. */
 typedef struct {
@@ -108,6 +127,7 @@ typedef struct {
     int (*load)(exp_run *r, void *state, exp_ckpt *ck, qa_err *err);
     int (*eval_cost)(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
                      float *a);
+    int (*deploy)(exp_run *r, void *state, exp_deploy *out, qa_err *err);
 } exp_method;
 
 /* The default steps, for methods that add to them rather than replace them. */

@@ -417,3 +417,14 @@ int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
     free(r);
     return rc;
 }
+
+void exp_run_discard(exp_run *r)
+{
+    if (!r)
+        return;
+    if (r->log)
+        h5log_discard(r->log);
+    r->log = NULL;
+    run_free(r);
+    free(r);
+}

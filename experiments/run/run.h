@@ -20,6 +20,8 @@
  *                     step finishes, the file is written and closed) or
  *                     failed (with the error, e.g. NaN/Inf in the loss or
  *                     gradients at epoch e, step s); frees the run.
+ *   exp_run_discard   instead of close, for a run opened only to be read:
+ *                     nothing recorded, the run file as it was.
  * Progress goes to opts->progress. exp_run is also what methods see
  * (method.h).
  * Deliberately not here: argument parsing and exit codes (cli/), the steps
@@ -63,6 +65,10 @@ typedef struct {
                                    out_dir/experiment.name/run.h5 */
     int no_test;                /* a driver's run that never sees the test set (the
                                    search's fine-tunes): no test evaluation after epochs */
+    int read_only;              /* with resume and eval_only: a finished run opened to be
+                                   read (qadapt export): its run file's content is rebuilt
+                                   in memory only, nothing on disk is created or changed,
+                                   and closing it records nothing */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
@@ -126,6 +132,11 @@ int exp_run_eval_step(exp_run *r, const exp_eval *ev, exp_batch *b, exp_stats *s
  * (see res->status), a negative status when it failed; the run file then
  * says "failed" with the message when it could be created. */
 int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err);
+/* Ends a run with nothing recorded: no grid, no status, the run file left
+ * as it was (its temporary copy removed); frees r. For a driver that opens
+ * a finished run (opts->resume, eval_only and read_only) to read its
+ * restored state, e.g. the trained model qadapt export lowers. */
+void exp_run_discard(exp_run *r);
 
 /* For methods' setup hooks: a column of /train/epochs (count values per
  * row); returns the index of its first value in the row. */

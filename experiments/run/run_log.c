@@ -74,7 +74,8 @@ int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
     int rc = exp_run_log_path(r, res->path, sizeof res->path, err);
     if (rc)
         return rc;
-    rc = h5log_create(&r->log, res->path, err);
+    rc = r->opts->read_only ? h5log_create_mem(&r->log, res->path, err)
+                            : h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;
@@ -186,7 +187,7 @@ int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err
     qa_err e2 = {0};
     int rc2 = log_outcome(r, res, &e2);
     int rc3 = QA_OK;
-    if (r->opts->eval_only && (res->status != EXP_RUN_COMPLETE || rc2))
+    if (r->opts->read_only || (r->opts->eval_only && (res->status != EXP_RUN_COMPLETE || rc2)))
         h5log_discard(r->log); /* the finished run's file stays as it was */
     else
         rc3 = h5log_finish(r->log, status[res->status], msg, rc2 ? NULL : &e2);

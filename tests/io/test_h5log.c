@@ -264,6 +264,38 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* a log held in memory: tables and attributes work, nothing reaches the
+ * disk (not even its folders), finish is refused, discard removes nothing */
+START_TEST(test_memory_only)
+{
+    tmp_paths();
+    h5log *log;
+    qa_err err;
+    ck_assert_msg(h5log_create_mem(&log, path, &err) == QA_OK, "%s", err.msg);
+    h5log_col cols[1] = {{"a", H5LOG_I64, 1}};
+    h5log_table *t;
+    h5log_value v[3] = {{.i = 1}, {.i = 2}, {.i = 3}};
+    ck_assert_int_eq(h5log_table_create(&t, log, "/t", cols, 1, 8, 1, &err), QA_OK);
+    ck_assert_int_eq(h5log_table_append(t, v, 3, &err), QA_OK);
+    ck_assert_int_eq(h5log_attr_str(log, "/", "note", "x", &err), QA_OK);
+    ck_assert_int_eq(h5log_flush(log, &err), QA_OK);
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    ck_assert_msg(access(sub, F_OK) != 0 && access(part, F_OK) != 0, "the log reached the disk");
+    ck_assert_int_eq(h5log_finish(log, "complete", "", &err), QA_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "in memory"));
+    ck_assert_msg(access(path, F_OK) != 0, "finish wrote %s", path);
+    /* a discarded memory log leaves a file of the same name alone */
+    ck_assert_int_eq(h5log_create(&log, path, &err), QA_OK);
+    h5log *mem;
+    ck_assert_int_eq(h5log_create_mem(&mem, path, &err), QA_OK);
+    h5log_discard(mem);
+    ck_assert_msg(access(part, F_OK) == 0, "discarding the memory log removed %s", part);
+    h5log_discard(log);
+    cleanup();
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("h5log");
@@ -271,6 +303,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_crash_after_flush);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_memory_only);
     suite_add_tcase(s, tc);
     return s;
 }

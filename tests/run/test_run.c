@@ -2,9 +2,10 @@
  * NaN/Inf check over registered parameter sets, the resolved config
  * through the run file and back (config -> HDF5 -> config), and the run
  * engine as a library (open, train in pieces, evaluate, close; several
- * runs with plans of the caller's in one process), and short epochs
- * (train.epoch_steps). */
+ * runs with plans of the caller's in one process; a finished run opened to
+ * be read and discarded), and short epochs (train.epoch_steps). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -242,6 +243,60 @@ START_TEST(test_epoch_steps)
 }
 END_TEST
 
+static char *file_bytes(const char *path, long *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)*n);
+    ck_assert(fread(buf, 1, (size_t)*n, f) == (size_t)*n);
+    fclose(f);
+    return buf;
+}
+
+/* A finished run opened to be read (resume, eval_only, read_only) evaluates
+ * as the run did, writes no temporary file while open, and exp_run_discard
+ * leaves its file as it was. */
+START_TEST(test_run_discard)
+{
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0 &&
+        qa_test_skip_data("test_run_discard", "Fashion-MNIST is not installed"))
+        return;
+    char dir[64], part[1100];
+    qa_test_tmpdir(dir, sizeof dir, "rundiscard");
+    exp_run_result done, res;
+    qa_err err = {0};
+    ck_assert_msg(library_run(dir, "done", "4,3", 0, NULL, &done, &err) == QA_OK, "%s", err.msg);
+    long n0, n1;
+    char *before = file_bytes(done.path, &n0);
+    exp_config *c = malloc(sizeof *c);
+    ck_assert_msg(exp_config_load_run(c, done.path, NULL, 0, &err) == QA_OK, "%s", err.msg);
+    exp_run_opts o = {.run_path = done.path, .command = "test_run", .resume = 1,
+                      .eval_only = 1, .read_only = 1};
+    exp_run *r;
+    exp_stats s = {0};
+    snprintf(part, sizeof part, "%s.part", done.path);
+    int rc = exp_run_open(&r, c, exp_method_get(c->experiment.method), &o, &res, &err);
+    if (!rc)
+        rc = exp_run_evaluate(r, EXP_EVAL_TEST, &s, &err);
+    int part_while_open = access(part, F_OK) == 0;
+    exp_run_discard(r);
+    ck_assert_msg(rc == QA_OK, "%s", err.msg);
+    ck_assert_msg(!part_while_open, "%s was written while the run was open to be read", part);
+    ck_assert_int_eq(s.n, 300);
+    ck_assert_double_eq((double)s.correct / (double)s.n, done.test_acc);
+    char *after = file_bytes(done.path, &n1);
+    ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "the run file changed");
+    ck_assert_msg(access(part, F_OK) != 0, "%s was left behind", part);
+    free(before);
+    free(after);
+    free(c);
+    qa_test_rmtree(dir);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("run");
@@ -252,6 +307,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_config_through_h5);
     tcase_add_test(tc, test_run_library);
     tcase_add_test(tc, test_epoch_steps);
+    tcase_add_test(tc, test_run_discard);
     suite_add_tcase(s, tc);
     return s;
 }
