@@ -102,8 +102,11 @@ double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits
 void q_cost_print(const q_cost_model *cm, FILE *f);
 
 /* Builds model `arch` for (c, h, w) inputs, wraps it with cfg and prints
- * its table to f (cost_info.c). */
+ * its table to f (cost_info.c), or keeps its cost model in cm (freed with
+ * q_cost_model_free). */
 int q_cost_info(FILE *f, const char *arch, int c, int h, int w, int nclass, const q_cfg *cfg,
                 qa_err *err);
+int q_cost_model_build(q_cost_model *cm, const char *arch, int c, int h, int w, int nclass,
+                       const q_cfg *cfg, qa_err *err);
 
 #endif

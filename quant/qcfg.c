@@ -120,6 +120,22 @@ int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err)
     return QA_OK;
 }
 
+int q_cfg_set_layer_bits(q_cfg *c, const int *w, const int *a, int n, const char *source,
+                         qa_err *err)
+{
+    if (n < 1 || n > Q_MAX_LAYERS)
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %d layers, expected 1 to %d", source, n,
+                       Q_MAX_LAYERS);
+    for (int l = 0; l < n; l++)
+        if (!q_bits_valid(w[l]) || !q_bits_valid(a[l]))
+            return qa_fail(err, QA_ERR_CONFIG, "%s: layer %d has widths %d:%d, expected "
+                           "2..8 or 32", source, l, w[l], a[l]);
+    memcpy(c->layer_wbits, w, (size_t)n * sizeof *w);
+    memcpy(c->layer_abits, a, (size_t)n * sizeof *a);
+    c->nlayer_bits = n;
+    return QA_OK;
+}
+
 void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n)
 {
     size_t at = 0;

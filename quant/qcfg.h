@@ -101,6 +101,10 @@ const char *q_kind_name(int kind);
 int q_cfg_parse_cand(q_cfg *c, const char *text, qa_err *err);
 /* "8,4,4:2,8" -> per-layer widths; "w:a" gives them separately */
 int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err);
+/* per-layer widths from elsewhere (a search's plan file, named source in
+ * messages): each 2..8 or 32, at most Q_MAX_LAYERS */
+int q_cfg_set_layer_bits(q_cfg *c, const int *w, const int *a, int n, const char *source,
+                         qa_err *err);
 /* the inverse of the two parsers, for rendering a resolved config */
 void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n);
 void q_cfg_format_layer_bits(const q_cfg *c, char *buf, size_t n);

@@ -3,7 +3,7 @@
 #
 #   /usr/bin/python3 tools/plot.py [--out DIR] PATH [PATH ...]
 #
-# PATH is a run file (run.h5) or a sweep folder (what `qadapt sweep` wrote:
+# PATH is a run file (run.h5), a search file (search.h5) or a sweep folder (what `qadapt sweep` wrote:
 # index.csv and <hash>/run.h5); every complete or interrupted run found is
 # used. Writes into DIR (default: plots/):
 #   curves.png     training curves: train/test loss and accuracy per epoch
@@ -28,6 +28,9 @@
 #                  epoch beside the teacher's and the student's, a panel per
 #                  run (from /train/blockrep; test accuracy, train when the
 #                  models were not tested)
+#   search_reward.png  qadapt search files (search.h5): each episode's reward
+#                  and the best so far, and each plan's cost against the
+#                  budget (/search/episodes)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -470,18 +473,59 @@ def plot_blockrep(runs, out):
     return None
 
 
+def search_tables(runs):
+    """(run, /search/episodes, budget, warm-up episodes) of qadapt search
+    files."""
+    out = []
+    for r in runs:
+        with h5py.File(r.path, "r") as f:
+            if "search/episodes" not in f or len(f["search/episodes"]) == 0:
+                continue
+            e = f["search/episodes"][()]
+        budget = float(ini_value(r.ini, "search", "budget") or "nan")
+        out.append((r, e, budget, int(ini_value(r.ini, "search", "warmup") or 0)))
+    return out
+
+
+def plot_search(runs, out):
+    tabs = search_tables(runs)
+    if not tabs:
+        return "no qadapt search file with /search/episodes"
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
+    cmap = plt.get_cmap("tab10")
+    for i, (r, e, budget, warmup) in enumerate(tabs):
+        c, name = cmap(i % 10), ini_value(r.ini, "experiment", "name")
+        x, rew = e["episode"], e["reward"]
+        ax.plot(x, rew, ".", color=c, alpha=0.45, ms=4)
+        ax.plot(x, np.maximum.accumulate(rew), "-", color=c, label="%s: best so far" % name)
+        ax.axvspan(0.5, warmup + 0.5, color=c, alpha=0.08, lw=0)
+        bx.plot(x, e["cost"], ".", color=c, alpha=0.6, ms=4, label=name)
+        bx.axhline(budget, color=c, ls="--", lw=0.8)
+    ax.set(xlabel="episode", ylabel="reward: 0.1 x (val acc - acc_ref) in points",
+           title="reward per episode (shaded: warm-up)")
+    bx.set(xlabel="episode", ylabel="plan cost / 8-bit", title="cost of each plan (dashed: budget)")
+    ax.legend(fontsize=8)
+    bx.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
            ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
            ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
            ("ddq_cost.png", plot_ddq_cost),
            ("metamix_widths.png", plot_metamix_widths),
-           ("blockrep.png", plot_blockrep)]
+           ("blockrep.png", plot_blockrep),
+           ("search_reward.png", plot_search)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=usage_text(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("paths", nargs="+", metavar="PATH", help="run.h5 files or sweep folders")
+    ap.add_argument("paths", nargs="+", metavar="PATH",
+                    help="run.h5 or search.h5 files, or sweep folders")
     ap.add_argument("--out", default="plots", help="folder for the PNG files (default plots/)")
     a = ap.parse_args()
     for p in a.paths:

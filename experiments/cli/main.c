@@ -18,6 +18,7 @@ typedef struct {
 static const command commands[] = {
     {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file"},
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
+    {"search", exp_cmd_search, "search a static per-layer plan under a budget (HAQ-style RL)"},
     {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
     {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)"},
     {"infer", exp_cmd_infer, "classify images with an integer model (.qam)"},

@@ -13,6 +13,7 @@
 #include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
+#include "experiments/search/search.h"
 #include "nn/par.h"
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
@@ -70,6 +71,9 @@ static const cfg_section sections[] = {
     {"blockrep", exp_blockrep_keys, offsetof(exp_config, blockrep),
      "method blockrep: the frozen full-precision teacher, the intermediate models, their loss",
      NULL},
+    {"search", exp_search_keys, offsetof(exp_config, search),
+     "qadapt search: the agent, episodes, budget and reward of the HAQ-style search",
+     exp_search_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

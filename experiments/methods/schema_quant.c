@@ -1,8 +1,11 @@
 /* schema_quant.c: the [quant] section, bound to quant/'s q_cfg. The rules
  * across its keys are quant/'s own (q_cfg_check); list syntaxes are parsed
- * by quant/ too, so a value means the same wherever it is read. */
+ * by quant/ too, so a value means the same wherever it is read; quant.plan
+ * reads a search's file (io/runfile.h). */
 #include <stddef.h>
+#include <string.h>
 
+#include "experiments/io/runfile.h"
 #include "experiments/methods/sections.h"
 #include "quant/qcfg.h"
 
@@ -28,7 +31,29 @@ static void format_layers(const void *section, char *buf, size_t n)
     q_cfg_format_layer_bits(section, buf, n);
 }
 
+/* quant.plan: an inline list (the layer_bits syntax) or the file of a
+ * search, read once into layer_bits; the resolved config holds the widths
+ * there, so a stored config reads back without the file. */
+static int parse_plan(void *section, const char *text, qa_err *err)
+{
+    if (!*text)
+        return QA_OK;
+    if (strspn(text, "0123456789,: ") == strlen(text))
+        return q_cfg_parse_layer_bits(section, text, err);
+    int w[Q_MAX_LAYERS], a[Q_MAX_LAYERS], n;
+    int rc = exp_rf_best_plan(text, w, a, Q_MAX_LAYERS, &n, err);
+    return rc ? rc : q_cfg_set_layer_bits(section, w, a, n, text, err);
+}
+
+static void format_plan(const void *section, char *buf, size_t n)
+{
+    (void)section;
+    if (n)
+        buf[0] = '\0';
+}
+
 static const cfg_custom cand_syntax = {parse_cand, format_cand};
+static const cfg_custom plan_syntax = {parse_plan, format_plan};
 static const cfg_custom layer_syntax = {parse_layers, format_layers};
 
 /* same order as q_kind */
@@ -96,6 +121,9 @@ const cfg_key exp_quant_keys[] = {
      .custom = &layer_syntax,
      .help = "method = fixed: per planned layer W or W:A (static mixed precision), "
              "overrides w_bits/a_bits; `qadapt info --model NAME` lists the layers"},
+    {.key = "plan", .type = CFG_CUSTOM, FIELD(nlayer_bits), .def = "", .custom = &plan_syntax,
+     .help = "method = fixed: a searched plan, read once into layer_bits: the search.h5 of "
+             "`qadapt search` (its /search/best_plan) or an inline W or W:A list"},
     {0},
 };
 

@@ -116,6 +116,8 @@ static int run_loaders(exp_run *r, qa_err *err)
         return rc == QA_ERR_ARG ? QA_ERR_CONFIG : rc;
     }
     r->steps_per_epoch = data_loader_batches(&r->train_loader);
+    if (c->train.epoch_steps > 0 && c->train.epoch_steps < r->steps_per_epoch)
+        r->steps_per_epoch = c->train.epoch_steps;
     r->total_steps = r->steps_per_epoch * c->train.epochs;
     return run_normalization(r, err);
 }
@@ -254,7 +256,8 @@ static int stop_requested(const exp_run *r)
     return r->opts->stop && *r->opts->stop;
 }
 
-/* One pass over the training loader; *seconds is its wall time. */
+/* One epoch: train.epoch_steps batches of the training loader, or a whole
+ * pass; *seconds is its wall time. */
 static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *err)
 {
     exp_progress pr;
@@ -263,7 +266,9 @@ static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *er
     double t0 = exp_now();
     const int *idx;
     int n, rc = QA_OK;
-    while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(&r->train_loader, &idx)) > 0) {
+    for (long k = 0; rc == QA_OK && !stop_requested(r) && k < r->steps_per_epoch &&
+                     (n = data_loader_next(&r->train_loader, &idx)) > 0;
+         k++) {
         rc = run_train_batch(r, idx, n, s, err);
         exp_progress_step(&pr, r, s, exp_now() - t0);
     }
@@ -302,7 +307,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     double seconds;
     int rc = run_train_epoch(r, &tr, &seconds, err);
     int last = r->epoch + 1 == c->train.epochs;
-    int eval = last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0);
+    int eval = !r->opts->no_test &&
+               (last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0));
     if (!rc && eval && !stop_requested(r))
         rc = exp_run_evaluate(r, EXP_EVAL_TEST, &te, err);
     if (!rc && r->split.nval > 0 && !stop_requested(r))
@@ -312,6 +318,10 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     if (te.n > 0) {
         res->test_loss = te.loss_sum / (double)te.n;
         res->test_acc = (double)te.correct / (double)te.n;
+    }
+    if (va.n > 0) {
+        res->val_loss = va.loss_sum / (double)va.n;
+        res->val_acc = (double)va.correct / (double)va.n;
     }
     exp_run_log_row(r, &tr, &te, &va, seconds);
     if (r->method->epoch_end)
@@ -388,7 +398,7 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
     exp_run *r = *out = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
     res->file = EXP_FILE_NONE;
-    res->test_acc = res->test_loss = NAN;
+    res->test_acc = res->test_loss = res->val_acc = res->val_loss = NAN;
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->method = method;

@@ -65,6 +65,8 @@ typedef struct {
                                    out_dir/experiment.name/run.h5 */
     void (*temp_file)(const char *path); /* told each file the run writes under a
                                    temporary name (run.h5.part, ckpt.h5.tmp), NULL: none */
+    int no_test;                /* a driver's run that never sees the test set (the
+                                   search's fine-tunes): no test evaluation after epochs */
     int read_only;              /* with resume and eval_only: a finished run opened to be
                                    read (qadapt export): its run file's content is rebuilt
                                    in memory only, nothing on disk is created or changed
@@ -87,6 +89,8 @@ typedef struct {
     char path[1024];     /* the run file, "" when it could not be created */
     int epochs;          /* epochs completed */
     double test_acc, test_loss; /* of the last evaluation, NaN if none */
+    double val_acc, val_loss;   /* of the validation split after the last epoch this
+                                   process trained, NaN if none */
     double seconds;      /* wall time of the run */
 } exp_run_result;
 

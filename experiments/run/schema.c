@@ -71,7 +71,12 @@ static const char *const schedule_names[] = {"const", "cosine", "step", NULL};
 
 const cfg_key exp_train_keys[] = {
     {.key = "epochs", .type = CFG_INT, FIELD(exp_train_cfg, epochs), .def = "10", .min = 1,
-     .max = 100000, .help = "passes over the training images"},
+     .max = 100000,
+     .help = "passes over the training images (or train.epoch_steps steps each)"},
+    {.key = "epoch_steps", .type = CFG_INT, FIELD(exp_train_cfg, epoch_steps), .def = "0",
+     .min = 0, .max = 100000000,
+     .help = "optimizer steps per epoch: the first N batches of each epoch's shuffle (a short "
+             "fine-tune); 0 or more than a pass = the whole pass"},
     {.key = "batch", .type = CFG_INT, FIELD(exp_train_cfg, batch), .def = "128", .min = 1,
      .max = 65536, .help = "training batch size"},
     {.key = "drop_last", .type = CFG_BOOL, FIELD(exp_train_cfg, drop_last), .def = "true",

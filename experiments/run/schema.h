@@ -17,6 +17,7 @@
 #define EXP_SCHEMA_H
 
 #include "agent/acfg.h"
+#include "agent/haq.h"
 #include "agent/metamix.h"
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
@@ -61,6 +62,7 @@ typedef enum { EXP_SCHED_CONST, EXP_SCHED_COSINE, EXP_SCHED_STEP } exp_schedule;
 
 typedef struct {
     int epochs;
+    int epoch_steps;    /* steps per epoch (the first batches of its shuffle), 0 = a pass */
     int batch;
     int drop_last;      /* skip the final short batch of an epoch (as the peer does) */
     int optimizer;      /* exp_optimizer */
@@ -96,6 +98,7 @@ typedef struct {
     q_ddq_train_cfg ddq;  /* [ddq]: experiments/methods/schema_ddq.c */
     agent_mm_cfg metamix; /* [metamix]: experiments/methods/schema_metamix.c */
     q_br_method_cfg blockrep; /* [blockrep]: experiments/methods/schema_blockrep.c */
+    agent_haq_cfg search; /* [search]: experiments/search/schema_search.c (qadapt search) */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */

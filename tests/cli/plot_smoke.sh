@@ -6,8 +6,9 @@
 # bits_heatmap.png, ddq_bits.png, metamix_widths.png and blockrep.png skipped
 # with their reasons (no adaptive method, no ddq, metamix or blockrep run);
 # then a one-epoch method ddq run gives ddq_bits.png, ddq_levels.png and
-# ddq_cost.png, a two-epoch metamix run metamix_widths.png, and a blockrep
-# run with the smoke run as its teacher blockrep.png. Skipped
+# ddq_cost.png, a two-epoch metamix run metamix_widths.png, a blockrep run
+# with the smoke run as its teacher blockrep.png, and a three-episode qadapt
+# search from that run search_reward.png. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -25,7 +26,7 @@ fail() {
     exit 1
 }
 root=$QADAPT_SOURCE_ROOT
-small=(--set train.epochs=1 --set data.limit=600 --set data.test_limit=200)
+small=(--set train.epochs=1 --set data.limit=600 --set data.test_limit=200 --set data.val_fraction=0.2)
 printf 'include = %s/configs/smoke.ini\n\n[eval]\ngrid = true\ngrid_corruptions = gaussian_noise, contrast\ngrid_severities = 2, 4\n\n[sweep]\ntrain.lr = 0.05, 0.1\n' \
     "$root" > "$tmp/plot.ini"
 "$QADAPT_BIN" run "$tmp/plot.ini" --out "$tmp/run" "${small[@]}" > "$tmp/log.txt" 2>&1 ||
@@ -76,5 +77,12 @@ grep -q "skipped blockrep.png: no run has /train/blockrep" "$tmp/plot.txt" ||
 grep -q "skipped bits_heatmap.png: no adaptive-method run" "$tmp/plot.txt" ||
     fail "bits_heatmap.png was not skipped with its reason"
 [ ! -e "$tmp/plots/bits_heatmap.png" ] || fail "bits_heatmap.png written without data"
+"$QADAPT_BIN" search "$tmp/plot.ini" --out "$tmp/search" "${small[@]}" --set train.epoch_steps=2 \
+    --set search.pretrained="$tmp/run/smoke/run.h5" --set search.episodes=3 --set search.warmup=1 \
+    --set search.hidden=8 --set search.batch=4 >> "$tmp/log.txt" 2>&1 || fail "qadapt search failed"
+"$py" "$root/tools/plot.py" --out "$tmp/plots" "$tmp/search/smoke/search.h5" >> "$tmp/log.txt" 2>&1 ||
+    fail "plot.py on a search file failed"
+[ "$(head -c 8 "$tmp/plots/search_reward.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||
+    fail "search_reward.png missing or not a PNG file"
 "$py" "$root/tools/plot.py" --help | grep -q "accuracy vs severity" || fail "--help"
-echo "ok 1 - plot.py: curves, severity, pareto from a run file and a sweep folder, ddq's, metamix_widths and blockrep from their runs"
+echo "ok 1 - plot.py: every figure from run files, a sweep folder and a search file"
