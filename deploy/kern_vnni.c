@@ -5,8 +5,8 @@
  * (MR x NB + NB + 1 <= 32 zmm). The (sample, pixel) pairs of the call
  * are tiled as one flat range, so a tile spans samples; pairs past the end
  * repeat the last one and are not stored. One block of 16 input and at
- * most 16 output channels, over several taps (resnet20's first stage, a
- * third of its time), has a tile of its own (quad_tile). Depthwise: 16
+ * most 16 output channels, over several taps (resnet20's first stage,
+ * about half its time), has a tile of its own (quad_tile). Depthwise: 16
  * channels a zmm, bytes widened to int32 and multiplied (vpmulld), masked
  * at the tail. */
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -129,7 +129,7 @@ FORCE void epi16(const epi_consts *c, int s, int p, int oc, __mmask16 k, __m512i
     const int32_t *ind[MR];                                                                    \
     int si[MR], pi[MR];                                                                        \
     {                                                                                          \
-        int P_ = a->p_hi - a->p_lo, s0 = (int)(f0 / P_), p0 = (int)(f0 % P_);                  \
+        int P_ = a->p_hi - a->p_lo, s0 = (int)(f0 / P_), p0 = (int)(f0 % P_); /* once a tile */ \
         for (int i = 0; i < MR; i++) {                                                         \
             si[i] = s0;                                                                        \
             pi[i] = a->p_lo + p0;                                                              \
@@ -143,10 +143,10 @@ FORCE void epi16(const epi_consts *c, int s, int p, int oc, __mmask16 k, __m512i
     }
 
 /* MR (sample, pixel) pairs from flat index f0 (TILE_PAIRS) x NB blocks
- * of 16 channels from ob. A
- * macro, so that MR and NB are literals: the accumulator array is then a
- * fixed-size local that gcc keeps in registers (a parameter bound would
- * make it a variable-length array, which lives in memory). */
+ * of 16 channels from ob. A macro, so that MR and NB are literals: the
+ * accumulator array is then a fixed-size local that gcc keeps in registers
+ * (a parameter bound would make it a variable-length array, which lives in
+ * memory). */
 #define DEP_TILE(MR, NB)                                                                        \
     static void tile_##MR##_##NB(const dep_conv_args *a, const epi_consts *ec, long f0,        \
                                  long fend, int ob)                                            \
