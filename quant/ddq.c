@@ -364,7 +364,11 @@ static void backward_grads(const q_quant *q, const nn_params *p, const double *s
     const double *s = sum + q->nch;
     if (d->vgate >= 0) { /* L_j - L_b ~ <dy, Q_j - Q_b> + kappa/2 |Q_j - Q_b|^2 */
         double flip[Q_DDQ_NPREC], den = s[P_CURV + 1];
-        double kappa = d->curvature && den > 0.0 ? s[P_CURV] / den : 0.0;
+        /* kappa >= 0: at high precision e is small and the ratio's noise
+         * (~ |dy| / |e|) swamps it; a negative one would push the lowest
+         * gate shut by kappa/2 |Q_min - Q_b|^2 and drop the precision to
+         * min_bits in one step (docs/METHODS.md section 9, "Why kappa >= 0") */
+        double kappa = d->curvature && den > 0.0 ? fmax(s[P_CURV] / den, 0.0) : 0.0;
         for (int k = 0; k < Q_DDQ_NPREC; k++)
             flip[k] = s[P_DEL + k] + 0.5 * kappa * s[P_SQ + k];
         q_ddq_gate_grad(nn_params_value(p, d->vgate), d->ngate, d->tau, flip,
