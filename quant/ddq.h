@@ -23,9 +23,10 @@
  *       L_{min+k}, the loss at each precision j estimated around the current
  *       output Q_b (dy = dL/dx_hat, e = x_hat - x):
  *         L_j - L_b ~ <dy, Q_j - Q_b> + kappa/2 |Q_j - Q_b|^2,
- *         kappa = <dy, e> / |e|^2,
+ *         kappa = max(0, <dy, e> / |e|^2),
  *       kappa the curvature along the quantization error, measured by the
- *       same backward. Exact for a loss quadratic in x_hat with its minimum
+ *       same backward (a negative estimate is noise at high precision and
+ *       would shut the lowest gate at once: docs/METHODS.md section 9). Exact for a loss quadratic in x_hat with its minimum
  *       at x, where the first-order term alone has the wrong sign for
  *       closing a gate (docs/METHODS.md section 9). Every gate learns, also above
  *       a closed one, so no logit goes stale; for the top open gate and the
