@@ -360,6 +360,19 @@ static void gate_grad(fixture *f, const float *x, const float *dy, size_t n, flo
     memcpy(g, nn_params_grad(fx_p(f), f->q.ddq->vgate), 6 * sizeof *g);
 }
 
+/* a weight quantizer at 7 bits, range 0.6, over 0.05 N(0,1) weights (as
+ * resnet20's layer1.0.conv1 was when its precision fell) */
+static void weights_at_7(fixture *f, float *x, size_t n, nn_rng *rng, uint64_t seed)
+{
+    fx_make_ddq(f, Q_SIDE_W, Q_DOM_SIGNED, 8, 1, n, 0);
+    nn_rng_init(rng, seed, NN_STREAM_TEST, 1, 0);
+    float R = 0.6f;
+    fx_set_ranges(f, &R);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.05f * nn_rng_normal(rng);
+    q_ddq_set_bits(&f->q, fx_p(f), 7);
+}
+
 /* kappa = <dy, e> / |e|^2 < 0 (here -1) is not believed: the gate gradient
  * equals the first-order rule's. Before the fix the lowest gate got
  * -kappa/2 (|Q_3 - Q_b|^2 - |Q_2 - Q_b|^2) > 0, a push to shut it. */
@@ -367,14 +380,9 @@ START_TEST(test_gate_kappa_negative)
 {
     fixture f;
     size_t n = 2000;
-    fx_make_ddq(&f, Q_SIDE_W, Q_DOM_SIGNED, 8, 1, n, 0);
     nn_rng rng;
-    nn_rng_init(&rng, 39, NN_STREAM_TEST, 1, 0);
-    float R = 0.6f, x[MAXN], dy[MAXN], g1[6], g0[6];
-    fx_set_ranges(&f, &R);
-    for (size_t i = 0; i < n; i++)
-        x[i] = 0.05f * nn_rng_normal(&rng);
-    q_ddq_set_bits(&f.q, fx_p(&f), 7);
+    float x[MAXN], dy[MAXN], g1[6], g0[6];
+    weights_at_7(&f, x, n, &rng, 39);
     noisy_dy(&f, x, dy, n, -1.0f, &rng);
     gate_grad(&f, x, dy, n, g1);
     f.q.ddq->curvature = 0;
@@ -386,23 +394,17 @@ START_TEST(test_gate_kappa_negative)
 }
 END_TEST
 
-/* The failure mode: SGD with momentum on the gates of 0.05 N(0,1) weights at
- * 7 bits (range 0.6, as resnet20's layer1.0.conv1 had), the task's
- * gradient noise whose <dy, e> changes sign from step to step. The precision
+/* The failure mode: SGD with momentum on the gates of weights_at_7, the
+ * task's gradient noise whose <dy, e> changes sign from step to step. The precision
  * must not fall below 6 (it fell to 2 within a few steps when negative
  * kappa was believed). */
 START_TEST(test_gate_noise_keeps_precision)
 {
     fixture f;
     size_t n = 2000;
-    fx_make_ddq(&f, Q_SIDE_W, Q_DOM_SIGNED, 8, 1, n, 0);
     nn_rng rng;
-    nn_rng_init(&rng, 40, NN_STREAM_TEST, 1, 0);
-    float R = 0.6f, x[MAXN], dy[MAXN], g[6], mom[6] = {0};
-    fx_set_ranges(&f, &R);
-    for (size_t i = 0; i < n; i++)
-        x[i] = 0.05f * nn_rng_normal(&rng);
-    q_ddq_set_bits(&f.q, fx_p(&f), 7);
+    float x[MAXN], dy[MAXN], g[6], mom[6] = {0};
+    weights_at_7(&f, x, n, &rng, 40);
     int lowest = 7;
     for (int it = 0; it < 40; it++) {
         noisy_dy(&f, x, dy, n, (it & 1 ? 1.0f : -1.0f) * 20.0f, &rng);
