@@ -26,9 +26,9 @@
  *         kappa = max(0, <dy, e> / |e|^2),
  *       kappa the curvature along the quantization error, measured by the
  *       same backward (a negative estimate is noise at high precision and
- *       would shut the lowest gate at once: docs/METHODS.md section 9). Exact for a loss quadratic in x_hat with its minimum
- *       at x, where the first-order term alone has the wrong sign for
- *       closing a gate (docs/METHODS.md section 9). Every gate learns, also above
+ *       would shut the lowest gate at once). Exact for a loss quadratic in
+ *       x_hat with its minimum at x, where the first-order term alone has
+ *       the wrong sign for closing a gate (docs/METHODS.md section 9). Every gate learns, also above
  *       a closed one, so no logit goes stale; for the top open gate and the
  *       first closed one the value is the change of flipping them. Pinned
  *       quantizers have no gates.

@@ -395,9 +395,9 @@ START_TEST(test_gate_kappa_negative)
 END_TEST
 
 /* The failure mode: SGD with momentum on the gates of weights_at_7, the
- * task's gradient noise whose <dy, e> changes sign from step to step. The precision
- * must not fall below 6 (it fell to 2 within a few steps when negative
- * kappa was believed). */
+ * task's gradient noise whose <dy, e> changes sign from step to step. The
+ * precision must not fall below 6 (it fell to 2 within a few steps when a
+ * negative kappa was believed). */
 START_TEST(test_gate_noise_keeps_precision)
 {
     fixture f;
