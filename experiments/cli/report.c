@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "experiments/io/runfile.h"
+#include "experiments/methods/registry.h"
 
 enum { MAX_FIELDS = 64, MAX_SEV = 6 };
 
@@ -51,27 +52,6 @@ static void report_config(FILE *f, hid_t h)
                                       "data.test_limit", NULL};
     static const char *const train[] = {"train.epochs", "train.batch", "train.optimizer",
                                         "train.lr", "train.schedule", NULL};
-    /* the keys each method reads: a resolved config holds every key's
-     * default, and dqmq's unused w_bits=8 would read as its precision */
-    static const char *const quant_fixed[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                              "quant.w_bits", "quant.a_bits", "quant.layer_bits",
-                                              "quant.first_bits", "quant.last_bits", NULL};
-    static const char *const quant_dqmq[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.bits",
-                                             "quant.tied", "quant.first_bits", "quant.last_bits",
-                                             NULL};
-    static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
-                                        "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
-    static const char *const quant_ddq[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                            "quant.first_bits", "quant.last_bits",
-                                            "quant.ddq_adaptive", NULL};
-    static const char *const ddq[] = {"ddq.max_bits", "ddq.cost", "ddq.form", "ddq.lambda",
-                                      "ddq.target", "ddq.target_bits", "ddq.gate_lr_mult", NULL};
-    static const char *const quant_mm[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                           "quant.granularity", "quant.first_bits",
-                                           "quant.last_bits", NULL};
-    static const char *const metamix[] = {"metamix.candidates", "metamix.search_w_bits",
-                                          "metamix.w_bits", "metamix.weight_step",
-                                          "metamix.lambda", "metamix.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -79,20 +59,10 @@ static void report_config(FILE *f, hid_t h)
     exp_rf_ini_value(ini, "env", "enabled", enabled, sizeof enabled);
     summary_line(f, ini, "config:  ", exp);
     summary_line(f, ini, "train:   ", train);
-    if (strcmp(method, "fixed") == 0)
-        summary_line(f, ini, "quant:   ", quant_fixed);
-    if (strcmp(method, "dqmq") == 0) {
-        summary_line(f, ini, "quant:   ", quant_dqmq);
-        summary_line(f, ini, "agent:   ", agent);
-    }
-    if (strcmp(method, "ddq") == 0) {
-        summary_line(f, ini, "quant:   ", quant_ddq);
-        summary_line(f, ini, "ddq:     ", ddq);
-    }
-    if (strcmp(method, "metamix") == 0) {
-        summary_line(f, ini, "quant:   ", quant_mm);
-        summary_line(f, ini, "metamix: ", metamix);
-    }
+    /* the keys the method reads (run/method.h: summary) */
+    const exp_method *m = exp_method_find(method);
+    for (int i = 0; m && m->summary && m->summary[i].title; i++)
+        summary_line(f, ini, m->summary[i].title, m->summary[i].keys);
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);
     free(ini);
