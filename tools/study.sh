@@ -7,7 +7,8 @@
 #   2. one HAQ search per budget on it (configs/study-fmnist-MODEL-haq.ini);
 #   3. the sweep (method x budget x seed), whose haq points train the
 #      searched plans;
-#   4. the report (RESULTS.md) and the Pareto figure (pareto.png) in DOCS.
+#   4. the report (RESULTS.md) and the Pareto figure (pareto.png) in DOCS,
+#      of every model's study found under runs/.
 # Every step resumes: a finished run or search is kept, the sweep skips its
 # complete points. Environment: JOBS (sweep --jobs, default 2), QADAPT (the
 # binary, default build/qadapt of this repository), DOCS (default docs/ of
@@ -53,5 +54,12 @@ for b in $budgets; do
 done
 # shellcheck disable=SC2086
 "$q" sweep "$cfg" --jobs "$jobs" --out "runs/study-fmnist-$model" $sets
-"$q" report --markdown "runs/study-fmnist-$model" > "$docs/RESULTS.md"
-/usr/bin/python3 "$repo/tools/plot.py" --out "$docs/pareto" --pareto-study "runs/study-fmnist-$model"
+# every model's study that has a sweep index, in one report and one figure
+dirs=
+for m in small resnet20; do
+    [ -f "runs/study-fmnist-$m/index.csv" ] && dirs="$dirs runs/study-fmnist-$m"
+done
+# shellcheck disable=SC2086 # one word per folder
+"$q" report --markdown $dirs > "$docs/RESULTS.md"
+# shellcheck disable=SC2086
+/usr/bin/python3 "$repo/tools/plot.py" --study "$docs/pareto.png" $dirs

@@ -10,7 +10,7 @@
 #include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 
-enum { MAX_FIELDS = 64, MAX_SEV = 6 };
+enum { MAX_FIELDS = EXP_CSV_MAX_FIELDS, MAX_SEV = 6 };
 
 static void pct(char *buf, size_t n, double v)
 {
@@ -254,16 +254,9 @@ int exp_csv_split(const char *line, char (*fields)[256], int max)
     return n;
 }
 
-typedef struct {
-    char (*cell)[MAX_FIELDS][256]; /* rows x fields */
-    int rows, nfields;
-    char head[MAX_FIELDS][256];
-} csv_table;
-
-/* t is emptied first, whatever happens (its cells are freed by the caller).
- * Lines are read whole however long (a fixed buffer split a 50 KB line into
+/* Lines are read whole however long (a fixed buffer split a 50 KB line into
  * junk rows); each field keeps its first 255 bytes. */
-static int csv_read(const char *path, csv_table *t, qa_err *err)
+int exp_csv_read(const char *path, exp_csv *t, qa_err *err)
 {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
@@ -297,7 +290,7 @@ static int csv_read(const char *path, csv_table *t, qa_err *err)
     return rc;
 }
 
-static int col_index(const csv_table *t, const char *name)
+int exp_csv_col(const exp_csv *t, const char *name)
 {
     for (int i = 0; i < t->nfields; i++)
         if (strcmp(t->head[i], name) == 0)
@@ -309,7 +302,7 @@ static int col_index(const csv_table *t, const char *name)
  * combinations across ("a/b" for two more axes), the mean where several
  * points share a cell (duplicates dropped by the sweep cannot occur, so
  * only a reader's edited index has them). */
-static void sweep_pivot(FILE *f, const csv_table *t, int acc, int naxes)
+static void sweep_pivot(FILE *f, const exp_csv *t, int acc, int naxes)
 {
     enum { MAXV = 64 };
     static char rv[MAXV][256], cv[MAXV][256], key[256], head[256];
@@ -363,7 +356,7 @@ static void sweep_pivot(FILE *f, const csv_table *t, int acc, int naxes)
 }
 
 /* A cell of the sweep table as shown: accuracies in %, numbers short. */
-static void sweep_cell(const csv_table *t, int r, int c, int status, char *buf, size_t n)
+static void sweep_cell(const exp_csv *t, int r, int c, int status, char *buf, size_t n)
 {
     const char *v = t->cell[r][c], *h = t->head[c];
     if (c > status && v[0] && (strstr(h, "acc") || strstr(h, "mce")))
@@ -378,11 +371,11 @@ int exp_report_sweep(FILE *f, const char *dir, qa_err *err)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/index.csv", dir);
-    csv_table *t = malloc(sizeof *t);
+    exp_csv *t = malloc(sizeof *t);
     if (!t)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory");
-    int rc = csv_read(path, t, err);
-    int status = col_index(t, "status"), acc = col_index(t, "test_acc");
+    int rc = exp_csv_read(path, t, err);
+    int status = exp_csv_col(t, "status"), acc = exp_csv_col(t, "test_acc");
     if (!rc && (status < 1 || acc < 0))
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: not a sweep index (no status/test_acc columns)", path);
     if (rc) {
