@@ -41,8 +41,10 @@ int exp_csv_col(const exp_csv *t, const char *name);
  * accuracy (mean +- sd over seeds), realised BitOps (the grid's mean over
  * every layer at 8 x 8 bits), weight bytes and seconds, the best of each
  * column in bold; paired tests of each arm against the best other one
- * (seed x corrupted grid cell: sign test, Wilcoxon); the run files of every
- * number. Only complete points are read. */
+ * (seed x corrupted grid cell: sign test, Wilcoxon); for arms whose widths
+ * vary over the grid, each planned layer's Spearman rho of width and
+ * severity per corruption; the run files of every number. Only complete
+ * points are read. */
 int exp_report_markdown(FILE *f, char *const *dirs, int ndirs, qa_err *err);
 
 /* One CSV record of line (RFC 4180 quoting, no line breaks inside fields)

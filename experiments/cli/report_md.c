@@ -9,16 +9,23 @@
 #include "experiments/cli/signif.h"
 #include "experiments/io/runfile.h"
 
-enum { MD_MAX_CELLS = 128, MD_MAX_ARMS = 64, MD_NCOL = 6 };
+enum { MD_MAX_CELLS = 128, MD_MAX_ARMS = 64, MD_NCOL = 6, MD_MAX_LAYERS = 32 };
+
+/* One cell of a run's /eval/grid. */
+typedef struct {
+    char name[40]; /* the corruption, "clean" */
+    int sev;       /* 0: clean */
+    double acc;
+    double w[MD_MAX_LAYERS]; /* mean weight width of each planned layer */
+} md_cell;
 
 /* One complete run: what its table row and tests need. */
 typedef struct {
     char path[1400], label[64], group[64], arch[64];
     int seed, arm;
     double col[MD_NCOL]; /* clean, mixed, grid (fractions), bitops (/ 8 x 8), bytes, seconds */
-    int ncells;
-    char cell[MD_MAX_CELLS][48]; /* corrupted grid cells: "corruption/severity" */
-    double acc[MD_MAX_CELLS];
+    int ncells, nlayers; /* grid cells, planned layers with widths in the grid */
+    md_cell cell[MD_MAX_CELLS];
 } md_run;
 
 /* An arm: one label of one group of one model, and its runs. */
@@ -57,24 +64,28 @@ static double last_value(hid_t h, const char *col)
     return x;
 }
 
-/* The corrupted cells of /eval/grid, and their mean BitOps over 8 x 8 bits. */
+/* The cells of /eval/grid, and the corrupted ones' mean BitOps over 8 x 8 bits. */
 static void read_cells(hid_t h, md_run *r)
 {
     char **names = NULL;
-    double *sev = NULL, *acc = NULL, *bops = NULL;
-    int n = 0, m, cnt;
+    double *sev = NULL, *acc = NULL, *bops = NULL, *w = NULL;
+    int n = 0, m, cnt, L = 0;
     exp_rf_str_column(h, "/eval/grid", "corruption", &names, &n);
     exp_rf_column(h, "/eval/grid", "severity", &sev, &m, &cnt);
     exp_rf_column(h, "/eval/grid", "accuracy", &acc, &m, &cnt);
     exp_rf_column(h, "/eval/grid", "bitops", &bops, &m, &cnt);
+    exp_rf_column(h, "/eval/grid", "w_bits", &w, &m, &L);
+    r->nlayers = w && L <= MD_MAX_LAYERS ? L : 0;
     double sum = 0, ref = 64 * exp_rf_num(h, "/", "macs_per_sample");
     int k = 0;
     for (int i = 0; names && sev && acc && i < n && r->ncells < MD_MAX_CELLS; i++) {
-        if (sev[i] <= 0)
-            continue;
-        snprintf(r->cell[r->ncells], sizeof r->cell[0], "%s/%.0f", names[i], sev[i]);
-        r->acc[r->ncells++] = acc[i];
-        if (bops) {
+        md_cell *c = &r->cell[r->ncells++];
+        snprintf(c->name, sizeof c->name, "%s", names[i]);
+        c->sev = (int)sev[i];
+        c->acc = acc[i];
+        for (int l = 0; l < r->nlayers; l++)
+            c->w[l] = w[(size_t)i * L + l];
+        if (bops && sev[i] > 0) {
             sum += bops[i];
             k++;
         }
@@ -84,6 +95,7 @@ static void read_cells(hid_t h, md_run *r)
     free(sev);
     free(acc);
     free(bops);
+    free(w);
 }
 
 static int read_run(md_run *r, const char *path, qa_err *err)
@@ -269,8 +281,9 @@ static int pair_diffs(const md_study *s, int a, int b, double *d, int max)
                 continue;
             for (int c = 0; c < x->ncells; c++)
                 for (int e = 0; e < y->ncells && n < max; e++)
-                    if (!strcmp(x->cell[c], y->cell[e]))
-                        d[n++] = x->acc[c] - y->acc[e];
+                    if (x->cell[c].sev > 0 && x->cell[c].sev == y->cell[e].sev &&
+                        !strcmp(x->cell[c].name, y->cell[e].name))
+                        d[n++] = x->cell[c].acc - y->cell[e].acc;
         }
     }
     return n;
@@ -307,6 +320,85 @@ static int print_tests(FILE *f, const md_study *s, const int *in, int n, qa_err 
     }
     free(d);
     return QA_OK;
+}
+
+/* Spearman's rho of severity (the clean cell 0) and planned layer l's mean
+ * weight width over the cells of corruption name in run r. */
+static double run_rho(const md_run *r, const char *name, int l)
+{
+    double x[MD_MAX_CELLS], y[MD_MAX_CELLS];
+    int n = 0;
+    for (int c = 0; c < r->ncells; c++)
+        if (r->cell[c].sev == 0 || !strcmp(r->cell[c].name, name)) {
+            x[n] = r->cell[c].sev;
+            y[n++] = r->cell[c].w[l];
+        }
+    return exp_spearman(x, y, n);
+}
+
+/* The arm's mean over seeds of run_rho, NaN when no seed has one. */
+static double arm_rho(const md_study *s, const md_arm *m, const char *name, int l)
+{
+    double sum = 0;
+    int k = 0;
+    for (int i = 0; i < m->n; i++) {
+        const md_run *r = &s->run[m->runs[i]];
+        double rho = l < r->nlayers ? run_rho(r, name, l) : NAN;
+        if (!isnan(rho)) {
+            sum += rho;
+            k++;
+        }
+    }
+    return k ? sum / k : NAN;
+}
+
+/* Per layer and corruption, how the widths of the arms whose widths vary
+ * over the grid follow severity. */
+static void print_spearman(FILE *f, const md_study *s, const int *in, int n)
+{
+    const md_run *first = NULL;
+    for (int i = 0; i < n && !first; i++)
+        for (int j = 0; j < s->arm[in[i]].n && !first; j++)
+            if (s->run[s->arm[in[i]].runs[j]].nlayers)
+                first = &s->run[s->arm[in[i]].runs[j]];
+    if (!first)
+        return;
+    const char *names[MD_MAX_CELLS];
+    int nn = 0, header = 0;
+    for (int c = 0; c < first->ncells; c++) {
+        int seen = first->cell[c].sev == 0;
+        for (int k = 0; k < nn && !seen; k++)
+            seen = !strcmp(names[k], first->cell[c].name);
+        if (!seen)
+            names[nn++] = first->cell[c].name;
+    }
+    for (int i = 0; i < n; i++) {
+        const md_arm *m = &s->arm[in[i]];
+        for (int l = 0; l < first->nlayers; l++) {
+            double rho[MD_MAX_CELLS];
+            int any = 0;
+            for (int k = 0; k < nn; k++)
+                any |= !isnan(rho[k] = arm_rho(s, m, names[k], l));
+            if (!any)
+                continue;
+            if (!header++) {
+                fprintf(f, "\nWidths against severity (methods whose widths vary over the grid): "
+                           "Spearman's rho of each planned layer's mean weight width and the "
+                           "severity (the clean cell 0), per corruption, mean over seeds:\n\n"
+                           "| method | planned layer |");
+                for (int k = 0; k < nn; k++)
+                    fprintf(f, " %s |", names[k]);
+                fprintf(f, "\n|---|---|");
+                for (int k = 0; k < nn; k++)
+                    fprintf(f, "---|");
+                fputc('\n', f);
+            }
+            fprintf(f, "| %s | %d |", m->label, l + 1);
+            for (int k = 0; k < nn; k++)
+                fprintf(f, isnan(rho[k]) ? " - |" : " %+.2f |", rho[k]);
+            fputc('\n', f);
+        }
+    }
 }
 
 static void print_files(FILE *f, const md_study *s, const int *in, int n)
@@ -362,6 +454,7 @@ int exp_report_markdown(FILE *f, char *const *dirs, int ndirs, qa_err *err)
         print_table(f, s, in, n);
         if (n > 1)
             rc = print_tests(f, s, in, n, err);
+        print_spearman(f, s, in, n);
         print_files(f, s, in, n);
     }
     free(s->run);

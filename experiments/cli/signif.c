@@ -20,14 +20,62 @@ double exp_sign_test(int wins, int losses)
 }
 
 typedef struct {
-    double a; /* |d| */
-    int pos;  /* d > 0 */
-} absd;
+    double v;
+    int i;
+} ranked;
 
-static int absd_cmp(const void *x, const void *y)
+static int ranked_cmp(const void *x, const void *y)
 {
-    double a = ((const absd *)x)->a, b = ((const absd *)y)->a;
+    double a = ((const ranked *)x)->v, b = ((const ranked *)y)->v;
     return (a > b) - (a < b);
+}
+
+int exp_ranks(const double *x, int n, double *rank, double *ties)
+{
+    ranked *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    for (int i = 0; i < n; i++)
+        v[i] = (ranked){x[i], i};
+    qsort(v, (size_t)n, sizeof *v, ranked_cmp);
+    double t3 = 0;
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j < n && v[j].v == v[i].v)
+            j++;
+        double t = j - i;
+        for (int k = i; k < j; k++)
+            rank[v[k].i] = (i + 1 + j) / 2.0;
+        t3 += t * t * t - t;
+        i = j;
+    }
+    free(v);
+    if (ties)
+        *ties = t3;
+    return 0;
+}
+
+double exp_spearman(const double *x, const double *y, int n)
+{
+    double *r = malloc((size_t)(n > 0 ? 2 * n : 1) * sizeof *r), rho = NAN;
+    if (!r || n < 2 || exp_ranks(x, n, r, NULL) || exp_ranks(y, n, r + n, NULL)) {
+        free(r);
+        return NAN;
+    }
+    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+        mx += r[i] / n;
+        my += r[n + i] / n;
+    }
+    for (int i = 0; i < n; i++) {
+        sxy += (r[i] - mx) * (r[n + i] - my);
+        sxx += (r[i] - mx) * (r[i] - mx);
+        syy += (r[n + i] - my) * (r[n + i] - my);
+    }
+    if (sxx > 0 && syy > 0)
+        rho = sxy / sqrt(sxx * syy);
+    free(r);
+    return rho;
 }
 
 /* P(W+ <= w) for n untied ranks 1..n: the count of subsets of {1..n} with
@@ -50,26 +98,25 @@ int exp_wilcoxon_test(const double *d, int n, exp_wilcoxon *out)
     memset(out, 0, sizeof *out);
     out->p = 1;
     out->z = NAN;
-    absd *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
-    if (!v)
+    double *a = malloc((size_t)(n > 0 ? 2 * n : 1) * sizeof *a), ties = 0;
+    if (!a)
         return -1;
     int m = 0;
     for (int i = 0; i < n; i++)
         if (d[i] != 0)
-            v[m++] = (absd){fabs(d[i]), d[i] > 0};
-    qsort(v, (size_t)m, sizeof *v, absd_cmp);
-    double ties = 0; /* sum over tie groups of t^3 - t */
-    for (int i = 0; i < m;) {
-        int j = i;
-        while (j < m && v[j].a == v[i].a)
-            j++;
-        double rank = (i + 1 + j) / 2.0, t = j - i;
-        for (int k = i; k < j; k++)
-            out->w_pos += v[k].pos ? rank : 0;
-        ties += t * t * t - t;
-        i = j;
+            a[m++] = fabs(d[i]);
+    if (exp_ranks(a, m, a + n, &ties)) {
+        free(a);
+        return -1;
     }
-    free(v);
+    for (int i = 0, k = 0; i < n; i++) {
+        if (d[i] == 0)
+            continue;
+        if (d[i] > 0)
+            out->w_pos += a[n + k]; /* the rank of |d[i]|, k-th non-zero */
+        k++;
+    }
+    free(a);
     out->n = m;
     if (m == 0)
         return 0;

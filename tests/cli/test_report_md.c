@@ -1,7 +1,7 @@
 /* test_report_md.c: `qadapt report --markdown` on a fabricated sweep folder
  * (run files written here with the h5log writer and HDF5, every number
  * chosen so that each cell of the report is known), and the significance
- * tests by known answers. */
+ * tests, ranks and Spearman's rho by known answers. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,6 +32,7 @@ typedef struct {
     int seed;
     double clean, mixed, grid, bytes, seconds;
     double acc[2], bitops[2]; /* the corrupted cells noise/1 and blur/2 */
+    double w0[3];             /* planned layer 1's width: clean, noise/1, blur/2 (layer 2: 4) */
 } fake_run;
 
 static void put_string(hid_t f, const char *name, const char *text)
@@ -49,20 +50,24 @@ static void put_string(hid_t f, const char *name, const char *text)
 typedef struct {
     const char *corruption;
     int64_t severity;
-    double accuracy, bitops;
+    double accuracy, bitops, w_bits[2];
 } grid_row;
 
 static void put_grid(hid_t f, const fake_run *r)
 {
-    grid_row rows[3] = {{"clean", 0, r->clean, 1e9},
-                        {"gaussian_noise", 1, r->acc[0], r->bitops[0]},
-                        {"gaussian_blur", 2, r->acc[1], r->bitops[1]}};
+    grid_row rows[3] = {{"clean", 0, r->clean, 1e9, {r->w0[0], 4}},
+                        {"gaussian_noise", 1, r->acc[0], r->bitops[0], {r->w0[1], 4}},
+                        {"gaussian_blur", 2, r->acc[1], r->bitops[1], {r->w0[2], 4}}};
     hid_t s = exp_h5_str_type(), t = H5Tcreate(H5T_COMPOUND, sizeof(grid_row));
     H5Tinsert(t, "corruption", HOFFSET(grid_row, corruption), s);
     H5Tinsert(t, "severity", HOFFSET(grid_row, severity), H5T_NATIVE_INT64);
     H5Tinsert(t, "accuracy", HOFFSET(grid_row, accuracy), H5T_NATIVE_DOUBLE);
     H5Tinsert(t, "bitops", HOFFSET(grid_row, bitops), H5T_NATIVE_DOUBLE);
-    hsize_t n = 3;
+    hsize_t n = 2;
+    hid_t arr = H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &n);
+    H5Tinsert(t, "w_bits", HOFFSET(grid_row, w_bits), arr);
+    H5Tclose(arr);
+    n = 3;
     hid_t sp = H5Screate_simple(1, &n, NULL);
     H5Gclose(H5Gcreate2(f, "/eval", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     hid_t ds = H5Dcreate2(f, "/eval/grid", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -105,18 +110,22 @@ static void fake(const fake_run *r)
     ck_assert_msg(h5log_finish(log, "complete", "", &err) == QA_OK, "%s", err.msg);
 }
 
-/* Two arms of two seeds in group b3, fp32 alone in its group, a failed
+/* Two arms of two seeds in group b3 (dqmq's first planned layer wider on
+ * noise than clean in both seeds, narrower on blur in seed 0 and level in
+ * seed 1, its second layer constant), fp32 alone in its group, a failed
  * point that must not count. Bytes 2048 and 1024 are 2.0 and 1.0 KB; the
  * cells' BitOps over 64 x 1e5 are 0.3125 (fixed) and 0.234375 (dqmq);
  * dqmq leads fixed by 0.125 on both cells of seed 0 and 0.25 on seed 1. */
 static void fake_sweep(void)
 {
     static const fake_run runs[] = {
-        {"h0", "fixed", "b3", 0, 0.9, 0.85, 0.6, 2048, 10, {0.75, 0.5}, {2e6, 2e6}},
-        {"h1", "fixed", "b3", 1, 0.8, 0.75, 0.5, 2048, 20, {0.625, 0.5}, {2e6, 2e6}},
-        {"h2", "dqmq", "b3", 0, 0.95, 0.9, 0.8, 1024, 30, {0.875, 0.625}, {1e6, 2e6}},
-        {"h3", "dqmq", "b3", 1, 0.85, 0.8, 0.7, 1024, 40, {0.875, 0.75}, {1e6, 2e6}},
-        {"h4", "fp32", "fp32", 0, 0.99, 0.98, 0.97, 0, 5, {0.5, 0.5}, {1e9, 1e9}},
+        {"h0", "fixed", "b3", 0, 0.9, 0.85, 0.6, 2048, 10, {0.75, 0.5}, {2e6, 2e6}, {3, 3, 3}},
+        {"h1", "fixed", "b3", 1, 0.8, 0.75, 0.5, 2048, 20, {0.625, 0.5}, {2e6, 2e6}, {3, 3, 3}},
+        {"h2", "dqmq", "b3", 0, 0.95, 0.9, 0.8, 1024, 30, {0.875, 0.625}, {1e6, 2e6},
+         {3, 3.5, 2.5}},
+        {"h3", "dqmq", "b3", 1, 0.85, 0.8, 0.7, 1024, 40, {0.875, 0.75}, {1e6, 2e6},
+         {3, 3.25, 3}},
+        {"h4", "fp32", "fp32", 0, 0.99, 0.98, 0.97, 0, 5, {0.5, 0.5}, {1e9, 1e9}, {3, 3, 3}},
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
         fake(&runs[i]);
@@ -161,6 +170,11 @@ START_TEST(test_markdown_known)
              erfc(4.5 / sqrt(7.25) / sqrt(2.0)));
     has(out, want);
     has(out, "| fixed | dqmq | 4 | -18.75 | 0 / 4 | 0.125 |");
+    /* noise: rho +1 in both seeds; blur: -1 and constant (left out) */
+    has(out, "| method | planned layer | gaussian_noise | gaussian_blur |");
+    has(out, "| dqmq | 1 | +1.00 | -1.00 |");
+    ck_assert_ptr_null(strstr(out, "| dqmq | 2 | - | - |"));
+    ck_assert_ptr_null(strstr(out, "| fixed | 1 | - | - |"));
     snprintf(want, sizeof want, "seed 1 `%s/h3/run.h5`", tmp);
     has(out, want);
     ck_assert_ptr_null(strstr(out, "h5/run.h5`"));
@@ -196,6 +210,22 @@ START_TEST(test_sign_test)
     ck_assert_double_eq(exp_sign_test(0, 0), 1);
     /* 20 of 25: 2 sum_{k<=5} C(25, k) / 2^25 = 2 * 68406 / 33554432 */
     ck_assert_double_eq_tol(exp_sign_test(20, 5), 2 * 68406.0 / 33554432, 1e-13);
+}
+END_TEST
+
+START_TEST(test_ranks_spearman)
+{
+    double x[] = {10, 20, 10, 30}, r[4], ties;
+    ck_assert_int_eq(exp_ranks(x, 4, r, &ties), 0);
+    ck_assert(r[0] == 1.5 && r[1] == 3 && r[2] == 1.5 && r[3] == 4 && ties == 6);
+    /* ranks 1..5 and 1 2 3.5 5 3.5: sxy 8, sxx 10, syy 9.5 */
+    double a[] = {1, 2, 3, 4, 5}, b[] = {5, 6, 7, 8, 7}, e[5], c[5] = {2, 2, 2, 2, 2};
+    ck_assert_double_eq_tol(exp_spearman(a, b, 5), 8 / sqrt(95), 1e-12);
+    for (int i = 0; i < 5; i++)
+        e[i] = -exp(a[i]); /* monotone decreasing: -1 */
+    ck_assert_double_eq_tol(exp_spearman(a, e, 5), -1, 1e-12);
+    ck_assert(isnan(exp_spearman(a, c, 5)));
+    ck_assert(isnan(exp_spearman(a, b, 1)));
 }
 END_TEST
 
@@ -237,6 +267,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_markdown_known);
     tcase_add_test(tc, test_markdown_errors);
     tcase_add_test(tc, test_sign_test);
+    tcase_add_test(tc, test_ranks_spearman);
     tcase_add_test(tc, test_wilcoxon);
     suite_add_tcase(s, tc);
     return s;
