@@ -62,15 +62,13 @@ double exp_spearman(const double *x, const double *y, int n)
         free(r);
         return NAN;
     }
-    double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+    /* average ranks sum to n (n + 1) / 2 whatever the ties: the mean is
+     * exact, so a constant side's deviations are exactly 0 */
+    double mean = (n + 1) / 2.0, sxy = 0, sxx = 0, syy = 0;
     for (int i = 0; i < n; i++) {
-        mx += r[i] / n;
-        my += r[n + i] / n;
-    }
-    for (int i = 0; i < n; i++) {
-        sxy += (r[i] - mx) * (r[n + i] - my);
-        sxx += (r[i] - mx) * (r[i] - mx);
-        syy += (r[n + i] - my) * (r[n + i] - my);
+        sxy += (r[i] - mean) * (r[n + i] - mean);
+        sxx += (r[i] - mean) * (r[i] - mean);
+        syy += (r[n + i] - mean) * (r[n + i] - mean);
     }
     if (sxx > 0 && syy > 0)
         rho = sxy / sqrt(sxx * syy);
@@ -105,6 +103,10 @@ int exp_wilcoxon_test(const double *d, int n, exp_wilcoxon *out)
     for (int i = 0; i < n; i++)
         if (d[i] != 0)
             a[m++] = fabs(d[i]);
+    if (m == 0) {
+        free(a);
+        return 0;
+    }
     if (exp_ranks(a, m, a + n, &ties)) {
         free(a);
         return -1;
@@ -118,8 +120,6 @@ int exp_wilcoxon_test(const double *d, int n, exp_wilcoxon *out)
     }
     free(a);
     out->n = m;
-    if (m == 0)
-        return 0;
     double mean = m * (m + 1) / 4.0;
     if (ties == 0 && m <= EXACT_MAX) {
         /* the null distribution is symmetric about mean */

@@ -225,6 +225,8 @@ START_TEST(test_ranks_spearman)
         e[i] = -exp(a[i]); /* monotone decreasing: -1 */
     ck_assert_double_eq_tol(exp_spearman(a, e, 5), -1, 1e-12);
     ck_assert(isnan(exp_spearman(a, c, 5)));
+    double c6[6] = {3.1, 3.1, 3.1, 3.1, 3.1, 3.1}, a6[6] = {0, 1, 2, 3, 4, 5};
+    ck_assert(isnan(exp_spearman(a6, c6, 6))); /* rank 3.5 each: no rounding left over */
     ck_assert(isnan(exp_spearman(a, b, 1)));
 }
 END_TEST
