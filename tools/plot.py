@@ -553,8 +553,8 @@ def plot_study(runs, out):
                            for v in cells.values())
             x, xe, y, ye = (np.array(c) for c in zip(*stats))
             if lab == "fp32" or not np.all(np.isfinite(x)) or np.all(x > 4):
-                ax.axhline(y[0], color="grey", ls="--", lw=1, label="%s (%.1f%%)" % (lab, y[0]))
-                ax.axhspan(y[0] - ye[0], y[0] + ye[0], color="grey", alpha=0.15)
+                ax.axhline(y[0], color="black", ls="--", lw=1, label="%s (%.1f%%)" % (lab, y[0]))
+                ax.axhspan(y[0] - ye[0], y[0] + ye[0], color="black", alpha=0.08)
                 continue
             ax.errorbar(x, y, xerr=xe, yerr=ye, marker="os^vD<>ph*"[i % 10], ms=4, capsize=2,
                         lw=1, color=cmap(i % 10), label=lab)
