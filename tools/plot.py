@@ -31,6 +31,13 @@
 #   search_reward.png  qadapt search files (search.h5): each episode's reward
 #                  and the best so far, and each plan's cost against the
 #                  budget (/search/episodes)
+#   study_pareto.png  a comparison study (runs with [experiment] group, e.g.
+#                  tools/study.sh's): grid-mean accuracy against realised
+#                  BitOps (the grid's corrupted cells, over 8 x 8 bits), one
+#                  line per [experiment] label through its groups, mean and
+#                  sd over seeds as error bars, a panel per model; fp32 as a
+#                  horizontal band. `--study FILE` writes only this figure,
+#                  to FILE (docs/pareto.png).
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -512,13 +519,62 @@ def plot_search(runs, out):
     return None
 
 
+def study_point(r):
+    """(model, label, group, realised BitOps over 8 x 8 bits, grid mean) of
+    a study run, None for a run outside a study."""
+    group = ini_value(r.ini, "experiment", "group")
+    if not group or r.grid is None or "mean_corrupted_acc" not in r.grid_attrs:
+        return None
+    g = r.grid[r.grid["severity"] > 0]
+    bitops = float(np.mean(g["bitops"])) / (64 * r.macs) if len(g) else np.nan
+    label = ini_value(r.ini, "experiment", "label") or r.method
+    return (ini_value(r.ini, "model", "arch") or "?", label, group, bitops,
+            100 * float(r.grid_attrs["mean_corrupted_acc"]))
+
+
+def plot_study(runs, out):
+    pts = [p for p in map(study_point, runs) if p]
+    if not pts:
+        return "no run of a study ([experiment] group) with a grid"
+    models = sorted({p[0] for p in pts})
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.6), squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for ax, model in zip(axes[0], models):
+        mine = [p for p in pts if p[0] == model]
+        labels = list(dict.fromkeys(p[1] for p in mine))
+        for i, lab in enumerate(labels):
+            cells = {}
+            for p in mine:
+                if p[1] == lab:
+                    cells.setdefault(p[2], []).append((p[3], p[4]))
+            stats = sorted((np.mean([c[0] for c in v]), np.std([c[0] for c in v], ddof=1)
+                            if len(v) > 1 else 0, np.mean([c[1] for c in v]),
+                            np.std([c[1] for c in v], ddof=1) if len(v) > 1 else 0)
+                           for v in cells.values())
+            x, xe, y, ye = (np.array(c) for c in zip(*stats))
+            if lab == "fp32" or not np.all(np.isfinite(x)) or np.all(x > 4):
+                ax.axhline(y[0], color="black", ls="--", lw=1, label="%s (%.1f%%)" % (lab, y[0]))
+                ax.axhspan(y[0] - ye[0], y[0] + ye[0], color="black", alpha=0.08)
+                continue
+            ax.errorbar(x, y, xerr=xe, yerr=ye, marker="os^vD<>ph*"[i % 10], ms=4, capsize=2,
+                        lw=1, color=cmap(i % 10), label=lab)
+        ax.set(xlabel="realised BitOps / uniform 8-bit (grid mean)",
+               ylabel="grid-mean accuracy %", title=model)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
            ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
            ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
            ("ddq_cost.png", plot_ddq_cost),
            ("metamix_widths.png", plot_metamix_widths),
            ("blockrep.png", plot_blockrep),
-           ("search_reward.png", plot_search)]
+           ("search_reward.png", plot_search), ("study_pareto.png", plot_study)]
 
 
 def main():
@@ -527,6 +583,8 @@ def main():
     ap.add_argument("paths", nargs="+", metavar="PATH",
                     help="run.h5 or search.h5 files, or sweep folders")
     ap.add_argument("--out", default="plots", help="folder for the PNG files (default plots/)")
+    ap.add_argument("--study", metavar="FILE",
+                    help="write only the study's Pareto figure, to FILE")
     a = ap.parse_args()
     for p in a.paths:
         if not os.path.exists(p):
@@ -534,6 +592,12 @@ def main():
     runs = load(a.paths)
     if not runs:
         sys.exit("plot.py: no complete or interrupted run in %s" % " ".join(a.paths))
+    if a.study:
+        why = plot_study(runs, a.study)
+        if why:
+            sys.exit("plot.py: %s" % why)
+        print("wrote %s" % a.study)
+        return
     os.makedirs(a.out, exist_ok=True)
     for name, fn in FIGURES:
         path = os.path.join(a.out, name)

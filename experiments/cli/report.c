@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "experiments/io/runfile.h"
+#include "experiments/methods/registry.h"
 
-enum { MAX_FIELDS = 64, MAX_SEV = 6 };
+enum { MAX_FIELDS = EXP_CSV_MAX_FIELDS, MAX_SEV = 6 };
 
 static void pct(char *buf, size_t n, double v)
 {
@@ -51,27 +52,6 @@ static void report_config(FILE *f, hid_t h)
                                       "data.test_limit", NULL};
     static const char *const train[] = {"train.epochs", "train.batch", "train.optimizer",
                                         "train.lr", "train.schedule", NULL};
-    /* the keys each method reads: a resolved config holds every key's
-     * default, and dqmq's unused w_bits=8 would read as its precision */
-    static const char *const quant_fixed[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                              "quant.w_bits", "quant.a_bits", "quant.layer_bits",
-                                              "quant.first_bits", "quant.last_bits", NULL};
-    static const char *const quant_dqmq[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.bits",
-                                             "quant.tied", "quant.first_bits", "quant.last_bits",
-                                             NULL};
-    static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
-                                        "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
-    static const char *const quant_ddq[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                            "quant.first_bits", "quant.last_bits",
-                                            "quant.ddq_adaptive", NULL};
-    static const char *const ddq[] = {"ddq.max_bits", "ddq.cost", "ddq.form", "ddq.lambda",
-                                      "ddq.target", "ddq.target_bits", "ddq.gate_lr_mult", NULL};
-    static const char *const quant_mm[] = {"quant.w_quantizer", "quant.a_quantizer",
-                                           "quant.granularity", "quant.first_bits",
-                                           "quant.last_bits", NULL};
-    static const char *const metamix[] = {"metamix.candidates", "metamix.search_w_bits",
-                                          "metamix.w_bits", "metamix.weight_step",
-                                          "metamix.lambda", "metamix.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -79,20 +59,10 @@ static void report_config(FILE *f, hid_t h)
     exp_rf_ini_value(ini, "env", "enabled", enabled, sizeof enabled);
     summary_line(f, ini, "config:  ", exp);
     summary_line(f, ini, "train:   ", train);
-    if (strcmp(method, "fixed") == 0)
-        summary_line(f, ini, "quant:   ", quant_fixed);
-    if (strcmp(method, "dqmq") == 0) {
-        summary_line(f, ini, "quant:   ", quant_dqmq);
-        summary_line(f, ini, "agent:   ", agent);
-    }
-    if (strcmp(method, "ddq") == 0) {
-        summary_line(f, ini, "quant:   ", quant_ddq);
-        summary_line(f, ini, "ddq:     ", ddq);
-    }
-    if (strcmp(method, "metamix") == 0) {
-        summary_line(f, ini, "quant:   ", quant_mm);
-        summary_line(f, ini, "metamix: ", metamix);
-    }
+    /* the keys the method reads (run/method.h: summary) */
+    const exp_method *m = exp_method_find(method);
+    for (int i = 0; m && m->summary && m->summary[i].title; i++)
+        summary_line(f, ini, m->summary[i].title, m->summary[i].keys);
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);
     free(ini);
@@ -284,16 +254,9 @@ int exp_csv_split(const char *line, char (*fields)[256], int max)
     return n;
 }
 
-typedef struct {
-    char (*cell)[MAX_FIELDS][256]; /* rows x fields */
-    int rows, nfields;
-    char head[MAX_FIELDS][256];
-} csv_table;
-
-/* t is emptied first, whatever happens (its cells are freed by the caller).
- * Lines are read whole however long (a fixed buffer split a 50 KB line into
+/* Lines are read whole however long (a fixed buffer split a 50 KB line into
  * junk rows); each field keeps its first 255 bytes. */
-static int csv_read(const char *path, csv_table *t, qa_err *err)
+int exp_csv_read(const char *path, exp_csv *t, qa_err *err)
 {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
@@ -327,7 +290,7 @@ static int csv_read(const char *path, csv_table *t, qa_err *err)
     return rc;
 }
 
-static int col_index(const csv_table *t, const char *name)
+int exp_csv_col(const exp_csv *t, const char *name)
 {
     for (int i = 0; i < t->nfields; i++)
         if (strcmp(t->head[i], name) == 0)
@@ -339,7 +302,7 @@ static int col_index(const csv_table *t, const char *name)
  * combinations across ("a/b" for two more axes), the mean where several
  * points share a cell (duplicates dropped by the sweep cannot occur, so
  * only a reader's edited index has them). */
-static void sweep_pivot(FILE *f, const csv_table *t, int acc, int naxes)
+static void sweep_pivot(FILE *f, const exp_csv *t, int acc, int naxes)
 {
     enum { MAXV = 64 };
     static char rv[MAXV][256], cv[MAXV][256], key[256], head[256];
@@ -393,7 +356,7 @@ static void sweep_pivot(FILE *f, const csv_table *t, int acc, int naxes)
 }
 
 /* A cell of the sweep table as shown: accuracies in %, numbers short. */
-static void sweep_cell(const csv_table *t, int r, int c, int status, char *buf, size_t n)
+static void sweep_cell(const exp_csv *t, int r, int c, int status, char *buf, size_t n)
 {
     const char *v = t->cell[r][c], *h = t->head[c];
     if (c > status && v[0] && (strstr(h, "acc") || strstr(h, "mce")))
@@ -408,11 +371,11 @@ int exp_report_sweep(FILE *f, const char *dir, qa_err *err)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/index.csv", dir);
-    csv_table *t = malloc(sizeof *t);
+    exp_csv *t = malloc(sizeof *t);
     if (!t)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory");
-    int rc = csv_read(path, t, err);
-    int status = col_index(t, "status"), acc = col_index(t, "test_acc");
+    int rc = exp_csv_read(path, t, err);
+    int status = exp_csv_col(t, "status"), acc = exp_csv_col(t, "test_acc");
     if (!rc && (status < 1 || acc < 0))
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: not a sweep index (no status/test_acc columns)", path);
     if (rc) {

@@ -42,6 +42,12 @@ static const cfg_key experiment_keys[] = {
      .names = exp_gemm_names,
      .help = "matrix products: qadapt's kernels (auto = the fastest this CPU runs, avx512, "
              "avx2, portable; the same bits on every CPU) or openblas (its own CPU guess)"},
+    {.key = "label", .type = CFG_STRING, FIELD(exp_experiment_cfg, label), .def = "",
+     .help = "the run's arm in `qadapt report --markdown` (e.g. dqmq-oracle); \"\" = the "
+             "method's name; training does not read it"},
+    {.key = "group", .type = CFG_STRING, FIELD(exp_experiment_cfg, group), .def = "",
+     .help = "what `qadapt report --markdown` compares the run within (e.g. a BitOps budget, "
+             "b3); training does not read it"},
     {0},
 };
 

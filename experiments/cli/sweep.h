@@ -12,9 +12,10 @@
  * first axis stands. A point is the base config plus one `--set
  * section.key=value` per axis, and lives in OUT/<hash>/, hash being a short
  * FNV-1a of its resolved config (every key rendered, less [experiment] name
- * and out_dir, which say where, and the [eval] grid keys and reference,
- * which say what is measured after training: `qadapt eval` may change them
- * on a finished point without making it another point). The config engine
+ * and out_dir, which say where, label and group, which name it in reports,
+ * and the [eval] grid keys and reference, which say what is measured after
+ * training: `qadapt eval` may change them on a finished point without
+ * making it another point). The config engine
  * skips [sweep] (schema.c lists it as a foreign section); this file reads it.
  *
  * The sweep runs each point as a child process `qadapt run CONFIG --set ...
@@ -92,8 +93,9 @@ void exp_sweep_point_sets(const exp_sweep_spec *spec, long p, char (*sets)[EXP_S
                           int *value);
 
 /* Short hash of resolved INI text (as cfg_render writes it): FNV-1a 64 of
- * every line but [experiment] name, out_dir and threads (results do not
- * depend on them) and [eval] grid* and reference, as 10 hex digits. */
+ * every line but [experiment] name, out_dir, threads, label and group
+ * (results do not depend on them) and [eval] grid* and reference, as 10
+ * hex digits. */
 void exp_sweep_hash_text(const char *ini, char out[EXP_SWEEP_HASH_LEN + 1]);
 /* The same of a loaded config. */
 int exp_sweep_hash_config(exp_config *c, char out[EXP_SWEEP_HASH_LEN + 1], qa_err *err);

@@ -307,10 +307,22 @@ static void br_destroy(void *state)
     free(st);
 }
 
+/* the keys of qadapt report's config summary: method fixed's widths, the
+ * teacher and the intermediate models */
+static const char *const br_quant_keys[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                            "quant.w_bits",      "quant.a_bits",
+                                            "quant.layer_bits",  "quant.first_bits",
+                                            "quant.last_bits",   NULL};
+static const char *const br_keys[] = {"blockrep.teacher", "blockrep.mode",      "blockrep.unit",
+                                      "blockrep.models",  "blockrep.kl_weight", NULL};
+static const exp_summary br_summary[] = {
+    {"quant:   ", br_quant_keys}, {"blockrep:", br_keys}, {NULL, NULL}};
+
 const exp_method exp_method_blockrep = {
     .name = "blockrep",
     .help = "QAT at method fixed's widths guided by a frozen fp32 teacher through "
             "intermediate models that replace its blocks ([blockrep])",
+    .summary = br_summary,
     .create = br_create,
     .wrap = br_wrap,
     .setup = br_setup,

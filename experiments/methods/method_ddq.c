@@ -166,10 +166,21 @@ static void ddq_destroy(void *state)
     free(st);
 }
 
+/* the keys of qadapt report's config summary */
+static const char *const ddq_quant_keys[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                             "quant.first_bits", "quant.last_bits",
+                                             "quant.ddq_adaptive", NULL};
+static const char *const ddq_keys[] = {"ddq.max_bits", "ddq.cost",   "ddq.form",
+                                       "ddq.lambda",   "ddq.target", "ddq.target_bits",
+                                       "ddq.gate_lr_mult", NULL};
+static const exp_summary ddq_summary[] = {
+    {"quant:   ", ddq_quant_keys}, {"ddq:     ", ddq_keys}, {NULL, NULL}};
+
 const exp_method exp_method_ddq = {
     .name = "ddq",
     .help = "DDQ: per-layer precision, range and levels learned by gradient, a penalty on "
             "BitOps or bytes toward a target ([ddq]; quantizers [quant] ddq_*)",
+    .summary = ddq_summary,
     .create = ddq_create,
     .wrap = ddq_wrap,
     .setup = ddq_setup,

@@ -368,10 +368,22 @@ static void dqmq_destroy(void *state)
     free(st);
 }
 
+/* the keys of qadapt report's config summary (quant.w_bits is not DQMQ's:
+ * its default 8 would read as the precision) */
+static const char *const dqmq_quant_keys[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                              "quant.bits", "quant.tied", "quant.first_bits",
+                                              "quant.last_bits", NULL};
+static const char *const dqmq_agent_keys[] = {"agent.observation", "dqmq.optimizer",
+                                              "agent.head", "dqmq.cost", "dqmq.lambda",
+                                              "dqmq.target", NULL};
+static const exp_summary dqmq_summary[] = {
+    {"quant:   ", dqmq_quant_keys}, {"agent:   ", dqmq_agent_keys}, {NULL, NULL}};
+
 const exp_method exp_method_dqmq = {
     .name = "dqmq",
     .help = "quality-conditioned per-input bit widths: a policy ([agent]) trained jointly with "
             "QAT ([dqmq])",
+    .summary = dqmq_summary,
     .create = dqmq_create,
     .wrap = dqmq_wrap,
     .setup = dqmq_setup,

@@ -75,9 +75,16 @@ static void fixed_destroy(void *state)
     free(state);
 }
 
+/* the keys of qadapt report's config summary */
+static const char *const fixed_keys[] = {"quant.w_quantizer", "quant.a_quantizer", "quant.w_bits",
+                                         "quant.a_bits", "quant.layer_bits", "quant.first_bits",
+                                         "quant.last_bits", NULL};
+static const exp_summary fixed_summary[] = {{"quant:   ", fixed_keys}, {NULL, NULL}};
+
 const exp_method exp_method_fixed = {
     .name = "fixed",
     .help = "QAT at constant widths: quant.w_bits/a_bits, or quant.layer_bits per layer",
+    .summary = fixed_summary,
     .create = fixed_create,
     .wrap = fixed_wrap,
     .setup = fixed_setup,

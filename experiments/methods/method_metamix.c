@@ -231,10 +231,21 @@ static void mm_destroy(void *state)
     free(st);
 }
 
+/* the keys of qadapt report's config summary */
+static const char *const mm_quant_keys[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                            "quant.granularity", "quant.first_bits",
+                                            "quant.last_bits", NULL};
+static const char *const mm_keys[] = {"metamix.candidates", "metamix.search_w_bits",
+                                      "metamix.w_bits",     "metamix.weight_step",
+                                      "metamix.lambda",     "metamix.target", NULL};
+static const exp_summary mm_summary[] = {
+    {"quant:   ", mm_quant_keys}, {"metamix: ", mm_keys}, {NULL, NULL}};
+
 const exp_method exp_method_metamix = {
     .name = "metamix",
     .help = "MetaMix: per-layer activation widths searched with meta-state weight steps, then "
             "weight training at the chosen widths ([metamix])",
+    .summary = mm_summary,
     .create = mm_create,
     .wrap = mm_wrap,
     .setup = mm_setup,

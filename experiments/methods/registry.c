@@ -41,11 +41,18 @@ const char *exp_method_choice(int i)
     return m ? m->name : NULL;
 }
 
-int exp_method_register(const exp_method *m, qa_err *err)
+const exp_method *exp_method_find(const char *name)
 {
     for (int i = 0; exp_method_get(i); i++)
-        if (strcmp(exp_method_get(i)->name, m->name) == 0)
-            return qa_fail(err, QA_ERR_ARG, "method %s is registered already", m->name);
+        if (strcmp(exp_method_get(i)->name, name) == 0)
+            return exp_method_get(i);
+    return NULL;
+}
+
+int exp_method_register(const exp_method *m, qa_err *err)
+{
+    if (exp_method_find(m->name))
+        return qa_fail(err, QA_ERR_ARG, "method %s is registered already", m->name);
     if (nextra == NEXTRA)
         return qa_fail(err, QA_ERR_ARG, "method %s: at most %d methods beyond the table",
                        m->name, NEXTRA);

@@ -15,6 +15,8 @@
 const exp_method *exp_method_get(int i);
 /* Name of entry i, NULL past the end (the schema's enum choices). */
 const char *exp_method_choice(int i);
+/* The method of that name, NULL when none has it. */
+const exp_method *exp_method_find(const char *name);
 /* Appends m (which must outlive every run) after the table; an error when
  * its name is taken or the room for added methods (8) is used up. Not
  * thread-safe: register before loading configs. */

@@ -68,6 +68,11 @@
  *              integer model (fp32). A quantized method with a constant
  *              plan names exp_qmethod_deploy (qmethod.h).
  *
+ * Reports (`qadapt report`) summarise a run's config by the keys its method
+ * names in summary: lines of a title and "section.key" names (the keys the
+ * method reads; a resolved config holds every key's default, and a key the
+ * method ignores would read as a setting of it).
+ *
  * Helpers for the methods' hooks: experiments/methods/qmethod.h (what
  * every quantized method repeats), phase.h (warm-up / main / fine-tune).
  *
@@ -112,9 +117,16 @@ typedef struct {
     long n;          /* samples */
 } exp_stats;
 
+/* One line of a run's config summary: title, then NULL-terminated keys. */
+typedef struct {
+    const char *title;
+    const char *const *keys;
+} exp_summary;
+
 typedef struct {
     const char *name;
     const char *help;
+    const exp_summary *summary; /* ends with a NULL title; NULL: nothing to summarise */
     int (*create)(exp_run *r, void **state, qa_err *err);
     int (*wrap)(exp_run *r, void *state, qa_err *err);
     int (*setup)(exp_run *r, void *state, qa_err *err);

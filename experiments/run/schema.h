@@ -33,6 +33,8 @@ typedef struct {
     int threads;       /* compute threads (nn_par), 0 = all online cores */
     int shares;        /* shares of every split sum (nn_par): fixes the rounding */
     int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
+    char label[64];    /* the run's arm in a study's report; read by nothing else */
+    char group[64];    /* the budget (or other group) it is compared within, idem */
 } exp_experiment_cfg;
 
 /* experiment.gemm's values, NULL-terminated (nn/blas.h's names) */

@@ -8,7 +8,8 @@
 # then a one-epoch method ddq run gives ddq_bits.png, ddq_levels.png and
 # ddq_cost.png, a two-epoch metamix run metamix_widths.png, a blockrep run
 # with the smoke run as its teacher blockrep.png, and a three-episode qadapt
-# search from that run search_reward.png. Skipped
+# search from that run search_reward.png; the sweep's points, in a group,
+# give study_pareto.png, and --study that figure alone. Skipped
 # when Debian's python3-h5py or python3-matplotlib is missing.
 # Environment: QADAPT_BIN, QADAPT_SOURCE_ROOT (meson sets both).
 set -u
@@ -31,7 +32,8 @@ printf 'include = %s/configs/smoke.ini\n\n[eval]\ngrid = true\ngrid_corruptions 
     "$root" > "$tmp/plot.ini"
 "$QADAPT_BIN" run "$tmp/plot.ini" --out "$tmp/run" "${small[@]}" > "$tmp/log.txt" 2>&1 ||
     fail "qadapt run failed"
-"$QADAPT_BIN" sweep "$tmp/plot.ini" --out "$tmp/sweep" "${small[@]}" >> "$tmp/log.txt" 2>&1 ||
+"$QADAPT_BIN" sweep "$tmp/plot.ini" --out "$tmp/sweep" "${small[@]}" --set experiment.group=g1 \
+    >> "$tmp/log.txt" 2>&1 ||
     fail "qadapt sweep failed"
 "$py" "$root/tools/plot.py" --out "$tmp/plots" "$tmp/run/smoke/run.h5" "$tmp/sweep" \
     > "$tmp/plot.txt" 2>> "$tmp/log.txt" || fail "plot.py failed"
@@ -47,8 +49,10 @@ ddq=(--set experiment.method=ddq --set quant.w_quantizer=ddq --set quant.a_quant
     2>> "$tmp/log.txt" || fail "plot.py failed on a ddq run"
 cat "$tmp/ddq.txt" >> "$tmp/log.txt"
 cat "$tmp/plot.txt" >> "$tmp/log.txt"
-for f in plots/curves plots/severity plots/pareto ddq/ddq_bits ddq/ddq_levels \
-    ddq/ddq_cost; do
+"$py" "$root/tools/plot.py" --study "$tmp/study.png" "$tmp/sweep" >> "$tmp/plot.txt" \
+    2>> "$tmp/log.txt" || fail "plot.py --study failed"
+for f in plots/curves plots/severity plots/pareto plots/study_pareto study ddq/ddq_bits \
+    ddq/ddq_levels ddq/ddq_cost; do
     png="$tmp/$f.png"
     [ -s "$png" ] || fail "$f.png missing or empty"
     [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] ||

@@ -2,7 +2,8 @@
  * read, in process: a folder without index.csv (a clear error, nothing
  * freed that was never allocated: malloc's memory is poisoned so that a
  * stray free fails here and not only under AddressSanitizer), and an index
- * line of 60 KB (one row, not a run of junk rows). */
+ * line of 60 KB (one row, not a run of junk rows); the config summary's
+ * keys each method names (run/method.h). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include "check_main.h"
 #include "experiments/cli/report.h"
+#include "experiments/cli/schema.h"
+#include "experiments/methods/registry.h"
 
 static char tmp[64];
 
@@ -69,6 +72,37 @@ START_TEST(test_long_line)
 }
 END_TEST
 
+/* Every quantized method (one with a wrap hook) names the keys of its
+ * config summary, among them quant.w_quantizer, and every key it names is
+ * a key of the schema (a misspelt key would silently print nothing). */
+START_TEST(test_method_summary_keys)
+{
+    int quantized = 0;
+    for (int i = 0; exp_method_get(i); i++) {
+        const exp_method *m = exp_method_get(i);
+        ck_assert_ptr_eq(exp_method_find(m->name), m);
+        if (!m->wrap)
+            continue;
+        quantized++;
+        ck_assert_msg(m->summary && m->summary[0].title, "method %s: no summary keys", m->name);
+        int has_quant = 0;
+        for (int l = 0; m->summary[l].title; l++)
+            for (int k = 0; m->summary[l].keys[k]; k++) {
+                const char *key = m->summary[l].keys[k], *dot = strchr(key, '.');
+                ck_assert_msg(dot, "method %s: %s is not section.key", m->name, key);
+                char section[64];
+                snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+                ck_assert_msg(cfg_lookup(&exp_schema, section, dot + 1, NULL, NULL),
+                              "method %s: %s is not a config key", m->name, key);
+                has_quant |= strcmp(key, "quant.w_quantizer") == 0;
+            }
+        ck_assert_msg(has_quant, "method %s: summary without quant.w_quantizer", m->name);
+    }
+    ck_assert_int_ge(quantized, 5);
+    ck_assert_ptr_null(exp_method_find("no-such-method"));
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("report");
@@ -76,6 +110,7 @@ Suite *qa_test_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_no_index);
     tcase_add_test(tc, test_long_line);
+    tcase_add_test(tc, test_method_summary_keys);
     suite_add_tcase(s, tc);
     return s;
 }

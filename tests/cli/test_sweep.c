@@ -154,8 +154,9 @@ END_TEST
 START_TEST(test_hash)
 {
     const char *a = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nlr = 0.1\n";
-    const char *b = "[experiment]\nname = y\nseed = 1\nout_dir = elsewhere\nthreads = 3\n\n"
-                    "[train]\nlr = 0.1\n";
+    /* nor do the report's label and group */
+    const char *b = "[experiment]\nname = y\nseed = 1\nout_dir = elsewhere\nthreads = 3\n"
+                    "label = dqmq-oracle\ngroup = b3\n\n[train]\nlr = 0.1\n";
     const char *c = "[experiment]\nname = x\nseed = 1\nout_dir = runs\n\n[train]\nlr = 0.2\n";
     const char *d = "[experiment]\nname = x\nseed = 2\nout_dir = runs\n\n[train]\nlr = 0.1\n";
     /* name = in another section is part of what is run */
