@@ -1,28 +1,32 @@
 /* main.c: the qadapt executable: dispatches to a command, and is the only
- * place that prints errors and chooses exit codes. */
+ * place that prints errors and chooses exit codes. Under an MPI launcher
+ * (experiments/dist/dist.h) it joins the job first; a command that is not
+ * built to share its work over ranks refuses a job of more than one. */
 #include <stdio.h>
 #include <string.h>
 
 #include "experiments/cli/commands.h"
+#include "experiments/dist/dist.h"
 #include "version.h"
 
 typedef struct {
     const char *name;
     int (*fn)(int argc, char **argv, qa_err *err);
     const char *summary;
+    int ranks; /* 1: runs as any rank of a job of several (the others: one process only) */
 } command;
 
 /* Add a command: implement exp_cmd_<name> in experiments/cmd_<name>.c,
  * declare it in experiments/commands.h, add one line here. */
 static const command commands[] = {
-    {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file"},
-    {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones"},
-    {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)"},
-    {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)"},
-    {"infer", exp_cmd_infer, "classify images with an integer model (.qam)"},
-    {"report", exp_cmd_report, "print a run file's or a sweep folder's tables"},
-    {"corrupt", exp_cmd_corrupt, "corrupt an image file, or draw every corruption x severity"},
-    {"info", exp_cmd_info, "version, build, BLAS and library versions"},
+    {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file", 0},
+    {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones", 1},
+    {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)", 0},
+    {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)", 0},
+    {"infer", exp_cmd_infer, "classify images with an integer model (.qam)", 0},
+    {"report", exp_cmd_report, "print a run file's or a sweep folder's tables", 0},
+    {"corrupt", exp_cmd_corrupt, "corrupt an image file, or draw every corruption x severity", 0},
+    {"info", exp_cmd_info, "version, build, BLAS, MPI and library versions", 1},
 };
 
 enum { NCOMMANDS = (int)(sizeof commands / sizeof commands[0]) };
@@ -43,6 +47,30 @@ static int exit_code(int status)
     return status == QA_ERR_ARG ? 2 : status == QA_ERR_INTERRUPTED ? 130 : 1;
 }
 
+/* A command in a job of one process, or of several when it can share its
+ * work. A rank that fails alone would leave the others waiting for it: it
+ * ends the job (rank 0 of a sweep tells the others it is done before it
+ * returns, so its errors end the job cleanly). */
+static int run_command(const command *c, int argc, char **argv)
+{
+    qa_err err = {0};
+    int rc = exp_dist_init(&argc, &argv, &err);
+    if (!rc && exp_dist_size() > 1 && !c->ranks)
+        rc = qa_fail(&err, QA_ERR_UNSUPPORTED,
+                     "started as %d MPI processes, but %s runs as one process (data-parallel "
+                     "training is not built yet); under mpirun, qadapt sweep spreads a sweep's "
+                     "points over the ranks", exp_dist_size(), c->name);
+    if (!rc)
+        rc = c->fn(argc - 1, argv + 1, &err);
+    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks))
+        fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
+                exp_dist_rank() ? " (a rank other than 0)" : "");
+    if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks)
+        exp_dist_abort(exit_code(rc));
+    exp_dist_finish();
+    return exit_code(rc);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -58,16 +86,9 @@ int main(int argc, char **argv)
         printf("qadapt %s (git %s)\n", QADAPT_VERSION, QA_GIT_REVISION);
         return 0;
     }
-    for (int i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(argv[1], commands[i].name) != 0)
-            continue;
-        qa_err err = {0};
-        int rc = commands[i].fn(argc - 1, argv + 1, &err);
-        if (rc != QA_OK)
-            fprintf(stderr, "qadapt %s: %s\n", commands[i].name,
-                    err.msg[0] ? err.msg : qa_status_name(rc));
-        return exit_code(rc);
-    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return run_command(&commands[i], argc, argv);
     fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", argv[1]);
     return 2;
 }
