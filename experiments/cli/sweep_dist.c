@@ -29,19 +29,15 @@ static int running_on(const exp_sweeper *sw, int rank)
 int exp_sweep_pick_rank(const exp_sweeper *sw, long p)
 {
     const exp_sweep_point *pt = &sw->pts[p];
-    int best = -1, best_n = sw->o->jobs;
+    int jobs = sw->o->jobs, best = -1, best_key = 0;
     for (int r = 0; r < exp_dist_size(); r++) {
         int n = running_on(sw, r);
-        if (n >= sw->o->jobs)
+        if (n >= jobs)
             continue;
-        if (pt->attempts > 0 && r == pt->rank && exp_dist_size() > 1) {
-            n = sw->o->jobs - 1; /* the rank it failed on: only when none else is freer */
-            if (best < 0)
-                best = r, best_n = n;
-            continue;
-        }
-        if (best < 0 || n < best_n)
-            best = r, best_n = n;
+        /* the least busy rank; the one a retried point failed on after all others */
+        int key = n + (pt->attempts > 0 && r == pt->rank ? jobs : 0);
+        if (best < 0 || key < best_key)
+            best = r, best_key = key;
     }
     return best;
 }
