@@ -8,7 +8,9 @@
  * interrupted); a second Ctrl-C is forwarded again and ends them at once.
  * The wait is sigsuspend with SIGCHLD/SIGINT/SIGTERM blocked outside it, so
  * a signal can never slip in between the check of the stop flag and the
- * wait. */
+ * wait. Under mpirun this is rank 0's loop, whose slots include the other
+ * ranks' (sweep_dist.c): their messages raise no signal, so it naps 20 ms
+ * with pselect instead of waiting in sigsuspend. */
 #include "experiments/cli/sweep_exec.h"
 
 #include <errno.h>
@@ -24,7 +26,6 @@
 #include "experiments/dist/dist.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
-
 
 static void on_child(int sig)
 {

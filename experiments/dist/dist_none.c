@@ -1,11 +1,24 @@
-/* dist_none.c: dist.h without MPI built in: every process is a job of one. */
+/* dist_none.c: dist.h without MPI built in: every process is a job of one.
+ * Started by a launcher as one of several processes, it refuses: each would
+ * believe it was alone and do the whole work, racing the others on the same
+ * files. */
 #include "experiments/dist/dist.h"
+
+#include <stdlib.h>
 
 int exp_dist_init(int *argc, char ***argv, qa_err *err)
 {
     (void)argc;
     (void)argv;
-    (void)err;
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const char *v = getenv(sizes[i]);
+        if (v && atoi(v) > 1)
+            return qa_fail(err, QA_ERR_UNSUPPORTED,
+                           "started as one of %s MPI processes (%s), but this qadapt has no MPI "
+                           "built in: install libopenmpi-dev and rebuild (meson setup -Dmpi=enabled)",
+                           v, sizes[i]);
+    }
     return QA_OK;
 }
 
