@@ -9,10 +9,10 @@
 
 typedef struct {
     env_corruption_info info;
-    env_corrupt_fn fn; /* NULL: optional in CORRUPTIONS.md, not implemented */
+    env_corrupt_fn fn; /* NULL: optional in the reference, not implemented */
 } corruption_entry;
 
-/* Official order of CORRUPTIONS.md; the index is the id. */
+/* The reference's order (docs/CORRUPTIONS.md); the index is the id. */
 static const corruption_entry corruptions[ENV_NCORRUPTION] = {
     {{"gaussian_noise", ENV_GAUSSIAN_NOISE, "noise", 1, 0, 1}, env_gaussian_noise},
     {{"shot_noise", ENV_SHOT_NOISE, "noise", 1, 0, 1}, env_shot_noise},
@@ -37,7 +37,7 @@ static const corruption_entry corruptions[ENV_NCORRUPTION] = {
 
 static const char *const table_names[ENV_NTABLE] = {"cifar", "tiny", "imagenet"};
 
-/* Parameters (a, b, c) per severity 1..5, from CORRUPTIONS.md:
+/* Parameters (a, b, c) per severity 1..5, the reference's tables:
  * noise sigma / shot c / impulse amount in a; defocus (radius, alias);
  * glass (sigma, delta, iterations); motion (radius, sigma); zoom (step,
  * number of factors 1, 1 + step, ...: the reference's np.arange lengths);
@@ -129,8 +129,8 @@ int env_corruption_find(const char *name, qa_err *err)
             continue;
         if (!corruptions[i].fn)
             return qa_fail(err, QA_ERR_UNSUPPORTED,
-                           "corruption '%s' is optional in CORRUPTIONS.md and not implemented "
-                           "(see `qadapt corrupt --list`)", name);
+                           "corruption '%s' is optional in the reference (docs/CORRUPTIONS.md) "
+                           "and not implemented (see `qadapt corrupt --list`)", name);
         return i;
     }
     char known[700] = "";

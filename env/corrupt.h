@@ -1,6 +1,6 @@
 /* corrupt.h: the ImageNet-C / CIFAR-10-C corruptions at severities 0..5.
  *
- * Owns the corruption table (official ids of ../shared/CORRUPTIONS.md), the
+ * Owns the corruption table (official ids of docs/CORRUPTIONS.md), the
  * three severity table sets and the per-image operations on a data_image
  * layout buffer: uint8, interleaved (h, w, c), c = 1 or 3, h, w >= 8.
  * Each operation follows the reference generators: values scaled to [0, 1],
@@ -64,7 +64,7 @@ static inline uint32_t env_round_train(uint32_t epoch) { return epoch & 0x7fffff
 static inline uint32_t env_round_eval(uint32_t tag) { return ENV_ROUND_EVAL | (tag & 0x7fffffffu); }
 
 typedef struct {
-    const char *name;  /* as in CORRUPTIONS.md and configs */
+    const char *name;  /* as in docs/CORRUPTIONS.md and configs */
     int id;            /* official index */
     const char *group; /* noise, blur, weather, digital, held-out */
     int available;     /* implemented here (all "required" ones) */

@@ -132,7 +132,7 @@ int env_kernel_motion(double *k, int radius, double sigma)
     /* imagecorruptions: width 2r+1, one-sided gauss_function(i, 0, sigma), normalised */
     int n = 2 * radius + 1;
     QA_ASSERT(n <= ENV_MOTION_MAX_TAPS);
-    double w[ENV_MOTION_MAX_TAPS];
+    double w[ENV_MOTION_MAX_TAPS] = {0};
     for (int i = 0; i < n; i++)
         w[i] = exp(-(double)(i * i) / (2 * (sigma * sigma))) / (sqrt(2 * M_PI) * sigma);
     double sum = np_sum(w, n);

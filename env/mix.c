@@ -34,8 +34,9 @@ static int check_corruptions(const env_mix_cfg *cfg, int c, int *fields, qa_err 
         if (!in)
             return qa_fail(err, QA_ERR_ARG, "corruption id %d is unknown", id);
         if (!in->available)
-            return qa_fail(err, QA_ERR_UNSUPPORTED, "%s is optional in CORRUPTIONS.md and not "
-                           "implemented", in->name);
+            return qa_fail(err, QA_ERR_UNSUPPORTED,
+                           "%s is optional in the reference (docs/CORRUPTIONS.md) and not implemented",
+                           in->name);
         if (c && env_corruption_is_identity(id, c))
             return qa_fail(err, QA_ERR_ARG, "%s is the identity on %d-channel images: leave it "
                            "out of the mix", in->name, c);

@@ -36,7 +36,7 @@ const cfg_key exp_env_keys[] = {
      .help = "degrade images with the mix below (false: every image stays clean)"},
     {.key = "corruptions", .type = CFG_NAME_LIST, FIELD(corruptions),
      .def = "gaussian_noise, gaussian_blur, jpeg_compression, contrast", .choice = corruption_choice,
-     .help = "corruptions the mix draws from (names of CORRUPTIONS.md; `qadapt corrupt --list`)"},
+     .help = "corruptions the mix draws from (names of docs/CORRUPTIONS.md; `qadapt corrupt --list`)"},
     {.key = "severities", .type = CFG_INT_LIST, FIELD(severities), .def = "1, 2, 3, 4, 5",
      .min = 1, .max = 5, .help = "severities drawn uniformly for a corrupted sample"},
     {.key = "weights", .type = CFG_NUM_LIST, FIELD(weights), .def = "", .min = 0, .max = 1e6,
