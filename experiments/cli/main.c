@@ -62,9 +62,12 @@ static int run_command(const command *c, int argc, char **argv)
                      "points over the ranks", exp_dist_size(), c->name);
     if (!rc)
         rc = c->fn(argc - 1, argv + 1, &err);
+    char where[32] = "";
+    if (exp_dist_rank() > 0)
+        snprintf(where, sizeof where, " (rank %d)", exp_dist_rank());
     if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks))
         fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
-                exp_dist_rank() ? " (a rank other than 0)" : "");
+                where);
     if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks)
         exp_dist_abort(exit_code(rc));
     exp_dist_finish();

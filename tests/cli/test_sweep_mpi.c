@@ -1,9 +1,10 @@
 /* test_sweep_mpi.c: `mpirun -n 2 qadapt sweep` (built with MPI only): four
  * points of configs/smoke.ini (one epoch on 1000 images) run exactly once
  * each, on both ranks, the index by rank 0; a rerun runs none; a point that
- * fails on one rank is retried on the other; Ctrl-C on mpirun stops the
- * points of both ranks cleanly. mpirun runs with --oversubscribe (two ranks
+ * fails on one rank, or is killed there, is retried on the other; Ctrl-C on
+ * mpirun stops the points of both ranks cleanly. mpirun runs with --oversubscribe (two ranks
  * on any machine) and, as root (CI), --allow-run-as-root. */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,19 @@ static int index_rows(const char *dir, char hashes[][16], const char *status, in
     return n;
 }
 
+/* out/hash/run.h5 exists and its status attribute is `want` */
+static void assert_run_status(const char *out, const char *hash, const char *want)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/run.h5", out, hash);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s", path);
+    char *st = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(st, want);
+    free(st);
+    H5Fclose(f);
+}
+
 #define SMALL "--set", "train.epochs=1", "--set", "data.limit=1000", "--set", "data.test_limit=500"
 
 START_TEST(test_mpi_sweep)
@@ -122,13 +136,7 @@ START_TEST(test_mpi_sweep)
     for (int i = 0; i < 4; i++) { /* each point ran exactly once */
         snprintf(path, sizeof path, "%s/%s/log.txt", out, hashes[i]);
         ck_assert_int_eq(file_count(path, " attempt "), 1);
-        snprintf(path, sizeof path, "%s/%s/run.h5", out, hashes[i]);
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        ck_assert_msg(f >= 0, "%s", path);
-        char *st = h5read_str_attr(f, "/", "status");
-        ck_assert_str_eq(st, "complete");
-        free(st);
-        H5Fclose(f);
+        assert_run_status(out, hashes[i], "complete");
     }
     code = run(args); /* a rerun runs nothing */
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
@@ -154,6 +162,68 @@ START_TEST(test_mpi_retry)
     ck_assert_int_eq(nfailed, 1);
     snprintf(path, sizeof path, "%s/%s/log.txt", out, hashes[0]);
     ck_assert_int_eq(file_count(path, " attempt "), 2);
+}
+END_TEST
+
+/* The pid of the `qadapt run` whose command line holds `needle`, 0 if none. */
+static pid_t find_run(const char *needle)
+{
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    pid_t found = 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        char path[300], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++) /* arguments are NUL-separated */
+            cmd[i] = cmd[i] ? cmd[i] : ' ';
+        cmd[n] = '\0';
+        if (strstr(cmd, " run ") && strstr(cmd, needle))
+            found = (pid_t)atol(e->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* A point killed (SIGKILL) while training on rank 0 is rerun on rank 1. */
+START_TEST(test_mpi_killed)
+{
+    char cfg[256], out[256], path[512], needle[300], hashes[8][16];
+    write_config(cfg, sizeof cfg, "kill.ini", "[sweep]\ntrain.lr = 0.05\n");
+    snprintf(out, sizeof out, "%s/kill", tmp);
+    char *args[] = {"sweep", cfg, "--out", out, "--set", "train.epochs=3", "--set",
+                    "data.limit=1000", "--set", "data.test_limit=200", NULL};
+    char *argv[64];
+    mpi_args(argv, args);
+    int err_fd, n = 0;
+    pid_t pid = run_bin_spawn(tmp, argv, &err_fd), victim = 0;
+    snprintf(needle, sizeof needle, "--out %s", out);
+    for (int tries = 0; tries < 600 && !victim; tries++) {
+        usleep(100000);
+        snprintf(path, sizeof path, "%s/index.csv", out);
+        int np;
+        if (access(path, R_OK) != 0 || (n = index_rows(out, hashes, "pending", &np)) != 1)
+            continue;
+        snprintf(path, sizeof path, "%s/%s/log.txt", out, hashes[0]);
+        if (file_count(path, "epoch 1/3  train") > 0)
+            victim = find_run(needle);
+    }
+    ck_assert_msg(victim > 0, "the point did not start training");
+    kill(victim, SIGKILL);
+    run_bin_slurp(err_fd, err_text, sizeof err_text);
+    close(err_fd);
+    ck_assert_int_eq(run_bin_wait_exit(pid, tmp, out_text, sizeof out_text), 0);
+    ck_assert_ptr_nonnull(strstr(err_text, "failed on rank 0 (exit 137, see its log.txt), retrying once"));
+    ck_assert_ptr_nonnull(strstr(err_text, "complete on rank 1 in "));
+    int ncomplete;
+    ck_assert_int_eq(index_rows(out, hashes, "complete", &ncomplete), 1);
+    ck_assert_int_eq(ncomplete, 1);
+    assert_run_status(out, hashes[0], "complete");
 }
 END_TEST
 
@@ -190,15 +260,8 @@ START_TEST(test_mpi_interrupt)
     int nint;
     ck_assert_int_eq(index_rows(out, hashes, "interrupted", &nint), 2);
     ck_assert_msg(nint == 2, "%s", err_text);
-    for (int i = 0; i < 2; i++) {
-        snprintf(path, sizeof path, "%s/%s/run.h5", out, hashes[i]);
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        ck_assert_msg(f >= 0, "%s", path);
-        char *st = h5read_str_attr(f, "/", "status");
-        ck_assert_str_eq(st, "interrupted");
-        free(st);
-        H5Fclose(f);
-    }
+    for (int i = 0; i < 2; i++)
+        assert_run_status(out, hashes[i], "interrupted");
 }
 END_TEST
 
@@ -210,6 +273,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_mpi_sweep);
     tcase_add_test(tc, test_mpi_retry);
+    tcase_add_test(tc, test_mpi_killed);
     tcase_add_test(tc, test_mpi_interrupt);
     suite_add_tcase(s, tc);
     return s;
