@@ -187,10 +187,11 @@ int h5log_flush(h5log *log, qa_err *err)
 
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err)
 {
-    if (log->mem) {
+    if (log->mem) { /* the message names log->path: made before the discard frees it */
+        int rc = qa_fail(err, QA_ERR_ARG, "%s: a run file held in memory is never written",
+                         log->path);
         h5log_discard(log);
-        return qa_fail(err, QA_ERR_ARG, "%s: a run file held in memory is never written",
-                       log->path);
+        return rc;
     }
     char now[32];
     h5log_now(now, sizeof now);
