@@ -127,3 +127,24 @@ int agent_haq_fit(const agent_haq *h, const q_cost_model *cm, int kind, double b
         ;
     return QA_OK;
 }
+
+int agent_haq_cfg_check(const agent_haq_cfg *c, qa_err *err)
+{
+    if (c->episodes < 1 || !(c->budget > 0) || !(c->reward_scale > 0))
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "search: episodes %d must be >= 1, budget %g and reward_scale %g > 0",
+                       c->episodes, c->budget, c->reward_scale);
+    agent_search_cfg a = c->agent;
+    a.dim = AGENT_HAQ_DIM;
+    a.max_steps = 1;
+    a.nbins = a.nbins ? a.nbins : 2;
+    return agent_search_cfg_check(&a, err);
+}
+
+void agent_haq_agent_cfg(const agent_haq_cfg *c, const agent_haq *h, agent_search_cfg *out)
+{
+    *out = c->agent;
+    out->dim = AGENT_HAQ_DIM;
+    out->max_steps = h->nsteps;
+    out->nbins = out->nbins ? out->nbins : h->ncand;
+}

@@ -21,10 +21,14 @@
  * HAQ does: sweeps from the last planned layer to the first, each layer's
  * activation width and then its weight width one candidate down (tied: the
  * one width), until the plan fits. A plan that fits is not touched.
- * Deliberately not here: the agents (search.h), the fine-tune, files. */
+ * The search's settings ([search], agent_haq_cfg) are here too: the
+ * agent and its hyperparameters, the episodes, the budget, the reward's
+ * scale. Deliberately not here: the agents (search.h), the fine-tune,
+ * files. */
 #ifndef AGENT_HAQ_H
 #define AGENT_HAQ_H
 
+#include "agent/search.h"
 #include "nn/status.h"
 #include "quant/cost.h"
 #include "quant/qcfg.h"
@@ -45,6 +49,27 @@ typedef struct {
     int n, tied;
     int w[Q_MAX_LAYERS], a[Q_MAX_LAYERS];
 } agent_haq_plan;
+
+/* [search]: the reward of an episode is reward_scale (acc_q - acc_ref),
+ * validation accuracies in percent (HAQ: 0.1, top-1 in percent), after
+ * the plan was fitted into budget (of kind cost). */
+typedef struct {
+    int episodes;       /* in all; a resumed search may raise it */
+    int cost;           /* agent_budget_kind */
+    double budget;      /* of the plan over every layer at 8 x 8 bits */
+    double reward_scale;
+    char pretrained[512];   /* the run every fine-tune starts from (its file's path) */
+    agent_search_cfg agent; /* kind and hyperparameters; dim, max_steps and nbins are
+                               the search's (agent_haq_agent_cfg) */
+} agent_haq_cfg;
+
+/* Consistency of c (the agent's hyperparameters as agent_search_cfg_check
+ * sees them, with one step of AGENT_HAQ_DIM features). */
+int agent_haq_cfg_check(const agent_haq_cfg *c, qa_err *err);
+/* The agent's configuration for the steps of h: c's, with dim
+ * AGENT_HAQ_DIM, max_steps h->nsteps and nbins (REINFORCE's actions) the
+ * candidates' count when c leaves it 0. */
+void agent_haq_agent_cfg(const agent_haq_cfg *c, const agent_haq *h, agent_search_cfg *out);
 
 /* The steps over cm's planned layers (1 <= nplanned <= Q_MAX_LAYERS) with
  * the candidates cand (ascending, 1 <= ncand <= Q_MAX_CAND). */

@@ -1,7 +1,7 @@
 /* bench_conv.c: where resnet20's convolution time goes, shape by shape.
  *
  *   bench_conv [--batch B] [--reps R] [--iters N] [--algo auto|im2col|winograd]
- *              [--shares S]
+ *              [--shares S] [--gemm auto|avx512|avx2|portable|openblas]
  *
  * For each distinct convolution of resnet20 on 28x28 grey inputs (the stem,
  * the 3x3 convolutions of the three stages, the strided ones and the 1x1
@@ -14,8 +14,9 @@
  * shape (algo=), or the one --algo forces where it applies; GFLOP/s counts
  * the direct convolution's multiply-adds whatever the kernel (Winograd's
  * are effective rates). The last column, GEMM share, is the fraction
- * of the convolution's time that OpenBLAS's sgemm itself takes: what no
- * change around the GEMMs (lowering, layout, threading) can win back.
+ * of the convolution's time that the GEMM itself (--gemm: qadapt's kernel,
+ * nn/gemm.h, or OpenBLAS's) takes: what no change around the GEMMs
+ * (lowering, layout, threading) can win back.
  * CPU time of the thread, not wall time: the machine is shared.
  * bench/conv_vs_torch.sh puts PyTorch's time for the same
  * shapes (torch_conv.py) next to these rows. Rows:
@@ -174,24 +175,27 @@ int main(int argc, char **argv)
 {
     bench_args a = {128, 5, 4, NN_CONV_AUTO, NN_PAR_DEFAULT_SHARES};
     int algo = NN_CONV_AUTO;
+    const char *gemm = "auto";
     const bench_opt opts[] = {
         {.name = "--batch", .num = &a.batch, .min = 1},
         {.name = "--reps", .num = &a.reps, .min = 1},
         {.name = "--iters", .num = &a.iters, .min = 1},
         {.name = "--algo", .choice = &algo, .names = ALGO_NAMES},
         {.name = "--shares", .num = &a.shares, .min = 1},
+        {.name = "--gemm", .str = &gemm},
     };
     if (bench_parse_args(argc, argv, "bench_conv", opts, (int)(sizeof opts / sizeof opts[0])) < 0)
         return 2;
     a.algo = (nn_conv_algo)algo;
     qa_err err = {0};
-    if (nn_par_set_threads(1, &err) < 0 || nn_par_set_shares(a.shares, &err) < 0) {
+    if (nn_par_set_threads(1, &err) < 0 || nn_par_set_shares(a.shares, &err) < 0 ||
+        nn_blas_select(gemm, &err) < 0) {
         fprintf(stderr, "bench_conv: %s\n", err.msg);
         return 1;
     }
     printf("bench_conv: resnet20's convolutions on 28x28 grey, batch %d, 1 thread, %d shares, "
-           "CPU time, median of %d x %d, --algo %s\n", a.batch, a.shares, a.reps, a.iters,
-           ALGO_NAMES[algo]);
+           "CPU time, median of %d x %d, --algo %s, GEMM %s; %s\n", a.batch, a.shares, a.reps,
+           a.iters, ALGO_NAMES[algo], nn_blas_gemm(), nn_blas_info());
     double total = 0;
     for (size_t i = 0; i < sizeof SHAPES / sizeof SHAPES[0]; i++)
         if (bench_shape(&SHAPES[i], &a, &total) < 0)

@@ -3,7 +3,8 @@
  *
  *   bench_dqmq [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *              [--reps R] [--batch B] [--threads T] [--shares S] [--cand LIST]
- *              [--nfeat F]
+ *              [--nfeat F] [--soft-keep M] [--soft-min-p P]
+ *              [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Three trainers of the same architecture on Fashion-MNIST (pixels / 255,
  * SGD momentum 0.9, lr 0.05 cosine; first/last layers at 8 bits):
@@ -18,7 +19,10 @@
  *   soft    method dqmq, dqmq.optimizer = analytic: the backbone runs the
  *           agent's soft plan over all candidates (default 2,3,4,6,8,
  *           tied), one backward gives QAT gradients and dL/dp, the agent
- *           adds the cost term's gradient and updates the policy
+ *           adds the cost term's gradient and updates the policy; with
+ *           --soft-keep / --soft-min-p (quant.soft_keep, soft_min_p) each
+ *           sample runs only its most probable candidates (an
+ *           approximation, qlayer.h)
  * Features are F (default: the quality features' count, ENV_Q_NFEAT) fixed
  * random numbers per training image (the step's cost does not depend on
  * their values). A step is: gather, (policy,) forward, cross-entropy,
@@ -27,7 +31,7 @@
  * load from other processes hits all alike; medians and the ratios to
  * fixed are printed, then one line per mode:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fixed=..
- *          cpu_ms_per_img=<median>
+ *          cpu_ms_per_img=<median> cpu_ratio_fixed=..
  * (cpu_ms_per_img: the process's CPU time over all threads per image, which
  * moves far less than img/s on a loaded machine.) */
 #include <math.h>
@@ -39,6 +43,7 @@
 #include "bench_fmnist.h"
 #include "bench_util.h"
 #include "env/quality.h"
+#include "nn/blas.h"
 #include "nn/loss.h"
 #include "nn/models.h"
 #include "nn/optim.h"
@@ -49,8 +54,9 @@ enum { M_FIXED, M_CRITIC, M_SOFT, NMODES };
 static const char *const MODE_NAMES[NMODES] = {"fixed", "critic", "soft"};
 
 typedef struct {
-    const char *model, *cand;
-    int steps, reps, batch, threads, shares, nfeat;
+    const char *model, *cand, *gemm;
+    int steps, reps, batch, threads, shares, nfeat, keep;
+    double min_p;
 } bench_args;
 
 /* Fashion-MNIST with random stand-ins for the quality features: their
@@ -76,7 +82,8 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", "2,3,4,6,8", 20, 7, 128, 2, NN_PAR_DEFAULT_SHARES, ENV_Q_NFEAT};
+    *a = (bench_args){"small", "2,3,4,6,8", "auto", 20, 7, 128, 2, NN_PAR_DEFAULT_SHARES,
+                      ENV_Q_NFEAT, 0, 0.0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -86,6 +93,9 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--threads", .num = &a->threads, .min = 1},
         {.name = "--shares", .num = &a->shares, .min = 1},
         {.name = "--nfeat", .num = &a->nfeat, .min = 1},
+        {.name = "--soft-keep", .num = &a->keep, .min = 0},
+        {.name = "--soft-min-p", .real = &a->min_p, .min = 0, .max = 1},
+        {.name = "--gemm", .str = &a->gemm},
     };
     return bench_parse_args(argc, argv, "bench_dqmq", opts, (int)(sizeof opts / sizeof opts[0]));
 }
@@ -138,6 +148,8 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
     q_cfg_defaults(&qc);
     qc.input_domain = Q_INPUT_UNSIGNED;
     qc.soft = mode == M_SOFT;
+    qc.soft_keep = a->keep;
+    qc.soft_min_p = (float)a->min_p;
     if (mode == M_FIXED) {
         qc.cand[0] = 4;
         qc.ncand = 1;
@@ -223,25 +235,28 @@ static void timed(trainer *t, int rep, const bench_args *a, const dqmq_data *d)
         train_step(t, d, a);
     t->rate[rep] = (double)a->steps * a->batch / (bench_now_s() - t0);
     t->cpu[rep] = 1e3 * (bench_process_cpu_s() - c0) / ((double)a->steps * a->batch);
-    printf("rep %d %-7s %8.1f img/s  loss %.4f\n", rep + 1, MODE_NAMES[t->mode], t->rate[rep],
-           t->last);
+    printf("rep %d %-7s %8.1f img/s %7.3f CPU ms/img  loss %.4f\n", rep + 1,
+           MODE_NAMES[t->mode], t->rate[rep], t->cpu[rep], t->last);
     fflush(stdout);
 }
 
 static int report(trainer *t, const bench_args *a, qa_err *err)
 {
-    double med[NMODES];
-    for (int m = 0; m < NMODES; m++)
+    double med[NMODES], cpu[NMODES];
+    for (int m = 0; m < NMODES; m++) {
         med[m] = bench_median(t[m].rate, a->reps);
+        cpu[m] = bench_median(t[m].cpu, a->reps);
+    }
     int64_t bb = nn_net_macs(t[M_SOFT].net), pm = agent_policy_macs(t[M_SOFT].ag->pol);
     printf("policy: %lld MACs per sample = %.3f%% of the backbone's %lld\n", (long long)pm,
            100.0 * (double)pm / (double)bb, (long long)bb);
     for (int m = 0; m < NMODES; m++)
         printf("RESULT mode=%s model=%s batch=%d threads=%d cand=%s img_per_s=%.1f "
-               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
+               "ms_per_step=%.2f ratio_fixed=%.3f cpu_ms_per_img=%.3f cpu_ratio_fixed=%.3f "
+               "soft_keep=%d soft_min_p=%g final_loss=%.4f\n",
                MODE_NAMES[m], a->model, a->batch, a->threads, m == M_FIXED ? "4" : a->cand, med[m],
-               1e3 * a->batch / med[m], med[M_FIXED] / med[m],
-               bench_median(t[m].cpu, a->reps), t[m].last);
+               1e3 * a->batch / med[m], med[M_FIXED] / med[m], cpu[m], cpu[m] / cpu[M_FIXED],
+               a->keep, a->min_p, t[m].last);
     for (int m = 0; m < NMODES; m++)
         if (!isfinite(t[m].last))
             return qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].last);
@@ -279,11 +294,15 @@ int main(int argc, char **argv)
     if (rc == QA_OK)
         rc = nn_par_set_shares(a.shares, &err);
     if (rc == QA_OK)
+        rc = nn_blas_select(a.gemm, &err);
+    if (rc == QA_OK)
         rc = load_data(&d, a.nfeat, &err);
     if (rc == QA_OK) {
         printf("bench_dqmq: model %s, batch %d, %d threads, %d shares, fixed W4A4 vs dqmq over "
-               "%s (critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode\n",
-               a.model, a.batch, a.threads, a.shares, a.cand, a.nfeat, a.reps, a.steps);
+               "%s (critic: hard sampled; soft: relaxed), %d features, %d x %d steps per mode, "
+               "GEMM %s; %s\n",
+               a.model, a.batch, a.threads, a.shares, a.cand, a.nfeat, a.reps, a.steps,
+               nn_blas_gemm(), nn_blas_info());
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d.img);

@@ -62,14 +62,20 @@ int bench_peer_sgd(nn_optim **opt, nn_sched_cfg *sched, nn_params *p, qa_err *er
     return nn_optim_create(opt, &oc, p, err);
 }
 
-float bench_peer_step(nn_net *net, nn_optim *opt, const nn_sched_cfg *sched, const int *labels,
-                      int batch, long step, long total)
+float bench_peer_grad(nn_net *net, const int *labels, int batch)
 {
     nn_net_forward(net, batch, 1);
     float loss = nn_softmax_ce(nn_net_output(net)->data, labels, batch, 10,
                                nn_net_output_grad(net), NULL, NULL);
     nn_net_zero_grad(net);
     nn_net_backward(net, batch);
+    return loss;
+}
+
+float bench_peer_step(nn_net *net, nn_optim *opt, const nn_sched_cfg *sched, const int *labels,
+                      int batch, long step, long total)
+{
+    float loss = bench_peer_grad(net, labels, batch);
     nn_optim_step(opt, nn_sched_lr(sched, step, total));
     return loss;
 }

@@ -29,9 +29,11 @@ void bench_gather(const bench_data *d, long step, int batch, float *x, int *labe
 /* The peer's optimizer over p and its schedule. */
 int bench_peer_sgd(nn_optim **opt, nn_sched_cfg *sched, nn_params *p, qa_err *err);
 
-/* One step on the batch already in nn_net_input(net): forward, CE,
- * zero_grad, backward, update at the schedule's lr for step of total.
- * Returns the batch's mean loss. */
+/* The gradients of the batch already in nn_net_input(net): forward, CE,
+ * zero_grad, backward. Returns the batch's mean loss. */
+float bench_peer_grad(nn_net *net, const int *labels, int batch);
+/* One step on it: bench_peer_grad, then the update at the schedule's lr
+ * for step of total. Returns the batch's mean loss. */
 float bench_peer_step(nn_net *net, nn_optim *opt, const nn_sched_cfg *sched, const int *labels,
                       int batch, long step, long total);
 

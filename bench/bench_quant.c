@@ -3,6 +3,7 @@
  *   bench_quant [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *               [--reps R] [--batch B] [--threads T] [--shares S] [--bits W] [--cand LIST]
  *               [--modes LIST] [--input none|unsigned]
+ *               [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Four networks of the same architecture train side by side on
  * Fashion-MNIST (pixels / 255 like the PyTorch peer; SGD momentum 0.9,
@@ -14,9 +15,12 @@
  *   soft-tied   a soft plan over the candidate widths (default 2,3,4,8),
  *               uniform probabilities, one distribution per layer
  *   soft-untied the same with separate weight and activation distributions
- *   ddq         DDQ quantizers (quant/ddq.h) on weights and inputs at maximum
- *               width 8, gates opened to <bits> (so the layers run what
- *               `hard` runs, and the gates, range and bit values are learned)
+ *   ddq         method ddq's step: DDQ quantizers (quant/ddq.h) on weights
+ *               and inputs at maximum width 8, gates opened to <bits> (so the
+ *               layers run what `hard` runs, and the gates, range and bit
+ *               values are learned), and between backward and update the
+ *               penalty on BitOps toward W<bits>A<bits>'s (absolute form,
+ *               lambda 1: q_ddq_net_penalty, as method ddq calls it)
  *   ddq-adaptive the same with learned non-uniform levels (the level tables
  *               in forward and backward)
  * The network input is left as it comes (quant.input = none; --input
@@ -31,6 +35,7 @@
  * the reference of the ratios:
  *   RESULT mode=.. model=.. img_per_s=<median> ms_per_step=.. ratio_fp32=..
  *          cpu_ms_per_img=<median, the process's CPU time over all threads>
+ *          gemm=.. openblas_core=.. peak_rss_mb=.. (of the process, all modes)
  * bench/bench_quant.sh adds the PyTorch peer (--qat) in the
  * same invocation. */
 #include <math.h>
@@ -40,8 +45,10 @@
 
 #include "bench_fmnist.h"
 #include "bench_util.h"
+#include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
+#include "quant/ddq.h"
 #include "quant/qnet.h"
 
 enum { M_FP32, M_HARD, M_TIED, M_UNTIED, M_DDQ, M_DDQ_ADAPTIVE, NMODES };
@@ -52,7 +59,7 @@ static const char *const INPUT_NAMES[] = {"none", "unsigned", NULL};
 static const q_input INPUT_DOMAINS[] = {Q_INPUT_NONE, Q_INPUT_UNSIGNED};
 
 typedef struct {
-    const char *model, *cand, *modes;
+    const char *model, *cand, *modes, *gemm;
     int input; /* index into INPUT_NAMES */
     int steps, reps, batch, threads, shares, bits;
     int on[NMODES]; /* the modes that run, from modes */
@@ -63,6 +70,7 @@ typedef struct {
     q_net *qn;
     nn_optim *opt;
     nn_sched_cfg sched;
+    q_penalty pen; /* ddq modes */
     int *labels;
     long step, total;
     float loss;
@@ -101,7 +109,8 @@ static int parse_args(int argc, char **argv, bench_args *a)
                       .batch = 128,
                       .threads = 2,
                       .shares = NN_PAR_DEFAULT_SHARES,
-                      .bits = 4};
+                      .bits = 4,
+                      .gemm = "auto"};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
         {.name = "--cand", .str = &a->cand},
@@ -113,6 +122,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         {.name = "--bits", .num = &a->bits, .min = 1},
         {.name = "--modes", .str = &a->modes},
         {.name = "--input", .choice = &a->input, .names = INPUT_NAMES},
+        {.name = "--gemm", .str = &a->gemm},
     };
     int rc = bench_parse_args(argc, argv, "bench_quant", opts, (int)(sizeof opts / sizeof opts[0]));
     return rc < 0 ? rc : parse_modes(a);
@@ -157,6 +167,9 @@ static int build(trainer *t, int mode, const bench_args *a, qa_err *err)
         rc = nn_net_finalize(t->net, 1, err);
     if (rc == QA_OK && mode != M_FP32)
         rc = make_plan(t, mode, a, err);
+    if (rc == QA_OK && ddq)
+        t->pen = (q_penalty){Q_COST_BITOPS, Q_PENALTY_ABS, 1.0f,
+                             (float)q_cost_fixed_ratio(&t->qn->cost, Q_COST_BITOPS, a->bits)};
     if (rc == QA_OK)
         rc = bench_peer_sgd(&t->opt, &t->sched, &t->net->params, err);
     t->total = 5 + (long)a->steps * a->reps;
@@ -181,7 +194,10 @@ static void trainer_free(trainer *t)
 static void train_step(trainer *t, const bench_data *d, int batch)
 {
     bench_gather(d, t->step, batch, nn_net_input(t->net), t->labels, NULL);
-    t->loss = bench_peer_step(t->net, t->opt, &t->sched, t->labels, batch, t->step, t->total);
+    t->loss = bench_peer_grad(t->net, t->labels, batch);
+    if (t->pen.lambda > 0.0f)
+        q_ddq_net_penalty(t->qn, &t->net->params, &t->pen, NULL);
+    nn_optim_step(t->opt, nn_sched_lr(&t->sched, t->step, t->total));
     t->step++;
 }
 
@@ -218,10 +234,12 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
         for (int m = 0; m < NMODES; m++)
             if (a->on[m])
                 printf("RESULT mode=%s model=%s batch=%d threads=%d img_per_s=%.1f "
-                       "ms_per_step=%.2f ratio_fp32=%.3f cpu_ms_per_img=%.3f final_loss=%.4f\n",
+                       "ms_per_step=%.2f ratio_fp32=%.3f cpu_ms_per_img=%.3f gemm=%s "
+                       "openblas_core=%s peak_rss_mb=%.0f final_loss=%.4f\n",
                        MODE_NAMES[m], a->model, a->batch, a->threads, med[m],
                        1e3 * a->batch / med[m], med[M_FP32] / med[m],
-                       bench_median(t[m].cpu, a->reps), t[m].loss);
+                       bench_median(t[m].cpu, a->reps), nn_blas_gemm(), nn_blas_core(),
+                       bench_peak_rss_mb(), t[m].loss);
         for (int m = 0; rc == QA_OK && m < NMODES; m++)
             if (a->on[m] && !isfinite(t[m].loss))
                 rc = qa_fail(err, QA_ERR_NUMERIC, "%s: loss is %g", MODE_NAMES[m], t[m].loss);
@@ -241,6 +259,8 @@ int main(int argc, char **argv)
     int rc = nn_par_set_threads(a.threads, &err);
     if (rc == QA_OK)
         rc = nn_par_set_shares(a.shares, &err);
+    if (rc == QA_OK)
+        rc = nn_blas_select(a.gemm, &err);
     if (rc == QA_OK)
         rc = bench_data_load(&d, 0, &err);
     if (rc == QA_OK) {

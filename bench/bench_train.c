@@ -2,6 +2,7 @@
  *
  *   bench_train [--model small|resnet20|mobilenetv2_tiny] [--steps N]
  *               [--reps R] [--batch B] [--threads T] [--shares S] [--synthetic]
+ *               [--gemm auto|avx512|avx2|portable|openblas]
  *
  * Trains on Fashion-MNIST (pixels / 255, like the PyTorch peer; --synthetic
  * uses random images of the same shape) with SGD momentum 0.9, weight
@@ -9,9 +10,13 @@
  * it times R repetitions of N steps each; a step is what the peer's loop
  * times: gather the batch, forward, cross-entropy, backward, update.
  * Loading and normalising the data set is not timed (the peer keeps it in
- * memory too). Prints every repetition and a final line
- *   RESULT model=.. threads=.. shares=.. batch=.. img_per_s=<median> min=.. max=..
- *          ms_per_step=.. cpu_ms_per_img=<median> peak_rss_mb=.. final_loss=..
+ * memory too). --gemm picks the matrix products (nn/blas.h; default auto:
+ * qadapt's fastest kernel). Prints the GEMM in use and OpenBLAS's core
+ * (what OPENBLAS_CORETYPE or its CPU guess chose), every repetition and a
+ * final line
+ *   RESULT model=.. threads=.. shares=.. batch=.. gemm=.. openblas_core=..
+ *          img_per_s=<median> min=.. max=.. ms_per_step=.. cpu_ms_per_img=<median>
+ *          peak_rss_mb=.. final_loss=..
  * (cpu_ms_per_img: the process's CPU time over all threads per image.)
  * bench/train_vs_torch.sh runs it against the peer. */
 #include <math.h>
@@ -20,19 +25,21 @@
 
 #include "bench_fmnist.h"
 #include "bench_util.h"
+#include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
 
 typedef struct {
-    const char *model;
+    const char *model, *gemm;
     int steps, reps, batch, threads, shares, synthetic;
 } bench_args;
 
 static int parse_args(int argc, char **argv, bench_args *a)
 {
-    *a = (bench_args){"small", 50, 5, 128, 2, NN_PAR_DEFAULT_SHARES, 0};
+    *a = (bench_args){"small", "auto", 50, 5, 128, 2, NN_PAR_DEFAULT_SHARES, 0};
     const bench_opt opts[] = {
         {.name = "--model", .str = &a->model},
+        {.name = "--gemm", .str = &a->gemm},
         {.name = "--synthetic", .flag = &a->synthetic},
         {.name = "--steps", .num = &a->steps, .min = 1},
         {.name = "--reps", .num = &a->reps, .min = 1},
@@ -88,9 +95,11 @@ static int run(const bench_args *a, const bench_data *d, qa_err *err)
             fflush(stdout);
         }
         double med = bench_median(rate, a->reps);
-        printf("RESULT model=%s threads=%d shares=%d batch=%d img_per_s=%.1f min=%.1f max=%.1f "
-               "ms_per_step=%.2f cpu_ms_per_img=%.3f peak_rss_mb=%.0f final_loss=%.4f\n",
-               a->model, a->threads, a->shares, a->batch, med, rate[0], rate[a->reps - 1],
+        printf("RESULT model=%s threads=%d shares=%d batch=%d gemm=%s openblas_core=%s "
+               "img_per_s=%.1f min=%.1f max=%.1f ms_per_step=%.2f cpu_ms_per_img=%.3f "
+               "peak_rss_mb=%.0f final_loss=%.4f\n",
+               a->model, a->threads, a->shares, a->batch, nn_blas_gemm(), nn_blas_core(), med,
+               rate[0], rate[a->reps - 1],
                1e3 * a->batch / med, bench_median(cpu, a->reps), bench_peak_rss_mb(), t.loss);
         rc = isfinite(t.loss) ? QA_OK : qa_fail(err, QA_ERR_NUMERIC, "loss is %g", t.loss);
     }
@@ -113,11 +122,14 @@ int main(int argc, char **argv)
     if (rc == QA_OK)
         rc = nn_par_set_shares(a.shares, &err);
     if (rc == QA_OK)
+        rc = nn_blas_select(a.gemm, &err);
+    if (rc == QA_OK)
         rc = bench_data_load(&d, a.synthetic, &err);
     if (rc == QA_OK) {
-        printf("bench_train: model %s, batch %d, %d threads, %d shares, %s data, %d x %d steps\n",
+        printf("bench_train: model %s, batch %d, %d threads, %d shares, %s data, %d x %d steps, "
+               "GEMM %s; %s\n",
                a.model, a.batch, a.threads, a.shares, a.synthetic ? "synthetic" : "Fashion-MNIST",
-               a.reps, a.steps);
+               a.reps, a.steps, nn_blas_gemm(), nn_blas_info());
         rc = run(&a, &d, &err);
     }
     bench_data_free(&d);

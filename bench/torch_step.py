@@ -9,10 +9,11 @@ loaded shared machine the wall figure moves with whatever else runs, and
 PyTorch's spinning OpenMP threads suffer most; the CPU figure is the cost of
 a step in cores and moves far less, so train_vs_torch.sh and bench_quant.sh
 print both. Last line:
-  RESULT model=.. qat=.. threads=.. img_per_s=<median> cpu_ms_per_img=<median>
+  RESULT model=.. qat=.. threads=.. img_per_s=<median> cpu_ms_per_img=<median> peak_rss_mb=..
 """
 import argparse
 import importlib.util
+import resource
 import statistics
 import sys
 import time
@@ -79,7 +80,8 @@ def main():
         print(f"rep {rep + 1}: {rates[-1]:.1f} img/s, {cpu[-1]:.3f} CPU ms/img, loss {loss:.4f}",
               flush=True)
     print(f"RESULT model={a.model} qat={a.qat} threads={a.threads} "
-          f"img_per_s={statistics.median(rates):.1f} cpu_ms_per_img={statistics.median(cpu):.3f}")
+          f"img_per_s={statistics.median(rates):.1f} cpu_ms_per_img={statistics.median(cpu):.3f} "
+          f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ static void dx_job_run(void *arg, int s, int ns)
 }
 
 /* With xhat = (x - mean) istd, sdy = sum dy, sdx = sum dy xhat:
- *   dgamma += sdx, dbeta += sdy
+ *   dgamma += sdx, dbeta += sdy (not when frozen)
  *   train: dx = gamma istd (dy - sdy/M - xhat sdx/M)   (mean and var depend on x)
  *   eval:  dx = gamma istd dy */
 static void bn_backward(nn_layer *l, const nn_ctx *c)
@@ -162,8 +162,17 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
     nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
     int ns = bn_shares(bn, c->n);
     dx_job d = {{bn, c}, bn->coef};
-    nn_par_run(grad_sums_job, &d.j, ns);
     const float *gamma = nn_params_value(c->p, bn->gamma_view);
+    if (c->frozen && !bn->last_train) { /* dx = gamma istd dy needs no sums */
+        for (int ch = 0; ch < bn->c; ch++) {
+            bn->coef[ch] = (float)((double)gamma[ch] * (double)bn->istd[ch]);
+            bn->coef[bn->c + ch] = bn->coef[2 * bn->c + ch] = 0.0f;
+        }
+        if (l->need_dx[0])
+            nn_par_run(dx_job_run, &d, ns);
+        return;
+    }
+    nn_par_run(grad_sums_job, &d.j, ns);
     float *dgamma = nn_params_grad(c->p, bn->gamma_view), *dbeta = nn_params_grad(c->p, bn->beta_view);
     float *coef = bn->coef;
     double m = (double)c->n * bn->hw;
@@ -174,8 +183,10 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
             sdyx += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
         }
         double sdx = sdyx * istd, k = (double)gamma[ch] * istd;
-        dgamma[ch] += (float)sdx;
-        dbeta[ch] += (float)sdy;
+        if (!c->frozen) {
+            dgamma[ch] += (float)sdx;
+            dbeta[ch] += (float)sdy;
+        }
         coef[ch] = (float)k;
         coef[bn->c + ch] = bn->last_train ? (float)(-k * istd * sdx / m) : 0.0f;
         coef[2 * bn->c + ch] = bn->last_train ? (float)(-k * sdy / m) : 0.0f;

@@ -54,11 +54,12 @@ static void conv2d_forward(nn_layer *l, const nn_ctx *c)
 static void conv2d_backward(nn_layer *l, const nn_ctx *c)
 {
     nn_conv2d *cv = (nn_conv2d *)l;
-    float *db = cv->b_view >= 0 ? nn_params_grad(c->p, cv->b_view) : NULL;
+    float *db = cv->b_view >= 0 && !c->frozen ? nn_params_grad(c->p, cv->b_view) : NULL;
+    float *dw = c->frozen ? NULL : nn_params_grad(c->p, cv->w_view);
     float *dx = l->need_dx[0] ? c->dt[l->in[0]].data : NULL;
     nn_conv2d_backward_raw(&cv->g, c->t[l->in[0]].data, nn_params_value(c->p, cv->w_view),
-                           c->dt[l->out].data, dx, l->acc[0], nn_params_grad(c->p, cv->w_view),
-                           db, NULL, c->n, c->scratch, cv->scratch_n);
+                           c->dt[l->out].data, dx, l->acc[0], dw, db, NULL, c->n, c->scratch,
+                           cv->scratch_n);
 }
 
 /* fan_in = C/G * KH * KW (nn_layer.h's schemes) */

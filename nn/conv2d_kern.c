@@ -16,7 +16,11 @@
  * 3x3 convolutions after the first layer). A 1x1 stride-1 unpadded
  * convolution reads x and writes dx directly. 3x3 stride-1 pad-1
  * convolutions with enough channels go to Winograd F(2x2, 3x3) (wino.h)
- * instead; use_wino says when. */
+ * instead; use_wino says when. With qadapt's GEMM kernels (nn_blas_rows)
+ * the wide lowering is not copied at all: the GEMMs read its rows where
+ * they lie in the phase planes (nn_im2col_rows), the same values in the
+ * same order, so the results are those of the copy; only dx's columns are
+ * still materialised (col2im adds them back in a fixed order). */
 #include <string.h>
 
 #include "nn/blas.h"
@@ -31,7 +35,7 @@ typedef struct {
     int P, Kg, OCg, Cg;          /* positions, GEMM depth, channels per group */
     int ld, N;                   /* lowering row length (OW or QW), GEMM columns OH*ld */
     size_t dw, db, part;         /* per-share block: offsets, size (floats) */
-    size_t planes, col, ybuf, work; /* per-thread block: offsets, size (floats) */
+    size_t planes, col, ybuf, rows, work; /* per-thread block: offsets, size (floats) */
 } conv_plan;
 
 static size_t pad16(size_t n)
@@ -61,7 +65,8 @@ static conv_plan plan_of(const nn_conv_geom *g)
     p.planes = 0;
     p.col = pad16(nn_im2col_planes_floats(g, p.Cg));
     p.ybuf = p.col + pad16((size_t)p.Kg * (size_t)p.N);
-    p.work = p.ybuf + (p.ld == g->ow ? 0 : pad16((size_t)p.OCg * (size_t)p.N));
+    p.rows = p.ybuf + (p.ld == g->ow ? 0 : pad16((size_t)p.OCg * (size_t)p.N));
+    p.work = p.rows + pad16(2 * (size_t)p.Kg); /* Kg row pointers */
     return p;
 }
 
@@ -127,13 +132,20 @@ static size_t y_off(const conv_job *j, long i)
     return s * (size_t)j->g->oc * (size_t)j->p.P;
 }
 
-/* The GEMM's right operand (Kg, P) for group gi of sample i: the input
- * itself for a pointwise convolution, else its lowering into sc's columns. */
-static const float *sample_cols(const conv_job *j, long i, int gi, float *sc)
+/* The GEMM's right operand (Kg, N) for group gi of sample i: the input
+ * itself for a pointwise convolution, else its lowering, into sc's columns
+ * or, *rows set, as row pointers into sc's planes. */
+static const float *sample_cols(const conv_job *j, long i, int gi, float *sc, const float ***rows)
 {
     const conv_plan *p = &j->p;
+    *rows = NULL;
     if (is_pointwise(j->g))
         return j->x + x_off(j, i) + (size_t)gi * (size_t)p->Cg * (size_t)p->P;
+    if (p->ld != j->g->ow && nn_blas_rows()) {
+        *rows = (const float **)(void *)(sc + p->rows);
+        nn_im2col_rows(j->g, j->x + x_off(j, i), gi * p->Cg, p->Cg, sc + p->planes, *rows);
+        return NULL;
+    }
     nn_im2col(j->g, j->x + x_off(j, i), gi * p->Cg, p->Cg, sc + p->col, p->ld, sc + p->planes);
     return sc + p->col;
 }
@@ -163,11 +175,14 @@ static void forward_sample(const conv_job *j, long i, float *sc)
     int wide = p->ld != j->g->ow;
     float *y = j->y + y_off(j, i);
     for (int gi = 0; gi < j->g->groups; gi++) {
-        const float *B = sample_cols(j, i, gi, sc);
+        const float **R;
+        const float *B = sample_cols(j, i, gi, sc, &R);
         const float *W = j->w + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg;
-        float *Y = y + (size_t)gi * (size_t)p->OCg * (size_t)p->P;
-        nn_sgemm(0, 0, p->OCg, p->N, p->Kg, 1.0f, W, p->Kg, B, p->N, 0.0f,
-                 wide ? sc + p->ybuf : Y, p->N);
+        float *Y = y + (size_t)gi * (size_t)p->OCg * (size_t)p->P, *out = wide ? sc + p->ybuf : Y;
+        if (R)
+            nn_sgemm_rows(0, 0, p->OCg, p->N, p->Kg, 1.0f, W, p->Kg, R, 0.0f, out, p->N);
+        else
+            nn_sgemm(0, 0, p->OCg, p->N, p->Kg, 1.0f, W, p->Kg, B, p->N, 0.0f, out, p->N);
         if (wide)
             compact(p, j->g->oh, j->g->ow, sc + p->ybuf, Y);
     }
@@ -249,9 +264,15 @@ static void backward_sample(const conv_job *j, long i, float *sc, float *dw, flo
             expand(p, j->g->oh, j->g->ow, dY, sc + p->ybuf);
             dY = sc + p->ybuf;
         }
-        if (dw)
-            nn_sgemm(0, 1, p->OCg, p->Kg, p->N, 1.0f, dY, p->N, sample_cols(j, i, gi, sc), p->N,
-                     1.0f, dw + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg, p->Kg);
+        if (dw) {
+            const float **R;
+            const float *B = sample_cols(j, i, gi, sc, &R);
+            float *dW = dw + (size_t)gi * (size_t)p->OCg * (size_t)p->Kg;
+            if (R)
+                nn_sgemm_rows(0, 1, p->OCg, p->Kg, p->N, 1.0f, dY, p->N, R, 1.0f, dW, p->Kg);
+            else
+                nn_sgemm(0, 1, p->OCg, p->Kg, p->N, 1.0f, dY, p->N, B, p->N, 1.0f, dW, p->Kg);
+        }
         if (j->dx)
             sample_dx(j, i, gi, dY, sc);
     }

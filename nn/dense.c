@@ -134,11 +134,11 @@ static void dense_forward(nn_layer *l, const nn_ctx *c)
 static void dense_backward(nn_layer *l, const nn_ctx *c)
 {
     nn_dense *d = (nn_dense *)l;
-    float *db = d->b_view >= 0 ? nn_params_grad(c->p, d->b_view) : NULL;
+    float *db = d->b_view >= 0 && !c->frozen ? nn_params_grad(c->p, d->b_view) : NULL;
+    float *dw = c->frozen ? NULL : nn_params_grad(c->p, d->w_view);
     float *dx = l->need_dx[0] ? c->dt[l->in[0]].data : NULL;
     nn_dense_backward_raw(d->in, d->out, c->t[l->in[0]].data, nn_params_value(c->p, d->w_view),
-                          c->dt[l->out].data, dx, l->acc[0], nn_params_grad(c->p, d->w_view), db,
-                          NULL, c->n, NULL);
+                          c->dt[l->out].data, dx, l->acc[0], dw, db, NULL, c->n, NULL);
 }
 
 /* fan_in = I (nn_layer.h's schemes) */

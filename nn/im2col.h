@@ -58,6 +58,12 @@ int nn_im2col_wide_width(const nn_conv_geom *g);
 void nn_im2col(const nn_conv_geom *g, const float *x, int c0, int cn, float *col, int ld,
                float *planes);
 
+/* The wide lowering without its copy: fills planes as nn_im2col does and
+ * points rows[r] (cn*KH*KW of them) at the OH*QW floats that row r of the
+ * wide columns would hold (they lie in planes: a tap is a block of a plane) */
+void nn_im2col_rows(const nn_conv_geom *g, const float *x, int c0, int cn, float *planes,
+                    const float **rows);
+
 /* dx (C, H, W) channels [c0, c0+cn) = (acc ? dx : 0) + col2im(col), the
  * adjoint of nn_im2col; with ld = QW the junk columns of col must be 0 */
 void nn_col2im(const nn_conv_geom *g, const float *col, int ld, int c0, int cn, float *dx,

@@ -40,6 +40,7 @@ typedef struct {
     nn_tensor *dt;  /* their gradients */
     nn_params *p;
     float *scratch; /* shared, nn_net.scratch_n floats, contents not kept */
+    int frozen;     /* backward may skip parameter gradients (nn_net.frozen) */
 } nn_ctx;
 
 typedef struct {

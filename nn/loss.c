@@ -53,6 +53,44 @@ float nn_softmax_ce(const float *logits, const int *labels, int n, int k, float 
     return (float)(total / n);
 }
 
+/* log softmax(z / t) into lp (k doubles) */
+static void log_softmax_t(const float *z, int k, double t, double *lp)
+{
+    double zmax = z[0] / t, se = 0;
+    for (int j = 1; j < k; j++)
+        zmax = z[j] / t > zmax ? z[j] / t : zmax;
+    for (int j = 0; j < k; j++)
+        se += exp(z[j] / t - zmax);
+    double lse = zmax + log(se);
+    for (int j = 0; j < k; j++)
+        lp[j] = z[j] / t - lse;
+}
+
+float nn_softmax_kl(const float *logits, const float *teacher, int n, int k, float t,
+                    float *dlogits, float *loss_per_sample)
+{
+    QA_ASSERT(n >= 1 && k >= 1 && k <= 4096 && t > 0);
+    double total = 0, lp[4096], lq[4096];
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * (size_t)k, *zt = teacher + (size_t)i * (size_t)k;
+        log_softmax_t(zt, k, t, lp);
+        log_softmax_t(z, k, t, lq);
+        double l = 0;
+        for (int j = 0; j < k; j++) {
+            double p = exp(lp[j]);
+            l += p * (lp[j] - lq[j]);
+            if (dlogits)
+                dlogits[(size_t)i * (size_t)k + (size_t)j] =
+                    (float)((double)t * (exp(lq[j]) - p) / n);
+        }
+        l *= (double)t * t;
+        total += l;
+        if (loss_per_sample)
+            loss_per_sample[i] = (float)l;
+    }
+    return (float)(total / n);
+}
+
 float nn_mse(const float *pred, const float *target, int n, int k, float *dpred)
 {
     QA_ASSERT(n >= 1 && k >= 1);

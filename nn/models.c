@@ -137,15 +137,47 @@ static int build_mobilenetv2_tiny(nn_net *net, int nclass, qa_err *err)
     return t < 0 ? t : pool_fc(net, t, nclass, err);
 }
 
+/* Block of a layer by its name (models.h): small's stage digit, the prefix
+ * before the first (mobilenet) or second (resnet20 "layer") dot, else stem
+ * or head by what the name says. */
+static void key_small(const char *name, char *key, size_t n)
+{
+    const char *d = strpbrk(name, "123456789");
+    if (d && strncmp(name, "pool", 4) != 0 && strcmp(name, "fc") != 0)
+        snprintf(key, n, "stage%c", *d);
+    else
+        snprintf(key, n, "head");
+}
+
+static void key_resnet20(const char *name, char *key, size_t n)
+{
+    const char *dot = strncmp(name, "layer", 5) == 0 ? strchr(name, '.') : NULL;
+    const char *dot2 = dot ? strchr(dot + 1, '.') : NULL;
+    if (dot2)
+        snprintf(key, n, "%.*s", (int)(dot2 - name), name);
+    else
+        snprintf(key, n, "%s", strcmp(name, "pool") == 0 || strcmp(name, "fc") == 0 ? "head" : "stem");
+}
+
+static void key_mobilenet(const char *name, char *key, size_t n)
+{
+    const char *dot = strchr(name, '.');
+    if (dot)
+        snprintf(key, n, "%.*s", (int)(dot - name), name);
+    else
+        snprintf(key, n, "head"); /* pool, fc */
+}
+
 typedef struct {
     const char *name;
     int (*build)(nn_net *net, int nclass, qa_err *err);
+    void (*block_key)(const char *layer, char *key, size_t n);
 } model_entry;
 
 static const model_entry MODELS[] = {
-    {"small", build_small},
-    {"resnet20", build_resnet20},
-    {"mobilenetv2_tiny", build_mobilenetv2_tiny},
+    {"small", build_small, key_small},
+    {"resnet20", build_resnet20, key_resnet20},
+    {"mobilenetv2_tiny", build_mobilenetv2_tiny, key_mobilenet},
 };
 #define NMODELS ((int)(sizeof MODELS / sizeof MODELS[0]))
 
@@ -168,14 +200,19 @@ static int unknown_model(const char *arch, qa_err *err)
     return qa_fail(err, QA_ERR_ARG, "unknown model '%s' (known: %s)", arch ? arch : "(null)", list);
 }
 
+static const model_entry *find_model(const char *arch)
+{
+    for (int i = 0; i < NMODELS && arch; i++)
+        if (strcmp(arch, MODELS[i].name) == 0)
+            return &MODELS[i];
+    return NULL;
+}
+
 int nn_model_build(nn_net **out, const char *arch, int max_batch, int c, int h, int w,
                    int nclass, qa_err *err)
 {
     *out = NULL;
-    const model_entry *m = NULL;
-    for (int i = 0; i < NMODELS && arch; i++)
-        if (strcmp(arch, MODELS[i].name) == 0)
-            m = &MODELS[i];
+    const model_entry *m = find_model(arch);
     if (!m)
         return unknown_model(arch, err);
     if (nclass < 1)
@@ -192,4 +229,58 @@ int nn_model_build(nn_net **out, const char *arch, int max_batch, int c, int h, 
     }
     *out = net;
     return QA_OK;
+}
+
+/* index of the layer writing tensor t, -1 for the input */
+static int producer(const nn_net *net, int t)
+{
+    for (int i = 0; i < net->nlayers; i++)
+        if (net->layers[i]->out == t)
+            return i;
+    return -1;
+}
+
+/* Every input of b's layers comes from b itself or is b->in. */
+static int check_block(const nn_net *net, const nn_block *b, const char *arch, qa_err *err)
+{
+    for (int i = b->first; i <= b->last; i++) {
+        const nn_layer *l = net->layers[i];
+        for (int k = 0; k < l->nin; k++) {
+            int p = producer(net, l->in[k]);
+            if (l->in[k] != b->in && (p < b->first || p > b->last))
+                return qa_fail(err, QA_ERR_ARG, "model '%s': layer %s of block %s reads a "
+                               "tensor from before the block's input", arch, l->name, b->name);
+        }
+    }
+    return QA_OK;
+}
+
+int nn_model_blocks(const nn_net *net, const char *arch, nn_block *out, int max, qa_err *err)
+{
+    const model_entry *m = find_model(arch);
+    if (!m)
+        return unknown_model(arch, err);
+    int nb = 0;
+    char key[32];
+    for (int i = 0; i < net->nlayers; i++) {
+        m->block_key(net->layers[i]->name, key, sizeof key);
+        if (nb > 0 && strcmp(out[nb - 1].name, key) == 0) {
+            out[nb - 1].last = i;
+            out[nb - 1].out = net->layers[i]->out;
+            continue;
+        }
+        if (nb == max)
+            return qa_fail(err, QA_ERR_ARG, "model '%s': more than %d blocks", arch, max);
+        nn_block *b = &out[nb++];
+        snprintf(b->name, sizeof b->name, "%s", key);
+        b->first = b->last = i;
+        b->in = nb > 1 ? out[nb - 2].out : 0;
+        b->out = net->layers[i]->out;
+    }
+    for (int i = 0; i < nb; i++) {
+        int rc = check_block(net, &out[i], arch, err);
+        if (rc)
+            return rc;
+    }
+    return nb;
 }

@@ -39,4 +39,28 @@ int nn_model_basic_block(nn_net *net, const char *prefix, int in, int out_channe
 /* Known names, NULL-terminated. */
 const char *const *nn_model_names(void);
 
+/* A block of a model: its layers [first, last] read nothing from earlier
+ * layers but the tensor `in` (the previous block's output, or the network
+ * input 0), and later layers read nothing of it but its output `out`, so
+ * two networks of one architecture can swap blocks between them (method
+ * blockrep). */
+typedef struct {
+    char name[32];
+    int first, last; /* layer indices */
+    int in, out;     /* tensor ids */
+} nn_block;
+
+#define NN_MAX_BLOCKS 64
+
+/* The blocks of a net built by nn_model_build(arch) (layers may have been
+ * replaced by wrappers of the same name):
+ *   small             stage1..stage3 (conv, bn, relu), head (pool, fc)
+ *   resnet20          stem (conv1, bn1, relu1), each basic block layer<s>.<b>,
+ *                     head (pool, fc)
+ *   mobilenetv2_tiny  stem, each inverted residual block<i>, head (head.conv,
+ *                     bn, relu, pool, fc)
+ * into out (room for max); returns their number, or QA_ERR_ARG for an
+ * unknown arch, a net that is not that model, or too many blocks. */
+int nn_model_blocks(const nn_net *net, const char *arch, nn_block *out, int max, qa_err *err);
+
 #endif

@@ -199,22 +199,34 @@ static nn_ctx make_ctx(nn_net *net, int n, int train)
         net->t[i].d[0] = n;
         net->dt[i].d[0] = n;
     }
-    nn_ctx c = {n, train, net->t, net->dt, &net->params, net->scratch};
+    nn_ctx c = {n, train, net->t, net->dt, &net->params, net->scratch, net->frozen};
     return c;
+}
+
+void nn_net_forward_range(nn_net *net, int first, int last, int n, int train)
+{
+    QA_ASSERT(first >= 0 && last < net->nlayers && first <= last);
+    nn_ctx c = make_ctx(net, n, train);
+    for (int i = first; i <= last; i++)
+        net->layers[i]->ops->forward(net->layers[i], &c);
+}
+
+void nn_net_backward_range(nn_net *net, int first, int last, int n)
+{
+    QA_ASSERT(first >= 0 && last < net->nlayers && first <= last);
+    nn_ctx c = make_ctx(net, n, 1);
+    for (int i = last; i >= first; i--)
+        net->layers[i]->ops->backward(net->layers[i], &c);
 }
 
 void nn_net_forward(nn_net *net, int n, int train)
 {
-    nn_ctx c = make_ctx(net, n, train);
-    for (int i = 0; i < net->nlayers; i++)
-        net->layers[i]->ops->forward(net->layers[i], &c);
+    nn_net_forward_range(net, 0, net->nlayers - 1, n, train);
 }
 
 void nn_net_backward(nn_net *net, int n)
 {
-    nn_ctx c = make_ctx(net, n, 1);
-    for (int i = net->nlayers - 1; i >= 0; i--)
-        net->layers[i]->ops->backward(net->layers[i], &c);
+    nn_net_backward_range(net, 0, net->nlayers - 1, n);
 }
 
 void nn_net_zero_grad(nn_net *net)

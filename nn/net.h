@@ -31,6 +31,9 @@ typedef struct {
     float *scratch;      /* (scratch_n) shared by all layers */
     size_t scratch_n;
     int input_grad;      /* compute dt[0] too (gradient checks) */
+    int frozen;          /* backward wants input gradients only: nn's layers skip
+                            their parameter gradients (a frozen teacher); a layer that
+                            computes them anyway is still right, nothing reads them */
     nn_init_scheme init; /* set before finalize; 0 = kaiming_uniform */
     int finalized;
 } nn_net;
@@ -60,6 +63,13 @@ int nn_net_output_size(const nn_net *net);   /* per sample */
 
 void nn_net_forward(nn_net *net, int n, int train);
 void nn_net_backward(nn_net *net, int n);
+/* Layers [first, last] only (forward order; backward runs them last to
+ * first): a part of the net fed or read between two tensors (a block of
+ * nn_model_blocks). Gradients follow the whole net's accumulation rule, so
+ * the tensor feeding layer `first` gets its gradient written once all of
+ * its readers in the range have run. */
+void nn_net_forward_range(nn_net *net, int first, int last, int n, int train);
+void nn_net_backward_range(nn_net *net, int first, int last, int n);
 void nn_net_zero_grad(nn_net *net);
 
 /* Sum of the layers' MACs per sample. */

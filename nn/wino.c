@@ -244,40 +244,11 @@ static void tile_out_adj(const float *restrict e, size_t rs, int nc, float *rest
  * channels @28 (a strided access per element, 5 moves of every sample per
  * step); with AVX-512 they go as 16 x 16 blocks transposed in registers. */
 #if defined(__AVX512F__)
-#include <immintrin.h>
+#include "nn/simd.h"
 
 static inline __mmask16 lanes(int n)
 {
     return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
-/* c[j] = column j of the 16 x 16 block whose rows are r[0..15] */
-static inline void transpose16(const __m512 r[16], __m512 c[16])
-{
-    __m512 t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        __m512d e = _mm512_castps_pd(t[4 * i + 2]), f = _mm512_castps_pd(t[4 * i + 3]);
-        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, e));
-        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, e));
-        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, f));
-        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, f));
-    }
-    /* u[4i + j]: rows 4i..4i+3 of columns j, j+4, j+8, j+12 (one per lane) */
-    for (int j = 0; j < 4; j++) {
-        __m512 a = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88);
-        __m512 b = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xdd);
-        __m512 e = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
-        __m512 f = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xdd);
-        c[j] = _mm512_shuffle_f32x4(a, e, 0x88);
-        c[j + 8] = _mm512_shuffle_f32x4(a, e, 0xdd);
-        c[j + 4] = _mm512_shuffle_f32x4(b, f, 0x88);
-        c[j + 12] = _mm512_shuffle_f32x4(b, f, 0xdd);
-    }
 }
 
 static void row_to_pixels(const float *s, size_t hw, int nc, int w, float *d)
@@ -290,7 +261,7 @@ static void row_to_pixels(const float *s, size_t hw, int nc, int w, float *d)
             for (int i = 0; i < 16; i++)
                 r[i] = i < cn ? _mm512_maskz_loadu_ps(mq, s + (size_t)(c0 + i) * hw + q0)
                               : _mm512_setzero_ps();
-            transpose16(r, c);
+            nn_simd_transpose16(r, c);
             for (int q = 0; q < qn; q++)
                 _mm512_mask_storeu_ps(d + (size_t)(q0 + q) * (size_t)nc + c0, mc, c[q]);
         }
@@ -307,7 +278,7 @@ static void row_from_pixels(const float *s, int nc, int w, const float *bias, in
             for (int i = 0; i < 16; i++)
                 r[i] = i < qn ? _mm512_maskz_loadu_ps(mc, s + (size_t)(q0 + i) * (size_t)nc + c0)
                               : _mm512_setzero_ps();
-            transpose16(r, c);
+            nn_simd_transpose16(r, c);
             for (int i = 0; i < cn; i++) {
                 float *o = d + (size_t)(c0 + i) * hw + q0;
                 __m512 v = c[i];

@@ -39,12 +39,26 @@ q_cost q_cost_layers(const q_cost_model *cm, const int *wbits, const int *abits)
     return c;
 }
 
+/* the penalty's reference: every layer at 8 bits */
+static double ref_8bit(const q_cost_model *cm, int bytes)
+{
+    return bytes ? cm->bytes_fp32 / 4.0 : cm->ref_int8;
+}
+
+double q_cost_fixed_ratio(const q_cost_model *cm, int kind, int bits)
+{
+    int bytes = kind == Q_COST_BYTES;
+    q_cost c = q_cost_fixed(cm, bits, bits);
+    double ref = ref_8bit(cm, bytes);
+    return ref > 0.0 ? (bytes ? c.bytes : c.bitops) / ref : 0.0;
+}
+
 double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits,
                       const q_penalty *pen, double *ratio, double *gw, double *ga)
 {
     int bytes = pen->kind == Q_COST_BYTES;
     q_cost c = q_cost_layers(cm, wbits, abits);
-    double ref = bytes ? cm->bytes_fp32 / 4.0 : cm->ref_int8;
+    double ref = ref_8bit(cm, bytes);
     double r = ref > 0.0 ? (bytes ? c.bytes : c.bitops) / ref : 0.0, d = r - pen->target;
     double sign = d > 0.0 ? 1.0 : (d < 0.0 && pen->form == Q_PENALTY_ABS ? -1.0 : 0.0);
     double k = ref > 0.0 ? sign * pen->lambda / ref : 0.0;
@@ -104,7 +118,8 @@ static void soft_layer(const q_cost_layer *L, const q_plan *p, int i, float *gw,
 {
     int row = L->plan_layer;
     const float *pw = q_plan_pw(p, i, row), *pa = q_plan_pa(p, i, row);
-    double ew = mean_width(pw, p), macs = (double)L->macs;
+    int hard_w = p->mode == Q_PLAN_SOFT_A;
+    double ew = hard_w ? q_plan_wbits(p, i)[row] : mean_width(pw, p), macs = (double)L->macs;
     float *gwr = gw ? gw + (size_t)row * p->ncand : NULL;
     float *gar = ga ? ga + (size_t)row * p->ncand : NULL;
     c->bytes += (double)L->params * ew / 8.0;
@@ -121,7 +136,7 @@ static void soft_layer(const q_cost_layer *L, const q_plan *p, int i, float *gw,
     c->bitops += macs * ew * ea;
     for (int k = 0; k < p->ncand; k++) {
         if (gwr)
-            gwr[k] = (float)(macs * p->cand[k] * ea);
+            gwr[k] = hard_w ? 0.0f : (float)(macs * p->cand[k] * ea);
         if (gar)
             gar[k] = (float)(macs * p->cand[k] * ew);
     }
@@ -148,7 +163,7 @@ q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, 
     q_cost c = {0.0, 0.0};
     for (int l = 0; l < cm->n; l++) {
         const q_cost_layer *L = &cm->layers[l];
-        if (L->plan_layer >= 0 && p->mode == Q_PLAN_SOFT)
+        if (L->plan_layer >= 0 && p->mode != Q_PLAN_HARD)
             soft_layer(L, p, i, gw, ga, &c);
         else
             hard_layer(L, p, i, 0, &c);

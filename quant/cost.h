@@ -55,7 +55,9 @@ void q_cost_model_free(q_cost_model *cm);
 
 /* Cost of sample i under the plan's current mode. In soft mode, gw/ga (each
  * nlayers * ncand, NULL to skip) receive d E[BitOps] / d p for the sample's
- * row (ga unused when the plan is tied: everything goes into gw). */
+ * row (ga unused when the plan is tied: everything goes into gw); soft_a
+ * takes the hard weight widths, E[BitOps_l] = MACs_l b_w E_r[c], and
+ * writes zeros into gw. */
 q_cost q_cost_sample(const q_cost_model *cm, const q_plan *p, int i, float *gw, float *ga);
 /* Cost of sample i at the argmax widths of its soft rows (what
  * q_plan_harden would leave), whatever the plan's mode. */
@@ -85,6 +87,10 @@ typedef struct {
     float target; /* r* */
 } q_penalty;
 
+/* r of a fixed-precision plan: every planned layer at bits x bits, pinned
+ * layers at theirs (the budget of method fixed at W<bits>A<bits>). */
+double q_cost_fixed_ratio(const q_cost_model *cm, int kind, int bits);
+
 /* P at the planned widths (nplanned each); *ratio (nullable) = r; dP/db_w
  * and dP/db_a of every planned layer into gw and ga (nplanned each,
  * nullable). */
@@ -96,8 +102,11 @@ double q_cost_penalty(const q_cost_model *cm, const int *wbits, const int *abits
 void q_cost_print(const q_cost_model *cm, FILE *f);
 
 /* Builds model `arch` for (c, h, w) inputs, wraps it with cfg and prints
- * its table to f (cost_info.c). */
+ * its table to f (cost_info.c), or keeps its cost model in cm (freed with
+ * q_cost_model_free). */
 int q_cost_info(FILE *f, const char *arch, int c, int h, int w, int nclass, const q_cfg *cfg,
                 qa_err *err);
+int q_cost_model_build(q_cost_model *cm, const char *arch, int c, int h, int w, int nclass,
+                       const q_cfg *cfg, qa_err *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* ddq.c: the DDQ quantizer kind: registration, resolve (gates -> precision,
  * range -> steps, levels -> cell tables), forward, backward and codes.
- * The formulation and its gradient rules: ddq.h and docs/methods-ddq.md.
+ * The formulation and its gradient rules: ddq.h and docs/METHODS.md section 9.
  *
  * Cells. Every level of every precision is a fine code, and the threshold
  * between two neighbouring levels (their midpoint) a multiple of half a fine
@@ -443,8 +443,10 @@ void q_ddq_set_bits(const q_quant *q, const nn_params *p, int bits)
     if (!d || d->vgate < 0)
         return;
     float *theta = nn_params_value(p, d->vgate);
-    for (int k = 0; k < d->ngate; k++)
-        theta[k] = d->min_bits + k < bits ? d->gate_init : -d->gate_init;
+    int open = bits - d->min_bits; /* gates 0 .. open - 1 */
+    open = open < 0 ? 0 : (open > d->ngate ? d->ngate : open);
+    for (int k = 0; k < d->ngate; k++) /* nested: the farther from the boundary, the surer */
+        theta[k] = d->gate_init * (float)(k < open ? open - k : open - k - 1);
 }
 
 void q_ddq_bits_grad(const q_quant *q, const nn_params *p, double df_db)

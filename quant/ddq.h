@@ -1,7 +1,7 @@
 /* ddq.h: DDQ, differentiable dynamic quantization (Zhang et al., ICML 2021),
  * as kind Q_KIND_DDQ of the quantizer table (quantizer.h). The formulation
- * is qadapt's own; docs/methods-ddq.md (the DDQ section of docs/METHODS.md)
- * gives its equations and gradient rules. In brief:
+ * is qadapt's own; docs/METHODS.md section 9 gives its equations and
+ * gradient rules. In brief:
  *
  * The slot's width B (the layer's only plan candidate, or its pinned width)
  * is the maximum width; its grid of 2^B levels is the "fine" grid. Each
@@ -27,7 +27,7 @@
  *       kappa the curvature along the quantization error, measured by the
  *       same backward. Exact for a loss quadratic in x_hat with its minimum
  *       at x, where the first-order term alone has the wrong sign for
- *       closing a gate (docs/methods-ddq.md). Every gate learns, also above
+ *       closing a gate (docs/METHODS.md section 9). Every gate learns, also above
  *       a closed one, so no logit goes stale; for the top open gate and the
  *       first closed one the value is the change of flipping them. Pinned
  *       quantizers have no gates.
@@ -46,7 +46,7 @@
  * State (NN_PARAM_BUFFER "<layer>.<w|a>_state.b<B>"): Q_ST_INIT and the
  * reference (initial) range of each step. At the first batch: R = rho_r
  * LSQ's step at r = range_bits (so at precision r it starts as LSQ does),
- * the gates open up to init_bits (theta = +-gate_init), phi = 0.
+ * the gates open up to init_bits, nested (q_ddq_set_bits), phi = 0.
  *
  * Deliberately not here: choosing targets and schedules, logging (the
  * method), and the cost model itself (cost.h). */
@@ -96,7 +96,10 @@ float q_ddq_range(const q_quant *q, const nn_params *p, int c);
  * other kinds). out holds 2^B floats. */
 int q_ddq_levels(const q_quant *q, const nn_params *p, float *out);
 /* Sets the gate logits so that the precision is bits (clamped to the gates'
- * span), +-gate_init like the initialisation. */
+ * span), nested like the gates: the j-th open gate below the boundary at
+ * +j gate_init, the j-th closed one above it at -j gate_init. So a push
+ * every gate shares (a cost's) flips them one at a time, the nearest to
+ * the boundary first, rather than all at once. */
 void q_ddq_set_bits(const q_quant *q, const nn_params *p, int bits);
 /* Adds d/dtheta of a function f of the precision to the gate gradients,
  * given df/db (f linear in b, as a cost is for one side): the gate rule
@@ -141,11 +144,22 @@ typedef struct {
 /* Every wrapped layer (cost-model order), each running one slot (the only
  * candidate or its pinned width). */
 void q_ddq_net_stats(const q_net *qn, const nn_params *p, q_ddq_layer_stat *out);
+/* The realised widths of the planned layers, by plan row, into wbits and
+ * abits (nplanned each), and the cost per sample they make (pinned layers
+ * at theirs). */
+q_cost q_ddq_net_cost(const q_net *qn, const nn_params *p, int *wbits, int *abits);
 /* The penalty of cost.h at the planned layers' realised widths (pinned ones
  * at theirs); its derivative reaches the gates of every planned DDQ
  * quantizer (added to their gradients). *ratio (nullable) gets the cost
  * ratio. */
 double q_ddq_net_penalty(const q_net *qn, const nn_params *p, const q_penalty *pen,
                          double *ratio);
+/* Fits the realised widths into the budget (a rounding of the relaxed
+ * gates): while the cost ratio exceeds pen->target, closes the top open
+ * gate with the smallest logit among the planned DDQ quantizers whose
+ * one-bit drop lowers the cost (its logit set to -gate_init: that side
+ * loses one bit, the logits below keep what they learned). Returns the gates closed; *ratio (nullable) the final
+ * ratio, above the target only when no gate is left to close. */
+int q_ddq_net_fit(const q_net *qn, const nn_params *p, const q_penalty *pen, double *ratio);
 
 #endif

@@ -1,5 +1,5 @@
 /* ddq_math.c: DDQ's gate rule and level warp on plain arrays (ddq.h,
- * docs/methods-ddq.md). */
+ * docs/METHODS.md section 9). */
 #include <math.h>
 
 #include "quant/ddq.h"

@@ -143,9 +143,9 @@ void q_plan_mean_bits(const q_plan *p, int n, float *mw, float *ma)
     for (int l = 0; l < p->nlayers; l++) {
         double sw = 0.0, sa = 0.0;
         for (int i = 0; i < n; i++) {
-            int hard = p->mode == Q_PLAN_HARD;
-            sw += hard ? q_plan_wbits(p, i)[l] : expected_bits(p, q_plan_pw(p, i, l));
-            sa += hard ? q_plan_abits(p, i)[l] : expected_bits(p, q_plan_pa(p, i, l));
+            int hard_w = p->mode != Q_PLAN_SOFT, hard_a = p->mode == Q_PLAN_HARD;
+            sw += hard_w ? q_plan_wbits(p, i)[l] : expected_bits(p, q_plan_pw(p, i, l));
+            sa += hard_a ? q_plan_abits(p, i)[l] : expected_bits(p, q_plan_pa(p, i, l));
         }
         mw[l] = n > 0 ? (float)(sw / n) : 0.0f;
         ma[l] = n > 0 ? (float)(sa / n) : 0.0f;

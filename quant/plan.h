@@ -11,6 +11,13 @@
  *   soft  sample i mixes the candidates of layer l with probabilities
  *         pw[i][l][k] (weights) and pa[i][l][k] (activations); backward
  *         writes dL/dp into gpw/gpa.
+ *   soft_a (untied plans only) weights hard, activations soft: sample i
+ *         runs layer l's weights at wbits[i][l] on the mixed input
+ *         sum_k pa[i][l][k] Q_k(x_i), one convolution per weight width;
+ *         backward writes dL/dpa into gpa (gpw is not written). A
+ *         candidate whose pa is 0 for every sample of the batch is skipped
+ *         and its gpa is 0 (through a softmax it would get no gradient
+ *         anyway): the mixture a search over activation widths runs.
  * tied (set at creation): one width / one distribution per layer drives
  * both weights and activations: abits aliases wbits, pa aliases pw and gpa
  * aliases gpw (so soft tied mode costs K convolutions and mixes
@@ -37,7 +44,7 @@
 #include "nn/status.h"
 #include "quant/qcfg.h"
 
-typedef enum { Q_PLAN_HARD, Q_PLAN_SOFT } q_plan_mode;
+typedef enum { Q_PLAN_HARD, Q_PLAN_SOFT, Q_PLAN_SOFT_A } q_plan_mode;
 
 typedef struct {
     int max_batch, nlayers;
@@ -98,7 +105,8 @@ void q_plan_harden(q_plan *p, int n);
 /* Soft plan putting probability 1 on each sample's chosen widths. */
 void q_plan_onehot(q_plan *p, int n);
 /* Mean width per planned layer over samples [0, n) (hard: chosen; soft:
- * expected), weights into mw and activations into ma (nlayers each). */
+ * expected; soft_a: weights chosen, activations expected), weights into mw
+ * and activations into ma (nlayers each). */
 void q_plan_mean_bits(const q_plan *p, int n, float *mw, float *ma);
 
 #endif

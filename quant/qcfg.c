@@ -120,6 +120,22 @@ int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err)
     return QA_OK;
 }
 
+int q_cfg_set_layer_bits(q_cfg *c, const int *w, const int *a, int n, const char *source,
+                         qa_err *err)
+{
+    if (n < 1 || n > Q_MAX_LAYERS)
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %d layers, expected 1 to %d", source, n,
+                       Q_MAX_LAYERS);
+    for (int l = 0; l < n; l++)
+        if (!q_bits_valid(w[l]) || !q_bits_valid(a[l]))
+            return qa_fail(err, QA_ERR_CONFIG, "%s: layer %d has widths %d:%d, expected "
+                           "2..8 or 32", source, l, w[l], a[l]);
+    memcpy(c->layer_wbits, w, (size_t)n * sizeof *w);
+    memcpy(c->layer_abits, a, (size_t)n * sizeof *a);
+    c->nlayer_bits = n;
+    return QA_OK;
+}
+
 void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n)
 {
     size_t at = 0;
@@ -193,5 +209,22 @@ int q_cfg_check(const q_cfg *c, qa_err *err)
         return qa_fail(err, QA_ERR_CONFIG,
                        "quant.pact_alpha = %g, quant.pact_decay = %g: expected > 0 and >= 0",
                        (double)c->pact_init, (double)c->pact_decay);
+    if ((c->soft_keep > 0 || c->soft_min_p > 0.0f) && !c->tied)
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "quant.soft_keep = %d, quant.soft_min_p = %g: candidate pruning needs "
+                       "quant.tied = true",
+                       c->soft_keep, (double)c->soft_min_p);
     return c->w_kind == Q_KIND_DDQ || c->a_kind == Q_KIND_DDQ ? check_ddq(&c->ddq, err) : QA_OK;
+}
+
+int q_ddq_train_check(const q_ddq_train_cfg *c, qa_err *err)
+{
+    if (c->max_bits < Q_BITS_MIN || c->max_bits > Q_BITS_MAX)
+        return qa_fail(err, QA_ERR_CONFIG, "ddq.max_bits = %d: expected %d..%d", c->max_bits,
+                       Q_BITS_MIN, Q_BITS_MAX);
+    if (c->target_bits != 0 && (c->target_bits < Q_BITS_MIN || c->target_bits > c->max_bits))
+        return qa_fail(err, QA_ERR_CONFIG,
+                       "ddq.target_bits = %d: expected 0 (use ddq.target) or %d..ddq.max_bits (%d)",
+                       c->target_bits, Q_BITS_MIN, c->max_bits);
+    return QA_OK;
 }

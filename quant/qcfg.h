@@ -35,19 +35,39 @@ typedef enum {
  * cost model), which needs a pinned first layer (first_bits > 0). */
 typedef enum { Q_INPUT_AUTO, Q_INPUT_SIGNED, Q_INPUT_UNSIGNED, Q_INPUT_NONE } q_input;
 
-/* DDQ's quantizers (ddq.h, docs/methods-ddq.md). The slot's width (the
+/* DDQ's quantizers (ddq.h, docs/METHODS.md section 9). The slot's width (the
  * plan's candidate, or a pinned layer's width) is the maximum width B. */
 typedef struct {
     int min_bits;     /* lowest precision the gates can reach (capped at B) */
     int init_bits;    /* precision the gates open at the first batch (capped at B) */
     int range_bits;   /* the width whose LSQ initialisation sets the initial range */
-    float gate_init;  /* |logit| of every gate at the first batch */
+    float gate_init;  /* logit step of the nested gates at the first batch (ddq.h) */
     float tau;        /* temperature of the gates' sigmoid relaxation; 0: plain STE */
     int curvature;    /* a gate's flip estimate adds the loss's curvature along the
                          quantization error (ddq.h); 0: first order only */
     int adaptive;     /* learn non-uniform levels (adaptive resolution) */
     int knots;        /* pieces of the piecewise-linear level warp */
 } q_ddq_cfg;
+
+/* Method ddq's training (its [ddq] section; the quantizers' own settings
+ * are q_ddq_cfg): the planned layers' one width, the cost penalty toward a
+ * target (cost.h's q_penalty), the learning rates of the gates and levels,
+ * the phases and the log. */
+typedef struct {
+    int max_bits;          /* B: the one candidate width of every planned layer */
+    int cost;              /* q_cost_kind: BitOps or weight bytes */
+    int form;              /* q_penalty_form: hinge or absolute */
+    float lambda;          /* weight of the penalty */
+    float target;          /* r*: cost over the cost with every layer at 8 bits */
+    int target_bits;       /* > 0: r* = every planned layer at this width, pinned at theirs */
+    float gate_lr_mult;    /* the gates' learning rate over the backbone's */
+    float level_lr_mult;   /* the level warps' (adaptive resolution) */
+    int warmup;            /* first epochs: gates frozen at q_ddq_cfg.init_bits, no penalty */
+    int finetune;          /* last epochs: gates frozen where they are, no penalty */
+    int fit;               /* when the gates stop learning, close gates until the cost
+                              meets the target (q_ddq_net_fit) */
+    int log_every;         /* steps between rows of /train/ddq, 0: one per epoch */
+} q_ddq_train_cfg;
 
 typedef struct {
     int cand[Q_MAX_CAND]; /* candidate widths a plan may choose, ascending */
@@ -59,6 +79,10 @@ typedef struct {
     int last_bits;        /* width of the last conv/dense, 0 = chosen by the plan */
     int input_domain;     /* q_input: how the network input is quantized */
     int soft;             /* build the buffers of soft (relaxed) mode */
+    int soft_keep;        /* soft, tied: run the m most probable candidates per sample
+                             and layer (0 = all: the exact relaxation) */
+    float soft_min_p;     /* soft, tied: skip candidates below this probability (the
+                             most probable always runs; 0 = none) */
     float pact_init;      /* PACT alpha at the first batch */
     float pact_decay;     /* L2 decay on alpha, added to its gradient */
     float ema_momentum;   /* weight of the old value in the EMA calibration */
@@ -77,10 +101,16 @@ const char *q_kind_name(int kind);
 int q_cfg_parse_cand(q_cfg *c, const char *text, qa_err *err);
 /* "8,4,4:2,8" -> per-layer widths; "w:a" gives them separately */
 int q_cfg_parse_layer_bits(q_cfg *c, const char *text, qa_err *err);
+/* per-layer widths from elsewhere (a search's plan file, named source in
+ * messages): each 2..8 or 32, at most Q_MAX_LAYERS */
+int q_cfg_set_layer_bits(q_cfg *c, const int *w, const int *a, int n, const char *source,
+                         qa_err *err);
 /* the inverse of the two parsers, for rendering a resolved config */
 void q_cfg_format_cand(const q_cfg *c, char *buf, size_t n);
 void q_cfg_format_layer_bits(const q_cfg *c, char *buf, size_t n);
 /* consistency across keys (kinds valid for their side, widths in range) */
 int q_cfg_check(const q_cfg *c, qa_err *err);
+/* method ddq's rules across its keys */
+int q_ddq_train_check(const q_ddq_train_cfg *c, qa_err *err);
 
 #endif

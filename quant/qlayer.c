@@ -18,13 +18,21 @@ int q_layer_slot(const q_layer *q, int bits, int w)
     return -1;
 }
 
-/* ---- hard mode ---- */
+/* ---- hard mode (and soft_a: hard weights, mixed input) ---- */
+
+/* the layer runs soft_a: planned, and the plan's mode */
+static int mixed_input(const q_layer *q)
+{
+    return q->row >= 0 && q->plan->mode == Q_PLAN_SOFT_A;
+}
 
 /* Counting sort of the batch by (w slot, a slot) into idx and by a slot into
  * idx_a; cnt/cnt_a become group start offsets. Stable, so one group holding
- * the whole batch is 0..n-1 in order. */
+ * the whole batch is 0..n-1 in order. A mixed input has no a slot: groups
+ * are by w slot alone. */
 static void group_samples(q_layer *q, int n)
 {
+    int mixed = mixed_input(q);
     int K = q->nslot, fill[Q_MAX_CAND * Q_MAX_CAND] = {0}, fill_a[Q_MAX_CAND] = {0};
     memset(q->cnt, 0, sizeof q->cnt);
     memset(q->cnt_a, 0, sizeof q->cnt_a);
@@ -32,7 +40,7 @@ static void group_samples(q_layer *q, int n)
         int ws = 0, as = 0;
         if (q->row >= 0) {
             ws = q_layer_slot(q, q_plan_wbits(q->plan, i)[q->row], 1);
-            as = q_layer_slot(q, q_plan_abits(q->plan, i)[q->row], 0);
+            as = mixed ? 0 : q_layer_slot(q, q_plan_abits(q->plan, i)[q->row], 0);
             QA_ASSERT(ws >= 0 && as >= 0); /* q_plan_set_hard checks widths */
         }
         q->key[i] = ws * K + as;
@@ -60,7 +68,8 @@ static const int *group_idx(const q_layer *q, int g, int n)
     return q->cnt[g + 1] - q->cnt[g] == n ? NULL : q->idx + q->cnt[g];
 }
 
-static void hard_quantize(q_layer *q, const nn_ctx *c)
+/* each sample's input at its a slot's width */
+static void quantize_inputs(q_layer *q, const nn_ctx *c)
 {
     const float *x = c->t[q->base.in[0]].data;
     for (int k = 0; k < q->nslot; k++) {
@@ -72,6 +81,14 @@ static void hard_quantize(q_layer *q, const nn_ctx *c)
         q_quant_resolve(&q->aq[k], c->p, x, &rows, c->train);
         q_quant_forward(&q->aq[k], q->xq, x, &rows);
     }
+}
+
+static void hard_quantize(q_layer *q, const nn_ctx *c)
+{
+    if (mixed_input(q))
+        q_layer_mix_inputs(q, c, 1);
+    else
+        quantize_inputs(q, c);
     const float *w = nn_params_value(c->p, q->w_view);
     for (int j = 0; j < q->nslot; j++) {
         if (!w_used(q, j))
@@ -112,8 +129,8 @@ static void hard_forward(q_layer *q, const nn_ctx *c)
 
 static void hard_backward(q_layer *q, const nn_ctx *c)
 {
-    int K = q->nslot, need_dx = q->base.need_dx[0];
-    float *dxq = (need_dx || q->a_learned) ? c->scratch + q->sc_dxq : NULL;
+    int K = q->nslot, need_dx = q->base.need_dx[0], mixed = mixed_input(q);
+    float *dxq = (need_dx || q->a_learned || mixed) ? c->scratch + q->sc_dxq : NULL;
     float *dwq = c->scratch + q->sc_dw;
     float *db = q->b_view >= 0 ? nn_params_grad(c->p, q->b_view) : NULL;
     const float *dy = c->dt[q->base.out].data;
@@ -137,6 +154,10 @@ static void hard_backward(q_layer *q, const nn_ctx *c)
         return;
     float *dx = need_dx ? c->dt[q->base.in[0]].data : NULL;
     const float *x = c->t[q->base.in[0]].data;
+    if (mixed) {
+        q_layer_mix_inputs_backward(q, c, dxq, dx, 1);
+        return;
+    }
     for (int k = 0; k < K; k++) {
         q_rows rows = {q->in_n, q->idx_a + q->cnt_a[k], q->cnt_a[k + 1] - q->cnt_a[k]};
         if (rows.n > 0)
@@ -146,6 +167,7 @@ static void hard_backward(q_layer *q, const nn_ctx *c)
 
 static int soft_now(const q_layer *q)
 {
+    QA_ASSERT(!mixed_input(q) || !q->plan->tied); /* soft_a needs an untied plan */
     return q->row >= 0 && q->plan->mode == Q_PLAN_SOFT;
 }
 

@@ -24,6 +24,19 @@
  *   (tied: dL/dp_ik = <dy_i, conv(Q_k(W), Q_k(x_i))>), written to the plan
  *   for every candidate, also when p is one-hot: a straight-through
  *   (hard-forward, soft-backward) relaxation runs soft mode with one-hot p.
+ * Soft_a mode (untied plans): weights hard as in hard mode (samples grouped
+ * by weight width only, one kernel call per group), the input mixed as in
+ * untied soft mode, xbar_i = sum_k r_ik Q_k(x_i), over the slots some
+ * sample gives r > 0; dL/dr as above (0 for skipped slots). One
+ * convolution instead of K: the relaxation of a search over activation
+ * widths at fixed weight widths.
+ * Candidate pruning (tied; quant.soft_keep, quant.soft_min_p), an
+ * approximation: sample i runs only the set S_i of its soft_keep most
+ * probable candidates whose p_ik >= soft_min_p (the most probable always),
+ * mixed renormalised, with the exact gradient of that surrogate (S_i held):
+ *   y_i = sum_{k in S_i} p_ik z_ik / P_i + b,   P_i = sum_{k in S_i} p_ik
+ *   dL/dp_ik = (g_ik - sum_{j in S_i} p_ij g_ij / P_i) / P_i (k in S_i), 0 else
+ * with g_ik = <dy_i, z_ik>; each candidate's kernels run over its samples only.
  * Stacking keeps groups intact: stacked output s = (g*K + j)*OCg + o holds
  * candidate j of output channel g*OCg + o.
  *
@@ -80,6 +93,13 @@ struct q_layer {
     int *key;             /* (max_batch) group of each sample */
     int cnt[Q_MAX_CAND * Q_MAX_CAND + 1], cnt_a[Q_MAX_CAND + 1]; /* group starts */
     float *wt, *dot;      /* (max_batch) per-sample weights and dot products */
+    int keep;             /* soft, tied: candidates run per sample (nslot: all) */
+    float min_p;          /* soft, tied: candidates below it are skipped */
+    int *sel;             /* (nslot, max_batch) soft: the samples each candidate runs */
+    int nsel[Q_MAX_CAND];
+    float *mixw;          /* (max_batch, nslot) soft: mixing weights p (or p / P_i) */
+    float *mass;          /* (max_batch) soft: P_i, the probability kept */
+    unsigned char *kmask; /* (max_batch) soft: bit k set when candidate k runs */
     size_t kscratch;      /* floats of ctx->scratch the nn kernels use */
     size_t sc_dxq, sc_xt, sc_dz, sc_dw, sc_ds; /* offsets of the temporaries */
 };
@@ -116,6 +136,14 @@ void q_layer_add_bias(const q_layer *q, const nn_ctx *c, float *y);
 /* soft mode (qsoft.c) */
 void q_layer_soft_forward(q_layer *q, const nn_ctx *c);
 void q_layer_soft_backward(q_layer *q, const nn_ctx *c);
+/* The mixed input xq_i = sum_k r_ik Q_k(x_i) over every slot, or with
+ * skip_zero only over slots some sample of the batch gives r > 0 (soft_a
+ * mode), and its backward from dxb = dL/dxq: dx (+)= sum_k r_ik
+ * dQ_k(x_i)/dx dxb_i (dx NULL: skip) and the plan's gpa_ik = <dxb_i,
+ * Q_k(x_i)>, 0 for skipped slots. */
+void q_layer_mix_inputs(q_layer *q, const nn_ctx *c, int skip_zero);
+void q_layer_mix_inputs_backward(q_layer *q, const nn_ctx *c, const float *dxb, float *dx,
+                                 int skip_zero);
 
 /* kernel tables (qkern.c) */
 extern const q_kern q_kern_conv2d, q_kern_dense;

@@ -66,7 +66,7 @@ static void plan_scratch(q_layer *q, nn_net *net, int soft)
     }
     q->sc_dxq = q->kscratch;
     q->sc_xt = q->sc_dxq + mb * q->in_n;
-    q->sc_dz = q->sc_xt + (soft ? mb * q->in_n : 0);
+    q->sc_dz = q->sc_xt + (q->row >= 0 ? mb * q->in_n : 0); /* soft and soft_a */
     q->sc_dw = q->sc_dz + (soft ? mb * K * q->out_n : 0);
     q->sc_ds = q->sc_dw + K * q->w_n;
     size_t end = q->sc_ds + (soft && q->groups > 1 ? K * q->w_n : 0);
@@ -91,8 +91,12 @@ static int make_buffers(q_layer *q, nn_net *net, int soft, qa_err *err)
     q->z = nn_net_batch_buffer(net, (size_t)q->nslot * q->out_n, err);
     if (q->groups > 1)
         q->wstack = nn_arena_floats(&net->arena, (size_t)q->nslot * q->w_n, err);
-    if (!q->z || !q->wstack)
+    q->sel = nn_arena_alloc(&net->arena, (size_t)q->nslot * mb * sizeof(int), err);
+    q->mixw = nn_arena_floats(&net->arena, ((size_t)q->nslot + 1) * mb, err);
+    q->kmask = nn_arena_alloc(&net->arena, mb, err);
+    if (!q->z || !q->wstack || !q->sel || !q->mixw || !q->kmask)
         return err ? err->code : QA_ERR_NOMEM;
+    q->mass = q->mixw + (size_t)q->nslot * mb;
     return QA_OK;
 }
 
@@ -132,6 +136,9 @@ int q_layer_wrap(nn_net *net, int i, const q_layer_spec *spec, q_layer **out, qa
     else
         shape_dense(q);
     int soft = spec->cfg->soft && q->row >= 0;
+    q->keep = spec->cfg->soft_keep > 0 && spec->cfg->soft_keep < q->nslot ? spec->cfg->soft_keep
+                                                                          : q->nslot;
+    q->min_p = spec->cfg->soft_min_p;
     int rc = make_quantizers(q, net, spec, err);
     if (rc == QA_OK)
         rc = make_buffers(q, net, soft, err);

@@ -64,18 +64,56 @@ int64_t h5read_i64_attr(hid_t f, const char *obj, const char *name)
 
 double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
 {
+    int count;
+    double *v = h5read_array_column(f, table, col, nrows, &count);
+    if (v && count != 1) { /* an array column is not one */
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* elements per row of member col of the table's compound type (1 for a
+ * scalar member), 0 when absent */
+static int member_count(hid_t ds, const char *col)
+{
+    hid_t t = H5Dget_type(ds);
+    int m = H5Tget_member_index(t, col), count = 0;
+    if (m >= 0) {
+        hid_t mt = H5Tget_member_type(t, (unsigned)m);
+        count = 1;
+        if (H5Tget_class(mt) == H5T_ARRAY) {
+            hsize_t dims[4];
+            int rank = H5Tget_array_ndims(mt);
+            H5Tget_array_dims2(mt, dims);
+            for (int r = 0; r < rank; r++)
+                count *= (int)dims[r];
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    return count;
+}
+
+double *h5read_array_column(hid_t f, const char *table, const char *col, int *nrows,
+                            int *count)
+{
     hid_t ds = H5Dopen2(f, table, H5P_DEFAULT);
     if (ds < 0)
         return NULL;
+    int c = member_count(ds, col);
     hid_t space = H5Dget_space(ds);
-    hsize_t n = 0;
+    hsize_t n = 0, dim = (hsize_t)c;
     H5Sget_simple_extent_dims(space, &n, NULL);
-    /* a compound type with just this member reads that column */
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(double));
-    H5Tinsert(t, col, 0, H5T_NATIVE_DOUBLE);
-    double *v = calloc(n ? n : 1, sizeof *v);
-    herr_t rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    hid_t mt = c > 1 ? H5Tarray_create2(H5T_NATIVE_DOUBLE, 1, &dim) : H5T_NATIVE_DOUBLE;
+    hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)(c ? c : 1) * sizeof(double));
+    herr_t rc = c > 0 ? H5Tinsert(t, col, 0, mt) : -1;
+    double *v = calloc((n ? n : 1) * (size_t)(c ? c : 1), sizeof *v);
+    if (rc >= 0)
+        rc = H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     H5Tclose(t);
+    if (c > 1)
+        H5Tclose(mt);
     H5Sclose(space);
     H5Dclose(ds);
     if (rc < 0) {
@@ -83,5 +121,6 @@ double *h5read_column(hid_t f, const char *table, const char *col, int *nrows)
         return NULL;
     }
     *nrows = (int)n;
+    *count = c;
     return v;
 }

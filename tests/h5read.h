@@ -12,5 +12,9 @@ double h5read_f64_attr(hid_t f, const char *obj, const char *name);
 int64_t h5read_i64_attr(hid_t f, const char *obj, const char *name);
 /* Rows of a table and column `col` as doubles (malloc'd), or NULL. */
 double *h5read_column(hid_t f, const char *table, const char *col, int *nrows);
+/* The same for a column of any count of values per row: nrows * count
+ * doubles, row by row, the count into *count. */
+double *h5read_array_column(hid_t f, const char *table, const char *col, int *nrows,
+                            int *count);
 
 #endif

@@ -23,6 +23,19 @@ void run_bin_teardown(const char *tmp)
     qa_test_rmtree(tmp);
 }
 
+char *run_bin_read_file(const char *path, long *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    *n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)*n + 1);
+    ck_assert_int_eq(fread(buf, 1, (size_t)*n, f), (size_t)*n);
+    fclose(f);
+    return buf;
+}
+
 void run_bin_slurp(int fd, char *buf, size_t n)
 {
     size_t used = 0;

@@ -15,6 +15,10 @@ void run_bin_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t
 /* Removes tmp and everything in it. */
 void run_bin_teardown(const char *tmp);
 
+/* The whole content of the file at path (malloc'd), *n its size: to tell
+ * whether a command left a file as it was. */
+char *run_bin_read_file(const char *path, long *n);
+
 /* Reads fd to its end (or n - 1 bytes) into buf, NUL-terminated. */
 void run_bin_slurp(int fd, char *buf, size_t n);
 

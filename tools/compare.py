@@ -8,7 +8,10 @@
 # of /eval/grid ([eval] grid = true: the full test set per cell, the same
 # images for every run), accuracy on the mixed test set, realised BitOps
 # relative to uniform 8 bits (the last test evaluation's per-input plans),
-# training seconds (the epochs' training passes, not the evaluations), and,
+# training seconds (the epochs' training passes, not the evaluations), the
+# last validation accuracy (data.val_fraction > 0), method metamix's mean
+# activation instability at the end of its search (/train/epochs
+# instability_mean of the last search epoch), and,
 # for runs with /eval/samples (method dqmq), Spearman's rank correlation of
 # severity with the chosen width of each planned layer (a/b/...), per
 # corruption of the mixed test set, its samples at severities 1..5 together
@@ -53,7 +56,11 @@ def row(path):
              "seed": int(config_value(f, "experiment", "seed") or -1),
              "test": float(e["test_acc"][-1]), "bitops": float(e["bitops_vs_int8"][-1]),
              "train_s": float(np.nansum(e["seconds"])), "clean": np.nan, "grid": np.nan,
-             "rho": {}}
+             "val": float(e["val_acc"][-1]) if "val_acc" in e.dtype.names else np.nan,
+             "instab": np.nan, "rho": {}}
+        if "instability_mean" in e.dtype.names:
+            search = e[e["phase"] <= 1]
+            r["instab"] = float(search["instability_mean"][-1]) if len(search) else np.nan
         if "/eval/grid" in f:
             g = f["/eval/grid"]
             r["clean"] = float(g.attrs["clean_acc"])
@@ -111,13 +118,14 @@ def main(argv):
         sys.exit(0 if argv else 2)
     paths = [os.path.join(p, "run.h5") if os.path.isdir(p) else p for p in argv]
     rows = [read_row(p) for p in paths]
-    hdr = "%-16s %4s %7s %7s %7s %7s %8s  %s" % ("method", "seed", "clean", "grid", "mixed",
-                                               "bitops", "train_s", "spearman(severity, width per layer)")
+    hdr = "%-28s %4s %7s %7s %7s %7s %7s %8s %7s  %s" % (
+        "method", "seed", "clean", "grid", "mixed", "val", "bitops", "train_s", "instab",
+        "spearman(severity, width per layer)")
     print(hdr)
     for r in rows:
-        print("%-16s %4d %7.2f %7.2f %7.2f %7.3f %8.0f  %s" % (
+        print("%-28s %4d %7.2f %7.2f %7.2f %7.2f %7.4f %8.0f %7.4f  %s" % (
             r["label"], r["seed"], 100 * r["clean"], 100 * r["grid"], 100 * r["test"],
-            r["bitops"], r["train_s"], fmt_rho(r["rho"])))
+            100 * r["val"], r["bitops"], r["train_s"], r["instab"], fmt_rho(r["rho"])))
     print()
     print(hdr.replace("seed", "  n ").replace("spearman(", "mean |spearman|("))
     for label in dict.fromkeys(r["label"] for r in rows):
@@ -126,10 +134,11 @@ def main(argv):
         for r in g:
             for k, v in r["rho"].items():
                 rho.setdefault(k, []).append(v)
-        print("%-16s %4d %7.2f %7.2f %7.2f %7.3f %8.0f  %s" % (
+        print("%-28s %4d %7.2f %7.2f %7.2f %7.2f %7.4f %8.0f %7.4f  %s" % (
             label, len(g), 100 * np.mean([r["clean"] for r in g]),
             100 * np.mean([r["grid"] for r in g]), 100 * np.mean([r["test"] for r in g]),
-            np.mean([r["bitops"] for r in g]), np.mean([r["train_s"] for r in g]),
+            100 * np.mean([r["val"] for r in g]), np.mean([r["bitops"] for r in g]),
+            np.mean([r["train_s"] for r in g]), np.mean([r["instab"] for r in g]),
             fmt_rho({k: mean_abs(v) for k, v in rho.items()}, "%.2f")))
 
 

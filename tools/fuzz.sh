@@ -35,7 +35,8 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ] || [ $# -gt 1 ]; then
 fi
 
 cd "$(dirname "$0")/.." || exit 1
-targets=${FUZZ_TARGETS:-png jpeg idx cifar folder}
+all_targets="png jpeg idx cifar folder config ckpt runfile"
+targets=${FUZZ_TARGETS:-$all_targets}
 build=build-fuzz
 
 if ! command -v clang >/dev/null 2>&1 ||
@@ -68,7 +69,7 @@ found=0
 for t in $targets; do
     exe="$build/tests/fuzz/fuzz_$t"
     if [ ! -x "$exe" ]; then
-        echo "fuzz.sh: no target '$t' (have: png jpeg idx cifar folder)" >&2
+        echo "fuzz.sh: no target '$t' (have: $all_targets)" >&2
         exit 2
     fi
     corpus="$build/corpus/$t" findings="$build/findings/$t"

@@ -3,7 +3,7 @@
 #
 #   /usr/bin/python3 tools/plot.py [--out DIR] PATH [PATH ...]
 #
-# PATH is a run file (run.h5) or a sweep folder (what `qadapt sweep` wrote:
+# PATH is a run file (run.h5), a search file (search.h5) or a sweep folder (what `qadapt sweep` wrote:
 # index.csv and <hash>/run.h5); every complete or interrupted run found is
 # used. Writes into DIR (default: plots/):
 #   curves.png     training curves: train/test loss and accuracy per epoch
@@ -15,6 +15,22 @@
 #   bits_heatmap.png  mean bits per planned layer x severity for adaptive
 #                  methods (/eval/grid's per-cell mean widths, or method
 #                  dqmq's /eval/policy_grid)
+#   ddq_bits.png   method ddq: each layer's learned weight and activation
+#                  precision over the epochs (/train/ddq), a row per run
+#   ddq_levels.png method ddq: each layer's final levels as fractions of its
+#                  range (/quant/ddq_levels; non-uniform with ddq_adaptive)
+#   ddq_cost.png   method ddq: the realised cost over the budget's reference
+#                  (/train/ddq cost_ratio) against the target, a line per run
+#   metamix_widths.png  method metamix: the chosen (held) activation width of
+#                  every planned layer, a line per run, and each layer's
+#                  activation instability after the search (/train/arch)
+#   blockrep.png   method blockrep: each intermediate model's accuracy per
+#                  epoch beside the teacher's and the student's, a panel per
+#                  run (from /train/blockrep; test accuracy, train when the
+#                  models were not tested)
+#   search_reward.png  qadapt search files (search.h5): each episode's reward
+#                  and the best so far, and each plan's cost against the
+#                  budget (/search/episodes)
 # A figure whose data no run has is skipped with a line saying so.
 # Needs Debian's python3-h5py and python3-matplotlib (nothing else).
 import argparse
@@ -32,7 +48,7 @@ except ImportError as e:  # pragma: no cover - reported to the user
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
-FIXED_METHODS = ("fp32", "fixed")
+FIXED_METHODS = ("fp32", "fixed", "blockrep")  # one width per layer for every input
 
 
 def usage_text():
@@ -75,6 +91,11 @@ class Run:
             self.grid_attrs = dict(f["eval/grid"].attrs) if "eval/grid" in f else {}
             # method dqmq's own final per-cell widths, on its test mix
             self.policy_grid = f["eval/policy_grid"][()] if "eval/policy_grid" in f else None
+            # method metamix's per-epoch, per-layer architecture
+            self.arch = f["train/arch"][()] if "train/arch" in f else None
+            at = dict(f["train/arch"].attrs) if "train/arch" in f else {}
+            self.arch_names = text(at.get("names", "")).split(",") if at else []
+            self.arch_cand = [int(c) for c in at.get("candidates", [])]
             self.test_acc = float(f.attrs.get("test_acc", np.nan))
             self.macs = float(f.attrs.get("macs_per_sample", np.nan))
         self.method = ini_value(self.ini, "experiment", "method") or "?"
@@ -89,6 +110,8 @@ class Run:
             return "fixed W%sA%s %s" % (ini_value(self.ini, "quant", "w_bits"),
                                         ini_value(self.ini, "quant", "a_bits"),
                                         ini_value(self.ini, "quant", "w_quantizer"))
+        if m == "metamix":
+            return "metamix (%s)" % ini_value(self.ini, "metamix", "weight_step")
         return m
 
     def has(self, table, col):
@@ -273,14 +296,236 @@ def plot_bits(runs, out):
     return None
 
 
+def ddq_name(r):
+    return "%s (%s)" % (ini_value(r.ini, "experiment", "name"), ini_value(r.ini, "model", "arch"))
+
+
+def ddq_read(r):
+    """(/train/ddq, /quant/ddq_levels or None, layer names, steps per epoch)
+    of a method ddq run, None for any other run."""
+    with h5py.File(r.path, "r") as f:
+        if "train/ddq" not in f or len(f["train/ddq"]) == 0:
+            return None
+        t = f["train/ddq"][()]
+        lv = f["quant/ddq_levels"][()] if "quant/ddq_levels" in f else None
+        names = text(f["quant/layers"].attrs["names"]).split(",")
+    spe = float(r.epochs["step"][0]) if r.has(r.epochs, "step") else 1.0
+    return t, lv, names, max(spe, 1.0)
+
+
+def ddq_tables(runs):
+    """(run, /train/ddq, /quant/ddq_levels, layer names, steps per epoch) of
+    the method ddq runs, at most four."""
+    out = [(r,) + d for r, d in ((r, ddq_read(r)) for r in runs) if d is not None]
+    return out[:4]
+
+
+def plot_ddq(runs, out):
+    tabs = ddq_tables(runs)
+    if not tabs:
+        return "no method ddq run with /train/ddq"
+    fig, axes = plt.subplots(len(tabs), 2, figsize=(12, 0.25 * len(tabs[0][3]) + 2.5 * len(tabs)),
+                             squeeze=False)
+    cmap = plt.get_cmap("viridis", 7)
+    for row, (r, t, _, names, spe) in zip(axes, tabs):
+        x = t["step"] / spe
+        edges = np.concatenate([[0.0], x])
+        for ax, side in zip(row, ("w", "a")):
+            bits = np.array(t[side + "_bits"], dtype=float).reshape(len(t), -1).T
+            bits[bits > 8] = np.nan  # 32: not quantized
+            im = ax.pcolormesh(edges, np.arange(len(names) + 1), bits, cmap=cmap, vmin=1.5,
+                               vmax=8.5, shading="flat")
+            ax.set(yticks=np.arange(len(names)) + 0.5, xlabel="epoch",
+                   title="%s: %s precision" % (ddq_name(r), "weight" if side == "w" else "input"))
+            ax.set_yticklabels(names, fontsize=6)
+            ax.invert_yaxis()
+            fig.colorbar(im, ax=ax, ticks=range(2, 9), label="bits")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def plot_ddq_levels(runs, out):
+    tabs = [t for t in ddq_tables(runs) if t[2] is not None and len(t[2])]
+    if not tabs:
+        return "no method ddq run with /quant/ddq_levels"
+    fig, axes = plt.subplots(len(tabs), 2, figsize=(12, 0.25 * len(tabs[0][3]) + 2.5 * len(tabs)),
+                             squeeze=False)
+    for row, (r, _, lv, names, _) in zip(axes, tabs):
+        for ax, side in zip(row, ("w", "a")):
+            for i, levels in enumerate(lv[side + "_levels"]):
+                v = levels[np.isfinite(levels)]
+                ax.plot(v, np.full(len(v), i), "|", ms=6, mew=0.6, color="C0")
+                ax.text(1.02, i, str(int(lv[side + "_bits"][i])), fontsize=6, va="center",
+                        transform=ax.get_yaxis_transform())
+            ax.set(yticks=range(len(names)), xlabel="level / range R",
+                   title="%s: final %s levels (bits at the right)" %
+                   (ddq_name(r), "weight" if side == "w" else "input"))
+            ax.set_yticklabels(names, fontsize=6)
+            ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def plot_ddq_cost(runs, out):
+    rows = [(r, d) for r, d in ((r, ddq_read(r)) for r in runs)
+            if d is not None and r.has(r.epochs, "target") and len(r.epochs)]
+    if not rows:
+        return "no method ddq run with /train/ddq"
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for r, (t, _, _, spe) in rows:
+        line, = ax.plot(np.concatenate([[0.0], t["step"] / spe]),
+                        np.concatenate([[1.0], t["cost_ratio"]]), lw=1, label=ddq_name(r))
+        ax.axhline(float(r.epochs["target"][-1]), ls="--", lw=0.8, color=line.get_color())
+    ax.set(xlabel="epoch", ylabel="realised cost / cost at max bits",
+           title="method ddq: realised cost (solid) and target (dashed)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def plot_metamix_widths(runs, out):
+    runs = [r for r in runs if r.arch is not None and len(r.arch)]
+    if not runs:
+        return "no method metamix run (/train/arch)"
+    colours = colour_of(runs)
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(9, 6.4), sharex=True)
+    seen = set()
+    for j, r in enumerate(runs):
+        a = r.arch
+        last = a[a["epoch"] == a["epoch"].max()]
+        searched = a[a["phase"] <= 1]
+        end = searched[searched["epoch"] == searched["epoch"].max()] if len(searched) else last
+        lab = r.method_label()
+        kw = dict(color=colours[lab], label=None if lab in seen else lab, alpha=0.8)
+        seen.add(lab)
+        off = 0.12 * (j - 0.5 * (len(runs) - 1)) / max(len(runs), 1)
+        ax.plot(last["layer"] + off, last["a_bits"], "o-", ms=4, lw=0.8, **kw)
+        bx.plot(end["layer"], end["instability"], ".-", lw=0.8, **kw)
+    names = runs[0].arch_names
+    cand = sorted({c for r in runs for c in r.arch_cand})
+    ax.set(ylabel="held activation bits", yticks=cand,
+           title="chosen widths per planned layer (last epoch)")
+    bx.set(ylabel="instability (end of search)", xlabel="planned layer")
+    if len(names) == len(runs[0].arch[runs[0].arch["epoch"] == 1]):
+        bx.set_xticks(range(len(names)))
+        bx.set_xticklabels(names, rotation=70, fontsize=7)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def blockrep_table(r):
+    """/train/blockrep's rows and its block names, or None."""
+    with h5py.File(r.path, "r") as f:
+        if "train/blockrep" not in f:
+            return None
+        d = f["train/blockrep"]
+        return d[()], text(d.attrs.get("blocks", "")).split(",")
+
+
+def blockrep_label(row, nmodels, blocks):
+    k, q0, q1 = int(row["model"]), int(row["q_first"]), int(row["q_last"])
+    if k == 0:
+        return "teacher (fp32)"
+    if k == nmodels + 1:
+        return "student (all quantized)"
+    names = blocks[q0 - 1] if q0 == q1 else "%s to %s" % (blocks[q0 - 1], blocks[q1 - 1])
+    return "M%d: %s quantized" % (k, names)
+
+
+def plot_blockrep(runs, out):
+    tables = [(r, blockrep_table(r)) for r in runs]
+    tables = [(r, t) for r, t in tables if t is not None and len(t[0])][:6]
+    if not tables:
+        return "no run has /train/blockrep (method blockrep)"
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4), squeeze=False)
+    for ax, (r, (rows, blocks)) in zip(axes[0], tables):
+        nmodels = int(rows["model"].max()) - 1
+        test = np.isfinite(rows["test_acc"]).any()
+        col = "test_acc" if test else "train_acc"
+        cmap = plt.get_cmap("viridis")
+        for k in range(nmodels + 2):
+            sel = rows[rows["model"] == k]
+            style = dict(color="black", ls="--") if k == 0 else dict(
+                color="tab:red", lw=2.5) if k == nmodels + 1 else dict(
+                color=cmap(0.15 + 0.7 * (k - 1) / max(nmodels - 1, 1)))
+            ax.plot(sel["epoch"], 100 * sel[col], marker="o", ms=3,
+                    label=blockrep_label(sel[0], nmodels, blocks), **style)
+        ax.set(xlabel="epoch", ylabel="%s accuracy %%" % ("test" if test else "train"),
+               title=r.label if r.label != "blockrep" else "blockrep W%sA%s %s" % (
+                   ini_value(r.ini, "quant", "w_bits"), ini_value(r.ini, "quant", "a_bits"),
+                   ini_value(r.ini, "experiment", "seed") and
+                   "seed " + ini_value(r.ini, "experiment", "seed")))
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def search_tables(runs):
+    """(run, /search/episodes, budget, warm-up episodes) of qadapt search
+    files."""
+    out = []
+    for r in runs:
+        with h5py.File(r.path, "r") as f:
+            if "search/episodes" not in f or len(f["search/episodes"]) == 0:
+                continue
+            e = f["search/episodes"][()]
+        budget = float(ini_value(r.ini, "search", "budget") or "nan")
+        out.append((r, e, budget, int(ini_value(r.ini, "search", "warmup") or 0)))
+    return out
+
+
+def plot_search(runs, out):
+    tabs = search_tables(runs)
+    if not tabs:
+        return "no qadapt search file with /search/episodes"
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 3.8))
+    cmap = plt.get_cmap("tab10")
+    for i, (r, e, budget, warmup) in enumerate(tabs):
+        c, name = cmap(i % 10), ini_value(r.ini, "experiment", "name")
+        x, rew = e["episode"], e["reward"]
+        ax.plot(x, rew, ".", color=c, alpha=0.45, ms=4)
+        ax.plot(x, np.maximum.accumulate(rew), "-", color=c, label="%s: best so far" % name)
+        ax.axvspan(0.5, warmup + 0.5, color=c, alpha=0.08, lw=0)
+        bx.plot(x, e["cost"], ".", color=c, alpha=0.6, ms=4, label=name)
+        bx.axhline(budget, color=c, ls="--", lw=0.8)
+    ax.set(xlabel="episode", ylabel="reward: 0.1 x (val acc - acc_ref) in points",
+           title="reward per episode (shaded: warm-up)")
+    bx.set(xlabel="episode", ylabel="plan cost / 8-bit", title="cost of each plan (dashed: budget)")
+    ax.legend(fontsize=8)
+    bx.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return None
+
+
 FIGURES = [("curves.png", plot_curves), ("severity.png", plot_severity),
-           ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits)]
+           ("pareto.png", plot_pareto), ("bits_heatmap.png", plot_bits),
+           ("ddq_bits.png", plot_ddq), ("ddq_levels.png", plot_ddq_levels),
+           ("ddq_cost.png", plot_ddq_cost),
+           ("metamix_widths.png", plot_metamix_widths),
+           ("blockrep.png", plot_blockrep),
+           ("search_reward.png", plot_search)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=usage_text(),
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("paths", nargs="+", metavar="PATH", help="run.h5 files or sweep folders")
+    ap.add_argument("paths", nargs="+", metavar="PATH",
+                    help="run.h5 or search.h5 files, or sweep folders")
     ap.add_argument("--out", default="plots", help="folder for the PNG files (default plots/)")
     a = ap.parse_args()
     for p in a.paths:

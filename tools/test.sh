@@ -44,6 +44,9 @@ if [ "$sanitize" -eq 1 ]; then
     builddir="${builddir:-build-asan}"
     setup_args=("-Db_sanitize=address,undefined" -Dbuildtype=debugoptimized)
     multiplier=4
+    # Check's own per-case timeouts (tcase_set_timeout) scale as meson's do:
+    # a smoke run of test_env_run passed 120 s under ASan on a loaded machine.
+    export CK_TIMEOUT_MULTIPLIER="${CK_TIMEOUT_MULTIPLIER:-$multiplier}"
     # UBSan only reports by default: make every finding fail its test.
     export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
     export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"

@@ -87,7 +87,7 @@ static int parse_args(int argc, char **argv, corrupt_args *a, qa_err *err)
             a->type = v;
         else if (!strcmp(k, "--severity")) {
             a->severity_set = 1;
-            rc = parse_int(k, v, -1000, 1000, &a->severity, err);
+            rc = parse_int(k, v, 0, ENV_MAX_SEVERITY, &a->severity, err);
         }
         else if (!strcmp(k, "--seed"))
             rc = parse_int(k, v, 0, 2147483647, &a->seed, err);
@@ -133,9 +133,6 @@ static int corrupt_file(const corrupt_args *a, qa_err *err)
     int id = env_corruption_find(a->type, err);
     if (id < 0)
         return id;
-    if (a->severity < 0 || a->severity > ENV_MAX_SEVERITY)
-        return qa_fail(err, QA_ERR_ARG, "--severity %d is out of range (expected 0..%d)",
-                       a->severity, ENV_MAX_SEVERITY);
     /* PNG files start with \x89PNG, JPEG ones with FF D8 FF; a missing
      * file is left to the JPEG reader's message */
     FILE *f = fopen(a->in, "rb");

@@ -112,7 +112,8 @@ static int eval_run(const eval_args *a, const char *command, qa_err *err)
     int rc = exp_config_load_run(cfg, a->run, a->sets, a->nsets, err);
     exp_run_result res = {0};
     exp_run_opts opts = {.run_path = a->run, .command = command, .stop = exp_stop_flag(),
-                         .progress = stderr, .resume = 1, .eval_only = 1};
+                         .progress = stderr, .resume = 1, .eval_only = 1,
+                         .temp_file = exp_stop_remove_on_exit};
     if (!rc) {
         exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);

@@ -10,12 +10,34 @@
 #include "experiments/cli/commands.h"
 #include "experiments/dist/dist.h"
 #include "nn/blas.h"
+#include "nn/models.h"
 #include "nn/par.h"
 #include "quant/cost.h"
 #include "version.h"
 
+/* The model's blocks (nn_model_blocks), what method blockrep replaces. */
+static int print_blocks(const char *arch, int c, int h, int w, qa_err *err)
+{
+    nn_net *net;
+    nn_block b[NN_MAX_BLOCKS];
+    int rc = nn_model_build(&net, arch, 1, c, h, w, 10, err);
+    int nb = rc ? rc : nn_model_blocks(net, arch, b, NN_MAX_BLOCKS, err);
+    if (nb > 0)
+        printf("\nblocks (method blockrep replaces them one by one; blockrep.unit = stage "
+               "joins those between the first and the last that end in one shape):\n");
+    for (int i = 0; i < nb; i++) {
+        const nn_tensor *o = &net->t[b[i].out];
+        printf("  %2d %-12s %-20s .. %-20s -> %dx%dx%d\n", i + 1, b[i].name,
+               net->layers[b[i].first]->name, net->layers[b[i].last]->name, o->d[1], o->d[2],
+               o->d[3]);
+    }
+    nn_net_free(net);
+    return nb < 0 ? nb : QA_OK;
+}
+
 /* `info --model NAME [--input CxHxW]`: quant/'s per-layer cost table at the
- * default [quant] settings (input default 1x28x28, Fashion-MNIST). */
+ * default [quant] settings (input default 1x28x28, Fashion-MNIST), then the
+ * model's blocks. */
 static int info_model(int argc, char **argv, qa_err *err)
 {
     int c = 1, h = 28, w = 28;
@@ -28,7 +50,8 @@ static int info_model(int argc, char **argv, qa_err *err)
     }
     q_cfg cfg;
     q_cfg_defaults(&cfg);
-    return q_cost_info(stdout, argv[2], c, h, w, 10, &cfg, err);
+    int rc = q_cost_info(stdout, argv[2], c, h, w, 10, &cfg, err);
+    return rc ? rc : print_blocks(argv[2], c, h, w, err);
 }
 
 int exp_cmd_info(int argc, char **argv, qa_err *err)
@@ -40,7 +63,7 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
                "Prints the version, git revision, BLAS configuration and "
                "threads, whether MPI is built in, and the versions of the libraries qadapt uses.\n"
                "With --model: the model's quantized layers with MACs, weights and BitOps "
-               "(input default 1x28x28).\n");
+               "(input default 1x28x28), and its blocks (method blockrep).\n");
         return QA_OK;
     }
     if (argc > 1)
@@ -49,6 +72,8 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
     H5get_libversion(&maj, &min, &rel);
     printf("qadapt        %s\n", QADAPT_VERSION);
     printf("git revision  %s\n", QA_GIT_REVISION);
+    printf("GEMM          %s (qadapt's kernel unless openblas; experiment.gemm = auto picks "
+           "the fastest this CPU runs, of %s)\n", nn_blas_gemm(), nn_blas_choices());
     printf("BLAS          %s\n", nn_blas_info());
     printf("threads       %d in nn's pool (experiment.threads = 0 uses %ld online cores)\n",
            nn_par_threads(), sysconf(_SC_NPROCESSORS_ONLN));

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/cmd_stop.h"
@@ -13,6 +14,7 @@
 #include "experiments/cli/schema.h"
 #include "experiments/cli/sweep.h"
 #include "experiments/methods/registry.h"
+#include "experiments/run/checkpoint.h"
 #include "experiments/run/run.h"
 
 static void run_usage(void)
@@ -38,51 +40,23 @@ static void run_usage(void)
            "file): the base is read first and the file's own keys override it.\n");
 }
 
-typedef struct {
-    const char *config, *out;
-    char **sets;
-    int nsets;
-    int resume;
-} run_args;
-
-/* Option values may follow as the next argument or after '='. */
-static int parse_args(int argc, char **argv, run_args *a, qa_err *err)
+/* A failed run's message, then what is at its run file's path. */
+static int file_note(const exp_run_result *res, int rc, qa_err *err)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *v = NULL;
-        int rc = QA_OK;
-        if (exp_arg_is(argv[i], "--set")) {
-            rc = exp_arg_value(argc, argv, &i, "--set", "run", &v, err);
-            if (!rc)
-                a->sets[a->nsets++] = (char *)v;
-        } else if (exp_arg_is(argv[i], "--out")) {
-            rc = exp_arg_value(argc, argv, &i, "--out", "run", &a->out, err);
-        } else if (strcmp(argv[i], "--resume") == 0) {
-            a->resume = 1;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt run --help)", argv[i]);
-        } else if (a->config) {
-            rc = qa_fail(err, QA_ERR_ARG, "one CONFIG expected, got '%s' and '%s'", a->config,
-                         argv[i]);
-        } else {
-            a->config = argv[i];
-        }
-        if (rc)
-            return rc;
-    }
-    if (!a->config)
-        return qa_fail(err, QA_ERR_ARG, "missing CONFIG (see qadapt run --help)");
-    return QA_OK;
+    char msg[sizeof err->msg], ck[1100];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    exp_ckpt_path(res->path, ck, sizeof ck);
+    if (res->file == EXP_FILE_WRITTEN)
+        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res->path);
+    if (res->file == EXP_FILE_KEPT)
+        return qa_fail(err, rc, "%s (%s is left as it was)", msg, res->path);
+    if (access(ck, F_OK) == 0)
+        return qa_fail(err, rc, "%s (no run file written; the last checkpoint %s is intact: "
+                       "qadapt run --resume continues from it)", msg, ck);
+    return qa_fail(err, rc, "%s (no run file written)", msg);
 }
 
-static void join_args(int argc, char **argv, char *buf, size_t n)
-{
-    size_t used = (size_t)snprintf(buf, n, "qadapt");
-    for (int i = 0; i < argc && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, " %s", argv[i]);
-}
-
-static int run_config(const run_args *a, const char *command, qa_err *err)
+static int run_config(const exp_config_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
     if (!cfg)
@@ -90,18 +64,16 @@ static int run_config(const run_args *a, const char *command, qa_err *err)
     int rc = exp_config_load(cfg, a->config, a->sets, a->nsets, err);
     exp_run_result res = {0};
     exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
-                         .progress = stderr, .resume = a->resume};
+                         .progress = stderr, .resume = a->resume,
+                         .temp_file = exp_stop_remove_on_exit};
     if (!rc) {
         exp_sweep_note(a->config, stderr);
         exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     free(cfg);
-    if (rc && res.path[0]) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        return qa_fail(err, rc, "%s (run file %s, status failed)", msg, res.path);
-    }
+    if (rc && res.path[0])
+        return file_note(&res, rc, err);
     if (rc)
         return rc;
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
@@ -136,14 +108,14 @@ int exp_cmd_run(int argc, char **argv, qa_err *err)
         if (strcmp(argv[i], "--help-config") == 0)
             return help_config(err);
     }
-    run_args a = {0};
+    exp_config_args a = {0};
     a.sets = calloc((size_t)argc, sizeof *a.sets);
     if (!a.sets)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for arguments");
-    int rc = parse_args(argc, argv, &a, err);
+    int rc = exp_config_args_parse(argc, argv, "run", &a, err);
     if (!rc) {
         char command[4096];
-        join_args(argc, argv, command, sizeof command);
+        exp_args_join(argc, argv, command, sizeof command);
         rc = run_config(&a, command, err);
     }
     free(a.sets);

@@ -20,5 +20,6 @@ int exp_cmd_corrupt(int argc, char **argv, qa_err *err);
 int exp_cmd_eval(int argc, char **argv, qa_err *err);
 int exp_cmd_export(int argc, char **argv, qa_err *err);
 int exp_cmd_infer(int argc, char **argv, qa_err *err);
+int exp_cmd_search(int argc, char **argv, qa_err *err);
 
 #endif

@@ -2,6 +2,7 @@
  * place that prints errors and chooses exit codes. Under an MPI launcher
  * (experiments/dist/dist.h) it joins the job first; a command that is not
  * built to share its work over ranks refuses a job of more than one. */
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ typedef struct {
 static const command commands[] = {
     {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file", 0},
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones", 1},
+    {"search", exp_cmd_search, "search a static per-layer plan under a budget (HAQ-style RL)", 0},
     {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)", 0},
     {"export", exp_cmd_export, "write a finished quantized run's integer model (.qam)", 0},
     {"infer", exp_cmd_infer, "classify images with an integer model (.qam)", 0},
@@ -76,6 +78,10 @@ static int run_command(const command *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* Every file qadapt opens it closes itself. HDF5's exit handler would
+     * close again a file whose close failed (a full disk): it crashed there
+     * (signal 11 in H5F__close_cb) after the error had been reported. */
+    H5dont_atexit();
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -61,6 +61,17 @@ static void report_config(FILE *f, hid_t h)
                                              NULL};
     static const char *const agent[] = {"agent.observation", "dqmq.optimizer", "agent.head",
                                         "dqmq.cost", "dqmq.lambda", "dqmq.target", NULL};
+    static const char *const quant_ddq[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                            "quant.first_bits", "quant.last_bits",
+                                            "quant.ddq_adaptive", NULL};
+    static const char *const ddq[] = {"ddq.max_bits", "ddq.cost", "ddq.form", "ddq.lambda",
+                                      "ddq.target", "ddq.target_bits", "ddq.gate_lr_mult", NULL};
+    static const char *const quant_mm[] = {"quant.w_quantizer", "quant.a_quantizer",
+                                           "quant.granularity", "quant.first_bits",
+                                           "quant.last_bits", NULL};
+    static const char *const metamix[] = {"metamix.candidates", "metamix.search_w_bits",
+                                          "metamix.w_bits", "metamix.weight_step",
+                                          "metamix.lambda", "metamix.target", NULL};
     static const char *const env[] = {"env.corruptions", "env.severities", "env.clean_fraction",
                                       "env.schedule", "env.test", NULL};
     char method[64] = "", enabled[16] = "";
@@ -73,6 +84,14 @@ static void report_config(FILE *f, hid_t h)
     if (strcmp(method, "dqmq") == 0) {
         summary_line(f, ini, "quant:   ", quant_dqmq);
         summary_line(f, ini, "agent:   ", agent);
+    }
+    if (strcmp(method, "ddq") == 0) {
+        summary_line(f, ini, "quant:   ", quant_ddq);
+        summary_line(f, ini, "ddq:     ", ddq);
+    }
+    if (strcmp(method, "metamix") == 0) {
+        summary_line(f, ini, "quant:   ", quant_mm);
+        summary_line(f, ini, "metamix: ", metamix);
     }
     if (strcmp(enabled, "true") == 0)
         summary_line(f, ini, "env:     ", env);
@@ -271,17 +290,25 @@ typedef struct {
     char head[MAX_FIELDS][256];
 } csv_table;
 
+/* t is emptied first, whatever happens (its cells are freed by the caller).
+ * Lines are read whole however long (a fixed buffer split a 50 KB line into
+ * junk rows); each field keeps its first 255 bytes. */
 static int csv_read(const char *path, csv_table *t, qa_err *err)
 {
+    memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
+    if (!f && errno == ENOENT)
+        return qa_fail(err, QA_ERR_IO, "%s: no such file: not a sweep folder (qadapt sweep "
+                       "writes its index.csv)", path);
     if (!f)
         return qa_fail(err, QA_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char line[MAX_FIELDS * 260];
+    char *line = NULL;
+    size_t size = 0;
     int cap = 0, rc = QA_OK;
-    memset(t, 0, sizeof *t);
-    if (!fgets(line, sizeof line, f) || (t->nfields = exp_csv_split(line, t->head, MAX_FIELDS)) < 2)
+    if (getline(&line, &size, f) < 0 ||
+        (t->nfields = exp_csv_split(line, t->head, MAX_FIELDS)) < 2)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: no header line", path);
-    while (!rc && fgets(line, sizeof line, f)) {
+    while (!rc && getline(&line, &size, f) >= 0) {
         if (t->rows == cap) {
             cap = cap ? 2 * cap : 64;
             void *c = realloc(t->cell, (size_t)cap * sizeof *t->cell);
@@ -295,6 +322,7 @@ static int csv_read(const char *path, csv_table *t, qa_err *err)
         exp_csv_split(line, t->cell[t->rows], MAX_FIELDS);
         t->rows++;
     }
+    free(line);
     fclose(f);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/methods/sections.h"
+#include "experiments/search/search.h"
 #include "nn/par.h"
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
@@ -37,6 +38,10 @@ static const cfg_key experiment_keys[] = {
      .help = "parts every sum over a batch is split into, summed in a fixed order: results are "
              "bit-identical at any thread count for one value, differ in the last bits between "
              "values; more than `threads` parts keep every thread busy"},
+    {.key = "gemm", .type = CFG_ENUM, FIELD(exp_experiment_cfg, gemm), .def = "auto",
+     .names = exp_gemm_names,
+     .help = "matrix products: qadapt's kernels (auto = the fastest this CPU runs, avx512, "
+             "avx2, portable; the same bits on every CPU) or openblas (its own CPU guess)"},
     {0},
 };
 
@@ -57,6 +62,18 @@ static const cfg_section sections[] = {
     {"dqmq", exp_dqmq_keys, offsetof(exp_config, dqmq),
      "method dqmq: training the policy: estimator, objective, phases, schedules, logging",
      exp_dqmq_check},
+    {"ddq", exp_ddq_keys, offsetof(exp_config, ddq),
+     "method ddq: the planned layers' width, the cost penalty and its target, gate learning "
+     "rates, phases, logging", exp_ddq_check},
+    {"metamix", exp_metamix_keys, offsetof(exp_config, metamix),
+     "method metamix: activation-width search (meta-state weight steps), then weight training",
+     exp_metamix_check},
+    {"blockrep", exp_blockrep_keys, offsetof(exp_config, blockrep),
+     "method blockrep: the frozen full-precision teacher, the intermediate models, their loss",
+     NULL},
+    {"search", exp_search_keys, offsetof(exp_config, search),
+     "qadapt search: the agent, episodes, budget and reward of the HAQ-style search",
+     exp_search_check},
     {"train", exp_train_keys, offsetof(exp_config, train), "optimizer and schedule", NULL},
     {"eval", exp_eval_keys, offsetof(exp_config, eval), "evaluation on the test set", NULL},
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/io/h5log.h"
 #include "experiments/io/runfile.h"
 
 const char *exp_point_status_name(int status)
@@ -531,11 +532,14 @@ int exp_sweep_write_index(const char *dir, const exp_sweep_spec *s, const exp_sw
         csv_field(f, run, 1);
     }
     int bad = ferror(f);
-    if (fclose(f) != 0 || bad)
+    if (fclose(f) != 0 || bad) {
+        remove(tmp);
         return qa_fail(err, QA_ERR_IO, "%s: write failed", tmp);
-    if (rename(tmp, path) != 0)
-        return qa_fail(err, QA_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-    return QA_OK;
+    }
+    int rc = h5log_commit_file(tmp, path, err); /* a crash leaves one index or the other */
+    if (rc)
+        remove(tmp);
+    return rc;
 }
 
 void exp_sweep_note(const char *path, FILE *f)

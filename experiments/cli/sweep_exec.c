@@ -1,7 +1,9 @@
 /* sweep_exec.c: running a sweep's points as child processes.
  *
  * Each point is `EXE run CONFIG [--set user]... [--set axis=v]... --set
- * experiment.name=<hash> --out DIR`, stdout and stderr appended to
+ * experiment.name=<hash> --out DIR [--resume]` (--resume when the folder
+ * has a checkpoint: a killed sweep continues its points where their last
+ * epoch ended), stdout and stderr appended to
  * DIR/<hash>/log.txt. Children get their own process group, so a Ctrl-C on
  * the terminal reaches only this process, which forwards it once to each
  * running child (each then finishes its step and closes its run file as
@@ -10,7 +12,10 @@
  * a signal can never slip in between the check of the stop flag and the
  * wait. Under mpirun this is rank 0's loop, whose slots include the other
  * ranks' (sweep_dist.c): their messages raise no signal, so it naps 20 ms
- * with pselect instead of waiting in sigsuspend. */
+ * with pselect instead of waiting in sigsuspend. Rank 0 alone holds the
+ * sweep folder's lock (io/dirlock.h); whichever rank starts a point first
+ * waits for the point's own folder lock, which a killed earlier attempt may
+ * still hold, and its child `qadapt run` takes that lock for itself. */
 #include "experiments/cli/sweep_exec.h"
 
 #include <errno.h>
@@ -24,27 +29,14 @@
 #include <unistd.h>
 
 #include "experiments/dist/dist.h"
+#include "experiments/io/ckpt.h"
+#include "experiments/io/dirlock.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
 
 static void on_child(int sig)
 {
     (void)sig;
-}
-
-static int mkdir_p(const char *path, qa_err *err)
-{
-    char buf[1100];
-    snprintf(buf, sizeof buf, "%s/", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return qa_fail(err, QA_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return QA_OK;
 }
 
 static void point_label(const exp_sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
@@ -83,10 +75,21 @@ static void progress(exp_sweeper *sw, const exp_sweep_point *pt, const char *wha
     fflush(f);
 }
 
+/* A point's first attempt continues from the checkpoint an interrupted
+ * or killed sweep left in its folder; a retry starts afresh, in case it
+ * was the checkpoint that made the first attempt fail. */
+static int resumable(const exp_sweep_point *pt, const char *folder)
+{
+    char run_path[1200], ck[1300];
+    snprintf(run_path, sizeof run_path, "%s/run.h5", folder);
+    exp_ckpt_path(run_path, ck, sizeof ck);
+    return pt->attempts == 0 && access(ck, F_OK) == 0;
+}
+
 /* argv of a point's child; strings point into sets/own, which the caller keeps. */
 static int child_argv(const exp_sweeper *sw, const exp_sweep_point *pt, char **argv,
                       char (*own)[EXP_SWEEP_VALUE_LEN + 128], char *name, size_t name_n,
-                      const char *exe)
+                      const char *exe, int resume)
 {
     const exp_sweep_opts *o = sw->o;
     int n = 0;
@@ -108,6 +111,8 @@ static int child_argv(const exp_sweeper *sw, const exp_sweep_point *pt, char **a
     argv[n++] = name;
     argv[n++] = "--out";
     argv[n++] = (char *)sw->dir;
+    if (resume)
+        argv[n++] = "--resume";
     argv[n] = NULL;
     return n;
 }
@@ -117,7 +122,10 @@ int exp_sweep_launch(exp_sweeper *sw, long p, const sigset_t *orig, qa_err *err)
     exp_sweep_point *pt = &sw->pts[p];
     char folder[1100], log_path[1200], name[64];
     snprintf(folder, sizeof folder, "%s/%s", sw->dir, pt->hash);
-    int rc = mkdir_p(folder, err);
+    /* the point of a killed sweep may still be closing its run file (it was
+     * sent SIGTERM): wait for it rather than fail the point */
+    int lock, rc = exp_dir_claim_wait(folder, "a run", 60.0, &lock, err);
+    exp_dir_release(lock);
     if (rc)
         return rc;
     snprintf(log_path, sizeof log_path, "%s/log.txt", folder);
@@ -135,7 +143,7 @@ int exp_sweep_launch(exp_sweeper *sw, long p, const sigset_t *orig, qa_err *err)
         free(env);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory starting a point");
     }
-    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe);
+    int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe, resumable(pt, folder));
     char when[32];
     h5log_now(when, sizeof when);
     dprintf(fd, "== %s attempt %d:", when, pt->attempts + 1);
@@ -325,9 +333,11 @@ static int prepare(exp_sweeper *sw, exp_sweep_spec *spec, qa_err *err)
     rc = exp_sweep_resolve(spec, o->sets, o->nsets, sw->pts, &sw->npoints, err);
     if (!rc)
         rc = sweep_dir(sw, err);
-    if (!rc)
-        rc = mkdir_p(sw->dir, err);
-    if (rc || exp_dist_rank() > 0) /* rank 0 alone reads and writes the sweep's state */
+    /* one sweep per folder: two ran every point twice and raced on the index;
+     * rank 0 alone holds it, reads and writes the sweep's state */
+    if (!rc && exp_dist_rank() == 0)
+        rc = exp_dir_claim(sw->dir, "a sweep", &sw->lock_fd, err);
+    if (rc || exp_dist_rank() > 0)
         return rc;
     /* the queue has room for one retry per point in front of its head */
     sw->qhead = sw->qtail = sw->npoints;
@@ -380,7 +390,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
     memset(res, 0, sizeof *res);
     if (o->jobs < 1)
         return qa_fail(err, QA_ERR_ARG, "--jobs must be at least 1 (got %d)", o->jobs);
-    exp_sweeper sw = {.o = o, .t0 = exp_now()};
+    exp_sweeper sw = {.o = o, .t0 = exp_now(), .lock_fd = -1};
     exp_sweep_spec *spec = malloc(sizeof *spec);
     sw.spec = spec;
     int rc = spec ? prepare(&sw, spec, err) : qa_fail(err, QA_ERR_NOMEM, "out of memory");
@@ -388,6 +398,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
         rc = execute(&sw, err);
     if (exp_dist_rank() == 0)
         exp_sweep_send_done();
+    exp_dir_release(sw.lock_fd);
     snprintf(res->dir, sizeof res->dir, "%s", sw.dir);
     count(&sw, res);
     res->seconds = exp_now() - sw.t0;

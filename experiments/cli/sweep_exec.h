@@ -44,6 +44,7 @@ typedef struct {
     long run_done;
     double t0;
     sig_atomic_t forwarded; /* signals passed on to the children so far */
+    int lock_fd;            /* the sweep folder's lock (io/dirlock.h), rank 0's; -1: none */
 } exp_sweeper;
 
 /* Starts point p as a child of this process (recorded in sw->kids). */

@@ -461,7 +461,7 @@ int cfg_set(const cfg_doc *d, const char *arg, qa_err *err)
     char section[64], key[64], why[768];
     if (!eq || !dot || dot > eq || dot == arg || eq == dot + 1 ||
         (size_t)(dot - arg) >= sizeof section || (size_t)(eq - dot - 1) >= sizeof key)
-        return qa_fail(err, QA_ERR_CONFIG, "--set %s: expected section.key=value", arg);
+        return qa_fail(err, QA_ERR_ARG, "--set %s: expected section.key=value", arg);
     snprintf(section, sizeof section, "%.*s", (int)(dot - arg), arg);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
     const cfg_section *sec;

@@ -127,7 +127,9 @@ int cfg_load_text(const cfg_doc *d, const char *text, const char *name, qa_err *
  * config): keys that moved since (cfg_moved) are read into their new
  * section instead of refused. */
 int cfg_load_stored(const cfg_doc *d, const char *text, const char *name, qa_err *err);
-/* One "section.key=value" override. */
+/* One "section.key=value" override. An argument not of that form is bad
+ * usage (QA_ERR_ARG); a key or value that is wrong is QA_ERR_CONFIG, as it
+ * would be in a file. */
 int cfg_set(const cfg_doc *d, const char *assignment, qa_err *err);
 /* The resolved config as INI text, every key of every section (malloc'd). */
 int cfg_render(const cfg_doc *d, char **text, qa_err *err);

@@ -62,16 +62,19 @@ int exp_ckpt_write_array(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, 
     }
     hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : total > 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
-    if (ds >= 0)
-        H5Dclose(ds);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (rc < 0) {
+    /* the close writes the chunk: on a full disk it is what fails (it
+     * was unchecked, and a checkpoint with a hole in it was committed) */
+    if (ds >= 0 && H5Dclose(ds) < 0)
+        rc = -1;
+    int out = QA_OK;
+    if (rc < 0) { /* before any other call clears HDF5's error stack */
         char what[300];
         snprintf(what, sizeof what, "cannot write %s", name);
-        return exp_h5_fail(ckpt_file(ck), what, err);
+        out = exp_h5_fail(ckpt_file(ck), what, err);
     }
-    return QA_OK;
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    return out;
 }
 
 int exp_ckpt_write_vec(exp_ckpt *ck, hid_t loc, const char *name, hid_t type, const void *v,
@@ -269,9 +272,11 @@ int exp_ckpt_read(exp_ckpt **out, const char *path, qa_err *err)
         return QA_ERR_NOMEM;
     ck->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (ck->file < 0) {
-        int rc = exp_h5_fail(path, "not a readable checkpoint (truncated or damaged)", err);
+        exp_h5_fail(path, "not a readable checkpoint (truncated or damaged)", err);
         ckpt_free(ck);
-        return rc == QA_ERR_IO ? QA_ERR_FORMAT : rc;
+        if (err) /* the code said IO while the call returned FORMAT */
+            err->code = QA_ERR_FORMAT;
+        return QA_ERR_FORMAT;
     }
     char format[64];
     int64_t version = 0;

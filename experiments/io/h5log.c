@@ -32,6 +32,7 @@ struct h5log {
     char path[1024], part[1040];
     h5log_table *tables[H5LOG_MAX_TABLES];
     int ntables;
+    qa_err close_err; /* why a table's close failed */
 };
 
 void h5log_now(char *buf, size_t n)
@@ -187,7 +188,7 @@ int h5log_flush(h5log *log, qa_err *err)
 
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err)
 {
-    if (log->mem) { /* the message names log->path: made before the discard frees it */
+    if (log->mem) { /* the message first: discarding frees log and its path */
         int rc = qa_fail(err, QA_ERR_ARG, "%s: a run file held in memory is never written",
                          log->path);
         h5log_discard(log);
@@ -200,12 +201,19 @@ int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err)
         rc = h5log_attr_str(log, "/", "status", status, err);
     if (!rc)
         rc = h5log_attr_str(log, "/", "error", error ? error : "", err);
+    int tables = 0;
     while (log->ntables > 0)
-        h5log_table_close(log->tables[log->ntables - 1]);
+        tables |= h5log_table_close(log->tables[log->ntables - 1]);
+    if (tables && !rc && err)
+        *err = log->close_err;
+    if (tables && !rc)
+        rc = QA_ERR_IO;
     if (H5Fclose(log->file) < 0 && !rc)
         rc = exp_h5_fail(log->part, "cannot close", err);
     if (!rc)
         rc = h5log_commit_file(log->part, log->path, err);
+    if (rc) /* half-written (disk full): never left to pass for a run file */
+        remove(log->part);
     free(log);
     return rc;
 }
@@ -300,12 +308,13 @@ int h5log_write_config(h5log *log, const cfg_doc *d, const char *text, qa_err *e
     hid_t t = exp_h5_str_type(), space = H5Screate(H5S_SCALAR);
     hid_t ds = H5Dcreate2(log->file, "/config", t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t w = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text);
-    if (ds >= 0)
-        H5Dclose(ds);
+    if (ds >= 0 && H5Dclose(ds) < 0)
+        w = -1;
+    int rc = w < 0 ? exp_h5_fail(log->part, "cannot write /config", err) : QA_OK;
     H5Sclose(space);
     H5Tclose(t);
-    if (w < 0)
-        return exp_h5_fail(log->part, "cannot write /config", err);
+    if (rc)
+        return rc;
     for (int i = 0; i < d->schema->nsections; i++) {
         const cfg_section *sec = &d->schema->sections[i];
         for (const cfg_key *k = sec->keys; k->key; k++) {
@@ -449,7 +458,7 @@ int h5log_table_append(h5log_table *t, const h5log_value *rows, int n, qa_err *e
     return QA_OK;
 }
 
-void h5log_table_close(h5log_table *t)
+int h5log_table_close(h5log_table *t)
 {
     h5log *log = t->log;
     for (int i = 0; i < log->ntables; i++)
@@ -457,9 +466,12 @@ void h5log_table_close(h5log_table *t)
             log->tables[i] = log->tables[--log->ntables];
             break;
         }
-    H5Dclose(t->dset);
+    herr_t rc = H5Dclose(t->dset); /* writes the chunks still cached */
+    if (rc < 0) /* the message, before H5Tclose clears HDF5's error stack */
+        exp_h5_fail(log->part, "cannot write the tables", &log->close_err);
     H5Tclose(t->mtype);
     table_free(t);
+    return rc < 0 ? -1 : 0;
 }
 
 int h5log_ntables(const h5log *log)

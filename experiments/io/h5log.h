@@ -45,7 +45,8 @@ int h5log_create(h5log **out, const char *path, qa_err *err);
  * refuses it, discard frees it. */
 int h5log_create_mem(h5log **out, const char *path, qa_err *err);
 /* Writes end_time, status and error ("" when none), closes and renames the
- * file to its final name (h5log_commit_file). Frees log in every case. */
+ * file to its final name (h5log_commit_file); when that fails (a full
+ * disk), removes the .part file instead. Frees log in every case. */
 int h5log_finish(h5log *log, const char *status, const char *error, qa_err *err);
 /* Closes and deletes the .part file (a file in memory: closes it), leaving a
  * file already at the final name as it was (qadapt eval of a finished run
@@ -85,7 +86,8 @@ int h5log_table_width(const h5log_table *t);
 int h5log_table_append(h5log_table *t, const h5log_value *rows, int n, qa_err *err);
 int64_t h5log_table_rows(const h5log_table *t);
 /* Tables are closed by h5log_finish too; closing one earlier is allowed. */
-void h5log_table_close(h5log_table *t);
+/* 0, or -1 when the rows still cached could not be written. */
+int h5log_table_close(h5log_table *t);
 
 /* For checkpoints (checkpoint.h): the tables open in the file (the order
  * changes when one is closed), a table's path and columns, rows read back. */

@@ -2,6 +2,7 @@
 #include "experiments/io/h5util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 hid_t exp_h5_str_type(void)
 {
@@ -34,17 +35,32 @@ herr_t exp_h5_attr_str(hid_t loc, const char *obj, const char *name, const char 
     return rc;
 }
 
+/* The innermost message of HDF5's stack, and the system's own when an
+ * entry quotes one ("..., errno = 28, error message = 'No space left on
+ * device', ..."): that one says what happened, HDF5's ("disable slist on
+ * flush dest failure failed") only where. */
+typedef struct {
+    char top[256], sys[128];
+} h5_why;
+
 static herr_t error_walk(unsigned n, const H5E_error2_t *e, void *data)
 {
+    h5_why *w = data;
+    const char *d = e->desc ? e->desc : "", *m = strstr(d, "error message = '");
     if (n == 0)
-        snprintf(data, 256, "%s", e->desc ? e->desc : "unknown HDF5 error");
+        snprintf(w->top, sizeof w->top, "%s", d[0] ? d : "unknown HDF5 error");
+    if (m && !w->sys[0]) {
+        m += strlen("error message = '");
+        const char *end = strchr(m, '\'');
+        snprintf(w->sys, sizeof w->sys, "%.*s", end ? (int)(end - m) : (int)strlen(m), m);
+    }
     return 0;
 }
 
 int exp_h5_fail(const char *file, const char *what, qa_err *err)
 {
-    char detail[256] = "unknown HDF5 error";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, error_walk, detail);
+    h5_why w = {"unknown HDF5 error", ""};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, error_walk, &w);
     H5Eclear2(H5E_DEFAULT);
-    return qa_fail(err, QA_ERR_IO, "%s: %s: %s", file, what, detail);
+    return qa_fail(err, QA_ERR_IO, "%s: %s: %s", file, what, w.sys[0] ? w.sys : w.top);
 }

@@ -23,8 +23,9 @@ herr_t exp_h5_attr_write(hid_t loc, const char *obj, const char *name, hid_t typ
 /* A scalar string attribute (exp_h5_attr_write of exp_h5_str_type). */
 herr_t exp_h5_attr_str(hid_t loc, const char *obj, const char *name, const char *value);
 
-/* "<file>: <what>: <HDF5's innermost error message>", clearing HDF5's
- * stack; returns QA_ERR_IO. */
+/* "<file>: <what>: <why>", why being the system's error where HDF5's
+ * stack quotes one ("No space left on device"), else HDF5's innermost
+ * message; clears HDF5's stack and returns QA_ERR_IO. */
 int exp_h5_fail(const char *file, const char *what, qa_err *err);
 
 #endif

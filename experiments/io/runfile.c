@@ -295,3 +295,55 @@ void exp_rf_free_strings(char **v, int rows)
         free(v[i]);
     free(v);
 }
+
+/* rows of /search/best_plan, 0 when it is not an (n, 2) table of up to max */
+static int plan_rows(hid_t ds, int max)
+{
+    hid_t space = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    int rank = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    if (rank == 2)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    if (space >= 0)
+        H5Sclose(space);
+    hid_t t = H5Dget_type(ds);
+    int integer = t >= 0 && H5Tget_class(t) == H5T_INTEGER;
+    if (t >= 0)
+        H5Tclose(t);
+    return integer && rank == 2 && dims[1] == 2 && dims[0] >= 1 && dims[0] <= (hsize_t)max
+               ? (int)dims[0]
+               : 0;
+}
+
+int exp_rf_best_plan(const char *path, int *w, int *a, int max, int *n, qa_err *err)
+{
+    static const char *const ds_path = "/search/best_plan";
+    hid_t f;
+    *n = 0;
+    int rc = exp_rf_open(&f, path, err);
+    if (rc)
+        return rc;
+    hid_t ds = exp_rf_exists(f, ds_path) ? H5Dopen2(f, ds_path, H5P_DEFAULT) : -1;
+    int rows = ds < 0 ? 0 : plan_rows(ds, max);
+    long long *v = rows ? malloc((size_t)rows * 2 * sizeof *v) : NULL;
+    if (ds < 0)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: no %s (not a qadapt search, or one that finished "
+                     "no episode)", path, ds_path);
+    else if (!rows)
+        rc = qa_fail(err, QA_ERR_FORMAT, "%s: %s is not a table of (weight, activation) widths "
+                     "of 1 to %d layers", path, ds_path, max);
+    else if (!v)
+        rc = qa_fail(err, QA_ERR_NOMEM, "%s: out of memory", path);
+    else if (H5Dread(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
+        rc = exp_h5_fail(path, "cannot read /search/best_plan", err);
+    for (int l = 0; !rc && l < rows; l++) {
+        w[l] = (int)v[2 * l];
+        a[l] = (int)v[2 * l + 1];
+    }
+    *n = rc ? 0 : rows;
+    free(v);
+    if (ds >= 0)
+        H5Dclose(ds);
+    exp_rf_close(f);
+    return rc;
+}

@@ -1,6 +1,6 @@
 /* runfile.h: reading run files back (h5log.h writes them) for the commands
  * that look at finished runs: sweep (status and headline metrics of a
- * point), report, eval. Absent objects read as absent (NaN, -1, NULL), not
+ * point), report, eval; and a search's best plan (quant.plan). Absent objects read as absent (NaN, -1, NULL), not
  * as errors: a failed run may lack its tables, an old run lacks newer
  * columns.
  *
@@ -41,5 +41,10 @@ int exp_rf_column(hid_t f, const char *table, const char *col, double **v, int *
  * malloc'd array (free with exp_rf_free_strings); -1 when absent. */
 int exp_rf_str_column(hid_t f, const char *table, const char *col, char ***v, int *rows);
 void exp_rf_free_strings(char **v, int rows);
+
+/* The plan a search found (qadapt search's /search/best_plan: one row of
+ * weight and activation width per planned layer) into w and a (room for
+ * max layers), *n its layers; errors name path and what is wrong. */
+int exp_rf_best_plan(const char *path, int *w, int *a, int max, int *n, qa_err *err);
 
 #endif

@@ -8,12 +8,18 @@
 extern const exp_method exp_method_fp32;
 extern const exp_method exp_method_fixed;
 extern const exp_method exp_method_dqmq;
+extern const exp_method exp_method_ddq;
+extern const exp_method exp_method_metamix;
+extern const exp_method exp_method_blockrep;
 
 /* One line per method, defined in experiments/methods/method_<name>.c. */
 static const exp_method *const methods[] = {
     &exp_method_fp32,
     &exp_method_fixed,
     &exp_method_dqmq,
+    &exp_method_ddq,
+    &exp_method_metamix,
+    &exp_method_blockrep,
 };
 
 enum { NMETHODS = (int)(sizeof methods / sizeof methods[0]), NEXTRA = 8 };

@@ -1,9 +1,11 @@
 /* checkpoint.c: the run's state into a checkpoint after every epoch, and
  * back for --resume: the config check, parameter sets with their
- * optimizers, the run file's rows, the method's hooks. The file itself:
- * io/ckpt_file.c. */
+ * optimizers, the run file's rows, the method's hooks; beside them the
+ * description a pretrained start reads (/net, each set's layout:
+ * pretrained.h). The file itself: io/ckpt_file.c. */
 #include "experiments/run/checkpoint.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 #include "experiments/io/ckpt.h"
 #include "experiments/io/h5util.h"
+#include "experiments/run/datasets.h"
+#include "nn/models.h"
 
 /* "a,b,c": the names of p's views, to tell two models apart. */
 static char *view_names(const nn_params *p)
@@ -25,6 +29,24 @@ static char *view_names(const nn_params *p)
         strcat(s, p->views[v].name);
     }
     return s;
+}
+
+/* (nviews, 3): per view 1 for a buffer (else trainable), its offset into
+ * buf or w, its size; what reading a set by view name needs. */
+static int save_layout(exp_ckpt *ck, hid_t g, const nn_params *p, qa_err *err)
+{
+    int64_t *l = malloc((size_t)(p->nviews ? p->nviews : 1) * 3 * sizeof *l);
+    if (!l)
+        return qa_fail(err, QA_ERR_NOMEM, "out of memory saving a parameter layout");
+    for (int v = 0; v < p->nviews; v++) {
+        l[3 * v] = p->views[v].kind == NN_PARAM_BUFFER;
+        l[3 * v + 1] = (int64_t)p->views[v].off;
+        l[3 * v + 2] = (int64_t)p->views[v].n;
+    }
+    hsize_t dims[2] = {(hsize_t)p->nviews, 3};
+    int rc = exp_ckpt_write_array(ck, g, "layout", H5T_NATIVE_INT64, l, 2, dims, err);
+    free(l);
+    return rc;
 }
 
 static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *err)
@@ -47,6 +69,8 @@ static int save_set(exp_ckpt *ck, hid_t sets, const exp_param_set *s, qa_err *er
         rc = exp_ckpt_write_vec(ck, g, "m", H5T_NATIVE_FLOAT, s->opt->m, p->n, err);
     if (!rc && s->opt->v)
         rc = exp_ckpt_write_vec(ck, g, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
+    if (!rc)
+        rc = save_layout(ck, g, p, err);
     free(views);
     H5Gclose(g);
     return rc;
@@ -92,9 +116,36 @@ static int save_table(exp_ckpt *ck, hid_t tables, int k, const h5log_table *t, q
     return rc;
 }
 
-static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, qa_err *err)
+/* /net: what the backbone was built for and fed, so that a pretrained
+ * start can refuse another architecture, dataset, shape or normalisation. */
+static int save_net(exp_ckpt *ck, const exp_run *r, qa_err *err)
 {
-    cfg_doc d = exp_config_doc((exp_config *)r->cfg);
+    hid_t g = H5Gcreate2(ck->file, "net", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return exp_h5_fail(ck->tmp, "cannot create /net", err);
+    const nn_tensor *in = &r->net->t[0];
+    int rc = exp_ckpt_attr_put_str(ck, g, "arch", nn_model_names()[r->cfg->model.arch], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_str(ck, g, "dataset", exp_dataset_choice(r->cfg->data.dataset), err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "classes", nn_net_output_size(r->net), err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_c", in->d[1], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_h", in->d[2], err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, g, "input_w", in->d[3], err);
+    if (!rc)
+        rc = exp_ckpt_write_vec(ck, g, "input_mean", H5T_NATIVE_FLOAT, r->mean, (size_t)in->d[1], err);
+    if (!rc)
+        rc = exp_ckpt_write_vec(ck, g, "input_std", H5T_NATIVE_FLOAT, r->std, (size_t)in->d[1], err);
+    H5Gclose(g);
+    return rc;
+}
+
+int exp_ckpt_put_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
+{
+    cfg_doc d = exp_config_doc((exp_config *)cfg);
     char *text = NULL;
     int rc = cfg_render(&d, &text, err);
     if (!rc) {
@@ -108,6 +159,26 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
         H5Tclose(t);
     }
     free(text);
+    return rc;
+}
+
+int exp_ckpt_put_tables(exp_ckpt *ck, const h5log *log, qa_err *err)
+{
+    hid_t tables = H5Gcreate2(ck->file, "tables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (tables < 0)
+        return exp_h5_fail(ck->tmp, "cannot create /tables", err);
+    int ntables = h5log_ntables(log), rc = QA_OK;
+    for (int k = 0; !rc && k < ntables; k++)
+        rc = save_table(ck, tables, k, h5log_table_at(log, k), err);
+    if (!rc)
+        rc = exp_ckpt_attr_put_i64(ck, tables, "count", ntables, err);
+    H5Gclose(tables);
+    return rc;
+}
+
+static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    int rc = exp_ckpt_put_config(ck, r->cfg, err);
     hid_t f = ck->file;
     if (!rc)
         rc = exp_ckpt_attr_put_i64(ck, f, "epochs", r->epoch + 1, err);
@@ -125,6 +196,8 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
         rc = exp_ckpt_attr_put_f64(ck, f, "test_loss", res->test_loss, err);
     if (!rc)
         rc = exp_ckpt_attr_put_str(ck, f, "method", r->method->name, err);
+    if (!rc)
+        rc = save_net(ck, r, err);
     hid_t sets = rc ? -1 : H5Gcreate2(f, "sets", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     for (int i = 0; !rc && i < r->nsets; i++)
         rc = save_set(ck, sets, &r->sets[i], err);
@@ -132,15 +205,7 @@ static int save_run_state(exp_ckpt *ck, exp_run *r, const exp_run_result *res, q
         rc = exp_ckpt_attr_put_i64(ck, sets, "count", r->nsets, err);
     if (sets >= 0)
         H5Gclose(sets);
-    hid_t tables = rc ? -1 : H5Gcreate2(f, "tables", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int ntables = h5log_ntables(r->log);
-    for (int k = 0; !rc && k < ntables; k++)
-        rc = save_table(ck, tables, k, h5log_table_at(r->log, k), err);
-    if (!rc)
-        rc = exp_ckpt_attr_put_i64(ck, tables, "count", ntables, err);
-    if (tables >= 0)
-        H5Gclose(tables);
-    return rc;
+    return rc ? rc : exp_ckpt_put_tables(ck, r->log, err);
 }
 
 int exp_ckpt_save(exp_run *r, const exp_run_result *res, qa_err *err)
@@ -161,9 +226,25 @@ int exp_ckpt_save(exp_run *r, const exp_run_result *res, qa_err *err)
     return exp_ckpt_commit(ck, err);
 }
 
-/* The first key, in schema order, whose value differs between the run's
- * config a and the checkpoint's b, other than those a resume may change. */
-static int config_differs(const exp_config *a, exp_config *b, const char *path, qa_err *err)
+/* 1 when "section.key" is one of may_change ("section.key", or a prefix
+ * ending in '*'). */
+static int may_differ(const char *section, const char *key, const char *const *may_change)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s.%s", section, key);
+    for (; *may_change; may_change++) {
+        size_t n = strlen(*may_change);
+        if (n && (*may_change)[n - 1] == '*' ? strncmp(name, *may_change, n - 1) == 0
+                                              : strcmp(name, *may_change) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The first key, in schema order, whose value differs between the config
+ * a and the checkpoint's b, other than those a resume may change. */
+static int config_differs(const exp_config *a, exp_config *b, const char *path,
+                          const char *const *may_change, const char *why, qa_err *err)
 {
     const cfg_schema *s = a->schema;
     cfg_doc da = exp_config_doc((exp_config *)a);
@@ -171,12 +252,8 @@ static int config_differs(const exp_config *a, exp_config *b, const char *path, 
     for (int i = 0; i < s->nsections; i++) {
         const cfg_section *sec = &s->sections[i];
         for (const cfg_key *k = sec->keys; k->key; k++, idx++) {
-            if ((strcmp(sec->name, "train") == 0 && strcmp(k->key, "epochs") == 0) ||
-                (strcmp(sec->name, "experiment") == 0 && (strcmp(k->key, "out_dir") == 0 ||
-                                                          strcmp(k->key, "threads") == 0)) ||
-                (strcmp(sec->name, "eval") == 0 && (strncmp(k->key, "grid", 4) == 0 ||
-                                                    strcmp(k->key, "reference") == 0)))
-                continue; /* the grid (grid.h) runs after training: qadapt eval changes it */
+            if (may_differ(sec->name, k->key, may_change))
+                continue;
             char va[4096], vb[4096], where[300];
             cfg_format(k, cfg_field(sec, k, a), (const char *)a + sec->off, va, sizeof va);
             cfg_format(k, cfg_field(sec, k, b), (const char *)b + sec->off, vb, sizeof vb);
@@ -185,16 +262,15 @@ static int config_differs(const exp_config *a, exp_config *b, const char *path, 
             cfg_where(&da, idx, where, sizeof where);
             return qa_fail(err, QA_ERR_CONFIG,
                            "resume refused: %s.%s is '%s' (%s) but the checkpoint %s was "
-                           "written with '%s'; only train.epochs, experiment.threads and the "
-                           "out dir may change",
-                           sec->name, k->key, va, where, path, vb);
+                           "written with '%s'; %s",
+                           sec->name, k->key, va, where, path, vb, why);
         }
     }
     return QA_OK;
 }
 
-/* /config of the checkpoint read into a fresh exp_config, then compared. */
-static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
+int exp_ckpt_check_config(exp_ckpt *ck, const exp_config *cfg, const char *const *may_change,
+                          const char *why, qa_err *err)
 {
     hid_t ds = H5Lexists(ck->file, "config", H5P_DEFAULT) > 0
                    ? H5Dopen2(ck->file, "config", H5P_DEFAULT)
@@ -220,10 +296,16 @@ static int check_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err)
     }
     H5free_memory(text);
     if (!rc)
-        rc = config_differs(cfg, old, ck->path, err);
+        rc = config_differs(cfg, old, ck->path, may_change, why, err);
     free(old);
     return rc;
 }
+
+/* Results do not depend on the thread count; the grid (grid.h) runs after
+ * training: qadapt eval changes its keys. */
+static const char *const run_may_change[] = {"train.epochs", "experiment.out_dir",
+                                             "experiment.threads", "eval.grid*",
+                                             "eval.reference", NULL};
 
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err)
 {
@@ -232,7 +314,10 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
     if (rc)
         return rc;
     int64_t epochs = 0;
-    rc = check_config(ck, cfg, err);
+    rc = exp_ckpt_check_config(ck, cfg, run_may_change,
+                               "only train.epochs, experiment.threads and the out dir may "
+                               "change",
+                               err);
     if (!rc)
         rc = exp_ckpt_verify_group(ck, ck->file, "", err);
     if (!rc)
@@ -246,6 +331,20 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
         return rc;
     }
     *out = ck;
+    return QA_OK;
+}
+
+/* A value a run cannot have saved: its parameters, batch-norm statistics
+ * and optimizer moments are finite when a checkpoint is written (a NaN in
+ * training fails the run first), so a NaN or Inf was put there since; it
+ * was restored silently and spread through the resumed run. */
+static int check_finite(const exp_ckpt *ck, const char *where, const char *name,
+                        const float *v, size_t n, qa_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return qa_fail(err, QA_ERR_FORMAT, "%s: %s/%s holds %g at index %zu (damaged "
+                           "or edited checkpoint)", ck->path, where, name, v[i], i);
     return QA_OK;
 }
 
@@ -277,6 +376,14 @@ static int restore_set(exp_ckpt *ck, hid_t sets, exp_param_set *s, qa_err *err)
     if (!rc && s->opt->v)
         rc = exp_ckpt_read_array(ck, g, where, "v", H5T_NATIVE_FLOAT, s->opt->v, p->n, err);
     if (!rc)
+        rc = check_finite(ck, where, "w", p->w, p->n, err);
+    if (!rc)
+        rc = check_finite(ck, where, "buf", p->buf, p->nbuf, err);
+    if (!rc)
+        rc = check_finite(ck, where, "m", s->opt->m, p->n, err);
+    if (!rc && s->opt->v)
+        rc = check_finite(ck, where, "v", s->opt->v, p->n, err);
+    if (!rc)
         s->opt->t = (long)t;
     free(want);
     H5Gclose(g);
@@ -294,7 +401,7 @@ static h5log_table *table_by_path(const h5log *log, const char *path)
 /* Appends the saved rows the run file does not have yet (setup wrote the
  * others again). Tables the resumed run has not created by now are left to
  * whoever creates them later. */
-static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *err)
+static int restore_table(exp_ckpt *ck, hid_t tables, int k, h5log *log, qa_err *err)
 {
     char name[32], where[64], path[256], cols[8192], want[8192];
     snprintf(name, sizeof name, "t%d", k);
@@ -313,7 +420,7 @@ static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *
     H5Dclose(ds);
     if (rc)
         return rc;
-    h5log_table *t = table_by_path(r->log, path);
+    h5log_table *t = table_by_path(log, path);
     if (!t) /* made after setup (a final summary): its maker writes it again */
         return QA_OK;
     columns_text(t, want, sizeof want);
@@ -335,22 +442,45 @@ static int restore_table(exp_ckpt *ck, hid_t tables, int k, exp_run *r, qa_err *
     return rc;
 }
 
-static int restore_group(exp_ckpt *ck, const char *group, exp_run *r, qa_err *err)
+/* /<group>, checked, and its count attribute */
+static int open_group(exp_ckpt *ck, const char *group, hid_t *g, int64_t *count, qa_err *err)
 {
-    hid_t g = H5Lexists(ck->file, group, H5P_DEFAULT) > 0
-                  ? H5Gopen2(ck->file, group, H5P_DEFAULT)
-                  : -1;
-    if (g < 0)
+    *g = H5Lexists(ck->file, group, H5P_DEFAULT) > 0 ? H5Gopen2(ck->file, group, H5P_DEFAULT)
+                                                      : -1;
+    if (*g < 0)
         return qa_fail(err, QA_ERR_FORMAT, "%s: /%s is missing (damaged checkpoint)", ck->path,
                        group);
+    int rc = exp_ckpt_attr_get_i64(ck, *g, group, "count", count, err);
+    if (rc)
+        H5Gclose(*g);
+    return rc;
+}
+
+static int restore_sets(exp_ckpt *ck, exp_run *r, qa_err *err)
+{
+    hid_t g;
     int64_t count = 0;
-    int rc = exp_ckpt_attr_get_i64(ck, g, group, "count", &count, err);
-    int sets = strcmp(group, "sets") == 0;
-    if (!rc && sets && count != r->nsets)
+    int rc = open_group(ck, "sets", &g, &count, err);
+    if (rc)
+        return rc;
+    if (count != r->nsets)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: %lld parameter sets saved, the run has %d",
                      ck->path, (long long)count, r->nsets);
-    for (int i = 0; !rc && i < (sets ? r->nsets : (int)count); i++)
-        rc = sets ? restore_set(ck, g, &r->sets[i], err) : restore_table(ck, g, i, r, err);
+    for (int i = 0; !rc && i < r->nsets; i++)
+        rc = restore_set(ck, g, &r->sets[i], err);
+    H5Gclose(g);
+    return rc;
+}
+
+int exp_ckpt_get_tables(exp_ckpt *ck, h5log *log, qa_err *err)
+{
+    hid_t g;
+    int64_t count = 0;
+    int rc = open_group(ck, "tables", &g, &count, err);
+    if (rc)
+        return rc;
+    for (int i = 0; !rc && i < (int)count; i++)
+        rc = restore_table(ck, g, i, log, err);
     H5Gclose(g);
     return rc;
 }
@@ -381,9 +511,9 @@ int exp_ckpt_restore(exp_ckpt *ck, exp_run *r, exp_run_result *res, qa_err *err)
         rc = qa_fail(err, QA_ERR_FORMAT, "%s: %lld steps after %lld epochs of %ld steps",
                      ck->path, (long long)step, (long long)epochs, r->steps_per_epoch);
     if (!rc)
-        rc = restore_group(ck, "sets", r, err);
+        rc = restore_sets(ck, r, err);
     if (!rc)
-        rc = restore_group(ck, "tables", r, err);
+        rc = exp_ckpt_get_tables(ck, r->log, err);
     if (!rc && r->method->load && (rc = r->method->load(r, r->mstate, ck, err)) != QA_OK)
         qa_err_prefix(err, "method %s restoring its checkpoint state: ", r->method->name);
     if (rc)

@@ -9,8 +9,12 @@
  *   /config      the resolved INI text the run was started with
  *   /sets/<name> every parameter set the run trains (exp_run_add_params):
  *                w (values), buf (batchnorm statistics, quantizer steps'
- *                calibration state), m and v (optimizer moments), attributes
- *                t (optimizer steps) and views (the views' names)
+ *                calibration state), m and v (optimizer moments), layout
+ *                (per view: 1 for a buffer, offset, size), attributes t
+ *                (optimizer steps) and views (the views' names)
+ *   /net         what the backbone was built for (pretrained.h reads it):
+ *                attributes arch, dataset, classes, input_c, input_h,
+ *                input_w; datasets input_mean, input_std (per channel)
  *   /tables/<k>  every table of the run file: attributes path and columns,
  *                dataset rows (the h5log_values so far, bit for bit)
  *   /method/     what the method's save hook wrote (exp_ckpt_put)
@@ -46,5 +50,17 @@ int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_er
  * load hook; res gets the epochs done (the run continues with the next)
  * and the last test metrics. */
 int exp_ckpt_restore(exp_ckpt *ck, exp_run *r, exp_run_result *res, qa_err *err);
+
+/* The pieces, for other drivers' checkpoints (a search's): the resolved
+ * config as /config; a check that ck's /config equals cfg in every key but
+ * may_change ("section.key", or a prefix ending in '*'), the message
+ * naming the first that differs and ending with why; every table of log
+ * as /tables, and back: the saved rows log's tables do not have yet are
+ * appended (a table log lacks is left to whoever creates it later). */
+int exp_ckpt_put_config(exp_ckpt *ck, const exp_config *cfg, qa_err *err);
+int exp_ckpt_check_config(exp_ckpt *ck, const exp_config *cfg, const char *const *may_change,
+                          const char *why, qa_err *err);
+int exp_ckpt_put_tables(exp_ckpt *ck, const h5log *log, qa_err *err);
+int exp_ckpt_get_tables(exp_ckpt *ck, h5log *log, qa_err *err);
 
 #endif

@@ -39,6 +39,22 @@ static int stop_requested(const exp_run *r)
     return r->opts->stop && *r->opts->stop;
 }
 
+int exp_grid_check(const exp_run *r, qa_err *err)
+{
+    const cfg_name_list *l = &r->cfg->eval.grid_corruptions;
+    int c = r->train_set.c;
+    for (int i = 0; i < l->n; i++) {
+        if (!env_corruption_is_identity(l->v[i], c))
+            continue;
+        char where[400];
+        exp_config_key_where(r->cfg, "eval", "grid_corruptions", where, sizeof where);
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %s is the identity on %d-channel images: leave "
+                       "it out (its cells would be clean images)", where,
+                       env_corruption_get(l->v[i])->name, c);
+    }
+    return QA_OK;
+}
+
 static int make_cells(grid *g, qa_err *err)
 {
     const exp_config *c = g->r->cfg;
@@ -205,10 +221,11 @@ static int write_table(grid *g, qa_err *err)
         H5Pset_create_intermediate_group(lcpl, 1);
         hid_t ds = H5Dcreate2(h5log_file(g->r->log), "/eval/grid", t, space, lcpl, H5P_DEFAULT,
                               H5P_DEFAULT);
-        if (ds < 0 || H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
-            rc = qa_fail(err, QA_ERR_IO, "%s: cannot write /eval/grid", h5log_path(g->r->log));
-        if (ds >= 0)
-            H5Dclose(ds);
+        herr_t w = ds < 0 ? -1 : H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
+        if (ds >= 0 && H5Dclose(ds) < 0) /* what a full disk fails at */
+            w = -1;
+        if (w < 0) /* before any other call clears HDF5's error stack */
+            rc = exp_h5_fail(h5log_path(g->r->log), "cannot write /eval/grid", err);
         H5Pclose(lcpl);
         H5Sclose(space);
     }
@@ -270,6 +287,52 @@ exp_mce exp_grid_mce(const exp_grid_cells *run, const exp_grid_cells *ref, int *
     return out;
 }
 
+/* The cells of the reference run file's grid: *ids gets n corruption ids
+ * then n severities, *acc n accuracies (both malloc'd). A file that
+ * cannot be used leaves them NULL and says why; only a failed allocation
+ * is an error. */
+static int read_reference(const char *ref, int **ids, double **acc, int *n, char *why,
+                          size_t nwhy, qa_err *err)
+{
+    hid_t f;
+    qa_err e = {0};
+    double *rid = NULL, *rsev = NULL;
+    int cnt, rc = QA_OK;
+    *ids = NULL;
+    if (exp_rf_open(&f, ref, &e)) {
+        snprintf(why, nwhy, "%s", e.msg);
+        return QA_OK;
+    }
+    if (exp_rf_column(f, "/eval/grid", "corruption_id", &rid, n, &cnt) ||
+        exp_rf_column(f, "/eval/grid", "severity", &rsev, n, &cnt) ||
+        exp_rf_column(f, "/eval/grid", "accuracy", acc, n, &cnt))
+        snprintf(why, nwhy, "%s: no /eval/grid table", ref);
+    exp_rf_close(f);
+    int *ri = why[0] ? NULL : malloc((size_t)(*n ? *n : 1) * 2 * sizeof *ri);
+    if (!why[0] && !ri)
+        rc = qa_fail(err, QA_ERR_NOMEM, "out of memory for the mCE against %s", ref);
+    for (int j = 0; ri && j < *n; j++) {
+        /* a foreign or damaged file's values: (int) of NaN or 1e300 is undefined */
+        if (!(fabs(rid[j]) < 1e6 && fabs(rsev[j]) < 1e6)) {
+            snprintf(why, nwhy, "%s: /eval/grid row %d: corruption id %g, severity %g are not "
+                     "a grid cell's", ref, j, rid[j], rsev[j]);
+            free(ri);
+            ri = NULL;
+            break;
+        }
+        ri[j] = (int)rid[j];
+        ri[*n + j] = (int)rsev[j];
+    }
+    free(rid);
+    free(rsev);
+    if (!ri) {
+        free(*acc);
+        *acc = NULL;
+    }
+    *ids = ri;
+    return rc;
+}
+
 /* mCE against [eval] reference; a reference that cannot be used leaves
  * NaN and says why in reference_error (the trained run stays complete). */
 static int write_mce(grid *g, const double *acc, qa_err *err)
@@ -285,43 +348,24 @@ static int write_mce(grid *g, const double *acc, qa_err *err)
         id[k] = g->cells[k].id;
         id[g->ncells + k] = g->cells[k].sev;
     }
-    hid_t f = -1;
-    double *rid = NULL, *rsev = NULL, *racc = NULL;
-    int n = 0, cnt;
-    qa_err e2 = {0};
-    if (ref[0] && exp_rf_open(&f, ref, &e2))
-        snprintf(why, sizeof why, "%s", e2.msg);
-    else if (ref[0] && (exp_rf_column(f, "/eval/grid", "corruption_id", &rid, &n, &cnt) ||
-                        exp_rf_column(f, "/eval/grid", "severity", &rsev, &n, &cnt) ||
-                        exp_rf_column(f, "/eval/grid", "accuracy", &racc, &n, &cnt)))
-        snprintf(why, sizeof why, "%s: no /eval/grid table", ref);
-    int *ri = NULL, rc = QA_OK;
-    if (ref[0] && !why[0]) {
-        ri = malloc((size_t)(n ? n : 1) * 2 * sizeof *ri);
-        if (!ri)
-            rc = qa_fail(err, QA_ERR_NOMEM, "out of memory for the mCE against %s", ref);
-        for (int j = 0; ri && j < n; j++) {
-            ri[j] = (int)rid[j];
-            ri[n + j] = (int)rsev[j];
-        }
+    int *ri = NULL, n = 0, rc = QA_OK;
+    double *racc = NULL;
+    if (ref[0])
+        rc = read_reference(ref, &ri, &racc, &n, why, sizeof why, err);
+    if (ri) {
         int *skip = id + 2 * g->ncells;
         exp_grid_cells mine = {id, id + g->ncells, acc, g->ncells}, theirs = {ri, ri + n, racc, n};
-        if (ri) {
-            exp_mce m = exp_grid_mce(&mine, &theirs, skip);
-            mce = m.mce;
-            rel = m.rel;
-            nskip = m.nskipped;
-        }
-        if (ri && isnan(mce))
+        exp_mce m = exp_grid_mce(&mine, &theirs, skip);
+        mce = m.mce;
+        rel = m.rel;
+        nskip = m.nskipped;
+        if (isnan(mce))
             snprintf(why, sizeof why, "%s: no corruption with all its cells in both grids", ref);
         for (int i = 0, used = 0; i < nskip && used < (int)sizeof skipped; i++)
             used += snprintf(skipped + used, sizeof skipped - (size_t)used, "%s%s", i ? "," : "",
                              env_corruption_get(skip[i])->name);
     }
     free(ri);
-    exp_rf_close(f);
-    free(rid);
-    free(rsev);
     free(racc);
     free(id);
     if (!rc)

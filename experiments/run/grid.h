@@ -37,6 +37,9 @@ typedef struct exp_run exp_run;
 /* Evaluates r's model on the grid and writes /eval/grid to its run file.
  * The stop flag ends it early with QA_ERR_INTERRUPTED and nothing written. */
 int exp_grid_run(exp_run *r, qa_err *err);
+/* The grid's corruptions against the images' channels (saturate is the
+ * identity on grey images): at set-up, before training, as [env]'s are. */
+int exp_grid_check(const exp_run *r, qa_err *err);
 
 /* One grid's cells for mCE: n cells of (corruption id, severity,
  * accuracy), clean cells with id -1. */

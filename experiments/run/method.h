@@ -132,6 +132,10 @@ typedef struct {
 
 /* The default steps, for methods that add to them rather than replace them. */
 int exp_step_train(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err);
+/* exp_step_train without its optimizer step: forward, softmax CE, zeroed
+ * gradients, backward (the batch's loss and correct count into *s), for a
+ * method that adds a term to the gradients before it steps r->opt. */
+int exp_step_grad(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err);
 int exp_step_eval(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err);
 
 #endif

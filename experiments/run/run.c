@@ -9,12 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/io/dirlock.h"
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
 #include "experiments/run/grid.h"
+#include "experiments/run/pretrained.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run_env.h"
 #include "experiments/run/run_log.h"
+#include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
 
@@ -106,9 +109,15 @@ static int run_loaders(exp_run *r, qa_err *err)
         rc = data_loader_init(&r->val_loader, r->split.val, r->split.nval, &el, err);
     if (!rc)
         rc = data_loader_init(&r->test_loader, NULL, ntest, &el, err);
-    if (rc)
-        return qa_err_prefix(err, "%s: ", r->train_set.source);
+    if (rc) { /* config values the data cannot meet (fewer images than a batch) */
+        qa_err_prefix(err, "%s: ", r->train_set.source);
+        if (err && rc == QA_ERR_ARG)
+            err->code = QA_ERR_CONFIG;
+        return rc == QA_ERR_ARG ? QA_ERR_CONFIG : rc;
+    }
     r->steps_per_epoch = data_loader_batches(&r->train_loader);
+    if (c->train.epoch_steps > 0 && c->train.epoch_steps < r->steps_per_epoch)
+        r->steps_per_epoch = c->train.epoch_steps;
     r->total_steps = r->steps_per_epoch * c->train.epochs;
     return run_normalization(r, err);
 }
@@ -147,6 +156,9 @@ static int run_optimizer(exp_run *r, qa_err *err)
     return rc;
 }
 
+const char *const exp_gemm_names[] = {"auto", "avx512", "avx2", "portable", "openblas", NULL};
+
+/* the compute threads and the GEMM, before anything is built */
 static int run_threads(const exp_config *c, qa_err *err)
 {
     long n = c->experiment.threads;
@@ -154,11 +166,43 @@ static int run_threads(const exp_config *c, qa_err *err)
         n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1)
         n = 1;
-    int rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
+    int rc = nn_blas_select(exp_gemm_names[c->experiment.gemm], err);
+    if (!rc)
+        rc = nn_par_set_threads(n > NN_PAR_MAX_THREADS ? NN_PAR_MAX_THREADS : (int)n, err);
     return rc ? rc : nn_par_set_shares(c->experiment.shares, err);
 }
 
-/* Build (the method may wrap), finalize, optimizer, method setup. */
+/* [model] pretrained: the run's weights before training (a resume takes
+ * them from its checkpoint instead). Only the architecture's own views
+ * must match; a method's (quantizer steps) may be on one side only. */
+static int run_pretrained(exp_run *r, qa_err *err)
+{
+    const exp_config *c = r->cfg;
+    if (!c->model.pretrained[0] || r->opts->resume)
+        return QA_OK;
+    exp_pretrained_want want = {nn_model_names()[c->model.arch],
+                                exp_dataset_choice(c->data.dataset), r->mean, r->std, 1, 1};
+    exp_pretrained_info in;
+    int rc = exp_pretrained_load(r->net, c->model.pretrained, &want, &in, err);
+    if (rc && access(c->model.pretrained, F_OK) != 0 && err) /* say how to make it */
+        snprintf(err->msg + strlen(err->msg), sizeof err->msg - strlen(err->msg),
+                 " (train that run first: `qadapt run` of a config with model.arch = %s and "
+                 "this [data], e.g. configs/fmnist-resnet20-fp32.ini for resnet20 on "
+                 "Fashion-MNIST)", want.arch);
+    char where[400];
+    exp_config_key_where(c, "model", "pretrained", where, sizeof where);
+    if (rc)
+        return qa_err_prefix(err, "%s: ", where);
+    if (r->opts->progress)
+        fprintf(r->opts->progress, "pretrained start: %d parameter views from %s (method %s, "
+                "%d epochs); %d of this network's views not in it%s%s\n", in.loaded, in.ckpt,
+                in.method, in.epochs, in.missing, in.missing ? ", the first " : "",
+                in.first_missing);
+    return QA_OK;
+}
+
+/* Build (the method may wrap), finalize, pretrained weights, optimizer,
+ * method setup. */
 static int run_model(exp_run *r, qa_err *err)
 {
     const exp_config *c = r->cfg;
@@ -180,6 +224,8 @@ static int run_model(exp_run *r, qa_err *err)
         r->net->init = (nn_init_scheme)r->cfg->model.init;
         rc = nn_net_finalize(r->net, r->seed, err);
     }
+    if (!rc)
+        rc = run_pretrained(r, err);
     if (!rc)
         rc = run_optimizer(r, err);
     if (!rc)
@@ -210,7 +256,8 @@ static int stop_requested(const exp_run *r)
     return r->opts->stop && *r->opts->stop;
 }
 
-/* One pass over the training loader; *seconds is its wall time. */
+/* One epoch: train.epoch_steps batches of the training loader, or a whole
+ * pass; *seconds is its wall time. */
 static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *err)
 {
     exp_progress pr;
@@ -219,7 +266,9 @@ static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *er
     double t0 = exp_now();
     const int *idx;
     int n, rc = QA_OK;
-    while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(&r->train_loader, &idx)) > 0) {
+    for (long k = 0; rc == QA_OK && !stop_requested(r) && k < r->steps_per_epoch &&
+                     (n = data_loader_next(&r->train_loader, &idx)) > 0;
+         k++) {
         rc = run_train_batch(r, idx, n, s, err);
         exp_progress_step(&pr, r, s, exp_now() - t0);
     }
@@ -258,7 +307,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     double seconds;
     int rc = run_train_epoch(r, &tr, &seconds, err);
     int last = r->epoch + 1 == c->train.epochs;
-    int eval = last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0);
+    int eval = !r->opts->no_test &&
+               (last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0));
     if (!rc && eval && !stop_requested(r))
         rc = exp_run_evaluate(r, EXP_EVAL_TEST, &te, err);
     if (!rc && r->split.nval > 0 && !stop_requested(r))
@@ -268,6 +318,10 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     if (te.n > 0) {
         res->test_loss = te.loss_sum / (double)te.n;
         res->test_acc = (double)te.correct / (double)te.n;
+    }
+    if (va.n > 0) {
+        res->val_loss = va.loss_sum / (double)va.n;
+        res->val_acc = (double)va.correct / (double)va.n;
     }
     exp_run_log_row(r, &tr, &te, &va, seconds);
     if (r->method->epoch_end)
@@ -284,6 +338,8 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
 static int run_open(exp_run *r, qa_err *err)
 {
     int rc = run_data(r, err);
+    if (!rc && (r->cfg->eval.grid || r->opts->eval_only))
+        rc = exp_grid_check(r, err);
     if (!rc && r->method->create)
         rc = r->method->create(r, &r->mstate, err);
     if (!rc)
@@ -341,12 +397,14 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
 {
     exp_run *r = *out = calloc(1, sizeof *r);
     memset(res, 0, sizeof *res);
-    res->test_acc = res->test_loss = NAN;
+    res->file = EXP_FILE_NONE;
+    res->test_acc = res->test_loss = res->val_acc = res->val_loss = NAN;
     if (!r)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
     r->method = method;
     r->cfg = cfg;
     r->opts = opts;
+    r->lock_fd = -1;
     r->seed = (uint64_t)cfg->experiment.seed;
     r->t_start = exp_now();
     exp_ckpt *ck = NULL;
@@ -364,6 +422,7 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",
                      res->epochs, cfg->train.epochs);
+    r->started = !rc;
     return rc;
 }
 
@@ -403,6 +462,7 @@ int exp_run_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
                   : res->epochs < r->cfg->train.epochs ? EXP_RUN_INTERRUPTED
                                                         : EXP_RUN_COMPLETE;
     rc = exp_run_log_close(r, res, rc, err);
+    exp_dir_release(r->lock_fd);
     run_free(r);
     free(r);
     return rc;

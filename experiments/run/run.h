@@ -63,19 +63,34 @@ typedef struct {
                                    and replace the run file only when the run completes */
     const char *run_path;       /* the run file wherever it is (qadapt eval), NULL:
                                    out_dir/experiment.name/run.h5 */
+    void (*temp_file)(const char *path); /* told each file the run writes under a
+                                   temporary name (run.h5.part, ckpt.h5.tmp), NULL: none */
+    int no_test;                /* a driver's run that never sees the test set (the
+                                   search's fine-tunes): no test evaluation after epochs */
     int read_only;              /* with resume and eval_only: a finished run opened to be
                                    read (qadapt export): its run file's content is rebuilt
-                                   in memory only, nothing on disk is created or changed,
-                                   and closing it records nothing */
+                                   in memory only, nothing on disk is created or changed
+                                   (nor its folder claimed), and closing it records nothing */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
 
+/* What is at the run file's path once the run is closed. */
+typedef enum {
+    EXP_FILE_WRITTEN, /* this run's file, with its status */
+    EXP_FILE_KEPT,    /* the file that was there before, left as it was: a run that failed
+                         before training (or a failed qadapt eval) replaces nothing */
+    EXP_FILE_NONE,    /* none: it could not be created, or not finished (disk full) */
+} exp_run_file;
+
 typedef struct {
     int status;          /* exp_run_status */
+    int file;            /* exp_run_file */
     char path[1024];     /* the run file, "" when it could not be created */
     int epochs;          /* epochs completed */
     double test_acc, test_loss; /* of the last evaluation, NaN if none */
+    double val_acc, val_loss;   /* of the validation split after the last epoch this
+                                   process trained, NaN if none */
     double seconds;      /* wall time of the run */
 } exp_run_result;
 
@@ -98,6 +113,9 @@ struct exp_run {
     exp_param_set sets[EXP_MAX_PARAM_SETS];
     int nsets;
     h5log *log;
+    int lock_fd;                  /* the run folder's lock (io/dirlock.h), -1: none */
+    int started;                  /* set when setup is done: a failure from then on is
+                                     recorded in the run file whatever it replaces */
     h5log_table *epochs;
     h5log_col cols[EXP_MAX_COLUMNS]; /* of /train/epochs, fixed when setup ends */
     int ncols, width;

@@ -5,8 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "experiments/io/dirlock.h"
+#include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
+#include "nn/blas.h"
 #include "nn/par.h"
 
 enum {
@@ -69,13 +73,31 @@ int exp_run_log_path(const exp_run *r, char *buf, size_t n, qa_err *err)
     return QA_OK;
 }
 
+/* The run folder claimed before the .part is created (another run would
+ * truncate ours), and the files a second Ctrl-C removes made known. */
+static int claim_folder(exp_run *r, const exp_run_result *res, qa_err *err)
+{
+    int rc = exp_dir_claim_for(res->path, "a run, qadapt eval or a sweep's point", &r->lock_fd,
+                               err);
+    if (rc || !r->opts->temp_file)
+        return rc;
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.part", res->path);
+    r->opts->temp_file(tmp);
+    exp_ckpt_path(res->path, tmp, sizeof tmp - 4);
+    strcat(tmp, ".tmp");
+    r->opts->temp_file(tmp);
+    return QA_OK;
+}
+
 int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
 {
     int rc = exp_run_log_path(r, res->path, sizeof res->path, err);
-    if (rc)
-        return rc;
-    rc = r->opts->read_only ? h5log_create_mem(&r->log, res->path, err)
-                            : h5log_create(&r->log, res->path, err);
+    if (!rc && !r->opts->read_only) /* qadapt export writes nothing: no claim */
+        rc = claim_folder(r, res, err);
+    if (!rc)
+        rc = r->opts->read_only ? h5log_create_mem(&r->log, res->path, err)
+                                : h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;
@@ -124,6 +146,10 @@ int exp_run_log_describe(exp_run *r, qa_err *err)
         rc = h5log_attr_i64(l, "/", "threads", nn_par_threads(), err);
     if (!rc)
         rc = h5log_attr_i64(l, "/", "shares", nn_par_shares(), err);
+    if (!rc)
+        rc = h5log_attr_str(l, "/", "gemm", nn_blas_gemm(), err);
+    if (!rc)
+        rc = h5log_attr_str(l, "/", "blas", nn_blas_info(), err);
     return rc ? rc : h5log_flush(l, err);
 }
 
@@ -173,9 +199,21 @@ static int log_outcome(exp_run *r, const exp_run_result *res, qa_err *err)
     return rc;
 }
 
-int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err)
+/* A failed qadapt eval, or a run that failed before training (a refused
+ * resume, data that cannot be loaded), replaces no run file that exists. */
+static int keep_previous(const exp_run *r, const exp_run_result *res, int outcome_rc)
+{
+    if (r->opts->read_only) /* qadapt export: read, never written */
+        return 1;
+    if (r->opts->eval_only)
+        return res->status != EXP_RUN_COMPLETE || outcome_rc;
+    return !r->started && access(res->path, F_OK) == 0;
+}
+
+int exp_run_log_close(exp_run *r, exp_run_result *res, int rc, qa_err *err)
 {
     static const char *const status[] = {"complete", "interrupted", "failed"};
+    res->file = EXP_FILE_NONE;
     if (!r->log)
         return rc;
     char msg[sizeof err->msg] = "";
@@ -187,10 +225,13 @@ int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err
     qa_err e2 = {0};
     int rc2 = log_outcome(r, res, &e2);
     int rc3 = QA_OK;
-    if (r->opts->read_only || (r->opts->eval_only && (res->status != EXP_RUN_COMPLETE || rc2)))
-        h5log_discard(r->log); /* the finished run's file stays as it was */
-    else
+    if (keep_previous(r, res, rc2)) {
+        h5log_discard(r->log);
+        res->file = EXP_FILE_KEPT;
+    } else {
         rc3 = h5log_finish(r->log, status[res->status], msg, rc2 ? NULL : &e2);
+        res->file = rc3 ? EXP_FILE_NONE : EXP_FILE_WRITTEN;
+    }
     r->log = NULL;
     if (rc)
         return rc;

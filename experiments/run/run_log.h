@@ -26,8 +26,10 @@ void exp_run_log_row(exp_run *r, const exp_stats *train, const exp_stats *test,
                      const exp_stats *val, double seconds);
 /* Appends r->row and flushes the file. */
 int exp_run_log_append(exp_run *r, qa_err *err);
-/* Writes the outcome (status, error, final metrics) and closes the file.
- * Returns rc (the run's own status) unless closing fails on a good run. */
-int exp_run_log_close(exp_run *r, const exp_run_result *res, int rc, qa_err *err);
+/* Writes the outcome (status, error, final metrics) and closes the file,
+ * or discards it where it would replace a file it should not (res->file
+ * says which). Returns rc (the run's own status) unless closing fails on a
+ * good run. */
+int exp_run_log_close(exp_run *r, exp_run_result *res, int rc, qa_err *err);
 
 #endif

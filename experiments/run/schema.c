@@ -59,6 +59,10 @@ const cfg_key exp_model_keys[] = {
      .names = init_names,
      .help = "conv/dense weights: kaiming_uniform (PyTorch's default, U(+-1/sqrt(fan_in)), "
              "biases too) or he_normal (N(0, 2/fan_in), zero biases)"},
+    {.key = "pretrained", .type = CFG_STRING, FIELD(exp_model_cfg, pretrained), .def = "",
+     .help = "start from a finished run of the same arch, dataset and normalisation (its run "
+             "file or ckpt.h5): its weights and batchnorm statistics replace the initial ones; "
+             "views only one side has (quantizer steps) are left as they are; \"\" = none"},
     {0},
 };
 
@@ -67,7 +71,12 @@ static const char *const schedule_names[] = {"const", "cosine", "step", NULL};
 
 const cfg_key exp_train_keys[] = {
     {.key = "epochs", .type = CFG_INT, FIELD(exp_train_cfg, epochs), .def = "10", .min = 1,
-     .max = 100000, .help = "passes over the training images"},
+     .max = 100000,
+     .help = "passes over the training images (or train.epoch_steps steps each)"},
+    {.key = "epoch_steps", .type = CFG_INT, FIELD(exp_train_cfg, epoch_steps), .def = "0",
+     .min = 0, .max = 100000000,
+     .help = "optimizer steps per epoch: the first N batches of each epoch's shuffle (a short "
+             "fine-tune); 0 or more than a pass = the whole pass"},
     {.key = "batch", .type = CFG_INT, FIELD(exp_train_cfg, batch), .def = "128", .min = 1,
      .max = 65536, .help = "training batch size"},
     {.key = "drop_last", .type = CFG_BOOL, FIELD(exp_train_cfg, drop_last), .def = "true",
@@ -187,6 +196,19 @@ static int check_name(exp_config *c, qa_err *err)
                    "no '/', not '.' or '..')", where, name);
 }
 
+/* An empty out_dir put the run file at /<name>/run.h5, at the root of the
+ * file system, without a word. */
+static int check_out_dir(exp_config *c, qa_err *err)
+{
+    if (c->experiment.out_dir[0])
+        return QA_OK;
+    char where[400];
+    key_where(c, "experiment", "out_dir", where, sizeof where);
+    return qa_fail(err, QA_ERR_CONFIG, "%s is empty: runs would be written to /%s/ at the root "
+                   "of the file system; name a folder (the default is runs)", where,
+                   c->experiment.name);
+}
+
 /* The grid's corruptions must be implemented: found when the config is
  * bound, before a run file exists, not after the training. */
 static int check_grid(exp_config *c, qa_err *err)
@@ -216,6 +238,8 @@ int exp_run_config_check(exp_config *c, qa_err *err)
     int rc = check_normalize(c, err);
     if (!rc)
         rc = check_name(c, err);
+    if (!rc)
+        rc = check_out_dir(c, err);
     if (!rc)
         rc = check_grid(c, err);
     return rc ? rc : exp_env_check(c, 0, err);

@@ -17,9 +17,12 @@
 #define EXP_SCHEMA_H
 
 #include "agent/acfg.h"
+#include "agent/haq.h"
+#include "agent/metamix.h"
 #include "experiments/config/config.h"
 #include "experiments/run/schema_env.h"
 #include "nn/status.h"
+#include "quant/blockrep.h"
 #include "quant/qcfg.h"
 
 typedef struct {
@@ -29,7 +32,11 @@ typedef struct {
     int method;        /* index into the method registry (methods/registry.h) */
     int threads;       /* compute threads (nn_par), 0 = all online cores */
     int shares;        /* shares of every split sum (nn_par): fixes the rounding */
+    int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
 } exp_experiment_cfg;
+
+/* experiment.gemm's values, NULL-terminated (nn/blas.h's names) */
+extern const char *const exp_gemm_names[];
 
 typedef enum { EXP_NORM_DATASET, EXP_NORM_FIXED, EXP_NORM_NONE } exp_norm;
 
@@ -47,6 +54,7 @@ typedef struct {
 typedef struct {
     int arch; /* index into nn's model table (nn/models.h) */
     int init; /* nn_init_scheme */
+    char pretrained[512]; /* a finished run whose weights start this one (pretrained.h), "" = none */
 } exp_model_cfg;
 
 typedef enum { EXP_OPT_SGD, EXP_OPT_ADAMW } exp_optimizer;
@@ -54,6 +62,7 @@ typedef enum { EXP_SCHED_CONST, EXP_SCHED_COSINE, EXP_SCHED_STEP } exp_schedule;
 
 typedef struct {
     int epochs;
+    int epoch_steps;    /* steps per epoch (the first batches of its shuffle), 0 = a pass */
     int batch;
     int drop_last;      /* skip the final short batch of an epoch (as the peer does) */
     int optimizer;      /* exp_optimizer */
@@ -86,6 +95,10 @@ typedef struct {
     q_cfg quant;        /* [quant]: experiments/methods/schema_quant.c */
     agent_cfg agent;    /* [agent]: experiments/methods/schema_agent.c */
     agent_train_cfg dqmq; /* [dqmq]: experiments/methods/schema_agent.c */
+    q_ddq_train_cfg ddq;  /* [ddq]: experiments/methods/schema_ddq.c */
+    agent_mm_cfg metamix; /* [metamix]: experiments/methods/schema_metamix.c */
+    q_br_method_cfg blockrep; /* [blockrep]: experiments/methods/schema_blockrep.c */
+    agent_haq_cfg search; /* [search]: experiments/search/schema_search.c (qadapt search) */
     exp_train_cfg train;
     exp_eval_cfg eval;
     cfg_trace trace; /* where each key was set */

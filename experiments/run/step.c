@@ -4,9 +4,9 @@
 #include "experiments/run/run.h"
 #include "nn/loss.h"
 
-/* L = mean_i CE(z_i, y_i); dL/dz goes to the output gradient, then one
- * optimizer step of the backbone at the run's current learning rate. */
-int exp_step_train(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err)
+/* L = mean_i CE(z_i, y_i); dL/dz goes to the output gradient, and the
+ * backward leaves dL/dtheta in every parameter's gradient. */
+int exp_step_grad(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err)
 {
     (void)err;
     nn_net *net = r->net;
@@ -17,11 +17,20 @@ int exp_step_train(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err)
                                b->loss, &correct);
     nn_net_zero_grad(net);
     nn_net_backward(net, b->n);
-    nn_optim_step(r->opt, r->lr);
     s->loss_sum += (double)loss * b->n;
     s->correct += correct;
     s->n += b->n;
     return QA_OK;
+}
+
+/* the gradients, then one optimizer step of the backbone at the run's
+ * current learning rate */
+int exp_step_train(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err)
+{
+    int rc = exp_step_grad(r, b, s, err);
+    if (!rc)
+        nn_optim_step(r->opt, r->lr);
+    return rc;
 }
 
 int exp_step_eval(exp_run *r, exp_batch *b, exp_stats *s, qa_err *err)

@@ -160,12 +160,18 @@ START_TEST(test_config_errors)
     char *a2[] = {"run", "/nonexistent/cfg.ini", NULL};
     ck_assert_int_eq(run(a2), 1);
     ck_assert_ptr_nonnull(strstr(err_text, "/nonexistent/cfg.ini: cannot open config"));
+    /* a wrong value set on the command line is a config error like one in a
+     * file (exit 1); a --set that is not section.key=value is bad usage
+     * (exit 2: it was 1) */
     char *a3[] = {"run", smoke, "--set", "train.lr=fast", NULL};
     ck_assert_int_eq(run(a3), 1);
     ck_assert_ptr_nonnull(strstr(err_text, "--set train.lr=fast: train.lr: 'fast' is not a number"));
     char *a4[] = {"run", smoke, "--set", "model.arch=vgg", NULL};
     ck_assert_int_eq(run(a4), 1);
     ck_assert_ptr_nonnull(strstr(err_text, "small, resnet20"));
+    char *a5[] = {"run", smoke, "--set", "train.lr", NULL};
+    ck_assert_int_eq(run(a5), 2);
+    ck_assert_ptr_nonnull(strstr(err_text, "--set train.lr: expected section.key=value"));
 }
 END_TEST
 
@@ -197,6 +203,9 @@ START_TEST(test_usage)
         {{"--help"}, 0, "commands:"},
         {{"run", "--help"}, 0, "usage: qadapt run CONFIG"},
         {{"info"}, 0, "HDF5"},
+        {{"info", "--model", "resnet20"}, 0, "  10 layer3.2     layer3.2.conv1       .. "
+                                             "layer3.2.relu        -> 64x7x7\n  11 head"},
+        {{"info", "--model", "small"}, 0, "   4 head         pool"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *args[5] = {0};

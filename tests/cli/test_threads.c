@@ -6,7 +6,7 @@
  * resnet20 (Winograd convolutions, residual adds), and DQMQ (quantized
  * layers in relaxed and hard phases, the policy on quality features). A
  * run at another share count differs, so the comparison would see a split
- * that followed the threads. */
+ * that followed the threads (its checkpoint: the parameters). */
 #include <stdio.h>
 #include <string.h>
 
@@ -34,10 +34,14 @@ static void teardown(void)
     "img_per_s", "seconds", "elapsed", "start_time", "end_time", "threads", "experiment.threads", \
         "command", "/config"
 static const char *const SKIP[] = {TIMING_AND_THREADS, NULL};
-static const char *const SKIP_SHARES[] = {TIMING_AND_THREADS, "shares", "experiment.shares", NULL};
 /* a checkpoint's copies of the run file's tables keep every column's bits,
  * timings included: the run files compare their values */
 static const char *const SKIP_CKPT[] = {TIMING_AND_THREADS, "/tables/", NULL};
+/* The share count shows in the parameters (weight gradients summed per
+ * share); with qadapt's GEMM kernels, whose products do not depend on how
+ * the batch is split, a quantized run's logged values may not show it. */
+static const char *const SKIP_CKPT_SHARES[] = {TIMING_AND_THREADS, "/tables/", "shares",
+                                               "experiment.shares", NULL};
 
 typedef struct {
     const char *name;
@@ -117,8 +121,8 @@ START_TEST(test_thread_counts)
     }
     run_case(k, "s1", 2, 1);
     h5same_result r;
-    ck_assert_msg(compare(k, "t1", "s1", "run.h5", SKIP_SHARES, &r) != 0,
-                  "%s: one share gives the same run file as eight", k->name);
+    ck_assert_msg(compare(k, "t1", "s1", "ckpt.h5", SKIP_CKPT_SHARES, &r) != 0,
+                  "%s: one share gives the same checkpoint as eight", k->name);
 }
 END_TEST
 

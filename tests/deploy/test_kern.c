@@ -3,7 +3,8 @@
  * strides 1 and 2, padding, output channels not a multiple of 16), random
  * codes of every width, zero points 0 and 128, every output kind, with and
  * without a residual input; and the portable one equals a direct sum. The
- * same for the depthwise kernels (odd channel counts up to 40: full and
+ * same for shapes of the VNNI variant's one-block tile (quad_tile) and for
+ * the depthwise kernels (odd channel counts up to 40: full and
  * partial vectors of 8 and 16 channels). */
 #include <math.h>
 #include <stdlib.h>
@@ -185,6 +186,30 @@ START_TEST(test_c_known)
 }
 END_TEST
 
+/* A layer of quad_tile's shape (kern_vnni.c): 13 to 16 input channels
+ * (one block of 16), at most 16 output channels, 3x3; odd sizes, so that
+ * tiles of 4 pixels span samples */
+static void make_quad(shape *g, nn_rng *r, int n, int bits, int z)
+{
+    nn_rng q;
+    uint64_t seed = nn_rng_u32(r);
+    for (;;) { /* make_shape's draws until the shape fits, then its layer */
+        nn_rng_init(&q, seed, NN_STREAM_TEST, 0, 0);
+        make_shape(g, &q, n, bits, z);
+        if (g->c >= 13 && g->c <= 16 && g->oc <= 16 && g->k == 3)
+            return;
+        free_shape(g);
+        seed = nn_rng_u32(r);
+    }
+}
+
+/* quad_tile: every variant equals the portable kernel bit for bit */
+START_TEST(test_quad_variants_agree)
+{
+    ck_assert_int_ge(agree(27, make_quad), dep_kern_best() == dep_kern_find("c") ? 0 : 180);
+}
+END_TEST
+
 /* A random depthwise layer: OC = C channels, weights (T, DEP_DW_CP(C)) in
  * g->w8 (zero past C), the input as for make_shape (channel stride Cp =
  * round4(C)); zc, m, b, skip per channel. */
@@ -281,6 +306,7 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_variants_agree);
     tcase_add_test(tc, test_c_known);
+    tcase_add_test(tc, test_quad_variants_agree);
     tcase_add_test(tc, test_dw_variants_agree);
     tcase_add_test(tc, test_dw_c_known);
     tcase_add_test(tc, test_round_rule);

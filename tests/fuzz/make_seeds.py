@@ -9,8 +9,9 @@ PNG files written here chunk by chunk (every colour type, bit depths 1 to
 16, palettes with transparency, Adam7 interlacing, a gAMA chunk); JPEG files
 from cjpeg (Debian libjpeg-turbo-progs: grey, 4:2:0, 4:2:2,
 4:4:4, RGB colour space, progressive, arithmetic, restart markers);
-IDX, CIFAR and folder inputs in the layouts their targets' headers describe
-(fuzz_idx.c, fuzz_cifar.c, fuzz_folder.c). Deterministic: rerunning it
+IDX, CIFAR, folder and config inputs in the layouts their targets' headers
+describe (fuzz_idx.c, fuzz_cifar.c, fuzz_folder.c, fuzz_config.c); byte
+strings for the targets that build HDF5 files (fuzz_ckpt.c, fuzz_runfile.c). Deterministic: rerunning it
 rewrites the same bytes. Needs only the standard library and cjpeg.
 """
 import gzip
@@ -214,6 +215,53 @@ def folder_seeds():
     put("folder", "empty_class.bin", bytes([0]) + cls("e") + cls("f") + file("q", ".jpg", grey_jpg))
 
 
+CONFIG = b"""[experiment]
+name = seed
+seed = 1
+method = fp32
+threads = 1
+
+[data]
+dataset = fmnist
+limit = 1000
+
+[model]
+arch = small
+
+[train]
+epochs = 2
+batch = 64
+lr = 0.05
+schedule = cosine
+"""
+
+
+def sets(*args):
+    return bytes([len(args)]) + b"".join(a + b"\n" for a in args)
+
+
+def config_seeds():
+    put("config", "plain.bin", sets() + CONFIG)
+    put("config", "sets.bin", sets(b"train.lr=0.1", b"model.arch=small") + CONFIG)
+    put("config", "sweep.bin", sets(b"train.epochs=1") + CONFIG +
+        b"\n[sweep]\ntrain.lr = 0.1, 0.05\ntrain.batch = 32, 64\n")
+    put("config", "zip.bin", sets() + CONFIG +
+        b"\n[sweep]\nquant.w_bits = 4, 8\nquant.a_bits = 4, 8\nzip = quant.w_bits, quant.a_bits\n")
+    put("config", "bad.bin", sets(b"train.lr") + b"include = missing.ini\n[train]\nlr = x\n")
+
+
+def h5_seeds(target):
+    """The HDF5 targets build their files from the bytes' choices (fuzz_h5.h):
+    zeros, ones and a few fixed pseudo-random strings walk different shapes."""
+    import random
+    put(target, "zeros.bin", bytes(256))
+    put(target, "ones.bin", bytes([1]) * 256)
+    put(target, "twos.bin", bytes([2]) * 512)
+    rng = random.Random(20)
+    for i in range(3):
+        put(target, "mixed%d.bin" % i, bytes(rng.randrange(256) for _ in range(400 + 200 * i)))
+
+
 def main():
     if not shutil.which("cjpeg"):
         sys.exit("make_seeds.py: needs cjpeg (Debian package libjpeg-turbo-progs)")
@@ -223,6 +271,9 @@ def main():
     idx_seeds()
     cifar_seeds()
     folder_seeds()
+    config_seeds()
+    h5_seeds("ckpt")
+    h5_seeds("runfile")
 
 
 if __name__ == "__main__":

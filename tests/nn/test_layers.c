@@ -300,6 +300,51 @@ START_TEST(test_loss_values)
 }
 END_TEST
 
+typedef struct {
+    const float *z, *zt;
+    int n, k;
+    float t;
+} kl_ctx;
+
+static double kl_loss(void *p)
+{
+    const kl_ctx *c = p;
+    return nn_softmax_kl(c->z, c->zt, c->n, c->k, c->t, NULL, NULL);
+}
+
+/* PyTorch: F.kl_div(F.log_softmax(z / 2, 1), F.softmax(zt / 2, 1),
+ * reduction='batchmean') * 2 * 2 = 1.0369081497192383 and z.grad row 0
+ * (-0.44221, 0.075972, 0.36624); identical rows give 0 and a zero
+ * gradient. Finite differences at several temperatures. */
+START_TEST(test_kl_loss)
+{
+    float z[6] = {1, 2, 3, 0.5f, -1, 2}, zt[6] = {3, 1, 0, 0.5f, -1, 2}, dz[6], per[2];
+    ck_assert_double_eq_tol(nn_softmax_kl(z, zt, 2, 3, 2.0f, dz, per), 1.0369081497192383, 1e-6);
+    ck_assert_double_eq_tol(dz[0], -0.44221, 1e-5);
+    ck_assert_double_eq_tol(dz[1], 0.075972, 1e-5);
+    ck_assert_double_eq_tol(dz[2], 0.36624, 1e-5);
+    ck_assert_double_eq_tol(per[1], 0.0, 1e-7);
+    ck_assert_double_eq_tol(dz[4], 0.0, 1e-7);
+    ck_assert_double_eq_tol(per[0], 2 * 1.0369081497192383, 1e-5);
+    nn_rng r;
+    nn_rng_init(&r, 801, NN_STREAM_TEST, 9, 0);
+    enum { N = 4, K = 6 };
+    float a[N * K], b[N * K], da[N * K];
+    fill_normal(a, N * K, &r, 3.0f);
+    fill_normal(b, N * K, &r, 3.0f);
+    static const float temps[3] = {0.5f, 1.0f, 4.0f};
+    for (int i = 0; i < 3; i++) {
+        kl_ctx c = {a, b, N, K, temps[i]};
+        nn_gradcheck_cfg gc = {.eps = 1e-2f, .max_elems = N * K, .atol = 1e-4f};
+        nn_gradcheck_result res = {0};
+        qa_err err;
+        nn_softmax_kl(a, b, N, K, temps[i], da, NULL);
+        ck_assert_msg(nn_gradcheck_vec(kl_loss, &c, a, da, N * K, "kl", &gc, &res, &err) == QA_OK,
+                      "t %g: %s", temps[i], err.msg);
+    }
+}
+END_TEST
+
 START_TEST(test_conv2d_errors)
 {
     nn_net *net = new_net(2, 4, 5, 5);
@@ -417,6 +462,7 @@ Suite *qa_test_suite(void)
     tcase_add_loop_test(tc, test_residual_block_grad, 0, 4);
     tcase_add_test(tc, test_loss_grad);
     tcase_add_test(tc, test_loss_values);
+    tcase_add_test(tc, test_kl_loss);
     tcase_add_test(tc, test_conv2d_errors);
     tcase_add_test(tc, test_other_errors);
     tcase_add_test(tc, test_grad_two_threads);

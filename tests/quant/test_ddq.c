@@ -1,5 +1,5 @@
 /* test_ddq.c: the DDQ quantizer's forward and its training at a fixed
- * precision (quant/ddq.h, docs/methods-ddq.md); its gradients are in
+ * precision (quant/ddq.h, docs/METHODS.md section 9); its gradients are in
  * test_ddq_grad.c, its penalty in test_ddq_penalty.c.
  * - with every gate open it is uniform quantization at the maximum width,
  *   bit for bit, adaptive levels or not; with phi = 0 its level tables give

@@ -1,5 +1,5 @@
 /* test_ddq_grad.c: the DDQ quantizer's gradients (quant/ddq.h,
- * docs/methods-ddq.md).
+ * docs/METHODS.md section 9).
  * - the range gradient against finite differences (the straight-through
  *   term removed, as for LSQ), uniform and adaptive, at and off the
  *   reference, per tensor and per channel; the level warp's gradient against
@@ -330,7 +330,7 @@ START_TEST(test_gate_toys)
     ck_assert_msg(b >= 6 && l1 < 0.1 * l0, "reconstruction: 2 -> %d bits, loss %g -> %g", b, l0,
                   l1);
     /* every closing raises the loss: 8 bits stay (the first-order rule alone
-     * would close the top gates, docs/methods-ddq.md) */
+     * would close the top gates, docs/METHODS.md section 9) */
     b = gate_descent(8, 0, &l0, &l1);
     ck_assert_msg(b == 8 && l1 == l0, "reconstruction: 8 -> %d bits, loss %g -> %g", b, l0, l1);
     b = gate_descent(8, 1, &l0, &l1);

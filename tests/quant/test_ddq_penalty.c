@@ -8,7 +8,10 @@
  * - a quantized network's view: pinned layers keep their width and have no
  *   gates, the cost model sees each layer's realised widths, the penalty's
  *   derivative reaches the planned layers' gates exactly as the one-bit
- *   cost change times the gate slope. */
+ *   cost change times the gate slope;
+ * - the fit into a budget: gates closed one bit at a time, the least open
+ *   top gate first, only until the cost meets the target, never a gate
+ *   that does not lower the cost, nothing when the cost already fits. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +55,8 @@ static void toy_make(toy *t)
     }
     ck_assert_int_eq(nn_params_alloc(&t->net->params, &err), QA_OK);
     ck_assert_int_eq(q_cost_model_init(&t->cm, cl, NT, &err), QA_OK);
-    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.005f, .momentum = 0.0f};
+    /* the nested gates: the j-th from the boundary needs j times a top gate's push */
+    nn_optim_cfg oc = {.type = NN_OPT_SGD, .lr = 0.015f, .momentum = 0.0f};
     ck_assert_int_eq(nn_optim_create(&t->o, &oc, &t->net->params, &err), QA_OK);
 }
 
@@ -200,6 +204,69 @@ START_TEST(test_net_penalty_grad)
 }
 END_TEST
 
+/* gate logits of every planned side: top gate of side (l, s) at logit top[l][s] */
+static void set_tops(const q_net *qn, const nn_params *p, const int bits[][2],
+                     const float top[][2])
+{
+    for (int l = 0; l < qn->n; l++) {
+        if (qn->cost.layers[l].plan_layer < 0)
+            continue;
+        const q_quant *q[2] = {&qn->layers[l]->wq[0], &qn->layers[l]->aq[0]};
+        for (int s = 0; s < 2; s++) {
+            q_ddq_set_bits(q[s], p, bits[l][s]);
+            nn_params_value(p, q[s]->ddq->vgate)[bits[l][s] - q[s]->ddq->min_bits - 1] =
+                top[l][s];
+        }
+    }
+}
+
+/* small: conv2 and conv3 planned, 903168 MACs each; conv1 + fc pinned at
+ * 8 x 8: 7266304 BitOps. r = (7266304 + 903168 (w2 a2 + w3 a3)) / 122871808. */
+START_TEST(test_net_fit)
+{
+    nn_net *net;
+    q_net *qn = ddq_small(&net);
+    const nn_params *p = &net->params;
+    /* conv2 W6A5, conv3 W4A8; top logits: conv3's weights least open (0.1),
+     * then conv2's activations (0.2), conv3's (0.5), conv2's weights (0.9) */
+    const int bits[4][2] = {{8, 8}, {6, 5}, {4, 8}, {8, 8}};
+    const float top[4][2] = {{0, 0}, {0.9f, 0.2f}, {0.1f, 0.5f}, {0, 0}};
+    set_tops(qn, p, bits, top);
+    const double u = 903168.0 / 122871808.0; /* r of one conv2/conv3 BitOp unit */
+    double r0 = (7266304.0 + 903168.0 * (30 + 32)) / 122871808.0, r;
+    /* 4 units under: conv3's weights 4 -> 3 bits save 8 (its inputs are at 8) */
+    q_penalty pen = {Q_COST_BITOPS, Q_PENALTY_HINGE, 1.0f, (float)(r0 - 4 * u)};
+    ck_assert_int_eq(q_ddq_net_fit(qn, p, &pen, &r), 1);
+    ck_assert_double_eq_tol(r, r0 - 8 * u, 1e-12);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[2]->wq[0], p), 3);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->aq[0], p), 5);
+    ck_assert_int_eq(q_ddq_net_fit(qn, p, &pen, &r), 0); /* fits already */
+    /* conv3's weights now have their next gate on top, nested at 2 gate_init
+     * (1.0): conv2's activations (0.2) go next, 5 -> 4 bits saving 6 units */
+    pen.target = (float)(r - 5 * u);
+    ck_assert_int_eq(q_ddq_net_fit(qn, p, &pen, &r), 1);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->aq[0], p), 4);
+    ck_assert_double_eq_tol(r, r0 - 14 * u, 1e-12);
+    /* a target below everything at 2 bits: every planned gate closes */
+    pen.target = 0.01f;
+    q_ddq_net_fit(qn, p, &pen, &r);
+    for (int l = 1; l < 3; l++) {
+        ck_assert_int_eq(q_ddq_bits(&qn->layers[l]->wq[0], p), 2);
+        ck_assert_int_eq(q_ddq_bits(&qn->layers[l]->aq[0], p), 2);
+    }
+    ck_assert_double_eq_tol(r, (7266304.0 + 903168.0 * 8) / 122871808.0, 1e-12);
+    /* bytes: the activations' gates never close (they cost no bytes) */
+    set_tops(qn, p, bits, top);
+    pen = (q_penalty){Q_COST_BYTES, Q_PENALTY_HINGE, 1.0f, 0.01f};
+    q_ddq_net_fit(qn, p, &pen, &r);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->aq[0], p), 5);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[2]->aq[0], p), 8);
+    ck_assert_int_eq(q_ddq_bits(&qn->layers[1]->wq[0], p), 2);
+    q_net_free(qn);
+    nn_net_free(net);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("quant_ddq_penalty");
@@ -208,6 +275,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_penalty_toy);
     tcase_add_test(tc, test_no_penalty_stays);
     tcase_add_test(tc, test_net_penalty_grad);
+    tcase_add_test(tc, test_net_fit);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -410,6 +410,13 @@ START_TEST(test_cfg_parse)
     q_cfg_defaults(&c);
     c.first_bits = 9;
     ck_assert_int_eq(q_cfg_check(&c, &err), QA_ERR_CONFIG);
+    q_cfg_defaults(&c);
+    c.soft_keep = 2; /* candidate pruning: tied plans only */
+    c.tied = 0;
+    ck_assert_int_eq(q_cfg_check(&c, &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "tied"));
+    c.tied = 1;
+    ck_assert_int_eq(q_cfg_check(&c, &err), QA_OK);
     ck_assert_int_eq(q_kind_from_name("dorefa"), Q_KIND_DOREFA);
     ck_assert_int_eq(q_kind_from_name("nope"), -1);
 }

@@ -109,6 +109,12 @@ START_TEST(test_bitops_small)
     ck_assert_double_eq(c.bitops, 36167680.0);
     /* bytes: 144 + 640 at 8 bits, 4608 + 18432 at 4 bits */
     ck_assert_double_eq(c.bytes, 784.0 + 23040.0 / 2.0);
+    /* the budgets of W4A4 relative to every layer at 8 bits: BitOps, and
+     * bytes over 23824 bytes at 8 bits */
+    ck_assert_double_eq(q_cost_fixed_ratio(&qn->cost, Q_COST_BITOPS, 4),
+                        36167680.0 / 122871808.0);
+    ck_assert_double_eq(q_cost_fixed_ratio(&qn->cost, Q_COST_BYTES, 4), 12304.0 / 23824.0);
+    ck_assert_double_eq(q_cost_fixed_ratio(&qn->cost, Q_COST_BITOPS, 8), 1.0);
     qa_err err;
     ck_assert_int_eq(q_plan_set_hard(qn->plan, 2, 4, 4, NULL, NULL, &err), QA_OK);
     q_cost h = q_cost_sample(&qn->cost, qn->plan, 1, NULL, NULL);
@@ -175,6 +181,8 @@ START_TEST(test_bitops_resnet20)
     ck_assert_int_eq(qn->plan->nlayers, 20);
     ck_assert_double_eq(qn->cost.ref_fp32, 31021952.0 * 1024.0);
     ck_assert_double_eq(q_cost_fixed(&qn->cost, 4, 4).bitops, 501800960.0);
+    ck_assert_double_eq(q_cost_fixed_ratio(&qn->cost, Q_COST_BITOPS, 4),
+                        501800960.0 / (31021952.0 * 64.0)); /* 0.2527: uniform 4-bit BitOps */
     ck_assert_str_eq(qn->cost.layers[0].name, "conv1");
     ck_assert_str_eq(qn->cost.layers[21].name, "fc");
     ck_assert_int_eq(qn->cost.layers[21].wbits, 8);

@@ -5,8 +5,10 @@
  *   (outputs, input gradients, summed parameter gradients) for every
  *   quantizer kind (DDQ below its widths, adaptive levels), per-tensor and
  *   per-channel;
- * - soft mode with a one-hot plan equals hard mode (tied and untied);
- * - dL/dp and dL/dr written into the plan match finite differences;
+ * - soft mode with a one-hot plan equals hard mode (tied and untied), and
+ *   so does a soft plan pruned to its most probable candidate;
+ * - dL/dp and dL/dr written into the plan match finite differences, also
+ *   those of the pruned (renormalised) surrogate;
  * - input domains follow ReLU / pooling / residual sums; quant.input = none
  *   leaves the network input unquantized. */
 #include <math.h>
@@ -237,6 +239,40 @@ START_TEST(test_grouping_calibrated)
 }
 END_TEST
 
+/* The net's outputs, input gradient and parameter gradients under its plan
+ * equal those after change(plan), within tol (10 tol for the sums over the
+ * batch that parameter gradients are) */
+static void same_after(nn_net *net, q_plan *plan, void (*change)(q_plan *p), float tol)
+{
+    float R[NB * 5];
+    fill(R, NB * 5, 3, 1.0f);
+    size_t np = net->params.n;
+    float *g0 = malloc(np * sizeof *g0);
+    run_out *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, a->y, a->dx);
+    memcpy(g0, net->params.g, np * sizeof *g0);
+    change(plan);
+    nn_net_zero_grad(net);
+    run(net, NB, 1, R, b->y, b->dx);
+    expect_close(a->y, b->y, NB * 5, tol, "y");
+    expect_close(a->dx, b->dx, NB * 72, tol, "dx");
+    expect_close(g0, net->params.g, np, 10 * tol, "param grad");
+    free(g0);
+    free(a);
+    free(b);
+}
+
+static void onehot(q_plan *p)
+{
+    q_plan_onehot(p, NB);
+}
+
+static void harden(q_plan *p)
+{
+    q_plan_harden(p, NB);
+}
+
 /* soft mode with a one-hot plan == hard mode */
 static void check_onehot(int tied)
 {
@@ -253,23 +289,7 @@ static void check_onehot(int tied)
     q_net *qn = quantize(net, &cfg);
     init_all_widths(net, qn);
     random_hard_plan(qn->plan, 40 + (uint32_t)tied);
-    float R[NB * 5];
-    fill(R, NB * 5, 3, 1.0f);
-    size_t np = net->params.n;
-    float *gh = malloc(np * sizeof *gh);
-    run_out *h = malloc(sizeof *h), *s = malloc(sizeof *s);
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, h->y, h->dx);
-    memcpy(gh, net->params.g, np * sizeof *gh);
-    q_plan_onehot(qn->plan, NB);
-    nn_net_zero_grad(net);
-    run(net, NB, 1, R, s->y, s->dx);
-    expect_close(h->y, s->y, NB * 5, 1e-5f, "y");
-    expect_close(h->dx, s->dx, NB * 72, 1e-5f, "dx");
-    expect_close(gh, net->params.g, np, 1e-4f, "param grad");
-    free(gh);
-    free(h);
-    free(s);
+    same_after(net, qn->plan, onehot, 1e-5f);
     q_net_free(qn);
     nn_net_free(net);
 }
@@ -321,7 +341,7 @@ static void one_layer_soft(q_plan *p, int X, uint32_t key)
     p->mode = Q_PLAN_SOFT;
 }
 
-static void check_prob_grads(int tied, int wk, int ak)
+static void check_prob_grads(int tied, int wk, int ak, int keep, float min_p)
 {
     q_cfg cfg;
     q_cfg_defaults(&cfg);
@@ -329,6 +349,8 @@ static void check_prob_grads(int tied, int wk, int ak)
     memcpy(cfg.cand, cand, sizeof cand);
     cfg.ncand = 4;
     cfg.tied = tied;
+    cfg.soft_keep = keep;
+    cfg.soft_min_p = min_p;
     cfg.first_bits = cfg.last_bits = 0;
     cfg.w_kind = wk;
     cfg.a_kind = ak;
@@ -366,14 +388,49 @@ static void check_prob_grads(int tied, int wk, int ak)
 
 START_TEST(test_prob_grad_untied)
 {
-    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ);
-    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT);
+    check_prob_grads(0, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.0f);
+    check_prob_grads(0, Q_KIND_DOREFA, Q_KIND_PACT, 0, 0.0f);
 }
 END_TEST
 
 START_TEST(test_prob_grad_tied)
 {
-    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.0f);
+}
+END_TEST
+
+/* the two (three) most probable of four, or those of p >= 0.6 (p here is
+ * 0.1 + U(0, 1)): the surrogate's gradient, 0 for the others */
+START_TEST(test_prob_grad_pruned)
+{
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 2, 0.0f);
+    check_prob_grads(1, Q_KIND_DOREFA, Q_KIND_PACT, 3, 0.0f);
+    check_prob_grads(1, Q_KIND_LSQ, Q_KIND_LSQ, 0, 0.6f);
+}
+END_TEST
+
+/* a soft plan pruned to one candidate runs each sample at its argmax, as
+ * the hard plan of those widths does (the weight p / P is exactly 1) */
+START_TEST(test_keep1_is_hard)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    static const int cand[3] = {2, 4, 8};
+    memcpy(cfg.cand, cand, sizeof cand);
+    cfg.ncand = 3;
+    cfg.first_bits = 0;
+    cfg.soft = 1;
+    cfg.soft_keep = 1;
+    nn_net *net = tiny_net();
+    q_net *qn = quantize(net, &cfg);
+    init_all_widths(net, qn);
+    nn_rng r;
+    nn_rng_init(&r, 14, NN_STREAM_TEST, 0, 0);
+    for (size_t e = 0; e < (size_t)NB * (size_t)qn->plan->nlayers * 3; e++)
+        qn->plan->pw[e] = nn_rng_uniform(&r);
+    same_after(net, qn->plan, harden, 1e-6f);
+    q_net_free(qn);
+    nn_net_free(net);
 }
 END_TEST
 
@@ -575,6 +632,8 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_onehot_tied);
     tcase_add_test(tc, test_prob_grad_untied);
     tcase_add_test(tc, test_prob_grad_tied);
+    tcase_add_test(tc, test_prob_grad_pruned);
+    tcase_add_test(tc, test_keep1_is_hard);
     tcase_add_test(tc, test_identity_small);
     tcase_add_test(tc, test_identity_resnet20);
     tcase_add_test(tc, test_identity_mobilenet);

@@ -36,6 +36,13 @@ static double quant_loss(void *arg)
     return l;
 }
 
+/* rows of 16 weights each, one per output channel */
+static q_rows chan_rows(int n)
+{
+    q_rows r = {16, NULL, n};
+    return r;
+}
+
 /* x with every x/s at least 0.15 away from a rounding tie */
 static void away_from_ties(float *x, int n, float s, float spread, nn_rng *rng)
 {
@@ -142,6 +149,69 @@ START_TEST(test_lsq_moved_step_fd)
                           "%d bits side %d ln(s/s0) %g: %s", bits, side, shift[k >> 1], err.msg);
             fx_free(&f);
         }
+}
+END_TEST
+
+/* Per-channel weight steps (4-bit LSQ per output channel, the weights of
+ * MetaMix's weight training): each channel's step gradient against finite
+ * differences of that channel's parameter alone (the straight-through -v
+ * removed as above), with g = 1 / sqrt(m Qp) for m weights per channel, and
+ * the weights' own gradient dy inside the clip range, 0 outside. */
+typedef struct {
+    fixture *f;
+    const float *w, *R;
+} chan_ctx;
+
+static double chan_loss(void *arg)
+{
+    chan_ctx *c = arg;
+    float y[3 * 16];
+    q_rows r = chan_rows(3);
+    q_quant_resolve(&c->f->q, &c->f->net->params, c->w, &r, 0);
+    q_quant_forward(&c->f->q, y, c->w, &r);
+    double l = 0.0;
+    for (int i = 0; i < 48; i++)
+        l += (double)c->R[i] * y[i];
+    return l;
+}
+
+START_TEST(test_lsq_per_channel_fd)
+{
+    static const float steps[3] = {0.05f, 0.12f, 0.3f};
+    nn_rng rng;
+    nn_rng_init(&rng, 5, NN_STREAM_TEST, 9, 0);
+    fixture f;
+    fx_make(&f, Q_KIND_LSQ, Q_SIDE_W, Q_DOM_SIGNED, 4, 3, 16);
+    float w[48], R[48], dw[48];
+    for (int c = 0; c < 3; c++) {
+        fx_param(&f)[c] = steps[c];
+        away_from_ties(w + 16 * c, 16, steps[c], 12.0f, &rng); /* codes -8..7: some clip */
+    }
+    fx_state(&f)[Q_ST_INIT] = 1.0f;
+    for (int i = 0; i < 48; i++)
+        R[i] = nn_rng_normal(&rng);
+    q_rows r = chan_rows(3);
+    q_quant_resolve(&f.q, &f.net->params, w, &r, 1);
+    q_quant_backward(&f.q, &f.net->params, dw, R, w, &r, NULL, 0, NULL);
+    ck_assert_float_eq_tol(f.q.gscale, 1.0f / sqrtf(16.0f * 7.0f), 1e-7f);
+    for (int c = 0; c < 3; c++) {
+        double ste = 0.0;
+        for (int i = 16 * c; i < 16 * c + 16; i++) {
+            float v = w[i] / steps[c];
+            int inside = v >= -8.0f && v <= 7.0f;
+            ste -= inside ? (double)R[i] * v : 0.0;
+            ck_assert_float_eq(dw[i], inside ? R[i] : 0.0f);
+        }
+        float g = nn_params_grad(&f.net->params, f.q.vparam)[c] / f.q.gscale - (float)ste;
+        chan_ctx cc = {&f, w, R};
+        nn_gradcheck_cfg cfg = {.eps = 1e-5f, .rtol = 1e-3f, .atol = 1e-4f};
+        nn_gradcheck_result res = {0};
+        qa_err err;
+        ck_assert_msg(nn_gradcheck_vec(chan_loss, &cc, fx_param(&f) + c, &g, 1, "channel step",
+                                       &cfg, &res, &err) == QA_OK,
+                      "channel %d: %s", c, err.msg);
+    }
+    fx_free(&f);
 }
 END_TEST
 
@@ -308,6 +378,7 @@ Suite *qa_test_suite(void)
     TCase *tc = tcase_create("finite_differences");
     tcase_add_test(tc, test_lsq_step_fd);
     tcase_add_test(tc, test_lsq_moved_step_fd);
+    tcase_add_test(tc, test_lsq_per_channel_fd);
     tcase_add_test(tc, test_pact_alpha_fd);
     tcase_add_test(tc, test_pact_decay);
     tcase_add_test(tc, test_ste_mask_fd);

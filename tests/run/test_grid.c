@@ -234,6 +234,31 @@ START_TEST(test_grid_run)
 }
 END_TEST
 
+/* A reference run file from elsewhere whose /eval/grid cells are not
+ * integers (NaN, 1e300: an (int) of them was undefined behaviour). */
+static void write_foreign_reference(const char *path)
+{
+    typedef struct {
+        double id, sev, acc;
+    } row;
+    row rows[2] = {{NAN, 1, 0.5}, {1e300, 2, 0.5}};
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(row));
+    H5Tinsert(t, "corruption_id", HOFFSET(row, id), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "severity", HOFFSET(row, sev), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "accuracy", HOFFSET(row, acc), H5T_NATIVE_DOUBLE);
+    hsize_t n = 2;
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t space = H5Screate_simple(1, &n, NULL), lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t d = H5Dcreate2(f, "/eval/grid", t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), 0);
+    H5Dclose(d);
+    H5Pclose(lcpl);
+    H5Sclose(space);
+    H5Fclose(f);
+    H5Tclose(t);
+}
+
 START_TEST(test_grid_errors)
 {
     /* a reference that cannot be read: the run completes and says why */
@@ -249,6 +274,16 @@ START_TEST(test_grid_errors)
     ck_assert_ptr_nonnull(strstr(why, "/nonexistent.h5"));
     free(why);
     H5Fclose(f);
+    /* a foreign reference with cells that are not integers: said, not undefined */
+    char foreign[300], set_ref[400];
+    snprintf(foreign, sizeof foreign, "%s/foreign.h5", tmp);
+    write_foreign_reference(foreign);
+    snprintf(set_ref, sizeof set_ref, "eval.reference=%s", foreign);
+    char *ev_ref[] = {"eval", path, "--set", set_ref, NULL};
+    code = run(ev_ref);
+    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_msg(strstr(err_text, "/eval/grid row 0: corruption id nan, severity 1 are not a "
+                                   "grid cell's"), "%s", err_text);
     /* eval needs the checkpoint */
     char ckpt[300];
     snprintf(ckpt, sizeof ckpt, "%s/r/ckpt.h5", tmp);

@@ -1,11 +1,15 @@
 /* test_resume.c: checkpoints and `qadapt run --resume` through the real
  * binary (QADAPT_BIN) on configs/smoke.ini. A run killed with SIGKILL in
  * epoch 2 and resumed (at another thread count) must end bit for bit like
- * an uninterrupted run with the same seed: every value of /train/epochs but the timing columns, the
- * final parameters, buffers and optimizer state (the last checkpoint), for
- * fp32 and for method fixed (quantizer steps). Also: SIGTERM then resume, a
- * resume refused for a changed key (the run file left as it was), more
- * epochs on resume, corrupt/truncated/missing checkpoints, --help-config. */
+ * an uninterrupted run with the same seed: every value of /train/epochs but
+ * the timing columns, the final parameters, buffers and optimizer state (the
+ * last checkpoint), for fp32, for method fixed (quantizer steps), for method
+ * metamix killed in either phase (its architecture logits and /train/arch
+ * too) and for method blockrep (its per-model table; a changed teacher
+ * refused). Also: SIGTERM then resume, a resume refused for a changed key
+ * (the run file left as it was), more epochs on resume,
+ * corrupt/truncated/missing checkpoints, --help-config. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +120,7 @@ static int table_rows(hid_t f, const char *path)
 static long same_rows(hid_t a, hid_t b, const char *path, int nrows)
 {
     static const char *const timing[] = {"img_per_s", "seconds", "elapsed"};
+    static const char suffix[] = "_seconds"; /* methods' own timing columns */
     hid_t da = H5Dopen2(a, path, H5P_DEFAULT), db = H5Dopen2(b, path, H5P_DEFAULT);
     ck_assert_msg(da >= 0 && db >= 0, "%s missing", path);
     hid_t ta = H5Dget_type(da), tb = H5Dget_type(db);
@@ -134,6 +139,8 @@ static long same_rows(hid_t a, hid_t b, const char *path, int nrows)
         int skip = 0;
         for (size_t k = 0; k < sizeof timing / sizeof timing[0]; k++)
             skip |= strcmp(name, timing[k]) == 0;
+        size_t len = strlen(name);
+        skip |= len >= sizeof suffix - 1 && strcmp(name + len - (sizeof suffix - 1), suffix) == 0;
         hid_t mt = H5Tget_member_type(ta, (unsigned)m);
         size_t off = H5Tget_member_offset(ta, (unsigned)m), msize = H5Tget_size(mt);
         for (int r = 0; !skip && r < nrows; r++) {
@@ -211,31 +218,36 @@ static long same_state(const char *pa, const char *pb)
     return n;
 }
 
-/* Uninterrupted run in tmp/a; run in tmp/b killed with SIGKILL during
- * epoch 2, resumed; both must end identical. */
-static void kill_resume_compare(char *const extra[], int min_quant_views)
+/* Uninterrupted run of `epochs` in tmp/a; run in tmp/b killed with SIGKILL
+ * during epoch kill + 1, resumed; both must end identical (every table the
+ * run file has, the final state). */
+static void kill_resume_at(char *const extra[], int min_quant_views, int epochs, int kill)
 {
-    char dir_a[128], dir_b[128], path[256], part[300], ck[256];
+    char dir_a[128], dir_b[128], path[256], part[300], ck[256], line[64];
     snprintf(dir_a, sizeof dir_a, "%s/a", tmp);
     snprintf(dir_b, sizeof dir_b, "%s/b", tmp);
     int code = run(args_for(dir_a, extra, 0));
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
 
     int seen_next = 0;
-    int st = run_signalled(args_for(dir_b, extra, 0), 1, SIGKILL, 300, &seen_next);
+    int st = run_signalled(args_for(dir_b, extra, 0), kill, SIGKILL, 300, &seen_next);
     ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "not killed: status %d", st);
-    ck_assert_msg(!seen_next, "epoch 2 ended before the kill: the test did not stop it mid-epoch");
+    ck_assert_msg(!seen_next, "epoch %d ended before the kill: the test did not stop it mid-epoch",
+                  kill + 1);
     snprintf(path, sizeof path, "%s/smoke/run.h5", dir_b);
     snprintf(part, sizeof part, "%s.part", path);
     snprintf(ck, sizeof ck, "%s/smoke/ckpt.h5", dir_b);
     ck_assert(!exists(path) && exists(part));
-    ck_assert_int_eq(i64_attr(ck, "/", "epochs"), 1);
+    ck_assert_int_eq(i64_attr(ck, "/", "epochs"), kill);
 
     code = run(args_for(dir_b, extra, 1));
     ck_assert_msg(code == 0, "resume: exit %d: %s", code, err_text);
-    ck_assert_ptr_nonnull(strstr(err_text, "resuming after epoch 1 of 2 from "));
-    ck_assert_ptr_nonnull(strstr(err_text, "epoch 2/2  train loss"));
-    ck_assert_ptr_null(strstr(err_text, "epoch 1/2  train loss"));
+    snprintf(line, sizeof line, "resuming after epoch %d of %d from ", kill, epochs);
+    ck_assert_ptr_nonnull(strstr(err_text, line));
+    snprintf(line, sizeof line, "epoch %d/%d  train loss", kill + 1, epochs);
+    ck_assert_ptr_nonnull(strstr(err_text, line));
+    snprintf(line, sizeof line, "epoch %d/%d  train loss", kill, epochs);
+    ck_assert_ptr_null(strstr(err_text, line));
     ck_assert(exists(path) && !exists(part));
 
     char pa[256], ca[256];
@@ -243,23 +255,28 @@ static void kill_resume_compare(char *const extra[], int min_quant_views)
     snprintf(ca, sizeof ca, "%s/smoke/ckpt.h5", dir_a);
     hid_t fa = H5Fopen(pa, H5F_ACC_RDONLY, H5P_DEFAULT), fb = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     ck_assert(fa >= 0 && fb >= 0);
-    long values = same_rows(fa, fb, "/train/epochs", 2);
-    ck_assert_int_ge(values, 2 * 7); /* epoch, step, train/test loss/acc, lr */
+    long values = same_rows(fa, fb, "/train/epochs", epochs);
+    ck_assert_int_ge(values, epochs * 7); /* epoch, step, train/test loss/acc, lr */
+    if (H5Lexists(fa, "/train/arch", H5P_DEFAULT) > 0) /* method metamix's */
+        same_rows(fa, fb, "/train/arch", table_rows(fa, "/train/arch"));
     char *status = h5read_str_attr(fb, "/", "status");
     ck_assert_str_eq(status, "complete");
     free(status);
-    ck_assert_int_eq(h5read_i64_attr(fb, "/", "resumed_after_epoch"), 1);
-    ck_assert_int_eq(h5read_i64_attr(fb, "/", "epochs_completed"), 2);
+    ck_assert_int_eq(h5read_i64_attr(fb, "/", "resumed_after_epoch"), kill);
+    ck_assert_int_eq(h5read_i64_attr(fb, "/", "epochs_completed"), epochs);
     double acc_a = h5read_f64_attr(fa, "/", "test_acc"), acc_b = h5read_f64_attr(fb, "/", "test_acc");
     ck_assert_int_eq(memcmp(&acc_a, &acc_b, sizeof acc_a), 0);
     if (min_quant_views > 0) { /* the quantized method's tables came through too */
         int n;
         double *wb = h5read_column(fb, "/train/epochs", "bitops", &n);
         ck_assert_ptr_nonnull(wb);
-        ck_assert_int_eq(n, 2);
+        ck_assert_int_eq(n, epochs);
         free(wb);
         same_rows(fa, fb, "/quant/layers", table_rows(fa, "/quant/layers"));
     }
+    if (H5Lexists(fa, "/train/blockrep", H5P_DEFAULT) > 0) /* method blockrep's models */
+        ck_assert_int_ge(same_rows(fa, fb, "/train/blockrep", table_rows(fa, "/train/blockrep")),
+                         2 * 5 * 6);
     H5Fclose(fa);
     H5Fclose(fb);
     ck_assert_int_gt(same_state(ca, ck), 10000);
@@ -275,6 +292,11 @@ static void kill_resume_compare(char *const extra[], int min_quant_views)
     }
 }
 
+static void kill_resume_compare(char *const extra[], int min_quant_views)
+{
+    kill_resume_at(extra, min_quant_views, 2, 1);
+}
+
 START_TEST(test_kill9_resume_fp32)
 {
     kill_resume_compare(NULL, 0);
@@ -287,6 +309,25 @@ START_TEST(test_kill9_resume_fixed)
                      "quant.a_bits=4", "--set", "data.limit=2000", "--set", "data.test_limit=500",
                      NULL};
     kill_resume_compare(extra, 4);
+}
+END_TEST
+
+/* method metamix (search 2 epochs, weight training 1): killed in the
+ * search, and in weight training */
+static char *metamix_args[] = {"--set", "experiment.method=metamix", "--set", "train.epochs=3",
+                               "--set", "metamix.finetune=1", "--set", "metamix.target=0.3",
+                               "--set", "metamix.probe=64", "--set", "data.limit=2000",
+                               "--set", "data.test_limit=500", NULL};
+
+START_TEST(test_kill9_resume_metamix_search)
+{
+    kill_resume_at(metamix_args, 4, 3, 1);
+}
+END_TEST
+
+START_TEST(test_kill9_resume_metamix_weights)
+{
+    kill_resume_at(metamix_args, 4, 3, 2);
 }
 END_TEST
 
@@ -314,20 +355,6 @@ static char **quick_with(const char *extra1, const char *extra2)
     return argv;
 }
 
-/* The whole content of a file (malloc'd), *n its size. */
-static char *read_all(const char *path, long *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)*n + 1);
-    ck_assert_int_eq(fread(buf, 1, (size_t)*n, f), (size_t)*n);
-    fclose(f);
-    return buf;
-}
-
 static void write_all(const char *path, const char *buf, long n)
 {
     FILE *f = fopen(path, "wb");
@@ -341,15 +368,62 @@ static void write_all(const char *path, const char *buf, long n)
 static void expect_refused(char **argv, const char *run_path, const char *f1, const char *f2)
 {
     long n0, n1;
-    char *before = read_all(run_path, &n0);
+    char *before = run_bin_read_file(run_path, &n0);
     int code = run(argv);
     ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
     ck_assert_msg(strstr(err_text, f1) && (!f2 || strstr(err_text, f2)), "%s", err_text);
-    char *after = read_all(run_path, &n1);
+    char *after = run_bin_read_file(run_path, &n1);
     ck_assert_msg(n0 == n1 && memcmp(before, after, (size_t)n0) == 0, "%s was changed", run_path);
     free(before);
     free(after);
 }
+
+/* An fp32 teacher for method blockrep in tmp/teacher: its run file into t
+ * and the --set arguments of a blockrep run against it into argv (from
+ * its weights, one model a step drawn at random, a KL term, W2A2). */
+static char **blockrep_args(int seed, char *t, size_t n)
+{
+    static char set_t[300], set_p[300], set_s[64];
+    static char *argv[] = {"--set", "experiment.method=blockrep", "--set", set_t, "--set", set_p,
+                           "--set", "blockrep.models=1", "--set", "blockrep.kl_weight=0.5",
+                           "--set", "quant.w_bits=2", "--set", "quant.a_bits=2", "--set",
+                           "data.limit=1000", "--set", "data.test_limit=300", "--set",
+                           "data.normalize=none", NULL};
+    char dir[128];
+    snprintf(dir, sizeof dir, "%s/teacher", tmp);
+    snprintf(set_s, sizeof set_s, "experiment.seed=%d", seed);
+    char *targs[] = {"run", smoke, "--out", dir, "--set", "train.epochs=1", "--set",
+                     "data.limit=1000", "--set", "data.normalize=none", "--set", set_s, NULL};
+    int code = run(targs);
+    ck_assert_msg(code == 0, "teacher: exit %d: %s", code, err_text);
+    snprintf(t, n, "%s/smoke/run.h5", dir);
+    snprintf(set_t, sizeof set_t, "blockrep.teacher=%s", t);
+    snprintf(set_p, sizeof set_p, "model.pretrained=%s", t);
+    return argv;
+}
+
+/* blockrep: kill -9 in epoch 2 and resume end as the uninterrupted run
+ * (its /train/blockrep included); a teacher retrained meanwhile is refused. */
+START_TEST(test_kill9_resume_blockrep)
+{
+    char t[256], path[256];
+    char **extra = blockrep_args(1, t, sizeof t);
+    kill_resume_compare(extra, 4);
+    blockrep_args(2, t, sizeof t);
+    snprintf(path, sizeof path, "%s/b/smoke/run.h5", tmp);
+    char b[128];
+    snprintf(b, sizeof b, "%s/b", tmp);
+    char **argv = args_for(b, extra, 1);
+    int n = 0;
+    while (argv[n])
+        n++;
+    argv[n - 1] = "--set";
+    argv[n] = "train.epochs=3";
+    argv[n + 1] = "--resume";
+    argv[n + 2] = NULL;
+    expect_refused(argv, path, "resume refused: the teacher", "holds other weights");
+}
+END_TEST
 
 START_TEST(test_resume_config_rules)
 {
@@ -414,6 +488,26 @@ static long data_offset(const char *file, const char *dset)
     return (long)(addr + size / 2);
 }
 
+/* Element 3 of the float dataset dset of file becomes NaN, written through
+ * HDF5 so that its checksum is right. */
+static void set_nan(const char *file, const char *dset)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dset, H5P_DEFAULT);
+    ck_assert(f >= 0 && d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    ck_assert_int_gt(n, 3);
+    float *v = malloc((size_t)n * sizeof *v);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    v[3] = NAN;
+    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    free(v);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
 START_TEST(test_corrupt_checkpoint)
 {
     char path[256], ck[256];
@@ -422,7 +516,7 @@ START_TEST(test_corrupt_checkpoint)
     int code = run(args_for(tmp, quick_with(NULL, NULL), 0));
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
     long n;
-    char *good = read_all(ck, &n);
+    char *good = run_bin_read_file(ck, &n);
     char **resume = args_for(tmp, quick_with("train.epochs=2", NULL), 1);
 
     write_all(ck, good, n / 2); /* truncated */
@@ -440,6 +534,10 @@ START_TEST(test_corrupt_checkpoint)
 
     write_all(ck, "[train]\nepochs = 2\n", 19); /* not HDF5 at all */
     expect_refused(resume, path, "not a readable checkpoint", NULL);
+
+    write_all(ck, good, n); /* a NaN in the batch-norm statistics, checksums right */
+    set_nan(ck, "/sets/net/buf");
+    expect_refused(resume, path, "/sets/net/buf holds nan at index 3 (damaged or edited", NULL);
 
     write_all(ck, good, n); /* intact again: the same resume goes through */
     code = run(resume);
@@ -505,6 +603,9 @@ Suite *qa_test_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_kill9_resume_fp32);
     tcase_add_test(tc, test_kill9_resume_fixed);
+    tcase_add_test(tc, test_kill9_resume_metamix_search);
+    tcase_add_test(tc, test_kill9_resume_metamix_weights);
+    tcase_add_test(tc, test_kill9_resume_blockrep);
     tcase_add_test(tc, test_resume_config_rules);
     tcase_add_test(tc, test_corrupt_checkpoint);
     tcase_add_test(tc, test_sigterm_then_resume);

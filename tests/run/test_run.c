@@ -3,7 +3,7 @@
  * through the run file and back (config -> HDF5 -> config), and the run
  * engine as a library (open, train in pieces, evaluate, close; several
  * runs with plans of the caller's in one process; a finished run opened to
- * be read and discarded). */
+ * be read and discarded), and short epochs (train.epoch_steps). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +202,47 @@ START_TEST(test_run_library)
 }
 END_TEST
 
+/* train.epoch_steps = 3: each epoch takes 3 steps, the schedule spans 6
+ * (cosine at its end: lr of the last step far below the base), and the
+ * run's loss differs from a full pass's. */
+START_TEST(test_epoch_steps)
+{
+    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0 &&
+        qa_test_skip_data("test_epoch_steps", "Fashion-MNIST is not installed"))
+        return;
+    char dir[64], cfgpath[1024];
+    qa_test_tmpdir(dir, sizeof dir, "epochsteps");
+    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
+    double steps[2][2], loss[2];
+    for (int k = 0; k < 2; k++) {
+        char *sets[] = {k ? "train.epoch_steps=3" : "train.epoch_steps=0", "data.limit=1000",
+                        "data.test_limit=100", "experiment.threads=1"};
+        exp_config *c = malloc(sizeof *c);
+        qa_err err = {0};
+        exp_run_result res;
+        exp_run_opts o = {.out_dir = dir, .command = "test_run"};
+        ck_assert_int_eq(exp_config_load(c, cfgpath, sets, 4, &err), QA_OK);
+        ck_assert_msg(exp_run_main(c, &o, &res, &err) == QA_OK, "%s", err.msg);
+        double *st = epochs_column(res.path, "step"), *lr = epochs_column(res.path, "lr");
+        double *tl = epochs_column(res.path, "train_loss");
+        memcpy(steps[k], st, sizeof steps[k]);
+        loss[k] = tl[1];
+        if (k)
+            ck_assert_double_lt(lr[1], 0.05 * 0.1);
+        free(st);
+        free(lr);
+        free(tl);
+        free(c);
+    }
+    ck_assert_double_eq(steps[0][0], 15); /* 1000 / 64, the short batch dropped */
+    ck_assert_double_eq(steps[0][1], 30);
+    ck_assert_double_eq(steps[1][0], 3);
+    ck_assert_double_eq(steps[1][1], 6);
+    ck_assert_double_ne(loss[0], loss[1]);
+    qa_test_rmtree(dir);
+}
+END_TEST
+
 static char *file_bytes(const char *path, long *n)
 {
     FILE *f = fopen(path, "rb");
@@ -265,6 +306,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_check_finite);
     tcase_add_test(tc, test_config_through_h5);
     tcase_add_test(tc, test_run_library);
+    tcase_add_test(tc, test_epoch_steps);
     tcase_add_test(tc, test_run_discard);
     suite_add_tcase(s, tc);
     return s;
