@@ -1,7 +1,10 @@
 /* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]
  * [--resume]` and `qadapt run --help-config`.
  * SIGINT/SIGTERM stop the run after its current step, a second one at
- * once (cmd_stop.h). */
+ * once (cmd_stop.h). Under mpirun the ranks train one model data-parallel
+ * (nn/par.h): each computes its block of the batch's shares, rank 0 alone
+ * writes the run file and checkpoints, and the result is the one-process
+ * run's bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "experiments/cli/commands.h"
 #include "experiments/cli/schema.h"
 #include "experiments/cli/sweep.h"
+#include "experiments/dist/dist.h"
 #include "experiments/methods/registry.h"
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/run.h"
@@ -56,6 +60,41 @@ static int file_note(const exp_run_result *res, int rc, qa_err *err)
     return qa_fail(err, rc, "%s (no run file written)", msg);
 }
 
+/* The methods whose every sum over a batch goes through nn's share
+ * exchange (nn/par.h); the others keep sums of their own (quantizer step
+ * sizes, agents) that do not cross ranks yet. */
+static const char *const ranked_methods[] = {"fp32", NULL};
+
+/* A job of several ranks: one data-parallel run, refused for what cannot
+ * be exact; *opts gets this rank's part. */
+static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
+{
+    int n = exp_dist_size();
+    if (n == 1)
+        return QA_OK;
+    const exp_method *m = exp_method_get(cfg->experiment.method);
+    int ok = 0;
+    for (int i = 0; m && ranked_methods[i]; i++)
+        ok |= strcmp(m->name, ranked_methods[i]) == 0;
+    if (!ok)
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "method %s cannot train over %d MPI ranks yet "
+                       "(data-parallel training is built for method fp32 only); run it as one "
+                       "process, or spread a sweep's points over ranks with qadapt sweep",
+                       m ? m->name : "?", n);
+    if (cfg->experiment.shares < n)
+        return qa_fail(err, QA_ERR_CONFIG, "experiment.shares = %d is fewer than the %d MPI ranks: "
+                       "each rank computes whole shares of a batch (set experiment.shares >= %d; "
+                       "the results then differ in the last bits from shares = %d)",
+                       cfg->experiment.shares, n, n, cfg->experiment.shares);
+    exp_dist_train_hook();
+    if (exp_dist_rank() > 0) {
+        opts->mirror = 1;
+        opts->progress = NULL;
+        opts->temp_file = NULL;
+    }
+    return QA_OK;
+}
+
 static int run_config(const exp_config_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
@@ -66,15 +105,18 @@ static int run_config(const exp_config_args *a, const char *command, qa_err *err
     exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
                          .progress = stderr, .resume = a->resume,
                          .temp_file = exp_stop_remove_on_exit};
+    if (!rc)
+        rc = run_ranks(cfg, &opts, err);
     if (!rc) {
-        exp_sweep_note(a->config, stderr);
+        if (exp_dist_rank() == 0)
+            exp_sweep_note(a->config, stderr);
         exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     free(cfg);
     if (rc && res.path[0])
         return file_note(&res, rc, err);
-    if (rc)
+    if (rc || exp_dist_rank() > 0)
         return rc;
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
            res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);

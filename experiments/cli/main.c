@@ -14,13 +14,15 @@ typedef struct {
     const char *name;
     int (*fn)(int argc, char **argv, qa_err *err);
     const char *summary;
-    int ranks; /* 1: runs as any rank of a job of several (the others: one process only) */
+    int ranks; /* 0: one process only; 1: any rank of a job of several (sweep: rank 0 ends
+                  the others); 2: every rank runs the whole command in step (data-parallel
+                  run): a rank that fails ends the job, the others would wait for it */
 } command;
 
 /* Add a command: implement exp_cmd_<name> in experiments/cmd_<name>.c,
  * declare it in experiments/commands.h, add one line here. */
 static const command commands[] = {
-    {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file", 0},
+    {"run", exp_cmd_run, "train a model from a config file, logging to an HDF5 run file", 2},
     {"sweep", exp_cmd_sweep, "run every point of a config's [sweep] grid, skipping finished ones", 1},
     {"search", exp_cmd_search, "search a static per-layer plan under a budget (HAQ-style RL)", 0},
     {"eval", exp_cmd_eval, "evaluate a finished run on the corruption grid (from its checkpoint)", 0},
@@ -59,9 +61,9 @@ static int run_command(const command *c, int argc, char **argv)
     int rc = exp_dist_init(&argc, &argv, &err);
     if (!rc && exp_dist_size() > 1 && !c->ranks)
         rc = qa_fail(&err, QA_ERR_UNSUPPORTED,
-                     "started as %d MPI processes, but %s runs as one process (data-parallel "
-                     "training is not built yet); under mpirun, qadapt sweep spreads a sweep's "
-                     "points over the ranks", exp_dist_size(), c->name);
+                     "started as %d MPI processes, but %s runs as one process; under mpirun, "
+                     "qadapt run trains data-parallel and qadapt sweep spreads a sweep's points "
+                     "over the ranks", exp_dist_size(), c->name);
     if (!rc)
         rc = c->fn(argc - 1, argv + 1, &err);
     char where[32] = "";
@@ -71,6 +73,8 @@ static int run_command(const command *c, int argc, char **argv)
         fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
                 where);
     if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks)
+        exp_dist_abort(exit_code(rc));
+    if (rc != QA_OK && rc != QA_ERR_INTERRUPTED && exp_dist_size() > 1 && c->ranks == 2)
         exp_dist_abort(exit_code(rc));
     exp_dist_finish();
     return exit_code(rc);

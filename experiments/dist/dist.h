@@ -7,8 +7,10 @@
  * What ranks say to each other is a small fixed message (exp_dist_msg): a
  * tag and two integers; sends are eager, so a sender never waits for its
  * receiver.
+ * For data-parallel training the ranks exchange nn's per-share blocks
+ * through the hook of nn/par.h, which exp_dist_train_hook installs.
  * Deliberately not here: what the messages mean (cli/sweep_dist.c says it
- * for sweeps), and sums across ranks: data-parallel training is not built. */
+ * for sweeps), and which shares a rank computes (nn/par_ranks.c). */
 #ifndef EXP_DIST_H
 #define EXP_DIST_H
 
@@ -38,6 +40,11 @@ int exp_dist_send(int to, const exp_dist_msg *m, qa_err *err);
 /* Takes one waiting message, from any rank, into m: 1 when there was one,
  * 0 when none is waiting (always 0 in a one-process job). */
 int exp_dist_poll(exp_dist_msg *m);
+
+/* Installs nn's data-parallel hook (nn/par.h) over this job's ranks: an
+ * MPI allgather; a rank that cannot exchange ends the job. A no-op in a
+ * job of one. */
+void exp_dist_train_hook(void);
 
 /* The environment for a child process that must not believe it is a rank
  * of this job: environ less the launcher's variables (OMPI_*, PMIX_*,

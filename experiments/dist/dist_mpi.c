@@ -6,10 +6,14 @@
  * (a rank waiting on its children must not block rank 0). */
 #include "experiments/dist/dist.h"
 
+#include <limits.h>
+
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/par.h"
 
 #define BSEND_BYTES (1 << 20) /* far more than the messages in flight */
 
@@ -102,4 +106,28 @@ int exp_dist_poll(exp_dist_msg *m)
         return 0;
     *m = (exp_dist_msg){.from = st.MPI_SOURCE, .tag = st.MPI_TAG, .a = v[0], .b = v[1]};
     return 1;
+}
+
+static void allgather(void *ctx, void *buf, const long *counts, const long *displs)
+{
+    (void)ctx;
+    int c[NN_PAR_MAX_SHARES], d[NN_PAR_MAX_SHARES];
+    for (int r = 0; r < size; r++) {
+        QA_ASSERT(counts[r] <= INT_MAX && displs[r] <= INT_MAX);
+        c[r] = (int)counts[r];
+        d[r] = (int)displs[r];
+    }
+    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c, d, MPI_BYTE,
+                       MPI_COMM_WORLD) != MPI_SUCCESS) {
+        fprintf(stderr, "qadapt: rank %d: the exchange of partial sums failed\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+}
+
+void exp_dist_train_hook(void)
+{
+    if (!joined || size < 2)
+        return;
+    nn_par_ranks r = {.rank = rank, .nranks = size, .allgather = allgather};
+    nn_par_set_ranks(&r);
 }

@@ -328,7 +328,7 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
         rc = r->method->epoch_end(r, r->mstate, r->row, err);
     if (!rc)
         rc = exp_run_log_append(r, err);
-    if (!rc)
+    if (!rc && !r->opts->mirror)
         rc = exp_ckpt_save(r, res, err);
     exp_progress_epoch(r, &tr, &te, seconds);
     res->epochs = r->epoch + 1;
@@ -382,7 +382,8 @@ static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err
     char path[1100];
     exp_ckpt_path(res->path, path, sizeof path);
     if (!ck) {
-        remove(path);
+        if (!r->opts->mirror)
+            remove(path);
         return QA_OK;
     }
     int rc = exp_ckpt_restore(ck, r, res, err);

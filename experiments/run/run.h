@@ -71,6 +71,10 @@ typedef struct {
                                    read (qadapt export): its run file's content is rebuilt
                                    in memory only, nothing on disk is created or changed
                                    (nor its folder claimed), and closing it records nothing */
+    int mirror;                 /* a rank > 0 of a data-parallel run (nn/par.h): trains in
+                                   step with rank 0 but writes nothing: its run file in
+                                   memory, no folder claimed, no checkpoint written or
+                                   removed */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
