@@ -118,6 +118,12 @@ static int run_config(const exp_config_args *a, const char *command, qa_err *err
         return file_note(&res, rc, err);
     if (rc || exp_dist_rank() > 0)
         return rc;
+    if (exp_dist_size() > 1) {
+        exp_dist_exchanges x = exp_dist_exchange_totals();
+        fprintf(stderr, "data-parallel over %d ranks: %ld exchanges, %.1f MB received, %.2f s in "
+                "them (%.1f%% of the run's %.1f s)\n", exp_dist_size(), x.calls, x.bytes / 1e6,
+                x.seconds, 100.0 * x.seconds / (res.seconds > 0 ? res.seconds : 1.0), res.seconds);
+    }
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
            res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
     if (!isnan(res.test_acc))

@@ -46,6 +46,16 @@ int exp_dist_poll(exp_dist_msg *m);
  * job of one. */
 void exp_dist_train_hook(void);
 
+typedef struct {
+    long calls;     /* exchanges (allgathers) */
+    double bytes;   /* received from other ranks */
+    double seconds; /* wall time inside them, waiting for the slowest rank included */
+} exp_dist_exchanges;
+
+/* What this rank's data-parallel exchanges have cost so far (zeros in a
+ * job of one). */
+exp_dist_exchanges exp_dist_exchange_totals(void);
+
 /* The environment for a child process that must not believe it is a rank
  * of this job: environ less the launcher's variables (OMPI_*, PMIX_*,
  * PMI_*). A NULL-terminated array of environ's strings; free() the array

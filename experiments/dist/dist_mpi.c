@@ -108,6 +108,8 @@ int exp_dist_poll(exp_dist_msg *m)
     return 1;
 }
 
+static exp_dist_exchanges totals;
+
 static void allgather(void *ctx, void *buf, const long *counts, const long *displs)
 {
     (void)ctx;
@@ -116,9 +118,14 @@ static void allgather(void *ctx, void *buf, const long *counts, const long *disp
         QA_ASSERT(counts[r] <= INT_MAX && displs[r] <= INT_MAX);
         c[r] = (int)counts[r];
         d[r] = (int)displs[r];
+        totals.bytes += r == rank ? 0.0 : (double)counts[r];
     }
-    if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c, d, MPI_BYTE,
-                       MPI_COMM_WORLD) != MPI_SUCCESS) {
+    double t0 = MPI_Wtime();
+    int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c, d, MPI_BYTE,
+                            MPI_COMM_WORLD);
+    totals.seconds += MPI_Wtime() - t0;
+    totals.calls++;
+    if (rc != MPI_SUCCESS) {
         fprintf(stderr, "qadapt: rank %d: the exchange of partial sums failed\n", rank);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -130,4 +137,9 @@ void exp_dist_train_hook(void)
         return;
     nn_par_ranks r = {.rank = rank, .nranks = size, .allgather = allgather};
     nn_par_set_ranks(&r);
+}
+
+exp_dist_exchanges exp_dist_exchange_totals(void)
+{
+    return totals;
 }
