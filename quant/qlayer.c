@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "nn/par.h"
+
 int q_layer_supported(const nn_layer *l)
 {
     return strcmp(l->ops->type, q_kern_conv2d.type) == 0 ||
@@ -68,10 +70,14 @@ static const int *group_idx(const q_layer *q, int g, int n)
     return q->cnt[g + 1] - q->cnt[g] == n ? NULL : q->idx + q->cnt[g];
 }
 
-/* each sample's input at its a slot's width */
+/* Each sample's input at its a slot's width. Across ranks (nn/par.h) a
+ * rank holds only its samples' inputs: every row goes to every rank first,
+ * so that the quantizers' sums over rows (LSQ's initial step, the step-size
+ * gradients) run whole on each, in the one-process order. */
 static void quantize_inputs(q_layer *q, const nn_ctx *c)
 {
     const float *x = c->t[q->base.in[0]].data;
+    nn_par_gather(c->t[q->base.in[0]].data, q->in_n * sizeof *x, c->n, 0, c->n);
     for (int k = 0; k < q->nslot; k++) {
         q_rows rows = {q->in_n, q->idx_a + q->cnt_a[k], q->cnt_a[k + 1] - q->cnt_a[k]};
         if (rows.n == 0)
@@ -158,6 +164,7 @@ static void hard_backward(q_layer *q, const nn_ctx *c)
         q_layer_mix_inputs_backward(q, c, dxq, dx, 1);
         return;
     }
+    nn_par_gather(dxq, q->in_n * sizeof *dxq, c->n, 0, c->n); /* as quantize_inputs */
     for (int k = 0; k < K; k++) {
         q_rows rows = {q->in_n, q->idx_a + q->cnt_a[k], q->cnt_a[k + 1] - q->cnt_a[k]};
         if (rows.n > 0)

@@ -61,9 +61,9 @@ static int file_note(const exp_run_result *res, int rc, qa_err *err)
 }
 
 /* The methods whose every sum over a batch goes through nn's share
- * exchange (nn/par.h); the others keep sums of their own (quantizer step
- * sizes, agents) that do not cross ranks yet. */
-static const char *const ranked_methods[] = {"fp32", NULL};
+ * exchange (nn/par.h); the others keep sums of their own that do not cross
+ * ranks yet (agents, per-sample widths, DDQ's gates). */
+static const char *const ranked_methods[] = {"fp32", "fixed", NULL};
 
 /* A job of several ranks: one data-parallel run, refused for what cannot
  * be exact; *opts gets this rank's part. */
@@ -78,8 +78,9 @@ static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
         ok |= strcmp(m->name, ranked_methods[i]) == 0;
     if (!ok)
         return qa_fail(err, QA_ERR_UNSUPPORTED, "method %s cannot train over %d MPI ranks yet "
-                       "(data-parallel training is built for method fp32 only); run it as one "
-                       "process, or spread a sweep's points over ranks with qadapt sweep",
+                       "(data-parallel training is built for methods fp32 and fixed only); run "
+                       "it as one process, or spread a sweep's points over ranks with qadapt "
+                       "sweep",
                        m ? m->name : "?", n);
     if (cfg->experiment.shares < n)
         return qa_fail(err, QA_ERR_CONFIG, "experiment.shares = %d is fewer than the %d MPI ranks: "

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "experiments/cli/commands.h"
 #include "experiments/dist/dist.h"
@@ -51,6 +52,14 @@ static int exit_code(int status)
     return status == QA_ERR_ARG ? 2 : status == QA_ERR_INTERRUPTED ? 130 : 1;
 }
 
+#define RANK_GRACE_S 10
+
+static int lockstep_failed(const command *c, int rc)
+{
+    return rc != QA_OK && rc != QA_ERR_INTERRUPTED && c->ranks == 2 &&
+           exp_dist_exchange_totals().calls > 0;
+}
+
 /* A command in a job of one process, or of several when it can share its
  * work. A rank that fails alone would leave the others waiting for it: it
  * ends the job (rank 0 of a sweep tells the others it is done before it
@@ -69,13 +78,24 @@ static int run_command(const command *c, int argc, char **argv)
     char where[32] = "";
     if (exp_dist_rank() > 0)
         snprintf(where, sizeof where, " (rank %d)", exp_dist_rank());
-    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks))
+    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks == 1 || lockstep_failed(c, rc)))
         fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
                 where);
-    if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks)
+    if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks == 1)
         exp_dist_abort(exit_code(rc));
-    if (rc != QA_OK && rc != QA_ERR_INTERRUPTED && exp_dist_size() > 1 && c->ranks == 2)
-        exp_dist_abort(exit_code(rc));
+    /* A data-parallel rank that failed once the ranks exchange may leave
+     * others inside an exchange. Rank 0 ends the job once its run file is
+     * written. Another rank gives rank 0 (which fails alike when the cause
+     * is the data: NaN in the loss) time to write it and end the job, then
+     * leaves without MPI_Finalize, which would wait for the others (mpirun
+     * then ends the job). Before any exchange (a refused config: every rank
+     * refuses alike) all finish cleanly. Two aborts at once crash mpirun. */
+    if (lockstep_failed(c, rc)) {
+        if (exp_dist_rank() == 0)
+            exp_dist_abort(exit_code(rc));
+        sleep(RANK_GRACE_S);
+        return exit_code(rc);
+    }
     exp_dist_finish();
     return exit_code(rc);
 }

@@ -1,8 +1,9 @@
 /* test_train_mpi.c: `mpirun -n 2 qadapt run` (built with MPI only) trains
  * data-parallel and ends bit for bit as the one-process run of the same
  * config: run file and checkpoint equal in every value but timings, for
- * fp32 `small`, fp32 resnet20 (Winograd convolutions, residual adds) and
- * `small` on mixed-quality data with the corruption grid. Each rank
+ * fp32 `small`, fp32 resnet20 (Winograd convolutions, residual adds),
+ * `small` on mixed-quality data with the corruption grid, and fixed QAT
+ * (LSQ; DoReFa weights with PACT activations). Each rank
  * computes only its half of every batch, so a partial sum that did not
  * cross ranks would change the numbers. A 2-rank run resumed by one process
  * ends as the uninterrupted one-process run; methods that cannot train over
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "h5read.h"
 #include "h5same.h"
 #include "run_bin.h"
 
@@ -132,6 +134,11 @@ static const train_case CASES[] = {
       "env.corruptions=gaussian_noise, gaussian_blur, jpeg_compression, contrast",
       "eval.grid=true", "eval.grid_corruptions=gaussian_noise, defocus_blur",
       "eval.grid_severities=2, 5", NULL}},
+    {"fixed LSQ", {"experiment.method=fixed", "data.limit=256", "data.test_limit=128",
+                   "experiment.threads=1", NULL}},
+    {"fixed DoReFa/PACT",
+     {"experiment.method=fixed", "quant.w_quantizer=dorefa", "quant.a_quantizer=pact",
+      "data.limit=256", "data.test_limit=128", "experiment.threads=1", NULL}},
 };
 
 START_TEST(test_two_ranks_as_one)
@@ -167,18 +174,41 @@ END_TEST
 /* what cannot be exact over ranks is refused before anything is written */
 START_TEST(test_refused)
 {
-    static const char *const fixed[] = {"data.limit=256", "experiment.method=fixed", NULL};
-    int code = run_ranks(2, "fixed", fixed, NULL, 0);
+    static const char *const dqmq[] = {"data.limit=256", "experiment.method=dqmq", NULL};
+    int code = run_ranks(2, "dqmq", dqmq, NULL, 0);
     ck_assert_int_ne(code, 0);
-    ck_assert_msg(strstr(err_text, "method fixed cannot train over 2 MPI ranks"), "%s", err_text);
+    ck_assert_msg(strstr(err_text, "method dqmq cannot train over 2 MPI ranks"), "%s", err_text);
     static const char *const one_share[] = {"data.limit=256", "experiment.shares=1", NULL};
     code = run_ranks(2, "shares", one_share, NULL, 0);
     ck_assert_int_ne(code, 0);
     ck_assert_msg(strstr(err_text, "experiment.shares = 1 is fewer than the 2 MPI ranks"), "%s",
                   err_text);
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/fixed/smoke/run.h5", tmp);
+    snprintf(dir, sizeof dir, "%s/dqmq/smoke/run.h5", tmp);
     ck_assert_int_ne(access(dir, F_OK), 0);
+}
+END_TEST
+
+/* Diverging to NaN (as test_e2e's run, in smaller batches) fails on every rank at the same
+ * step: rank 0 writes the run file, status failed, and the job ends. */
+START_TEST(test_nan_over_ranks)
+{
+    static const char *const nan[] = {"data.limit=512", "data.test_limit=64", "train.batch=16",
+                                      "train.lr=100", "train.momentum=0.999",
+                                      "train.schedule=const", "data.normalize=fixed",
+                                      "data.mean=0", "data.std=1e-6", "train.epochs=12",
+                                      "experiment.threads=1", NULL};
+    int code = run_ranks(2, "nan", nan, NULL, 0);
+    ck_assert_int_ne(code, 0);
+    ck_assert_msg(strstr(err_text, "NaN or Inf detected"), "%s", err_text);
+    char path[256];
+    snprintf(path, sizeof path, "%s/nan/smoke/run.h5", tmp);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s not written", path);
+    char *st = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(st, "failed");
+    free(st);
+    H5Fclose(f);
 }
 END_TEST
 
@@ -191,6 +221,7 @@ Suite *qa_test_suite(void)
     tcase_add_loop_test(tc, test_two_ranks_as_one, 0, (int)(sizeof CASES / sizeof CASES[0]));
     tcase_add_test(tc, test_resume_other_ranks);
     tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_nan_over_ranks);
     suite_add_tcase(s, tc);
     return s;
 }
