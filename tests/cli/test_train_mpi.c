@@ -138,7 +138,7 @@ static const train_case CASES[] = {
                    "experiment.threads=1", NULL}},
     {"fixed DoReFa/PACT",
      {"experiment.method=fixed", "quant.w_quantizer=dorefa", "quant.a_quantizer=pact",
-      "data.limit=256", "data.test_limit=128", "experiment.threads=1", NULL}},
+      "quant.pact_alpha=0.5", "data.limit=256", "data.test_limit=128", "experiment.threads=1", NULL}},
 };
 
 START_TEST(test_two_ranks_as_one)
