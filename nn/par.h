@@ -81,7 +81,7 @@ typedef struct {
 
 /* Installs the hook (copied), NULL: this process alone (the default). */
 void nn_par_set_ranks(const nn_par_ranks *r);
-/* 1 while a hook of more than one rank is installed. */
+/* 1 while a hook of more than one rank is installed (and not whole). */
 int nn_par_ranked(void);
 /* 1 when share s of a job of ns shares over n samples is this rank's
  * (always 1 without ranks): its first sample lies in this rank's shares. */
@@ -89,6 +89,10 @@ int nn_par_owns(long n, int s, int ns);
 /* nn_par_run_on(fn, arg, ns, nslots) for shares over n samples, running
  * only the shares this rank owns. */
 void nn_par_run_owned(nn_par_fn fn, void *arg, int ns, int nslots, long n);
+/* Between nn_par_whole(1) and nn_par_whole(0) (nestable) this rank
+ * computes every share and exchanges nothing: for work on rows every rank
+ * holds whole (a layer run on gathered inputs). */
+void nn_par_whole(int on);
 /* Blocks s = first..ns-1 of a job of ns shares over n samples, at base +
  * (s - first) * block bytes, each from the rank that owns share s, to every
  * rank; a no-op without ranks. */

@@ -7,6 +7,7 @@
 #include "nn/par.h"
 
 static nn_par_ranks ranks = {0, 1, NULL, NULL};
+static int whole; /* nn_par_whole depth */
 
 void nn_par_set_ranks(const nn_par_ranks *r)
 {
@@ -16,7 +17,13 @@ void nn_par_set_ranks(const nn_par_ranks *r)
 
 int nn_par_ranked(void)
 {
-    return ranks.nranks > 1 && ranks.allgather;
+    return ranks.nranks > 1 && ranks.allgather && whole == 0;
+}
+
+void nn_par_whole(int on)
+{
+    whole += on ? 1 : -1;
+    QA_ASSERT(whole >= 0);
 }
 
 /* The rank whose shares hold sample i of n: rank r owns the samples of

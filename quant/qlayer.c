@@ -178,22 +178,45 @@ static int soft_now(const q_layer *q)
     return q->row >= 0 && q->plan->mode == Q_PLAN_SOFT;
 }
 
+/* Across ranks (nn/par.h) a rank holds only its samples' rows. A layer
+ * whose samples are grouped by width or mixed over candidates cannot split
+ * them by the batch's shares: it runs whole on every rank, on gathered
+ * input rows forward and output-gradient rows backward. */
+static int runs_whole(const q_layer *q)
+{
+    return nn_par_ranked() && (soft_now(q) || mixed_input(q) || q->nslot > 1);
+}
+
 static void qlayer_forward(nn_layer *l, const nn_ctx *c)
 {
     q_layer *q = (q_layer *)l;
+    int whole = runs_whole(q);
+    if (whole) {
+        nn_par_gather(c->t[l->in[0]].data, q->in_n * sizeof(float), c->n, 0, c->n);
+        nn_par_whole(1);
+    }
     if (soft_now(q))
         q_layer_soft_forward(q, c);
     else
         hard_forward(q, c);
+    if (whole)
+        nn_par_whole(0);
 }
 
 static void qlayer_backward(nn_layer *l, const nn_ctx *c)
 {
     q_layer *q = (q_layer *)l;
+    int whole = runs_whole(q);
+    if (whole) {
+        nn_par_gather(c->dt[l->out].data, q->out_n * sizeof(float), c->n, 0, c->n);
+        nn_par_whole(1);
+    }
     if (soft_now(q))
         q_layer_soft_backward(q, c);
     else
         hard_backward(q, c);
+    if (whole)
+        nn_par_whole(0);
 }
 
 static void qlayer_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)

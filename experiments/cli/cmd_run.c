@@ -60,10 +60,23 @@ static int file_note(const exp_run_result *res, int rc, qa_err *err)
     return qa_fail(err, rc, "%s (no run file written)", msg);
 }
 
-/* The methods whose every sum over a batch goes through nn's share
- * exchange (nn/par.h); the others keep sums of their own that do not cross
- * ranks yet (agents, per-sample widths, DDQ's gates). */
-static const char *const ranked_methods[] = {"fp32", "fixed", NULL};
+/* The methods checked to train over ranks bit for bit (test_train_mpi):
+ * their sums over a batch go through nn's share exchange, or run whole on
+ * every rank on gathered rows (nn/par.h). blockrep (a teacher network,
+ * sampled blocks) is not checked yet. */
+static const char *const ranked_methods[] = {"fp32", "fixed", "dqmq", "ddq", "metamix", NULL};
+
+static int ranked(const char *method, char *list, size_t n)
+{
+    int ok = 0;
+    size_t used = 0;
+    for (int i = 0; ranked_methods[i]; i++) {
+        ok |= strcmp(method, ranked_methods[i]) == 0;
+        int w = snprintf(list + used, n - used, "%s%s", i ? ", " : "", ranked_methods[i]);
+        used += w > 0 && (size_t)w < n - used ? (size_t)w : 0;
+    }
+    return ok;
+}
 
 /* A job of several ranks: one data-parallel run, refused for what cannot
  * be exact; *opts gets this rank's part. */
@@ -73,15 +86,12 @@ static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
     if (n == 1)
         return QA_OK;
     const exp_method *m = exp_method_get(cfg->experiment.method);
-    int ok = 0;
-    for (int i = 0; m && ranked_methods[i]; i++)
-        ok |= strcmp(m->name, ranked_methods[i]) == 0;
-    if (!ok)
+    char list[128];
+    if (!m || !ranked(m->name, list, sizeof list))
         return qa_fail(err, QA_ERR_UNSUPPORTED, "method %s cannot train over %d MPI ranks yet "
-                       "(data-parallel training is built for methods fp32 and fixed only); run "
-                       "it as one process, or spread a sweep's points over ranks with qadapt "
-                       "sweep",
-                       m ? m->name : "?", n);
+                       "(data-parallel training is built for %s); run it as one process, or "
+                       "spread a sweep's points over ranks with qadapt sweep",
+                       m ? m->name : "?", n, list);
     if (cfg->experiment.shares < n)
         return qa_fail(err, QA_ERR_CONFIG, "experiment.shares = %d is fewer than the %d MPI ranks: "
                        "each rank computes whole shares of a batch (set experiment.shares >= %d; "

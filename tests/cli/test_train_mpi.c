@@ -2,8 +2,9 @@
  * data-parallel and ends bit for bit as the one-process run of the same
  * config: run file and checkpoint equal in every value but timings, for
  * fp32 `small`, fp32 resnet20 (Winograd convolutions, residual adds),
- * `small` on mixed-quality data with the corruption grid, and fixed QAT
- * (LSQ; DoReFa weights with PACT activations). Each rank
+ * `small` on mixed-quality data with the corruption grid, fixed QAT (LSQ;
+ * DoReFa weights with PACT activations), DQMQ (relaxed and hard phases:
+ * per-sample widths, layers run whole on gathered rows), DDQ and MetaMix. Each rank
  * computes only its half of every batch, so a partial sum that did not
  * cross ranks would change the numbers. A 2-rank run resumed by one process
  * ends as the uninterrupted one-process run; methods that cannot train over
@@ -39,18 +40,21 @@ static void teardown(void)
 
 /* What differs between a 2-rank and a 1-process run: timings and the
  * command line (the config's keys are compared as /config attributes). */
-#define TIMING "img_per_s", "seconds", "elapsed", "start_time", "end_time", "command", "/config"
+#define TIMING                                                                            \
+    "img_per_s", "seconds", "elapsed", "start_time", "end_time", "weight_seconds", "arch_seconds", \
+        "command", "/config"
 static const char *const SKIP[] = {TIMING, NULL};
 static const char *const SKIP_CKPT[] = {TIMING, "/tables/", NULL};
 /* and a resumed run says where it resumed */
 static const char *const SKIP_RESUMED[] = {TIMING, "resumed_after_epoch", NULL};
 
-/* qadapt run smoke.ini into tmp/<tag> as `ranks` MPI ranks (0: no mpirun),
- * with the NULL-terminated --set values of sets and of more; exit code. */
-static int run_ranks(int ranks, const char *tag, const char *const *sets, const char *const *more,
-                     int resume)
+/* qadapt run CONFIG (under configs/, NULL: smoke.ini) into tmp/<tag> as
+ * `ranks` MPI ranks (0: no mpirun), with the NULL-terminated --set values
+ * of sets and of more, named smoke; exit code. */
+static int run_config(const char *config, int ranks, const char *tag, const char *const *sets,
+                      const char *const *more, int resume)
 {
-    static char *argv[80], out[128], nr[8];
+    static char *argv[80], out[128], nr[8], path[1100];
     int n = 0;
     snprintf(out, sizeof out, "%s/%s", tmp, tag);
     snprintf(nr, sizeof nr, "%d", ranks);
@@ -65,10 +69,14 @@ static int run_ranks(int ranks, const char *tag, const char *const *sets, const 
     } else {
         setenv("QADAPT_BIN", qadapt, 1);
     }
+    snprintf(path, sizeof path, "%.*s/%s", (int)(strrchr(smoke, '/') - smoke), smoke,
+             config ? config : "smoke.ini");
     argv[n++] = "run";
-    argv[n++] = smoke;
+    argv[n++] = path;
     argv[n++] = "--out";
     argv[n++] = out;
+    argv[n++] = "--set";
+    argv[n++] = "experiment.name=smoke";
     for (const char *const *s = sets; s && *s; s++) {
         argv[n++] = "--set";
         argv[n++] = (char *)*s;
@@ -81,6 +89,12 @@ static int run_ranks(int ranks, const char *tag, const char *const *sets, const 
         argv[n++] = "--resume";
     argv[n] = NULL;
     return run_bin(tmp, argv, out_text, sizeof out_text, err_text, sizeof err_text);
+}
+
+static int run_ranks(int ranks, const char *tag, const char *const *sets, const char *const *more,
+                     int resume)
+{
+    return run_config(NULL, ranks, tag, sets, more, resume);
 }
 
 static void compare(const char *ta, const char *tb, const char *what, const char *const *skip)
@@ -121,32 +135,46 @@ static void assert_files(const char *tag)
 
 typedef struct {
     const char *name;
+    const char *config; /* under configs/, NULL: smoke.ini */
     const char *sets[16];
 } train_case;
 
+#define QUICK "data.limit=256", "data.test_limit=128", "experiment.threads=1"
+
 static const train_case CASES[] = {
-    {"small", {"data.limit=256", "data.test_limit=128", "experiment.threads=1", NULL}},
-    {"resnet20",
+    {"small", NULL, {QUICK, NULL}},
+    {"resnet20", NULL,
      {"model.arch=resnet20", "data.limit=128", "data.test_limit=64", "train.epochs=1",
       "train.batch=32", "experiment.threads=1", NULL}},
-    {"mixed",
-     {"data.limit=256", "data.test_limit=128", "experiment.threads=1", "env.enabled=true",
+    {"mixed", NULL,
+     {QUICK, "env.enabled=true",
       "env.corruptions=gaussian_noise, gaussian_blur, jpeg_compression, contrast",
       "eval.grid=true", "eval.grid_corruptions=gaussian_noise, defocus_blur",
       "eval.grid_severities=2, 5", NULL}},
-    {"fixed LSQ", {"experiment.method=fixed", "data.limit=256", "data.test_limit=128",
-                   "experiment.threads=1", NULL}},
-    {"fixed DoReFa/PACT",
+    {"fixed LSQ", NULL, {"experiment.method=fixed", QUICK, NULL}},
+    {"fixed DoReFa/PACT", NULL,
      {"experiment.method=fixed", "quant.w_quantizer=dorefa", "quant.a_quantizer=pact",
-      "quant.pact_alpha=0.5", "data.limit=256", "data.test_limit=128", "experiment.threads=1", NULL}},
+      "quant.pact_alpha=0.5", QUICK, NULL}},
+    /* as test_threads' DQMQ case: relaxed and hard phases, the policy */
+    {"dqmq", "fmnist-dqmq.ini",
+     {"data.limit=768", "data.test_limit=300", "train.epochs=3", "dqmq.warmup=1",
+      "dqmq.finetune=1", "dqmq.sample_rate=0.1", "eval.grid_corruptions=gaussian_noise",
+      "eval.grid_severities=3", "experiment.threads=1", NULL}},
+    {"ddq", NULL,
+     {"experiment.method=ddq", "quant.w_quantizer=ddq", "quant.a_quantizer=ddq",
+      "ddq.target_bits=4", "ddq.warmup=1", "ddq.finetune=0", "ddq.gate_lr_mult=5", QUICK,
+      NULL}},
+    {"metamix", NULL,
+     {"experiment.method=metamix", "train.epochs=2", "metamix.finetune=1",
+      "metamix.target=0.3", "metamix.probe=64", QUICK, NULL}},
 };
 
 START_TEST(test_two_ranks_as_one)
 {
     const train_case *k = &CASES[_i];
-    int code = run_ranks(0, "one", k->sets, NULL, 0);
+    int code = run_config(k->config, 0, "one", k->sets, NULL, 0);
     ck_assert_msg(code == 0, "%s, one process: exit %d: %s", k->name, code, err_text);
-    code = run_ranks(2, "two", k->sets, NULL, 0);
+    code = run_config(k->config, 2, "two", k->sets, NULL, 0);
     ck_assert_msg(code == 0, "%s, 2 ranks: exit %d: %s", k->name, code, err_text);
     ck_assert_ptr_nonnull(strstr(out_text, "status: complete"));
     compare("one", "two", k->name, SKIP);
@@ -174,17 +202,19 @@ END_TEST
 /* what cannot be exact over ranks is refused before anything is written */
 START_TEST(test_refused)
 {
-    static const char *const dqmq[] = {"data.limit=256", "experiment.method=dqmq", NULL};
-    int code = run_ranks(2, "dqmq", dqmq, NULL, 0);
+    static const char *const br[] = {"data.limit=256", "experiment.method=blockrep", NULL};
+    int code = run_ranks(2, "br", br, NULL, 0);
     ck_assert_int_ne(code, 0);
-    ck_assert_msg(strstr(err_text, "method dqmq cannot train over 2 MPI ranks"), "%s", err_text);
+    ck_assert_msg(strstr(err_text, "method blockrep cannot train over 2 MPI ranks yet (data-"
+                               "parallel training is built for fp32, fixed, dqmq, ddq, metamix)"),
+                  "%s", err_text);
     static const char *const one_share[] = {"data.limit=256", "experiment.shares=1", NULL};
     code = run_ranks(2, "shares", one_share, NULL, 0);
     ck_assert_int_ne(code, 0);
     ck_assert_msg(strstr(err_text, "experiment.shares = 1 is fewer than the 2 MPI ranks"), "%s",
                   err_text);
     char dir[256];
-    snprintf(dir, sizeof dir, "%s/dqmq/smoke/run.h5", tmp);
+    snprintf(dir, sizeof dir, "%s/br/smoke/run.h5", tmp);
     ck_assert_int_ne(access(dir, F_OK), 0);
 }
 END_TEST
