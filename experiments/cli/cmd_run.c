@@ -100,6 +100,7 @@ static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
                        "the results then differ in the last bits from shares = %d)",
                        cfg->experiment.shares, n, n, cfg->experiment.shares);
     exp_dist_train_hook();
+    opts->agree_stop = exp_dist_max; /* Ctrl-C reaches the ranks at different steps */
     if (exp_dist_rank() > 0) {
         opts->mirror = 1;
         opts->progress = NULL;

@@ -46,6 +46,10 @@ int exp_dist_poll(exp_dist_msg *m);
  * job of one. */
 void exp_dist_train_hook(void);
 
+/* The largest of every rank's v: a collective, every rank calls it at the
+ * same point (v itself in a job of one). */
+int exp_dist_max(int v);
+
 typedef struct {
     long calls;     /* exchanges (allgathers) */
     double bytes;   /* received from other ranks */

@@ -143,3 +143,14 @@ exp_dist_exchanges exp_dist_exchange_totals(void)
 {
     return totals;
 }
+
+int exp_dist_max(int v)
+{
+    int out = v;
+    if (joined && size > 1 &&
+        MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS) {
+        fprintf(stderr, "qadapt: rank %d: the agreement over ranks failed\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    return out;
+}

@@ -11,9 +11,11 @@
  * ranks, and fewer shares than ranks, are refused. mpirun runs with
  * --oversubscribe and, as root (CI), --allow-run-as-root. */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -242,6 +244,45 @@ START_TEST(test_nan_over_ranks)
 }
 END_TEST
 
+/* Ctrl-C on mpirun reaches the ranks at different moments; they agree to
+ * stop after the same step, and rank 0 closes the run file interrupted. */
+START_TEST(test_interrupt_over_ranks)
+{
+    char out[128], path[256];
+    snprintf(out, sizeof out, "%s/int", tmp);
+    char *argv[24], *run[] = {qadapt, "run", smoke, "--out", out, "--set", "train.epochs=50",
+                              "--set", "data.limit=1024", "--set", "data.test_limit=64",
+                              "--set", "experiment.threads=1", NULL};
+    int n = 0;
+    argv[n++] = "-n";
+    argv[n++] = "2";
+    argv[n++] = "--oversubscribe";
+    if (geteuid() == 0)
+        argv[n++] = "--allow-run-as-root";
+    for (int i = 0; run[i]; i++)
+        argv[n++] = run[i];
+    argv[n] = NULL;
+    setenv("QADAPT_BIN", getenv("MPIRUN"), 1);
+    int err_fd;
+    pid_t pid = run_bin_spawn(tmp, argv, &err_fd);
+    FILE *e = fdopen(err_fd, "r");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(run_bin_await_line(e, "epoch 1/50", NULL), "the run did not train an epoch");
+    kill(pid, SIGINT);
+    run_bin_slurp(err_fd, err_text, sizeof err_text);
+    fclose(e);
+    int st = run_bin_reap(pid, tmp, out_text, sizeof out_text);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) != 0, "status %d: %s", st, err_text);
+    snprintf(path, sizeof path, "%s/smoke/run.h5", out);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_msg(f >= 0, "%s not written: %s", path, err_text);
+    char *status = h5read_str_attr(f, "/", "status");
+    ck_assert_str_eq(status, "interrupted");
+    free(status);
+    H5Fclose(f);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("train_mpi");
@@ -252,6 +293,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_resume_other_ranks);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_nan_over_ranks);
+    tcase_add_test(tc, test_interrupt_over_ranks);
     suite_add_tcase(s, tc);
     return s;
 }
