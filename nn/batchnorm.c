@@ -38,12 +38,12 @@ static void stats_job(void *arg, int s, int ns)
 }
 
 /* the shift k of every channel (stats_job), from the rank holding sample 0 */
-static void stats_shift(nn_batchnorm2d *bn, const nn_ctx *c, int ns)
+static void stats_shift(nn_batchnorm2d *bn, const nn_ctx *c)
 {
     const float *x = c->t[bn->base.in[0]].data;
     for (int ch = 0; ch < bn->c; ch++)
         bn->coef[ch] = x[chunk_off(bn, 0, ch)];
-    nn_par_gather(bn->coef, (size_t)bn->c * sizeof *bn->coef, c->n, 0, ns > 0 ? 1 : 0);
+    nn_par_gather(bn->coef, (size_t)bn->c * sizeof *bn->coef, c->n, 0, 1);
 }
 
 /* batch statistics from the partial sums (share order), running update */
@@ -100,7 +100,7 @@ static void bn_forward(nn_layer *l, const nn_ctx *c)
     const float *beta = nn_params_value(c->p, bn->beta_view);
     bn->last_train = c->train;
     if (c->train) {
-        stats_shift(bn, c, ns);
+        stats_shift(bn, c);
         nn_par_run_owned(stats_job, &j, ns, NN_PAR_MAX_THREADS, c->n);
         batch_stats(bn, c, ns);
     } else {

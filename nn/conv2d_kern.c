@@ -306,9 +306,9 @@ static void reduce_partials(const conv_job *j)
 {
     size_t nw = (size_t)j->g->oc * (size_t)j->p.Kg;
     if (j->dw)
-        nn_par_gather(j->dw, nw * sizeof *j->dw, j->n, 0, j->ns > 0 ? 1 : 0);
+        nn_par_gather(j->dw, nw * sizeof *j->dw, j->n, 0, 1);
     if (j->db)
-        nn_par_gather(j->db, (size_t)j->g->oc * sizeof *j->db, j->n, 0, j->ns > 0 ? 1 : 0);
+        nn_par_gather(j->db, (size_t)j->g->oc * sizeof *j->db, j->n, 0, 1);
     nn_par_gather(j->scratch, j->p.part * sizeof *j->scratch, j->n, 1, j->ns);
     for (int s = 1; s < j->ns; s++) {
         const float *part = j->scratch + (size_t)(s - 1) * j->p.part;

@@ -168,10 +168,10 @@ int exp_run_add_f64(exp_run *r, const char *name, int count, int *at, qa_err *er
  * ocfg, owned and freed by the run; *opt (may be NULL) receives it. */
 int exp_run_add_params(exp_run *r, const char *name, nn_params *p, const nn_optim_cfg *ocfg,
                        nn_optim **opt, qa_err *err);
-/* NaN/Inf in loss or any registered gradient: QA_ERR_NUMERIC naming which. */
 /* 1 when the run should stop (the stop flag, agreed over ranks): the
  * engine and its drivers check it between steps. */
 int exp_run_stopping(const exp_run *r);
+/* NaN/Inf in loss or any registered gradient: QA_ERR_NUMERIC naming which. */
 int exp_run_check_finite(const exp_run *r, double loss, qa_err *err);
 
 /* Monotonic clock in seconds. */

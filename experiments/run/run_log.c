@@ -98,7 +98,7 @@ int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
         rc = claim_folder(r, res, err);
     if (!rc)
         rc = mem ? h5log_create_mem(&r->log, res->path, err)
-                                : h5log_create(&r->log, res->path, err);
+                 : h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;
