@@ -165,6 +165,18 @@ START_TEST(test_mpi_retry)
 }
 END_TEST
 
+/* Polls of 100 ms before a wait for a point to start training gives up: 60
+ * s, times CK_TIMEOUT_MULTIPLIER as Check's own timeouts (4 under
+ * tools/test.sh --sanitize: one point's first epoch took 12 s under ASan at
+ * load 11, and the interrupt case waits for two at once, so at load 30 a
+ * fixed 60 s is near). */
+static int start_polls(void)
+{
+    const char *m = getenv("CK_TIMEOUT_MULTIPLIER");
+    int k = m ? atoi(m) : 1;
+    return 600 * (k > 1 ? k : 1);
+}
+
 /* The pid of the `qadapt run` whose command line holds `needle`, 0 if none. */
 static pid_t find_run(const char *needle)
 {
@@ -203,7 +215,7 @@ START_TEST(test_mpi_killed)
     int err_fd, n = 0;
     pid_t pid = run_bin_spawn(tmp, argv, &err_fd), victim = 0;
     snprintf(needle, sizeof needle, "--out %s", out);
-    for (int tries = 0; tries < 600 && !victim; tries++) {
+    for (int tries = 0, polls = start_polls(); tries < polls && !victim; tries++) {
         usleep(100000);
         snprintf(path, sizeof path, "%s/index.csv", out);
         int np;
@@ -239,7 +251,7 @@ START_TEST(test_mpi_interrupt)
     mpi_args(argv, args);
     int err_fd, n = 0, started = 0;
     pid_t pid = run_bin_spawn(tmp, argv, &err_fd);
-    for (int tries = 0; tries < 600 && started < 2; tries++) {
+    for (int tries = 0, polls = start_polls(); tries < polls && started < 2; tries++) {
         usleep(100000);
         snprintf(path, sizeof path, "%s/index.csv", out);
         if (access(path, R_OK) != 0)
