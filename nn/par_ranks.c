@@ -61,7 +61,7 @@ typedef struct {
 static void owned_run(void *arg, int s, int ns)
 {
     const owned_job *j = arg;
-    if (share_owner(j->n, s, ns) == ranks.rank)
+    if (nn_par_owns(j->n, s, ns))
         j->fn(j->arg, s, ns);
 }
 
