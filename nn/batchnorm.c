@@ -20,7 +20,8 @@ static size_t chunk_off(const nn_batchnorm2d *bn, long i, int ch)
 }
 
 /* part[s] = per-channel sums over share s's samples of (x - k) and
- * (x - k)^2, k = x[0, c, 0] (a shift near the mean: no cancellation) */
+ * (x - k)^2, k = coef[c] = x[0, c, 0] (a shift near the mean: no
+ * cancellation; sample 0's, sent to every rank) */
 static void stats_job(void *arg, int s, int ns)
 {
     const bn_job *j = arg;
@@ -32,23 +33,32 @@ static void stats_job(void *arg, int s, int ns)
     nn_par_range(j->c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
         for (int ch = 0; ch < bn->c; ch++)
-            nn_vec_moments(x + chunk_off(bn, i, ch), (size_t)bn->hw, x[chunk_off(bn, 0, ch)],
-                           &s1[ch], &s2[ch]);
+            nn_vec_moments(x + chunk_off(bn, i, ch), (size_t)bn->hw, bn->coef[ch], &s1[ch],
+                           &s2[ch]);
+}
+
+/* the shift k of every channel (stats_job), from the rank holding sample 0 */
+static void stats_shift(nn_batchnorm2d *bn, const nn_ctx *c)
+{
+    const float *x = c->t[bn->base.in[0]].data;
+    for (int ch = 0; ch < bn->c; ch++)
+        bn->coef[ch] = x[chunk_off(bn, 0, ch)];
+    nn_par_gather(bn->coef, (size_t)bn->c * sizeof *bn->coef, c->n, 0, 1);
 }
 
 /* batch statistics from the partial sums (share order), running update */
 static void batch_stats(nn_batchnorm2d *bn, const nn_ctx *c, int ns)
 {
-    const float *x = c->t[bn->base.in[0]].data;
     float *rmean = nn_params_value(c->p, bn->mean_view), *rvar = nn_params_value(c->p, bn->var_view);
     double m = (double)c->n * bn->hw, mom = bn->momentum;
+    nn_par_gather(bn->part, 2 * (size_t)bn->c * sizeof *bn->part, c->n, 0, ns);
     for (int ch = 0; ch < bn->c; ch++) {
         double s1 = 0, s2 = 0;
         for (int t = 0; t < ns; t++) {
             s1 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)ch];
             s2 += bn->part[(size_t)t * 2 * (size_t)bn->c + (size_t)bn->c + (size_t)ch];
         }
-        double d = s1 / m, mean = x[chunk_off(bn, 0, ch)] + d;
+        double d = s1 / m, mean = bn->coef[ch] + d;
         double var = s2 / m - d * d > 0 ? s2 / m - d * d : 0.0;
         rmean[ch] = (float)((1 - mom) * rmean[ch] + mom * mean);
         rvar[ch] = (float)((1 - mom) * rvar[ch] + mom * var * (m > 1 ? m / (m - 1) : 1.0));
@@ -90,7 +100,8 @@ static void bn_forward(nn_layer *l, const nn_ctx *c)
     const float *beta = nn_params_value(c->p, bn->beta_view);
     bn->last_train = c->train;
     if (c->train) {
-        nn_par_run(stats_job, &j, ns);
+        stats_shift(bn, c);
+        nn_par_run_owned(stats_job, &j, ns, NN_PAR_MAX_THREADS, c->n);
         batch_stats(bn, c, ns);
     } else {
         const float *rmean = nn_params_value(c->p, bn->mean_view);
@@ -104,7 +115,7 @@ static void bn_forward(nn_layer *l, const nn_ctx *c)
         bn->scale[ch] = gamma[ch] * bn->istd[ch];
         bn->shift[ch] = beta[ch] - bn->mean[ch] * bn->scale[ch];
     }
-    nn_par_run(normalize_job, &j, ns);
+    nn_par_run_owned(normalize_job, &j, ns, NN_PAR_MAX_THREADS, c->n);
 }
 
 /* part[s] = per-channel sums of dy and dy (x - mean) over share s's samples */
@@ -169,10 +180,11 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
             bn->coef[bn->c + ch] = bn->coef[2 * bn->c + ch] = 0.0f;
         }
         if (l->need_dx[0])
-            nn_par_run(dx_job_run, &d, ns);
+            nn_par_run_owned(dx_job_run, &d, ns, NN_PAR_MAX_THREADS, c->n);
         return;
     }
-    nn_par_run(grad_sums_job, &d.j, ns);
+    nn_par_run_owned(grad_sums_job, &d.j, ns, NN_PAR_MAX_THREADS, c->n);
+    nn_par_gather(bn->part, 2 * (size_t)bn->c * sizeof *bn->part, c->n, 0, ns);
     float *dgamma = nn_params_grad(c->p, bn->gamma_view), *dbeta = nn_params_grad(c->p, bn->beta_view);
     float *coef = bn->coef;
     double m = (double)c->n * bn->hw;
@@ -192,7 +204,7 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
         coef[2 * bn->c + ch] = bn->last_train ? (float)(-k * sdy / m) : 0.0f;
     }
     if (l->need_dx[0])
-        nn_par_run(dx_job_run, &d, ns);
+        nn_par_run_owned(dx_job_run, &d, ns, NN_PAR_MAX_THREADS, c->n);
 }
 
 static void bn_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)

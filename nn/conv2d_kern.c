@@ -233,7 +233,7 @@ void nn_conv2d_forward_raw(const nn_conv_geom *g, const float *x, const float *w
     if (n < 1)
         return;
     int slots = job_setup(&j, scratch_n);
-    nn_par_run_on(forward_job, &j, j.ns, slots);
+    nn_par_run_owned(forward_job, &j, j.ns, slots, n);
 }
 
 /* dx[i] group gi = (acc ? dx : 0) + W_g^T @ dy, through col2im unless pointwise */
@@ -301,9 +301,15 @@ static void backward_job(void *arg, int s, int ns)
         backward_sample(j, i, sc, dw, db);
 }
 
+/* Other ranks' shares first (share 0's sums are in dw/db themselves). */
 static void reduce_partials(const conv_job *j)
 {
     size_t nw = (size_t)j->g->oc * (size_t)j->p.Kg;
+    if (j->dw)
+        nn_par_gather(j->dw, nw * sizeof *j->dw, j->n, 0, 1);
+    if (j->db)
+        nn_par_gather(j->db, (size_t)j->g->oc * sizeof *j->db, j->n, 0, 1);
+    nn_par_gather(j->scratch, j->p.part * sizeof *j->scratch, j->n, 1, j->ns);
     for (int s = 1; s < j->ns; s++) {
         const float *part = j->scratch + (size_t)(s - 1) * j->p.part;
         if (j->dw)
@@ -328,6 +334,6 @@ void nn_conv2d_backward_raw(const nn_conv_geom *g, const float *x, const float *
     if (n < 1)
         return;
     int slots = job_setup(&j, scratch_n);
-    nn_par_run_on(backward_job, &j, j.ns, slots);
+    nn_par_run_owned(backward_job, &j, j.ns, slots, n);
     reduce_partials(&j);
 }

@@ -123,9 +123,13 @@ void nn_dense_backward_raw(int in, int out, const float *x, const float *w, cons
         }
 }
 
+/* Across ranks (par.h) each holds only its samples' input rows: every row
+ * to every rank first, then the layer runs whole on each, so the loss and
+ * everything after see the whole batch. */
 static void dense_forward(nn_layer *l, const nn_ctx *c)
 {
     nn_dense *d = (nn_dense *)l;
+    nn_par_gather(c->t[l->in[0]].data, (size_t)d->in * sizeof(float), c->n, 0, c->n);
     const float *b = d->b_view >= 0 ? nn_params_value(c->p, d->b_view) : NULL;
     nn_dense_forward_raw(d->in, d->out, c->t[l->in[0]].data, nn_params_value(c->p, d->w_view), b,
                          c->t[l->out].data, NULL, c->n, NULL);

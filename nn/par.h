@@ -22,9 +22,23 @@
  * sums for the counts they were built with.
  * Calls from inside a running job, or from a second application thread
  * while the pool is busy, run serially on the calling thread.
- * The pool does not schedule dynamically and has no task queue. */
+ * The pool does not schedule dynamically and has no task queue.
+ *
+ * Ranks (par_ranks.c): in a job of several processes training one model
+ * (data-parallel, experiments/dist/ installs the hook with
+ * nn_par_set_ranks), rank r of R owns the samples of the fixed shares
+ * [S r / R, S (r+1) / R) (S = nn_par_shares(), R <= S). Per-sample jobs run
+ * through nn_par_run_owned, which runs only the shares whose samples this
+ * rank owns; a sum over a batch still adds its S partials in share order,
+ * after nn_par_gather has brought every rank's partials to every rank, so
+ * the result is the one-process result bit for bit at any rank count. What
+ * every rank needs whole (the classifier's input rows) is gathered the same
+ * way. Without the hook (one process) both are the plain calls. nn knows no
+ * MPI: the hook is one function. */
 #ifndef NN_PAR_H
 #define NN_PAR_H
+
+#include <stddef.h>
 
 #include "nn/status.h"
 
@@ -55,6 +69,34 @@ void nn_par_run_on(nn_par_fn fn, void *arg, int ns, int nslots);
 int nn_par_slot(void);
 /* Stops the workers (also done at exit). */
 void nn_par_shutdown(void);
+
+/* The data-parallel hook: allgather(ctx, buf, counts, displs) leaves in
+ * buf on every rank the bytes [displs[r], displs[r] + counts[r]) of every
+ * rank r (in place: each rank's own bytes are already there). */
+typedef struct {
+    int rank, nranks;
+    void (*allgather)(void *ctx, void *buf, const long *counts, const long *displs);
+    void *ctx;
+} nn_par_ranks;
+
+/* Installs the hook (copied), NULL: this process alone (the default). */
+void nn_par_set_ranks(const nn_par_ranks *r);
+/* 1 while a hook of more than one rank is installed (and not whole). */
+int nn_par_ranked(void);
+/* 1 when share s of a job of ns shares over n samples is this rank's
+ * (always 1 without ranks): its first sample lies in this rank's shares. */
+int nn_par_owns(long n, int s, int ns);
+/* nn_par_run_on(fn, arg, ns, nslots) for shares over n samples, running
+ * only the shares this rank owns. */
+void nn_par_run_owned(nn_par_fn fn, void *arg, int ns, int nslots, long n);
+/* Between nn_par_whole(1) and nn_par_whole(0) (nestable) this rank
+ * computes every share and exchanges nothing: for work on rows every rank
+ * holds whole (a layer run on gathered inputs). */
+void nn_par_whole(int on);
+/* Blocks s = first..ns-1 of a job of ns shares over n samples, at base +
+ * (s - first) * block bytes, each from the rank that owns share s, to every
+ * rank; a no-op without ranks. */
+void nn_par_gather(void *base, size_t block, long n, int first, int ns);
 
 /* Static balanced split of [0, n) into ns parts: part s is [*lo, *hi). */
 static inline void nn_par_range(long n, int s, int ns, long *lo, long *hi)

@@ -460,7 +460,7 @@ void nn_wino_forward(const nn_conv_geom *g, const float *x, const float *w, cons
         return;
     job_setup(&j, scratch_n);
     nn_par_run(weights_fwd_job, &j, j.ns);
-    nn_par_run_on(forward_job, &j, j.ns, j.slots);
+    nn_par_run_owned(forward_job, &j, j.ns, j.slots, n);
 }
 
 /* db += the sums of dy over samples [i0, i1), and their dM (16, N, OC) when
@@ -566,9 +566,13 @@ void nn_wino_backward(const nn_conv_geom *g, const float *x, const float *w, con
     job_setup(&j, scratch_n);
     if (dx)
         nn_par_run(weights_fwd_job, &j, j.ns);
-    nn_par_run_on(backward_job, &j, j.ns, j.slots);
-    if (db)
+    nn_par_run_owned(backward_job, &j, j.ns, j.slots, n);
+    /* other ranks' share blocks; share 0's db is the caller's */
+    nn_par_gather(share_block(&j, 0), j.p.part * sizeof(float), n, 0, j.ns);
+    if (db) {
+        nn_par_gather(db, (size_t)g->oc * sizeof *db, n, 0, 1);
         reduce_db(&j);
+    }
     if (dw)
         nn_par_run(weights_adj_job, &j, j.ns);
 }

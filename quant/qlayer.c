@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "nn/par.h"
+
 int q_layer_supported(const nn_layer *l)
 {
     return strcmp(l->ops->type, q_kern_conv2d.type) == 0 ||
@@ -68,10 +70,14 @@ static const int *group_idx(const q_layer *q, int g, int n)
     return q->cnt[g + 1] - q->cnt[g] == n ? NULL : q->idx + q->cnt[g];
 }
 
-/* each sample's input at its a slot's width */
+/* Each sample's input at its a slot's width. Across ranks (nn/par.h) a
+ * rank holds only its samples' inputs: every row goes to every rank first,
+ * so that the quantizers' sums over rows (LSQ's initial step, the step-size
+ * gradients) run whole on each, in the one-process order. */
 static void quantize_inputs(q_layer *q, const nn_ctx *c)
 {
     const float *x = c->t[q->base.in[0]].data;
+    nn_par_gather(c->t[q->base.in[0]].data, q->in_n * sizeof *x, c->n, 0, c->n);
     for (int k = 0; k < q->nslot; k++) {
         q_rows rows = {q->in_n, q->idx_a + q->cnt_a[k], q->cnt_a[k + 1] - q->cnt_a[k]};
         if (rows.n == 0)
@@ -158,6 +164,7 @@ static void hard_backward(q_layer *q, const nn_ctx *c)
         q_layer_mix_inputs_backward(q, c, dxq, dx, 1);
         return;
     }
+    nn_par_gather(dxq, q->in_n * sizeof *dxq, c->n, 0, c->n); /* as quantize_inputs */
     for (int k = 0; k < K; k++) {
         q_rows rows = {q->in_n, q->idx_a + q->cnt_a[k], q->cnt_a[k + 1] - q->cnt_a[k]};
         if (rows.n > 0)
@@ -171,22 +178,45 @@ static int soft_now(const q_layer *q)
     return q->row >= 0 && q->plan->mode == Q_PLAN_SOFT;
 }
 
+/* Across ranks (nn/par.h) a rank holds only its samples' rows. A layer
+ * whose samples are grouped by width or mixed over candidates cannot split
+ * them by the batch's shares: it runs whole on every rank, on gathered
+ * input rows forward and output-gradient rows backward. */
+static int runs_whole(const q_layer *q)
+{
+    return nn_par_ranked() && (soft_now(q) || mixed_input(q) || q->nslot > 1);
+}
+
 static void qlayer_forward(nn_layer *l, const nn_ctx *c)
 {
     q_layer *q = (q_layer *)l;
+    int whole = runs_whole(q);
+    if (whole) {
+        nn_par_gather(c->t[l->in[0]].data, q->in_n * sizeof(float), c->n, 0, c->n);
+        nn_par_whole(1);
+    }
     if (soft_now(q))
         q_layer_soft_forward(q, c);
     else
         hard_forward(q, c);
+    if (whole)
+        nn_par_whole(0);
 }
 
 static void qlayer_backward(nn_layer *l, const nn_ctx *c)
 {
     q_layer *q = (q_layer *)l;
+    int whole = runs_whole(q);
+    if (whole) {
+        nn_par_gather(c->dt[l->out].data, q->out_n * sizeof(float), c->n, 0, c->n);
+        nn_par_whole(1);
+    }
     if (soft_now(q))
         q_layer_soft_backward(q, c);
     else
         hard_backward(q, c);
+    if (whole)
+        nn_par_whole(0);
 }
 
 static void qlayer_init(nn_layer *l, nn_params *p, nn_rng *rng, nn_init_scheme s)

@@ -17,7 +17,7 @@ DEFAULT_CONFIG=configs/fmnist-dqmq.ini
 
 PACKAGES=(meson ninja-build pkg-config gcc libopenblas-dev libhdf5-dev zlib1g-dev libinih-dev
           check libpng-dev libturbojpeg0-dev dataset-fashion-mnist hdf5-tools
-          python3-h5py python3-matplotlib)
+          python3-h5py python3-matplotlib libopenmpi-dev openmpi-bin)
 # Optional: tools/fuzz.sh builds the fuzz targets with clang's libFuzzer.
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 

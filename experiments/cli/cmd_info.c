@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "experiments/cli/commands.h"
+#include "experiments/dist/dist.h"
 #include "nn/blas.h"
 #include "nn/models.h"
 #include "nn/par.h"
@@ -60,7 +61,7 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: qadapt info\n       qadapt info --model NAME [--input CxHxW]\n\n"
                "Prints the version, git revision, BLAS configuration and "
-               "threads, and the versions of the libraries qadapt uses.\n"
+               "threads, whether MPI is built in, and the versions of the libraries qadapt uses.\n"
                "With --model: the model's quantized layers with MACs, weights and BitOps "
                "(input default 1x28x28), and its blocks (method blockrep).\n");
         return QA_OK;
@@ -77,6 +78,11 @@ int exp_cmd_info(int argc, char **argv, qa_err *err)
     printf("threads       %d in nn's pool (experiment.threads = 0 uses %ld online cores)\n",
            nn_par_threads(), sysconf(_SC_NPROCESSORS_ONLN));
     printf("shares        %d per sum over a batch (experiment.shares default)\n", nn_par_shares());
+    if (exp_dist_library())
+        printf("MPI           %s (built in; this process: rank %d of %d)\n", exp_dist_library(),
+               exp_dist_rank(), exp_dist_size());
+    else
+        printf("MPI           not built in (meson setup -Dmpi=enabled, with libopenmpi-dev)\n");
     printf("HDF5          %u.%u.%u\n", maj, min, rel);
     printf("zlib          %s\n", zlibVersion());
     printf("libpng        %s (built against)\n", QA_LIBPNG_VERSION);

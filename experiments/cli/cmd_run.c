@@ -1,7 +1,10 @@
 /* cmd_run.c: `qadapt run CONFIG [--set section.key=value ...] [--out DIR]
  * [--resume]` and `qadapt run --help-config`.
  * SIGINT/SIGTERM stop the run after its current step, a second one at
- * once (cmd_stop.h). */
+ * once (cmd_stop.h). Under mpirun the ranks train one model data-parallel
+ * (nn/par.h): each computes its block of the batch's shares, rank 0 alone
+ * writes the run file and checkpoints, and the result is the one-process
+ * run's bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include "experiments/cli/commands.h"
 #include "experiments/cli/schema.h"
 #include "experiments/cli/sweep.h"
+#include "experiments/dist/dist.h"
 #include "experiments/methods/registry.h"
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/run.h"
@@ -24,7 +28,9 @@ static void run_usage(void)
            "Trains the model CONFIG describes and writes OUT_DIR/NAME/run.h5 (HDF5: the\n"
            "resolved config, one row per epoch in /train/epochs, status). Progress goes to\n"
            "stderr. Ctrl-C stops after the current step and leaves a complete file with\n"
-           "status 'interrupted' (exit code 130).\n\n"
+           "status 'interrupted' (exit code 130). Under mpirun -n R (MPI built in) the R\n"
+           "ranks train data-parallel, bit for bit as one process (R <= experiment.shares;\n"
+           "docs/DATA-PARALLEL.md).\n\n"
            "  --set section.key=value  override one config key (repeatable), e.g.\n"
            "                           --set train.epochs=2 --set data.limit=1000\n"
            "  --out DIR                write the run folder under DIR instead of\n"
@@ -56,6 +62,53 @@ static int file_note(const exp_run_result *res, int rc, qa_err *err)
     return qa_fail(err, rc, "%s (no run file written)", msg);
 }
 
+/* The methods checked to train over ranks bit for bit (test_train_mpi):
+ * their sums over a batch go through nn's share exchange, or run whole on
+ * every rank on gathered rows (nn/par.h). blockrep (a teacher network,
+ * sampled blocks) is not checked yet. */
+static const char *const ranked_methods[] = {"fp32", "fixed", "dqmq", "ddq", "metamix", NULL};
+
+static int ranked(const char *method, char *list, size_t n)
+{
+    int ok = 0;
+    size_t used = 0;
+    for (int i = 0; ranked_methods[i]; i++) {
+        ok |= strcmp(method, ranked_methods[i]) == 0;
+        int w = snprintf(list + used, n - used, "%s%s", i ? ", " : "", ranked_methods[i]);
+        used += w > 0 && (size_t)w < n - used ? (size_t)w : 0;
+    }
+    return ok;
+}
+
+/* A job of several ranks: one data-parallel run, refused for what cannot
+ * be exact; *opts gets this rank's part. */
+static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
+{
+    int n = exp_dist_size();
+    if (n == 1)
+        return QA_OK;
+    const exp_method *m = exp_method_get(cfg->experiment.method);
+    char list[128];
+    if (!m || !ranked(m->name, list, sizeof list))
+        return qa_fail(err, QA_ERR_UNSUPPORTED, "method %s cannot train over %d MPI ranks yet "
+                       "(data-parallel training is built for %s); run it as one process, or "
+                       "spread a sweep's points over ranks with qadapt sweep",
+                       m ? m->name : "?", n, list);
+    if (cfg->experiment.shares < n)
+        return qa_fail(err, QA_ERR_CONFIG, "experiment.shares = %d is fewer than the %d MPI ranks: "
+                       "each rank computes whole shares of a batch (set experiment.shares >= %d; "
+                       "the results then differ in the last bits from shares = %d)",
+                       cfg->experiment.shares, n, n, cfg->experiment.shares);
+    exp_dist_train_hook();
+    opts->agree_stop = exp_dist_max; /* Ctrl-C reaches the ranks at different steps */
+    if (exp_dist_rank() > 0) {
+        opts->mirror = 1;
+        opts->progress = NULL;
+        opts->temp_file = NULL;
+    }
+    return QA_OK;
+}
+
 static int run_config(const exp_config_args *a, const char *command, qa_err *err)
 {
     exp_config *cfg = malloc(sizeof *cfg);
@@ -66,16 +119,25 @@ static int run_config(const exp_config_args *a, const char *command, qa_err *err
     exp_run_opts opts = {.out_dir = a->out, .command = command, .stop = exp_stop_flag(),
                          .progress = stderr, .resume = a->resume,
                          .temp_file = exp_stop_remove_on_exit};
+    if (!rc)
+        rc = run_ranks(cfg, &opts, err);
     if (!rc) {
-        exp_sweep_note(a->config, stderr);
+        if (exp_dist_rank() == 0)
+            exp_sweep_note(a->config, stderr);
         exp_stop_on_signals();
         rc = exp_run_main(cfg, &opts, &res, err);
     }
     free(cfg);
     if (rc && res.path[0])
         return file_note(&res, rc, err);
-    if (rc)
+    if (rc || exp_dist_rank() > 0)
         return rc;
+    if (exp_dist_size() > 1) {
+        exp_dist_exchanges x = exp_dist_exchange_totals();
+        fprintf(stderr, "data-parallel over %d ranks: %ld exchanges, %.1f MB received, %.2f s in "
+                "them (%.1f%% of the run's %.1f s)\n", exp_dist_size(), x.calls, x.bytes / 1e6,
+                x.seconds, 100.0 * x.seconds / (res.seconds > 0 ? res.seconds : 1.0), res.seconds);
+    }
     printf("run file: %s\nstatus: %s after %d epochs, %.1f s\n", res.path,
            res.status == EXP_RUN_COMPLETE ? "complete" : "interrupted", res.epochs, res.seconds);
     if (!isnan(res.test_acc))

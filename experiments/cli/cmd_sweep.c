@@ -9,6 +9,7 @@
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/commands.h"
 #include "experiments/cli/sweep.h"
+#include "experiments/dist/dist.h"
 
 static volatile sig_atomic_t stop_count;
 
@@ -35,10 +36,14 @@ static void sweep_usage(void)
            "  zip = quant.w_bits, quant.a_bits     these axes advance together\n"
            "                                       (several groups: separated by '|')\n\n"
            "  --set section.key=value  override a key of every point (repeatable)\n"
-           "  --jobs N                 run N points at once (default 1); each uses\n"
-           "                           [experiment] threads compute threads\n"
+           "  --jobs N                 run N points at once (default 1; under mpirun: on\n"
+           "                           each rank); each uses [experiment] threads threads\n"
            "  --out DIR                the sweep folder (default: [experiment] out_dir/name)\n"
            "  --help                   this text\n\n"
+           "mpirun -n R qadapt sweep ... spreads the points over R ranks (MPI built in:\n"
+           "qadapt info says): rank 0 hands them out as ranks become free, each point's\n"
+           "run file is written by the rank that runs it, index.csv by rank 0; DIR must\n"
+           "be on a file system every rank sees.\n\n"
            "Ctrl-C stops the running points cleanly (their run files say interrupted);\n"
            "exit code 0 when every point is complete, 1 when some failed, 130 when\n"
            "interrupted.\n");
@@ -106,7 +111,7 @@ int exp_cmd_sweep(int argc, char **argv, qa_err *err)
         rc = exp_sweep_run(&o, &res, err);
     }
     free(sets);
-    if (rc && rc != QA_ERR_INTERRUPTED)
+    if ((rc && rc != QA_ERR_INTERRUPTED) || exp_dist_rank() > 0) /* rank 0 reports */
         return rc;
     printf("sweep: %s\nindex: %s/index.csv\npoints: %ld, complete %ld (%ld were already), failed "
            "%ld, interrupted %ld, pending %ld; %.1f s\n",

@@ -22,7 +22,8 @@
  * --set experiment.name=<hash> --out OUT` (sweep_exec.c), skipping points
  * whose run file is complete and holds the same config, retrying a failed
  * point once, and keeps OUT/index.csv: one row per point with its hash,
- * axis values, status and headline metrics.
+ * axis values, status and headline metrics. Under mpirun the points are
+ * spread over the job's ranks, --jobs on each (sweep_exec.h says how).
  *
  * Deliberately not here: the run itself (run.c), argument parsing
  * (cmd_sweep.c), reading run files (runfile.h). */
@@ -77,6 +78,7 @@ typedef struct {
     int value[EXP_SWEEP_MAX_AXES]; /* index of each axis's value */
     int status;                    /* exp_point_status */
     int attempts;                  /* child processes started for it by this sweep */
+    int rank;                      /* of the MPI job, where it last started */
     int skipped;                   /* complete before this sweep started */
     exp_point_metrics m;
 } exp_sweep_point;
@@ -126,7 +128,7 @@ typedef struct {
     char *const *sets;      /* the user's --set arguments */
     int nsets;
     const char *out_dir;    /* NULL: [experiment] out_dir / name */
-    int jobs;               /* points run at once, >= 1 */
+    int jobs;               /* points run at once (on each rank), >= 1 */
     const char *exe;        /* the qadapt binary; NULL: /proc/self/exe */
     volatile sig_atomic_t *stop; /* raised by SIGINT/SIGTERM (cmd_sweep.c) */
     FILE *progress;         /* progress lines, NULL: quiet */

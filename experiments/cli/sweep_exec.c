@@ -10,8 +10,13 @@
  * interrupted); a second Ctrl-C is forwarded again and ends them at once.
  * The wait is sigsuspend with SIGCHLD/SIGINT/SIGTERM blocked outside it, so
  * a signal can never slip in between the check of the stop flag and the
- * wait. */
-#include "experiments/cli/sweep.h"
+ * wait. Under mpirun this is rank 0's loop, whose slots include the other
+ * ranks' (sweep_dist.c): their messages raise no signal, so it naps 20 ms
+ * with pselect instead of waiting in sigsuspend. Rank 0 alone holds the
+ * sweep folder's lock (io/dirlock.h); whichever rank starts a point first
+ * waits for the point's own folder lock, which a killed earlier attempt may
+ * still hold, and its child `qadapt run` takes that lock for itself. */
+#include "experiments/cli/sweep_exec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,40 +28,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "experiments/dist/dist.h"
 #include "experiments/io/ckpt.h"
 #include "experiments/io/dirlock.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
-
-typedef struct {
-    pid_t pid;
-    long point;
-    double start;
-} child;
-
-typedef struct {
-    const exp_sweep_opts *o;
-    const exp_sweep_spec *spec;
-    exp_sweep_point *pts;
-    long npoints;
-    char dir[1024];
-    long *queue; /* points to run, in order; retries go to the front */
-    long qhead, qtail;
-    child *kids;
-    int nkids;
-    double run_seconds; /* summed over points finished by this sweep */
-    long run_done;
-    double t0;
-    sig_atomic_t forwarded; /* signals passed on to the children so far */
-    int lock_fd;            /* the sweep folder's lock (io/dirlock.h), -1: none */
-} sweeper;
 
 static void on_child(int sig)
 {
     (void)sig;
 }
 
-static void point_label(const sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
+static void point_label(const exp_sweeper *sw, const exp_sweep_point *pt, char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "%s", pt->hash);
     for (int i = 0; i < sw->spec->naxes && used < n; i++) {
@@ -68,7 +51,7 @@ static void point_label(const sweeper *sw, const exp_sweep_point *pt, char *buf,
         snprintf(buf + used, n - used, ")");
 }
 
-static void progress(sweeper *sw, const exp_sweep_point *pt, const char *what)
+static void progress(exp_sweeper *sw, const exp_sweep_point *pt, const char *what)
 {
     FILE *f = sw->o->progress;
     if (!f)
@@ -82,7 +65,8 @@ static void progress(sweeper *sw, const exp_sweep_point *pt, const char *what)
     char label[1200], eta[32] = "?";
     point_label(sw, pt, label, sizeof label);
     if (sw->run_done > 0) {
-        int jobs = sw->o->jobs < left ? sw->o->jobs : (int)(left > 0 ? left : 1);
+        int slots = sw->o->jobs * exp_dist_size();
+        int jobs = slots < left ? slots : (int)(left > 0 ? left : 1);
         exp_fmt_duration(sw->run_seconds / (double)sw->run_done * (double)left / jobs, eta,
                          sizeof eta);
     }
@@ -103,7 +87,7 @@ static int resumable(const exp_sweep_point *pt, const char *folder)
 }
 
 /* argv of a point's child; strings point into sets/own, which the caller keeps. */
-static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
+static int child_argv(const exp_sweeper *sw, const exp_sweep_point *pt, char **argv,
                       char (*own)[EXP_SWEEP_VALUE_LEN + 128], char *name, size_t name_n,
                       const char *exe, int resume)
 {
@@ -133,7 +117,7 @@ static int child_argv(const sweeper *sw, const exp_sweep_point *pt, char **argv,
     return n;
 }
 
-static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
+int exp_sweep_launch(exp_sweeper *sw, long p, const sigset_t *orig, qa_err *err)
 {
     exp_sweep_point *pt = &sw->pts[p];
     char folder[1100], log_path[1200], name[64];
@@ -151,10 +135,12 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
     const char *exe = sw->o->exe ? sw->o->exe : "/proc/self/exe";
     char **argv = malloc((size_t)(2 * sw->o->nsets + 2 * sw->spec->naxes + 10) * sizeof *argv);
     char (*own)[EXP_SWEEP_VALUE_LEN + 128] = malloc(EXP_SWEEP_MAX_AXES * sizeof *own);
-    if (!argv || !own) {
+    char **env = exp_dist_child_env(); /* a child is no rank of this job */
+    if (!argv || !own || !env) {
         close(fd);
         free(argv);
         free(own);
+        free(env);
         return qa_fail(err, QA_ERR_NOMEM, "out of memory starting a point");
     }
     int argc = child_argv(sw, pt, argv, own, name, sizeof name, exe, resumable(pt, folder));
@@ -174,43 +160,47 @@ static int launch(sweeper *sw, long p, const sigset_t *orig, qa_err *err)
         dup2(fd, 1);
         dup2(fd, 2);
         sigprocmask(SIG_SETMASK, orig, NULL);
-        execv(exe, argv);
+        execve(exe, argv, env);
         dprintf(2, "qadapt sweep: cannot execute %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
     close(fd);
     free(argv);
     free(own);
+    free(env);
     if (pid < 0)
         return qa_fail(err, QA_ERR_IO, "cannot start a process: %s", strerror(errno));
     pt->attempts++;
-    sw->kids[sw->nkids++] = (child){pid, p, exp_now()};
+    pt->rank = exp_dist_rank();
+    sw->kids[sw->nkids++] = (exp_sweep_child){pid, p, exp_now(), pt->rank};
     return QA_OK;
 }
 
-static int stopping(const sweeper *sw)
+static int stopping(const exp_sweeper *sw)
 {
     return sw->o->stop && *sw->o->stop;
 }
 
 /* A child ended: read its run file, retry once, update the index. */
-static int finished(sweeper *sw, int k, int wstatus, qa_err *err)
+static int finished(exp_sweeper *sw, int k, int wstatus, qa_err *err)
 {
-    child c = sw->kids[k];
+    exp_sweep_child c = sw->kids[k];
     sw->kids[k] = sw->kids[--sw->nkids];
     exp_sweep_point *pt = &sw->pts[c.point];
     double secs = exp_now() - c.start;
     exp_sweep_read_point(sw->dir, pt);
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    char msg[128];
+    char msg[160], where[32] = "";
+    if (exp_dist_size() > 1)
+        snprintf(where, sizeof where, " on rank %d", c.rank);
     if (pt->status == EXP_POINT_COMPLETE) {
         sw->run_seconds += secs;
         sw->run_done++;
         if (!isnan(pt->m.test_acc))
-            snprintf(msg, sizeof msg, "complete in %.1fs, test acc %.2f%%", secs,
+            snprintf(msg, sizeof msg, "complete%s in %.1fs, test acc %.2f%%", where, secs,
                      100 * pt->m.test_acc);
         else
-            snprintf(msg, sizeof msg, "complete in %.1fs", secs);
+            snprintf(msg, sizeof msg, "complete%s in %.1fs", where, secs);
     } else if (stopping(sw)) {
         pt->status = EXP_POINT_INTERRUPTED;
         snprintf(msg, sizeof msg, "interrupted");
@@ -218,53 +208,71 @@ static int finished(sweeper *sw, int k, int wstatus, qa_err *err)
         pt->status = EXP_POINT_FAILED;
         if (pt->attempts < 2)
             sw->queue[--sw->qhead] = c.point;
-        snprintf(msg, sizeof msg, "failed (exit %d, see its log.txt)%s", code,
+        snprintf(msg, sizeof msg, "failed%s (exit %d, see its log.txt)%s", where, code,
                  pt->attempts < 2 ? ", retrying once" : "");
     }
     progress(sw, pt, msg);
     return exp_sweep_write_index(sw->dir, sw->spec, sw->pts, sw->npoints, err);
 }
 
-static void forward(sweeper *sw)
+void exp_sweep_forward(exp_sweeper *sw, int level)
 {
-    sig_atomic_t level = *sw->o->stop;
     if (level <= sw->forwarded)
         return;
     sw->forwarded = level;
     for (int k = 0; k < sw->nkids; k++)
-        kill(sw->kids[k].pid, SIGINT);
+        if (sw->kids[k].pid > 0)
+            kill(sw->kids[k].pid, SIGINT);
     if (sw->o->progress && level == 1)
         fprintf(sw->o->progress, "sweep: stopping %d running point(s) (Ctrl-C again: at once)\n",
                 sw->nkids);
 }
 
-static int loop(sweeper *sw, const sigset_t *orig, qa_err *err)
+/* Rank 0's loop: start points where there is room, reap local children
+ * and other ranks' reports, forward a Ctrl-C. */
+static int loop(exp_sweeper *sw, const sigset_t *orig, qa_err *err)
 {
-    int rc = QA_OK;
+    int rc = QA_OK, rank;
     for (;;) {
-        while (!rc && !stopping(sw) && sw->nkids < sw->o->jobs && sw->qhead < sw->qtail)
-            rc = launch(sw, sw->queue[sw->qhead++], orig, err);
-        if (stopping(sw))
-            forward(sw);
-        int reaped = 0, st;
+        while (!rc && !stopping(sw) && sw->qhead < sw->qtail &&
+               (rank = exp_sweep_pick_rank(sw, sw->queue[sw->qhead])) >= 0) {
+            long p = sw->queue[sw->qhead++];
+            rc = rank == 0 ? exp_sweep_launch(sw, p, orig, err)
+                           : exp_sweep_send_point(sw, p, rank, err);
+        }
+        if (stopping(sw)) {
+            int rc2 = exp_sweep_send_stop(sw, err);
+            rc = rc ? rc : rc2;
+            exp_sweep_forward(sw, *sw->o->stop);
+        }
+        int reaped = 0, st, k;
         pid_t pid;
         while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-            for (int k = 0; k < sw->nkids; k++)
-                if (sw->kids[k].pid == pid) {
+            for (k = 0; k < sw->nkids; k++)
+                if (sw->kids[k].rank == 0 && sw->kids[k].pid == pid) {
                     int rc2 = finished(sw, k, st, err);
                     rc = rc ? rc : rc2;
                     reaped = 1;
                     break;
                 }
         }
+        while ((k = exp_sweep_take_end(sw, &st)) >= 0) {
+            int rc2 = finished(sw, k, st, err);
+            rc = rc ? rc : rc2;
+            reaped = 1;
+        }
         if (sw->nkids == 0 && (rc || stopping(sw) || sw->qhead == sw->qtail))
             return rc;
-        if (!reaped && sw->nkids > 0)
-            sigsuspend(orig);
+        if (!reaped && sw->nkids > 0) {
+            if (exp_dist_size() > 1)
+                exp_sweep_nap(orig);
+            else
+                sigsuspend(orig);
+        }
     }
 }
 
-static int sweep_dir(sweeper *sw, qa_err *err)
+static int sweep_dir(exp_sweeper *sw, qa_err *err)
 {
     if (sw->o->out_dir) {
         snprintf(sw->dir, sizeof sw->dir, "%s", sw->o->out_dir);
@@ -292,7 +300,7 @@ static int sweep_dir(sweeper *sw, qa_err *err)
     return rc;
 }
 
-static void count(const sweeper *sw, exp_sweep_result *res)
+static void count(const exp_sweeper *sw, exp_sweep_result *res)
 {
     res->points = sw->npoints;
     for (long p = 0; p < sw->npoints; p++) {
@@ -305,7 +313,7 @@ static void count(const sweeper *sw, exp_sweep_result *res)
     }
 }
 
-static int prepare(sweeper *sw, exp_sweep_spec *spec, qa_err *err)
+static int prepare(exp_sweeper *sw, exp_sweep_spec *spec, qa_err *err)
 {
     const exp_sweep_opts *o = sw->o;
     int rc = exp_sweep_parse(spec, o->config, err);
@@ -319,15 +327,17 @@ static int prepare(sweeper *sw, exp_sweep_spec *spec, qa_err *err)
         return rc;
     sw->pts = malloc((size_t)spec->npoints * sizeof *sw->pts);
     sw->queue = malloc((size_t)(spec->npoints + 1) * 2 * sizeof *sw->queue);
-    sw->kids = malloc((size_t)o->jobs * sizeof *sw->kids);
+    sw->kids = malloc((size_t)o->jobs * (size_t)exp_dist_size() * sizeof *sw->kids);
     if (!sw->pts || !sw->queue || !sw->kids)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for %ld points", spec->npoints);
     rc = exp_sweep_resolve(spec, o->sets, o->nsets, sw->pts, &sw->npoints, err);
     if (!rc)
         rc = sweep_dir(sw, err);
-    if (!rc) /* one sweep per folder: two ran every point twice and raced on the index */
+    /* one sweep per folder: two ran every point twice and raced on the index;
+     * rank 0 alone holds it, reads and writes the sweep's state */
+    if (!rc && exp_dist_rank() == 0)
         rc = exp_dir_claim(sw->dir, "a sweep", &sw->lock_fd, err);
-    if (rc)
+    if (rc || exp_dist_rank() > 0)
         return rc;
     /* the queue has room for one retry per point in front of its head */
     sw->qhead = sw->qtail = sw->npoints;
@@ -339,10 +349,40 @@ static int prepare(sweeper *sw, exp_sweep_spec *spec, qa_err *err)
     }
     if (o->progress)
         fprintf(o->progress, "sweep: %ld points in %s (%d axes), %ld complete already, %ld to run "
-                             "with %d job%s\n",
+                             "with %d job%s on each of %d rank%s\n",
                 sw->npoints, sw->dir, spec->naxes, sw->npoints - (sw->qtail - sw->qhead),
-                sw->qtail - sw->qhead, o->jobs, o->jobs == 1 ? "" : "s");
+                sw->qtail - sw->qhead, o->jobs, o->jobs == 1 ? "" : "s", exp_dist_size(),
+                exp_dist_size() == 1 ? "" : "s");
     return exp_sweep_write_index(sw->dir, spec, sw->pts, sw->npoints, err);
+}
+
+/* Runs the prepared sweep: rank 0's loop (the only process's), or another
+ * rank's service; SIGCHLD, SIGINT and SIGTERM are blocked outside waits. */
+static int execute(exp_sweeper *sw, qa_err *err)
+{
+    struct sigaction sa, old_chld;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_child;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, &old_chld);
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &orig);
+    int rc = exp_dist_rank() ? exp_sweep_serve(sw, &orig, err) : loop(sw, &orig, err);
+    sigprocmask(SIG_SETMASK, &orig, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+    if (exp_dist_rank() > 0)
+        return rc;
+    qa_err e2 = {0};
+    int rc2 = exp_sweep_write_index(sw->dir, sw->spec, sw->pts, sw->npoints, &e2);
+    if (!rc && rc2) {
+        *err = e2;
+        rc = rc2;
+    }
+    return rc;
 }
 
 int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
@@ -350,32 +390,14 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
     memset(res, 0, sizeof *res);
     if (o->jobs < 1)
         return qa_fail(err, QA_ERR_ARG, "--jobs must be at least 1 (got %d)", o->jobs);
-    sweeper sw = {.o = o, .t0 = exp_now(), .lock_fd = -1};
+    exp_sweeper sw = {.o = o, .t0 = exp_now(), .lock_fd = -1};
     exp_sweep_spec *spec = malloc(sizeof *spec);
     sw.spec = spec;
     int rc = spec ? prepare(&sw, spec, err) : qa_fail(err, QA_ERR_NOMEM, "out of memory");
-    if (!rc) {
-        struct sigaction sa, old_chld;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_child;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGCHLD, &sa, &old_chld);
-        sigset_t block, orig;
-        sigemptyset(&block);
-        sigaddset(&block, SIGCHLD);
-        sigaddset(&block, SIGINT);
-        sigaddset(&block, SIGTERM);
-        sigprocmask(SIG_BLOCK, &block, &orig);
-        rc = loop(&sw, &orig, err);
-        sigprocmask(SIG_SETMASK, &orig, NULL);
-        sigaction(SIGCHLD, &old_chld, NULL);
-        qa_err e2 = {0};
-        int rc2 = exp_sweep_write_index(sw.dir, spec, sw.pts, sw.npoints, &e2);
-        if (!rc && rc2) {
-            *err = e2;
-            rc = rc2;
-        }
-    }
+    if (!rc)
+        rc = execute(&sw, err);
+    if (exp_dist_rank() == 0)
+        exp_sweep_send_done();
     exp_dir_release(sw.lock_fd);
     snprintf(res->dir, sizeof res->dir, "%s", sw.dir);
     count(&sw, res);
@@ -384,7 +406,7 @@ int exp_sweep_run(const exp_sweep_opts *o, exp_sweep_result *res, qa_err *err)
     free(sw.queue);
     free(sw.kids);
     free(spec);
-    if (!rc && stopping(&sw))
+    if (!rc && stopping(&sw) && exp_dist_rank() == 0)
         rc = qa_fail(err, QA_ERR_INTERRUPTED, "interrupted: %ld points left; rerun the same "
                                               "command to continue", res->points - res->complete);
     return rc;

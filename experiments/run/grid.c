@@ -34,11 +34,6 @@ typedef struct {
     double *sums; /* (ncells * 2L) */
 } grid;
 
-static int stop_requested(const exp_run *r)
-{
-    return r->opts->stop && *r->opts->stop;
-}
-
 int exp_grid_check(const exp_run *r, qa_err *err)
 {
     const cfg_name_list *l = &r->cfg->eval.grid_corruptions;
@@ -131,7 +126,7 @@ static int eval_cell(grid *g, grid_cell *cell, qa_err *err)
     const exp_eval ev = {EXP_EVAL_GRID, cell->id, cell->sev};
     env_mix *mix;
     int rc = cell_mix(g, cell, &mix, err);
-    for (int start = 0; !rc && start < ntest && !stop_requested(r); start += bs) {
+    for (int start = 0; !rc && start < ntest && !exp_run_stopping(r); start += bs) {
         int n = ntest - start < bs ? ntest - start : bs;
         for (int j = 0; j < n; j++)
             g->idx[j] = start + j;
@@ -446,7 +441,7 @@ int exp_grid_run(exp_run *r, qa_err *err)
     double t0 = exp_now();
     for (int k = 0; !rc && k < g.ncells; k++) {
         rc = eval_cell(&g, &g.cells[k], err);
-        if (!rc && stop_requested(r))
+        if (!rc && exp_run_stopping(r))
             rc = qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");
         if (!rc)
             progress(&g, k, t0);

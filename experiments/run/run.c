@@ -251,9 +251,10 @@ static int run_train_batch(exp_run *r, const int *idx, int n, exp_stats *s, qa_e
     return QA_OK;
 }
 
-static int stop_requested(const exp_run *r)
+int exp_run_stopping(const exp_run *r)
 {
-    return r->opts->stop && *r->opts->stop;
+    int stop = r->opts->stop && *r->opts->stop;
+    return r->opts->agree_stop ? r->opts->agree_stop(stop) : stop;
 }
 
 /* One epoch: train.epoch_steps batches of the training loader, or a whole
@@ -266,7 +267,7 @@ static int run_train_epoch(exp_run *r, exp_stats *s, double *seconds, qa_err *er
     double t0 = exp_now();
     const int *idx;
     int n, rc = QA_OK;
-    for (long k = 0; rc == QA_OK && !stop_requested(r) && k < r->steps_per_epoch &&
+    for (long k = 0; rc == QA_OK && !exp_run_stopping(r) && k < r->steps_per_epoch &&
                      (n = data_loader_next(&r->train_loader, &idx)) > 0;
          k++) {
         rc = run_train_batch(r, idx, n, s, err);
@@ -286,7 +287,7 @@ int exp_run_evaluate(exp_run *r, exp_eval_kind kind, exp_stats *s, qa_err *err)
     data_loader_start_epoch(dl, 0);
     const int *idx;
     int n, rc = QA_OK;
-    while (rc == QA_OK && !stop_requested(r) && (n = data_loader_next(dl, &idx)) > 0) {
+    while (rc == QA_OK && !exp_run_stopping(r) && (n = data_loader_next(dl, &idx)) > 0) {
         rc = exp_batch_prepare(r, &r->batch, ds, idx, n, 0, err);
         if (!rc)
             rc = exp_run_eval_step(r, &ev, &r->batch, s, err);
@@ -309,11 +310,11 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
     int last = r->epoch + 1 == c->train.epochs;
     int eval = !r->opts->no_test &&
                (last || (c->eval.every > 0 && (r->epoch + 1) % c->eval.every == 0));
-    if (!rc && eval && !stop_requested(r))
+    if (!rc && eval && !exp_run_stopping(r))
         rc = exp_run_evaluate(r, EXP_EVAL_TEST, &te, err);
-    if (!rc && r->split.nval > 0 && !stop_requested(r))
+    if (!rc && r->split.nval > 0 && !exp_run_stopping(r))
         rc = exp_run_evaluate(r, EXP_EVAL_VAL, &va, err);
-    if (rc || stop_requested(r))
+    if (rc || exp_run_stopping(r))
         return rc;
     if (te.n > 0) {
         res->test_loss = te.loss_sum / (double)te.n;
@@ -328,7 +329,7 @@ static int run_epoch(exp_run *r, exp_run_result *res, qa_err *err)
         rc = r->method->epoch_end(r, r->mstate, r->row, err);
     if (!rc)
         rc = exp_run_log_append(r, err);
-    if (!rc)
+    if (!rc && !r->opts->mirror)
         rc = exp_ckpt_save(r, res, err);
     exp_progress_epoch(r, &tr, &te, seconds);
     res->epochs = r->epoch + 1;
@@ -382,7 +383,8 @@ static int run_resume(exp_run *r, exp_ckpt *ck, exp_run_result *res, qa_err *err
     char path[1100];
     exp_ckpt_path(res->path, path, sizeof path);
     if (!ck) {
-        remove(path);
+        if (!r->opts->mirror)
+            remove(path);
         return QA_OK;
     }
     int rc = exp_ckpt_restore(ck, r, res, err);
@@ -433,7 +435,7 @@ int exp_run_train(exp_run *r, int epochs, exp_run_result *res, qa_err *err)
     int rc = QA_OK;
     for (r->epoch = res->epochs; !rc && r->epoch < end; r->epoch++) {
         rc = run_epoch(r, res, err);
-        if (rc || stop_requested(r))
+        if (rc || exp_run_stopping(r))
             break; /* r->epoch stays the epoch that was stopped */
     }
     return rc;
@@ -444,7 +446,7 @@ int exp_run_train(exp_run *r, int epochs, exp_run_result *res, qa_err *err)
 static int run_finish(exp_run *r, const exp_run_result *res, qa_err *err)
 {
     const exp_config *cfg = r->cfg;
-    if (!stop_requested(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
+    if (!exp_run_stopping(r) && res->epochs == cfg->train.epochs && cfg->eval.grid)
         return exp_grid_run(r, err);
     if (r->opts->eval_only)
         return qa_fail(err, QA_ERR_INTERRUPTED, "the grid evaluation was interrupted");

@@ -71,6 +71,13 @@ typedef struct {
                                    read (qadapt export): its run file's content is rebuilt
                                    in memory only, nothing on disk is created or changed
                                    (nor its folder claimed), and closing it records nothing */
+    int mirror;                 /* a rank > 0 of a data-parallel run (nn/par.h): trains in
+                                   step with rank 0 but writes nothing: its run file in
+                                   memory, no folder claimed, no checkpoint written or
+                                   removed */
+    int (*agree_stop)(int stop); /* data-parallel: every rank's stop flag combined (a
+                                   collective), so that all ranks stop at the same step;
+                                   NULL: this process's flag alone */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;
@@ -161,6 +168,9 @@ int exp_run_add_f64(exp_run *r, const char *name, int count, int *at, qa_err *er
  * ocfg, owned and freed by the run; *opt (may be NULL) receives it. */
 int exp_run_add_params(exp_run *r, const char *name, nn_params *p, const nn_optim_cfg *ocfg,
                        nn_optim **opt, qa_err *err);
+/* 1 when the run should stop (the stop flag, agreed over ranks): the
+ * engine and its drivers check it between steps. */
+int exp_run_stopping(const exp_run *r);
 /* NaN/Inf in loss or any registered gradient: QA_ERR_NUMERIC naming which. */
 int exp_run_check_finite(const exp_run *r, double loss, qa_err *err);
 

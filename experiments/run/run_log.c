@@ -93,11 +93,12 @@ static int claim_folder(exp_run *r, const exp_run_result *res, qa_err *err)
 int exp_run_log_open(exp_run *r, exp_run_result *res, qa_err *err)
 {
     int rc = exp_run_log_path(r, res->path, sizeof res->path, err);
-    if (!rc && !r->opts->read_only) /* qadapt export writes nothing: no claim */
+    int mem = r->opts->read_only || r->opts->mirror;
+    if (!rc && !mem) /* qadapt export and a mirror write nothing: no claim */
         rc = claim_folder(r, res, err);
     if (!rc)
-        rc = r->opts->read_only ? h5log_create_mem(&r->log, res->path, err)
-                                : h5log_create(&r->log, res->path, err);
+        rc = mem ? h5log_create_mem(&r->log, res->path, err)
+                 : h5log_create(&r->log, res->path, err);
     if (rc) {
         res->path[0] = '\0';
         return rc;
@@ -203,7 +204,7 @@ static int log_outcome(exp_run *r, const exp_run_result *res, qa_err *err)
  * resume, data that cannot be loaded), replaces no run file that exists. */
 static int keep_previous(const exp_run *r, const exp_run_result *res, int outcome_rc)
 {
-    if (r->opts->read_only) /* qadapt export: read, never written */
+    if (r->opts->read_only || r->opts->mirror) /* read, or rank 0's to write */
         return 1;
     if (r->opts->eval_only)
         return res->status != EXP_RUN_COMPLETE || outcome_rc;
