@@ -153,6 +153,30 @@ static void dx_job_run(void *arg, int s, int ns)
         }
 }
 
+/* A frozen net's evaluating layer: dx = a dy, without dx_job_run's read
+ * of x. The + 0.0f makes a zero +0 as a dy + 0 (x - mean) + 0 does, so the
+ * two paths agree bit for bit (x finite). */
+static void dx_scale_job(void *arg, int s, int ns)
+{
+    const dx_job *d = arg;
+    const nn_batchnorm2d *bn = d->j.bn;
+    const float *dy = d->j.c->dt[bn->base.out].data;
+    float *dx = d->j.c->dt[bn->base.in[0]].data;
+    long lo, hi;
+    nn_par_range(d->j.c->n, s, ns, &lo, &hi);
+    for (long i = lo; i < hi; i++)
+        for (int ch = 0; ch < bn->c; ch++) {
+            size_t off = chunk_off(bn, i, ch);
+            float a = d->coef[ch];
+            if (bn->base.acc[0])
+                for (int q = 0; q < bn->hw; q++)
+                    dx[off + q] += a * dy[off + q] + 0.0f;
+            else
+                for (int q = 0; q < bn->hw; q++)
+                    dx[off + q] = a * dy[off + q] + 0.0f;
+        }
+}
+
 /* With xhat = (x - mean) istd, sdy = sum dy, sdx = sum dy xhat:
  *   dgamma += sdx, dbeta += sdy (not when frozen)
  *   train: dx = gamma istd (dy - sdy/M - xhat sdx/M)   (mean and var depend on x)
@@ -164,12 +188,10 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
     dx_job d = {{bn, c}, bn->coef};
     const float *gamma = nn_params_value(c->p, bn->gamma_view);
     if (c->frozen && !bn->last_train) { /* dx = gamma istd dy needs no sums */
-        for (int ch = 0; ch < bn->c; ch++) {
+        for (int ch = 0; ch < bn->c; ch++)
             bn->coef[ch] = (float)((double)gamma[ch] * (double)bn->istd[ch]);
-            bn->coef[bn->c + ch] = bn->coef[2 * bn->c + ch] = 0.0f;
-        }
         if (l->need_dx[0])
-            nn_par_run(dx_job_run, &d, ns);
+            nn_par_run(dx_scale_job, &d, ns);
         return;
     }
     nn_par_run(grad_sums_job, &d.j, ns);
