@@ -136,11 +136,37 @@ static void grad_sums_job(void *arg, int s, int ns)
 }
 
 /* dx = a dy + b (x - mean) + k per channel: coef[0..C) = a, [C..2C) = b,
- * [2C..3C) = k */
+ * [2C..3C) = k. scale_only (a frozen net's evaluating layer, b = k = 0):
+ * dx = a dy + 0, without reading x; the + 0.0f makes a zero +0 as the
+ * full expression does, so the two agree bit for bit (x finite). */
 typedef struct {
     bn_job j;
     const float *coef;
+    int scale_only;
 } dx_job;
+
+static void dx_channel(const dx_job *d, size_t off, int ch, const float *x, const float *dy,
+                       float *dx)
+{
+    const nn_batchnorm2d *bn = d->j.bn;
+    float a = d->coef[ch];
+    if (d->scale_only) {
+        if (bn->base.acc[0])
+            for (int q = 0; q < bn->hw; q++)
+                dx[off + q] += a * dy[off + q] + 0.0f;
+        else
+            for (int q = 0; q < bn->hw; q++)
+                dx[off + q] = a * dy[off + q] + 0.0f;
+        return;
+    }
+    float b = d->coef[bn->c + ch], k = d->coef[2 * bn->c + ch], xm = bn->mean[ch];
+    if (bn->base.acc[0])
+        for (int q = 0; q < bn->hw; q++)
+            dx[off + q] += a * dy[off + q] + b * (x[off + q] - xm) + k;
+    else
+        for (int q = 0; q < bn->hw; q++)
+            dx[off + q] = a * dy[off + q] + b * (x[off + q] - xm) + k;
+}
 
 static void dx_job_run(void *arg, int s, int ns)
 {
@@ -151,17 +177,8 @@ static void dx_job_run(void *arg, int s, int ns)
     long lo, hi;
     nn_par_range(d->j.c->n, s, ns, &lo, &hi);
     for (long i = lo; i < hi; i++)
-        for (int ch = 0; ch < bn->c; ch++) {
-            size_t off = chunk_off(bn, i, ch);
-            float a = d->coef[ch], b = d->coef[bn->c + ch], k = d->coef[2 * bn->c + ch];
-            float xm = bn->mean[ch];
-            if (bn->base.acc[0])
-                for (int q = 0; q < bn->hw; q++)
-                    dx[off + q] += a * dy[off + q] + b * (x[off + q] - xm) + k;
-            else
-                for (int q = 0; q < bn->hw; q++)
-                    dx[off + q] = a * dy[off + q] + b * (x[off + q] - xm) + k;
-        }
+        for (int ch = 0; ch < bn->c; ch++)
+            dx_channel(d, chunk_off(bn, i, ch), ch, x, dy, dx);
 }
 
 /* With xhat = (x - mean) istd, sdy = sum dy, sdx = sum dy xhat:
@@ -172,13 +189,11 @@ static void bn_backward(nn_layer *l, const nn_ctx *c)
 {
     nn_batchnorm2d *bn = (nn_batchnorm2d *)l;
     int ns = bn_shares(bn, c->n);
-    dx_job d = {{bn, c}, bn->coef};
+    dx_job d = {{bn, c}, bn->coef, c->frozen && !bn->last_train};
     const float *gamma = nn_params_value(c->p, bn->gamma_view);
-    if (c->frozen && !bn->last_train) { /* dx = gamma istd dy needs no sums */
-        for (int ch = 0; ch < bn->c; ch++) {
+    if (d.scale_only) { /* dx = gamma istd dy needs no sums */
+        for (int ch = 0; ch < bn->c; ch++)
             bn->coef[ch] = (float)((double)gamma[ch] * (double)bn->istd[ch]);
-            bn->coef[bn->c + ch] = bn->coef[2 * bn->c + ch] = 0.0f;
-        }
         if (l->need_dx[0])
             nn_par_run_owned(dx_job_run, &d, ns, NN_PAR_MAX_THREADS, c->n);
         return;

@@ -27,7 +27,7 @@
 #   blockrep.png   method blockrep: each intermediate model's accuracy per
 #                  epoch beside the teacher's and the student's, a panel per
 #                  run (from /train/blockrep; test accuracy, train when the
-#                  models were not tested)
+#                  models were tested after fewer than two epochs)
 #   search_reward.png  qadapt search files (search.h5): each episode's reward
 #                  and the best so far, and each plan's cost against the
 #                  budget (/search/episodes)
@@ -457,7 +457,8 @@ def plot_blockrep(runs, out):
     fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4), squeeze=False)
     for ax, (r, (rows, blocks)) in zip(axes[0], tables):
         nmodels = int(rows["model"].max()) - 1
-        test = np.isfinite(rows["test_acc"]).any()
+        # a run tested only at its end (eval.every = epochs) has no curve
+        test = np.isfinite(rows["test_acc"]).sum() >= 2 * (nmodels + 2)
         col = "test_acc" if test else "train_acc"
         cmap = plt.get_cmap("viridis")
         for k in range(nmodels + 2):
