@@ -45,6 +45,38 @@ static int exit_code(int status)
     return status == QA_ERR_ARG ? 2 : status == QA_ERR_INTERRUPTED ? 130 : 1;
 }
 
+static int run_command(const command *c, int argc, char **argv)
+{
+    qa_err err = {0};
+    int rc = c->fn(argc, argv, &err);
+    if (rc != QA_OK)
+        fprintf(stderr, "qadapt %s: %s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc));
+    return exit_code(rc);
+}
+
+static const command *find_command(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", name);
+    return NULL;
+}
+
+/* `qadapt help [COMMAND]`: the list, or COMMAND --help */
+static int help(int argc, char **argv)
+{
+    if (argc == 2) {
+        usage(stdout);
+        return 0;
+    }
+    const command *c = argc == 3 ? find_command(argv[2]) : NULL;
+    if (argc > 3)
+        fprintf(stderr, "qadapt: help takes at most one COMMAND (got '%s' too)\n", argv[3]);
+    char *sub[] = {argv[2], "--help", NULL};
+    return c ? run_command(c, 2, sub) : 2;
+}
+
 int main(int argc, char **argv)
 {
     /* Every file qadapt opens it closes itself. HDF5's exit handler would
@@ -56,24 +88,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
+        strcmp(argv[1], "help") == 0)
+        return help(argc, argv);
+    if (strcmp(argv[1], "--version") == 0 && argc > 2) {
+        fprintf(stderr, "qadapt: --version takes no arguments (got '%s')\n", argv[2]);
+        return 2;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qadapt %s (git %s)\n", QADAPT_VERSION, QA_GIT_REVISION);
         return 0;
     }
-    for (int i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(argv[1], commands[i].name) != 0)
-            continue;
-        qa_err err = {0};
-        int rc = commands[i].fn(argc - 1, argv + 1, &err);
-        if (rc != QA_OK)
-            fprintf(stderr, "qadapt %s: %s\n", commands[i].name,
-                    err.msg[0] ? err.msg : qa_status_name(rc));
-        return exit_code(rc);
-    }
-    fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", argv[1]);
-    return 2;
+    const command *c = find_command(argv[1]);
+    return c ? run_command(c, argc - 1, argv + 1) : 2;
 }
