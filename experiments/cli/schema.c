@@ -42,6 +42,11 @@ static const cfg_key experiment_keys[] = {
      .names = exp_gemm_names,
      .help = "matrix products: qadapt's kernels (auto = the fastest this CPU runs, avx512, "
              "avx2, portable; the same bits on every CPU) or openblas (its own CPU guess)"},
+    {.key = "memory_mb", .type = CFG_INT, FIELD(exp_experiment_cfg, memory_mb), .def = "0",
+     .min = -1, .max = 2147483647,
+     .help = "the most memory a run may take at its peak, in MB: a run estimated above it is "
+             "refused before its first step; 0 = what the machine has available (MemAvailable, "
+             "or a cgroup's limit), -1 = no check"},
     {0},
 };
 

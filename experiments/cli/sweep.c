@@ -304,7 +304,8 @@ void exp_sweep_hash_text(const char *ini, char out[EXP_SWEEP_HASH_LEN + 1])
         }
         int skip = (in_experiment && (strncmp(line, "name =", 6) == 0 ||
                                       strncmp(line, "out_dir =", 9) == 0 ||
-                                      strncmp(line, "threads =", 9) == 0)) ||
+                                      strncmp(line, "threads =", 9) == 0 ||
+                                      strncmp(line, "memory_mb =", 11) == 0)) ||
                    (in_eval && (strncmp(line, "grid", 4) == 0 ||
                                 strncmp(line, "reference =", 11) == 0));
         for (size_t i = 0; !skip && i < len; i++) {

@@ -33,6 +33,7 @@ typedef struct {
     int threads;       /* compute threads (nn_par), 0 = all online cores */
     int shares;        /* shares of every split sum (nn_par): fixes the rounding */
     int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
+    int memory_mb;     /* the most a run may take (run/memory.h); 0: what is available, -1: no check */
 } exp_experiment_cfg;
 
 /* experiment.gemm's values, NULL-terminated (nn/blas.h's names) */
