@@ -28,7 +28,7 @@ static nn_arena_block *block_new(size_t size)
     /* calloc, not aligned_alloc and memset: a large block comes zeroed from
      * the system and stays out of the resident set until it is used, so a
      * network too large for the machine can be built and measured
-     * (run/memory.h) before its activations take any memory. */
+     * (nn_net_bytes) before its activations take any memory. */
     b->raw = size <= SIZE_MAX - ARENA_ALIGN ? calloc(1, size + ARENA_ALIGN) : NULL;
     if (!b->raw) {
         free(b);
