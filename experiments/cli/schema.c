@@ -111,6 +111,8 @@ int exp_config_load(exp_config *c, const char *path, char *const *sets, int nset
 {
     int rc = exp_config_defaults(c, err);
     cfg_doc d = exp_config_doc(c);
+    d.sets = sets; /* a --set replaces a file's value before it is read */
+    d.nsets = nsets;
     if (!rc && path)
         rc = cfg_load_file(&d, path, err);
     return rc ? rc : load_sets(c, &d, sets, nsets, err);
