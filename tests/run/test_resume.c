@@ -610,7 +610,8 @@ Suite *qa_test_suite(void)
     Suite *s = suite_create("resume");
     TCase *tc = tcase_create("qadapt");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
+    /* metamix's case is five 3-epoch runs: over 300 s under ASan at load 12 */
+    tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_kill9_resume_fp32);
     tcase_add_test(tc, test_kill9_resume_fixed);
     tcase_add_test(tc, test_kill9_resume_metamix);
