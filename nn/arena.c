@@ -11,7 +11,8 @@
 struct nn_arena_block {
     nn_arena_block *next;
     size_t size, off;
-    unsigned char *mem;
+    unsigned char *mem; /* ARENA_ALIGN-aligned, inside raw */
+    void *raw;
 };
 
 void nn_arena_init(nn_arena *a)
@@ -24,12 +25,16 @@ static nn_arena_block *block_new(size_t size)
     nn_arena_block *b = malloc(sizeof *b);
     if (!b)
         return NULL;
-    b->mem = aligned_alloc(ARENA_ALIGN, size);
-    if (!b->mem) {
+    /* calloc, not aligned_alloc and memset: a large block comes zeroed from
+     * the system and stays out of the resident set until it is used, so a
+     * network too large for the machine can be built and measured
+     * (nn_net_bytes) before its activations take any memory. */
+    b->raw = size <= SIZE_MAX - ARENA_ALIGN ? calloc(1, size + ARENA_ALIGN) : NULL;
+    if (!b->raw) {
         free(b);
         return NULL;
     }
-    memset(b->mem, 0, size);
+    b->mem = (unsigned char *)(((uintptr_t)b->raw + ARENA_ALIGN - 1) & ~(uintptr_t)(ARENA_ALIGN - 1));
     b->size = size;
     b->off = 0;
     b->next = NULL;
@@ -78,7 +83,7 @@ void nn_arena_free(nn_arena *a)
     nn_arena_block *b = a->head;
     while (b) {
         nn_arena_block *next = b->next;
-        free(b->mem);
+        free(b->raw);
         free(b);
         b = next;
     }

@@ -3,7 +3,9 @@
  * Layers, activations, caches and scratch are carved from an arena while a
  * network is built; nothing is allocated in the training loop and nothing is
  * freed individually. Memory comes back zeroed and 64-byte aligned (whole
- * cache lines, AVX-512 loads). The high-water mark is kept for reports. */
+ * cache lines, AVX-512 loads). The high-water mark is kept for reports.
+ * Large blocks stay out of the resident set until first written, so the
+ * bytes a network will take are known (used) before it takes them. */
 #ifndef NN_ARENA_H
 #define NN_ARENA_H
 

@@ -115,6 +115,7 @@ void nn_net_need_scratch(nn_net *net, size_t floats)
 
 float *nn_net_batch_buffer(nn_net *net, size_t per_sample, qa_err *err)
 {
+    net->batch_floats += per_sample;
     return nn_arena_floats(&net->arena, (size_t)net->max_batch * per_sample, err);
 }
 
@@ -232,6 +233,20 @@ void nn_net_backward(nn_net *net, int n)
 void nn_net_zero_grad(nn_net *net)
 {
     nn_params_zero_grad(&net->params);
+}
+
+size_t nn_net_bytes(const nn_net *net)
+{
+    const nn_params *p = &net->params;
+    return net->arena.used + (2 * p->n + p->nbuf) * sizeof(float);
+}
+
+size_t nn_net_sample_bytes(const nn_net *net)
+{
+    size_t floats = net->batch_floats;
+    for (int i = 0; i < net->ntensors; i++)
+        floats += 2 * nn_tensor_sample_size(&net->t[i]); /* t and dt */
+    return floats * sizeof(float);
 }
 
 int64_t nn_net_macs(const nn_net *net)

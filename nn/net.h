@@ -35,6 +35,7 @@ typedef struct {
                             their parameter gradients (a frozen teacher); a layer that
                             computes them anyway is still right, nothing reads them */
     nn_init_scheme init; /* set before finalize; 0 = kaiming_uniform */
+    size_t batch_floats; /* per sample, of the layers' nn_net_batch_buffer caches */
     int finalized;
 } nn_net;
 
@@ -71,6 +72,15 @@ void nn_net_backward(nn_net *net, int n);
 void nn_net_forward_range(nn_net *net, int first, int last, int n, int train);
 void nn_net_backward_range(nn_net *net, int first, int last, int n);
 void nn_net_zero_grad(nn_net *net);
+
+/* Bytes a finalized net holds once it has run: its arena (activations,
+ * gradients, caches, scratch, layers: net->arena.used), its parameters,
+ * gradients and buffers. Most of it is not resident until the first
+ * training step, so this is known before it is taken. */
+size_t nn_net_bytes(const nn_net *net);
+/* The part of nn_net_bytes that grows with max_batch, per sample:
+ * activations and their gradients, the layers' batch caches. */
+size_t nn_net_sample_bytes(const nn_net *net);
 
 /* Sum of the layers' MACs per sample. */
 int64_t nn_net_macs(const nn_net *net);

@@ -59,6 +59,11 @@ int nn_optim_create(nn_optim **out, const nn_optim_cfg *cfg, nn_params *p, qa_er
     return QA_OK;
 }
 
+size_t nn_optim_bytes(const nn_optim *o)
+{
+    return o->p->n * sizeof(float) * (o->v ? 2u : 1u);
+}
+
 void nn_optim_free(nn_optim *o)
 {
     if (!o)

@@ -46,6 +46,8 @@ int nn_optim_create(nn_optim **out, const nn_optim_cfg *cfg, nn_params *p, qa_er
  * (usually nn_sched_lr(...) * 1; cfg.lr is only the schedule's base). */
 void nn_optim_step(nn_optim *o, float lr);
 void nn_optim_free(nn_optim *o);
+/* Bytes of its moments (one per parameter for SGD, two for AdamW). */
+size_t nn_optim_bytes(const nn_optim *o);
 
 typedef enum {
     NN_SCHED_CONST,

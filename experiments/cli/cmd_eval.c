@@ -18,6 +18,7 @@
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/cmd_stop.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/deploy_run.h"
 #include "experiments/cli/eval_int.h"
 #include "experiments/cli/report.h"
 #include "experiments/cli/schema.h"
@@ -85,6 +86,8 @@ static int parse_args(int argc, char **argv, eval_args *a, qa_err *err)
                 rc = qa_fail(err, QA_ERR_ARG, "--engine %s: expected int or float", v);
         } else if (exp_arg_is(argv[i], "--kernel")) {
             rc = exp_arg_value(argc, argv, &i, "--kernel", "eval", &a->kernel, err);
+            if (!rc)
+                rc = exp_kernel_arg(a->kernel, err);
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             rc = qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt eval --help)", argv[i]);
         } else if (a->run) {

@@ -16,6 +16,7 @@
 #include "deploy/qadapt.h"
 #include "experiments/cli/cmd_args.h"
 #include "experiments/cli/commands.h"
+#include "experiments/cli/deploy_run.h"
 #include "quant/qcfg.h"
 
 static void infer_usage(void)
@@ -187,6 +188,8 @@ static int parse(int argc, char **argv, infer_args *a, qa_err *err)
         if (exp_arg_is(argv[i], "--kernel")) {
             rc = exp_arg_value(argc, argv, &i, "--kernel", "infer", &v, err);
             a->kernel = v;
+            if (!rc)
+                rc = exp_kernel_arg(v, err);
         } else if (exp_arg_is(argv[i], "--threads")) {
             rc = exp_arg_value(argc, argv, &i, "--threads", "infer", &v, err);
             char *end;

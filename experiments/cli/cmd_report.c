@@ -36,7 +36,11 @@ int exp_cmd_report(int argc, char **argv, qa_err *err)
             return qa_fail(err, QA_ERR_ARG, "--markdown: expected one or more SWEEP_DIR");
         return exp_report_markdown(stdout, argv + 2, argc - 2, err);
     }
-    if (argc != 2 || argv[1][0] == '-')
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return qa_fail(err, QA_ERR_ARG, "unknown option '%s' (see qadapt report --help)",
+                           argv[i]);
+    if (argc != 2)
         return qa_fail(err, QA_ERR_ARG, "expected one RUN.h5 or SWEEP_DIR (see qadapt report "
                                         "--help)");
     struct stat st;

@@ -1,14 +1,28 @@
 /* deploy_run.c: a finished run restored for the integer engine. */
 #include "experiments/cli/deploy_run.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy/kern.h"
 #include "deploy/lower.h"
 #include "experiments/cli/cmd_stop.h"
 #include "experiments/cli/schema.h"
 #include "experiments/methods/registry.h"
 #include "nn/models.h"
+
+int exp_kernel_arg(const char *kernel, qa_err *err)
+{
+    char names[200] = "";
+    for (int i = 0; dep_kern_table[i]; i++) {
+        if (strcmp(kernel, dep_kern_table[i]->name) == 0)
+            return QA_OK;
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                 dep_kern_table[i]->name);
+    }
+    return qa_fail(err, QA_ERR_ARG, "--kernel %s: expected one of %s", kernel, names);
+}
 
 int exp_trained_open(exp_trained_run *t, const char *run, char *const *sets, int nsets,
                      FILE *progress, qa_err *err)

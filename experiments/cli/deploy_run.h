@@ -34,6 +34,10 @@ int exp_trained_open(exp_trained_run *t, const char *run, char *const *sets, int
                      FILE *progress, qa_err *err);
 /* Ends it with nothing recorded; t may be one whose open failed. */
 void exp_trained_close(exp_trained_run *t);
+/* --kernel K of `qadapt infer` and `qadapt eval --engine int`: a usage
+ * error (QA_ERR_ARG) naming the variants this build has unless K is one;
+ * whether this CPU runs it is the engine's to say. */
+int exp_kernel_arg(const char *kernel, qa_err *err);
 /* The integer model of the restored run: the method's deploy hook (what it
  * said into *d), then dep_lower. */
 int exp_trained_lower(exp_run *r, exp_deploy *d, dep_model *m, qa_err *err);

@@ -74,7 +74,7 @@ static int run_command(const command *c, int argc, char **argv)
                      "qadapt run trains data-parallel and qadapt sweep spreads a sweep's points "
                      "over the ranks", exp_dist_size(), c->name);
     if (!rc)
-        rc = c->fn(argc - 1, argv + 1, &err);
+        rc = c->fn(argc, argv, &err);
     char where[32] = "";
     if (exp_dist_rank() > 0)
         snprintf(where, sizeof where, " (rank %d)", exp_dist_rank());
@@ -100,6 +100,29 @@ static int run_command(const command *c, int argc, char **argv)
     return exit_code(rc);
 }
 
+static const command *find_command(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", name);
+    return NULL;
+}
+
+/* `qadapt help [COMMAND]`: the list, or COMMAND --help */
+static int help(int argc, char **argv)
+{
+    if (argc == 2) {
+        usage(stdout);
+        return 0;
+    }
+    const command *c = argc == 3 ? find_command(argv[2]) : NULL;
+    if (argc > 3)
+        fprintf(stderr, "qadapt: help takes at most one COMMAND (got '%s' too)\n", argv[3]);
+    char *sub[] = {argv[2], "--help", NULL};
+    return c ? run_command(c, 2, sub) : 2;
+}
+
 int main(int argc, char **argv)
 {
     /* Every file qadapt opens it closes itself. HDF5's exit handler would
@@ -111,17 +134,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
+        strcmp(argv[1], "help") == 0)
+        return help(argc, argv);
+    if (strcmp(argv[1], "--version") == 0 && argc > 2) {
+        fprintf(stderr, "qadapt: --version takes no arguments (got '%s')\n", argv[2]);
+        return 2;
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("qadapt %s (git %s)\n", QADAPT_VERSION, QA_GIT_REVISION);
         return 0;
     }
-    for (int i = 0; i < NCOMMANDS; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return run_command(&commands[i], argc, argv);
-    fprintf(stderr, "qadapt: unknown command '%s' (qadapt --help lists them)\n", argv[1]);
-    return 2;
+    const command *c = find_command(argv[1]);
+    return c ? run_command(c, argc - 1, argv + 1) : 2;
 }

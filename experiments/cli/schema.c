@@ -48,6 +48,11 @@ static const cfg_key experiment_keys[] = {
     {.key = "group", .type = CFG_STRING, FIELD(exp_experiment_cfg, group), .def = "",
      .help = "what `qadapt report --markdown` compares the run within (e.g. a BitOps budget, "
              "b3); training does not read it"},
+    {.key = "memory_mb", .type = CFG_INT, FIELD(exp_experiment_cfg, memory_mb), .def = "0",
+     .min = -1, .max = 2147483647,
+     .help = "the most memory a run may take at its peak, in MB: a run estimated above it is "
+             "refused before its first step; 0 = what the machine has available (MemAvailable, "
+             "or a cgroup's limit), -1 = no check"},
     {0},
 };
 
@@ -112,6 +117,8 @@ int exp_config_load(exp_config *c, const char *path, char *const *sets, int nset
 {
     int rc = exp_config_defaults(c, err);
     cfg_doc d = exp_config_doc(c);
+    d.sets = sets; /* a --set replaces a file's value before it is read */
+    d.nsets = nsets;
     if (!rc && path)
         rc = cfg_load_file(&d, path, err);
     return rc ? rc : load_sets(c, &d, sets, nsets, err);

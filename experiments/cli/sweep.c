@@ -306,7 +306,8 @@ void exp_sweep_hash_text(const char *ini, char out[EXP_SWEEP_HASH_LEN + 1])
                                       strncmp(line, "out_dir =", 9) == 0 ||
                                       strncmp(line, "threads =", 9) == 0 ||
                                       strncmp(line, "label =", 7) == 0 ||
-                                      strncmp(line, "group =", 7) == 0)) ||
+                                      strncmp(line, "group =", 7) == 0 ||
+                                      strncmp(line, "memory_mb =", 11) == 0)) ||
                    (in_eval && (strncmp(line, "grid", 4) == 0 ||
                                 strncmp(line, "reference =", 11) == 0));
         for (size_t i = 0; !skip && i < len; i++) {

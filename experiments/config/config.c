@@ -185,6 +185,19 @@ static const char *moved_to(const cfg_schema *s, const char *section, const char
     return NULL;
 }
 
+/* 1 when one of d's --set overrides names section.name */
+static int overridden(const cfg_doc *d, const char *section, const char *name)
+{
+    size_t ns = strlen(section), nn = strlen(name);
+    for (int i = 0; i < d->nsets; i++) {
+        const char *s = d->sets[i];
+        if (strncmp(s, section, ns) == 0 && s[ns] == '.' && strncmp(s + ns + 1, name, nn) == 0 &&
+            s[ns + 1 + nn] == '=')
+            return 1;
+    }
+    return 0;
+}
+
 static int parser_handle(void *user, const char *section, const char *name, const char *value)
 {
     cfg_parser *p = user;
@@ -224,12 +237,14 @@ static int parser_handle(void *user, const char *section, const char *name, cons
     }
     if (strcmp(value, LONG_VALUE) == 0)
         value = p->long_value;
+    p->seen[idx] = p->line;
+    if (overridden(p->d, sec->name, name))
+        return 1;
     void *sbase = (char *)p->d->base + sec->off;
     if (cfg_parse_value(k, cfg_field(sec, k, p->d->base), sbase, value, why, sizeof why)) {
         parser_fail(p, p->line, "%s.%s: %s", sec->name, name, why);
         return 1;
     }
-    p->seen[idx] = p->line;
     trace_set(p->d, idx, p->file, p->line);
     return 1;
 }

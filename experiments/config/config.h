@@ -111,6 +111,12 @@ typedef struct {
     const cfg_schema *schema;
     void *base;       /* the config struct the sections' offsets point into */
     cfg_trace *trace; /* NULL: not kept */
+    /* "section.key=value" overrides cfg_set will apply after the files:
+     * a file's value of a key they set is not parsed (it would be replaced;
+     * it may not load yet, e.g. quant.plan naming a search still to run).
+     * NULL: every value is parsed. */
+    char *const *sets;
+    int nsets;
 } cfg_doc;
 
 /* Every key to its default; the trace forgets all files. */

@@ -297,6 +297,17 @@ static int br_eval_cost(exp_run *r, void *state, const exp_batch *b, double *bit
     return exp_qmethod_eval_cost(r, ((br_state *)state)->fixed, b, bitops, w, a);
 }
 
+/* the teacher: a second network at the run's batch, run by every step */
+static void br_memory(const exp_run *r, const void *state, size_t *bytes, size_t *sample)
+{
+    (void)r;
+    const br_state *st = state;
+    if (!st->teacher)
+        return;
+    *bytes += nn_net_bytes(st->teacher);
+    *sample += nn_net_sample_bytes(st->teacher);
+}
+
 static void br_destroy(void *state)
 {
     br_state *st = state;
@@ -330,6 +341,7 @@ const exp_method exp_method_blockrep = {
     .eval_step = br_eval_step,
     .epoch_end = br_epoch_end,
     .destroy = br_destroy,
+    .memory = br_memory,
     .save = br_save,
     .load = br_load,
     .eval_cost = br_eval_cost,

@@ -304,8 +304,8 @@ int exp_ckpt_check_config(exp_ckpt *ck, const exp_config *cfg, const char *const
 /* Results do not depend on the thread count; the grid (grid.h) runs after
  * training: qadapt eval changes its keys. */
 static const char *const run_may_change[] = {"train.epochs", "experiment.out_dir",
-                                             "experiment.threads", "eval.grid*",
-                                             "eval.reference", NULL};
+                                             "experiment.threads", "experiment.memory_mb",
+                                             "eval.grid*", "eval.reference", NULL};
 
 int exp_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg, qa_err *err)
 {

@@ -34,22 +34,6 @@ typedef struct {
     double *sums; /* (ncells * 2L) */
 } grid;
 
-int exp_grid_check(const exp_run *r, qa_err *err)
-{
-    const cfg_name_list *l = &r->cfg->eval.grid_corruptions;
-    int c = r->train_set.c;
-    for (int i = 0; i < l->n; i++) {
-        if (!env_corruption_is_identity(l->v[i], c))
-            continue;
-        char where[400];
-        exp_config_key_where(r->cfg, "eval", "grid_corruptions", where, sizeof where);
-        return qa_fail(err, QA_ERR_CONFIG, "%s: %s is the identity on %d-channel images: leave "
-                       "it out (its cells would be clean images)", where,
-                       env_corruption_get(l->v[i])->name, c);
-    }
-    return QA_OK;
-}
-
 static int make_cells(grid *g, qa_err *err)
 {
     const exp_config *c = g->r->cfg;
@@ -326,6 +310,40 @@ static int read_reference(const char *ref, int **ids, double **acc, int *n, char
     }
     *ids = ri;
     return rc;
+}
+
+/* A mistyped or unusable [eval] reference was noticed only after the grid,
+ * with a note and exit 0; it is refused before anything is trained. */
+static int check_reference(const exp_run *r, qa_err *err)
+{
+    const char *ref = r->cfg->eval.reference;
+    int *ids = NULL, n = 0;
+    double *acc = NULL;
+    char why[1200] = "", where[400];
+    int rc = ref[0] ? read_reference(ref, &ids, &acc, &n, why, sizeof why, err) : QA_OK;
+    free(ids);
+    free(acc);
+    if (rc || !why[0])
+        return rc;
+    exp_config_key_where(r->cfg, "eval", "reference", where, sizeof where);
+    return qa_fail(err, QA_ERR_CONFIG, "%s: %s (a finished run file with an /eval/grid, e.g. "
+                   "one `qadapt eval` wrote)", where, why);
+}
+
+int exp_grid_check(const exp_run *r, qa_err *err)
+{
+    const cfg_name_list *l = &r->cfg->eval.grid_corruptions;
+    int c = r->train_set.c;
+    for (int i = 0; i < l->n; i++) {
+        if (!env_corruption_is_identity(l->v[i], c))
+            continue;
+        char where[400];
+        exp_config_key_where(r->cfg, "eval", "grid_corruptions", where, sizeof where);
+        return qa_fail(err, QA_ERR_CONFIG, "%s: %s is the identity on %d-channel images: leave "
+                       "it out (its cells would be clean images)", where,
+                       env_corruption_get(l->v[i])->name, c);
+    }
+    return check_reference(r, err);
 }
 
 /* mCE against [eval] reference; a reference that cannot be used leaves

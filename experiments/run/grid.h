@@ -38,7 +38,8 @@ typedef struct exp_run exp_run;
  * The stop flag ends it early with QA_ERR_INTERRUPTED and nothing written. */
 int exp_grid_run(exp_run *r, qa_err *err);
 /* The grid's corruptions against the images' channels (saturate is the
- * identity on grey images): at set-up, before training, as [env]'s are. */
+ * identity on grey images) and [eval] reference (a run file with a grid):
+ * at set-up, before training, as [env]'s are. */
 int exp_grid_check(const exp_run *r, qa_err *err);
 
 /* One grid's cells for mCE: n cells of (corruption id, severity,

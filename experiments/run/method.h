@@ -140,6 +140,9 @@ typedef struct {
     int (*eval_cost)(exp_run *r, void *state, const exp_batch *b, double *bitops, float *w,
                      float *a);
     int (*deploy)(exp_run *r, void *state, exp_deploy *out, qa_err *err);
+    /* the bytes of the method's own networks beside r->net (nn_net_bytes)
+     * added to *bytes, their per-sample part to *sample (run/memory.h) */
+    void (*memory)(const exp_run *r, const void *state, size_t *bytes, size_t *sample);
 } exp_method;
 
 /* The default steps, for methods that add to them rather than replace them. */

@@ -13,6 +13,7 @@
 #include "experiments/run/checkpoint.h"
 #include "experiments/run/datasets.h"
 #include "experiments/run/grid.h"
+#include "experiments/run/memory.h"
 #include "experiments/run/pretrained.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run_env.h"
@@ -345,6 +346,8 @@ static int run_open(exp_run *r, qa_err *err)
         rc = r->method->create(r, &r->mstate, err);
     if (!rc)
         rc = run_model(r, err);
+    if (!rc) /* after the build (nn's arena is not touched yet), before any step */
+        rc = exp_mem_check(r, err);
     return rc;
 }
 

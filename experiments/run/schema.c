@@ -147,7 +147,7 @@ int exp_config_reset(exp_config *c, const cfg_schema *schema, qa_err *err)
 
 cfg_doc exp_config_doc(exp_config *c)
 {
-    cfg_doc d = {c->schema, c, &c->trace};
+    cfg_doc d = {.schema = c->schema, .base = c, .trace = &c->trace};
     return d;
 }
 
@@ -157,7 +157,7 @@ void exp_config_key_where(const exp_config *c, const char *section, const char *
     int idx = -1;
     cfg_lookup(c->schema, section, key, NULL, &idx);
     /* cfg_where only reads the trace: the casts do not let anything write */
-    cfg_doc d = {c->schema, (void *)c, (cfg_trace *)&c->trace};
+    cfg_doc d = {.schema = c->schema, .base = (void *)c, .trace = (cfg_trace *)&c->trace};
     char where[300];
     cfg_where(&d, idx, where, sizeof where);
     snprintf(buf, n, "%s.%s (%s)", section, key, where);

@@ -35,6 +35,7 @@ typedef struct {
     int gemm;          /* index into exp_gemm_names: nn_blas_select's choice */
     char label[64];    /* the run's arm in a study's report; read by nothing else */
     char group[64];    /* the budget (or other group) it is compared within, idem */
+    int memory_mb;     /* the most a run may take (run/memory.h); 0: what is available, -1: no check */
 } exp_experiment_cfg;
 
 /* experiment.gemm's values, NULL-terminated (nn/blas.h's names) */

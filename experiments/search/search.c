@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "experiments/io/dirlock.h"
 #include "experiments/io/runfile.h"
 #include "experiments/run/progress.h"
 #include "experiments/run/run.h"
@@ -25,6 +26,7 @@ typedef struct {
     exp_search_state st;  /* episodes, acc_ref, elapsed (before this process), best */
     double t0;            /* this process's start of searching */
     int64_t first;        /* episodes done when this process started */
+    int lock_fd;          /* the search folder's lock (io/dirlock.h), -1: none */
 } exp_search;
 
 static int stop_requested(const exp_search *s)
@@ -293,8 +295,11 @@ int exp_search_main(const exp_config *cfg, const exp_search_opts *opts, exp_sear
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for a search");
     s->cfg = cfg;
     s->opts = opts;
+    s->lock_fd = -1;
     exp_ckpt *ck = NULL;
     int rc = paths(s, err);
+    if (!rc) /* a second search in the folder would write the same files */
+        rc = exp_dir_claim(s->dir, "a search", &s->lock_fd, err);
     if (!rc)
         rc = setup(s, res, &ck, err);
     exp_ckpt_close(ck);
@@ -308,6 +313,7 @@ int exp_search_main(const exp_config *cfg, const exp_search_opts *opts, exp_sear
     agent_search_free(s->agent);
     q_cost_model_free(&s->cm);
     exp_finetune_free(s->ft);
+    exp_dir_release(s->lock_fd);
     free(s);
     return rc;
 }

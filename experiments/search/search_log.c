@@ -254,7 +254,8 @@ static int get_best(exp_ckpt *ck, exp_search_state *st, qa_err *err)
 /* A resume may raise the episodes; the out dir is where the checkpoint is;
  * results do not depend on the thread count. */
 static const char *const search_may_change[] = {"search.episodes", "experiment.out_dir",
-                                                "experiment.threads", NULL};
+                                                "experiment.threads", "experiment.memory_mb",
+                                                NULL};
 
 int exp_search_ckpt_open(exp_ckpt **out, const char *path, const exp_config *cfg,
                          exp_search_state *st, qa_err *err)

@@ -51,14 +51,14 @@ typedef struct {
 
 static const thread_case CASES[] = {
     {"mixed", "smoke.ini",
-     {"data.limit=1000", "data.test_limit=400", "env.enabled=true",
+     {"data.limit=512", "data.test_limit=160", "env.enabled=true",
       "env.corruptions=gaussian_noise, gaussian_blur, jpeg_compression, contrast",
       "eval.grid=true", "eval.grid_corruptions=gaussian_noise, defocus_blur",
       "eval.grid_severities=2, 5", NULL}},
     {"resnet20", "smoke.ini",
-     {"model.arch=resnet20", "data.limit=384", "data.test_limit=200", "train.epochs=1", NULL}},
+     {"model.arch=resnet20", "data.limit=256", "data.test_limit=128", "train.epochs=1", NULL}},
     {"dqmq", "fmnist-dqmq.ini",
-     {"data.limit=768", "data.test_limit=300", "train.epochs=3", "dqmq.warmup=1",
+     {"data.limit=384", "data.test_limit=160", "train.epochs=3", "dqmq.warmup=1",
       "dqmq.finetune=1", "dqmq.sample_rate=0.1", "eval.grid_corruptions=gaussian_noise",
       "eval.grid_severities=3", NULL}},
 };

@@ -86,7 +86,7 @@ static cfg_doc doc;
 static void setup(void)
 {
     memset(&conf, 0, sizeof conf);
-    doc = (cfg_doc){&schema, &conf, &conf.trace};
+    doc = (cfg_doc){.schema = &schema, .base = &conf, .trace = &conf.trace};
     qa_err err;
     ck_assert_int_eq(cfg_defaults(&doc, &err), QA_OK);
 }
@@ -338,7 +338,7 @@ START_TEST(test_schema_check)
     cfg_section sec = {"s", far, 0, "h", NULL};
     cfg_schema s = {&sec, 1, NULL, NULL};
     int target;
-    cfg_doc d = {&s, &target, NULL};
+    cfg_doc d = {.schema = &s, .base = &target};
     ck_assert_int_eq(cfg_defaults(&d, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "schema: default of s.x"));
     cfg_section twice[2] = {{"s", b_keys, 0, "h", NULL}, {"s", b_keys, 0, "h", NULL}};
@@ -463,6 +463,38 @@ START_TEST(test_moved_keys)
 }
 END_TEST
 
+/* A --set replaces a file's value before it is read: quant.plan naming a
+ * search that has not run yet could not be overridden; the file's other
+ * keys still load, a bad --set value still fails, the trace names --set. */
+START_TEST(test_set_before_file_value)
+{
+    char path[] = "/tmp/qa_test_setfirst_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *ini = "[experiment]\nmethod = fixed\n\n[quant]\nplan = /nonexistent/search.h5\n"
+                      "\n[train]\nepochs = 3\n";
+    ck_assert_int_eq(write(fd, ini, strlen(ini)), (ssize_t)strlen(ini));
+    close(fd);
+    exp_config *c = malloc(sizeof *c);
+    qa_err err = {0};
+    ck_assert_int_ne(exp_config_load(c, path, NULL, 0, &err), QA_OK);
+    ck_assert_msg(strstr(err.msg, "/nonexistent/search.h5"), "%s", err.msg);
+    char *sets[] = {"quant.plan=8:8,4:2,4:4"};
+    ck_assert_msg(exp_config_load(c, path, sets, 1, &err) == QA_OK, "%s", err.msg);
+    ck_assert_int_eq(c->quant.nlayer_bits, 3);
+    ck_assert_int_eq(c->quant.layer_abits[1], 2);
+    ck_assert_int_eq(c->train.epochs, 3);
+    char where[400];
+    exp_config_key_where(c, "quant", "plan", where, sizeof where);
+    ck_assert_msg(strstr(where, "--set quant.plan=8:8,4:2,4:4"), "%s", where);
+    char *bad[] = {"quant.plan=/nonexistent/other.h5"};
+    ck_assert_int_ne(exp_config_load(c, path, bad, 1, &err), QA_OK);
+    ck_assert_msg(strstr(err.msg, "--set quant.plan=/nonexistent/other.h5"), "%s", err.msg);
+    unlink(path);
+    free(c);
+}
+END_TEST
+
 START_TEST(test_shipped_configs)
 {
     const char *root = getenv("QADAPT_SOURCE_ROOT");
@@ -511,6 +543,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(ts, test_exp_checks);
     tcase_add_test(ts, test_shipped_configs);
     tcase_add_test(ts, test_moved_keys);
+    tcase_add_test(ts, test_set_before_file_value);
     suite_add_tcase(s, ts);
     return s;
 }

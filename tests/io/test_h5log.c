@@ -127,7 +127,7 @@ static void write_run(h5log **log, h5log_table **tab)
     qa_err err = {0};
     ck_assert_msg(h5log_create(log, path, &err) == QA_OK, "%s", err.msg);
     mini m;
-    cfg_doc d = {&mini_schema, &m, NULL};
+    cfg_doc d = {.schema = &mini_schema, .base = &m};
     ck_assert_int_eq(cfg_defaults(&d, &err), QA_OK);
     char *text;
     ck_assert_int_eq(cfg_render(&d, &text, &err), QA_OK);

@@ -8,6 +8,7 @@
 
 #include "check_main.h"
 #include "nn/arena.h"
+#include "nn/dense.h"
 #include "nn/net.h"
 #include "nn/param.h"
 #include "nn/rng.h"
@@ -252,6 +253,32 @@ START_TEST(test_net_residual_routing)
 }
 END_TEST
 
+/* The bytes a net will take (what run/memory.c refuses a run on), counted by
+ * hand for a dense 4 -> 5 with bias at batch 3 and a 7-float batch cache. */
+START_TEST(test_net_bytes_known)
+{
+    nn_net *net;
+    qa_err err;
+    ck_assert_int_eq(nn_net_create(&net, 3, 1, 2, 2, &err), QA_OK);
+    nn_dense_cfg dc = {.name = "fc", .out = 5, .bias = 1};
+    ck_assert_int_ge(nn_dense_new(net, &dc, 0, &err), 0);
+    ck_assert_ptr_nonnull(nn_net_batch_buffer(net, 7, &err));
+    ck_assert_int_eq(nn_net_finalize(net, 1, &err), QA_OK);
+    size_t layer = (sizeof(nn_dense) + 63) / 64 * 64;
+    /* arena: the layer; the cache 3 x 7 floats = 84 -> 128 bytes; input
+     * and its gradient 3 x 4 floats = 48 -> 64 each; output and gradient 3 x 5
+     * = 60 -> 64 each (every piece 64-byte aligned); no scratch */
+    size_t arena = layer + 128 + 4 * 64;
+    ck_assert_uint_eq(net->arena.used, arena);
+    /* parameters: w 20 and b 5 floats, each view padded to a multiple of
+     * 16: 32 + 16 floats, and as many gradients; no buffers */
+    ck_assert_uint_eq(nn_net_bytes(net), arena + 2 * (32 + 16) * sizeof(float));
+    /* per sample: 7 cached, 4 + 5 activations and as many gradients */
+    ck_assert_uint_eq(nn_net_sample_bytes(net), (7 + 2 * (4 + 5)) * sizeof(float));
+    nn_net_free(net);
+}
+END_TEST
+
 START_TEST(test_net_bad_shape)
 {
     nn_net *net = NULL;
@@ -277,6 +304,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_net_residual_routing);
     tcase_add_test(tc, test_net_bad_shape);
+    tcase_add_test(tc, test_net_bytes_known);
     suite_add_tcase(s, tc);
     return s;
 }

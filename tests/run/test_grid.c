@@ -261,29 +261,42 @@ static void write_foreign_reference(const char *path)
 
 START_TEST(test_grid_errors)
 {
-    /* a reference that cannot be read: the run completes and says why */
+    /* a reference that cannot be read (a mistyped path) is refused before
+     * training: it exited 0 with a note at the end */
     char *bad_ref[] = {"run", smoke, "--out", tmp, "--set", "experiment.name=r", "--set",
                        "eval.reference=/nonexistent.h5", SMALL, NULL};
     int code = run(bad_ref);
+    ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
+    ck_assert_msg(strstr(err_text, "eval.reference (--set eval.reference=/nonexistent.h5): "
+                                   "/nonexistent.h5: cannot open"), "%s", err_text);
+    ck_assert_ptr_null(strstr(err_text, "epoch 1/"));
+    char *good[] = {"run", smoke, "--out", tmp, "--set", "experiment.name=r", SMALL, NULL};
+    code = run(good);
     ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
-    ck_assert_ptr_nonnull(strstr(err_text, "grid: no mCE: /nonexistent.h5: cannot open"));
     char path[300];
     snprintf(path, sizeof path, "%s/r/run.h5", tmp);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    char *why = h5read_str_attr(f, "/eval/grid", "reference_error");
-    ck_assert_ptr_nonnull(strstr(why, "/nonexistent.h5"));
-    free(why);
-    H5Fclose(f);
-    /* a foreign reference with cells that are not integers: said, not undefined */
+    /* a foreign reference with cells that are not integers: said, not
+     * undefined, and the finished run is left as it was */
     char foreign[300], set_ref[400];
     snprintf(foreign, sizeof foreign, "%s/foreign.h5", tmp);
     write_foreign_reference(foreign);
     snprintf(set_ref, sizeof set_ref, "eval.reference=%s", foreign);
+    long n_before, n_after;
+    char *before = run_bin_read_file(path, &n_before);
     char *ev_ref[] = {"eval", path, "--set", set_ref, NULL};
     code = run(ev_ref);
-    ck_assert_msg(code == 0, "exit %d: %s", code, err_text);
+    ck_assert_msg(code == 1, "exit %d: %s", code, err_text);
     ck_assert_msg(strstr(err_text, "/eval/grid row 0: corruption id nan, severity 1 are not a "
                                    "grid cell's"), "%s", err_text);
+    char *after = run_bin_read_file(path, &n_after);
+    ck_assert(n_before == n_after && memcmp(before, after, (size_t)n_before) == 0);
+    free(before);
+    free(after);
+    /* an HDF5 file without a grid (the run's checkpoint) is no reference either */
+    snprintf(set_ref, sizeof set_ref, "eval.reference=%s/r/ckpt.h5", tmp);
+    char *no_grid[] = {"eval", path, "--set", set_ref, NULL};
+    ck_assert_int_eq(run(no_grid), 1);
+    ck_assert_msg(strstr(err_text, "no /eval/grid table"), "%s", err_text);
     /* eval needs the checkpoint */
     char ckpt[300];
     snprintf(ckpt, sizeof ckpt, "%s/r/ckpt.h5", tmp);

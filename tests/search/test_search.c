@@ -32,6 +32,7 @@
 #include "agent/haq.h"
 #include "check_main.h"
 #include "experiments/cli/schema.h"
+#include "experiments/io/dirlock.h"
 #include "experiments/io/runfile.h"
 #include "experiments/methods/registry.h"
 #include "experiments/run/run.h"
@@ -523,6 +524,25 @@ static char **search_args(const char *name, const char *episodes, int resume)
     return argv;
 }
 
+/* A search folder another process holds (a second `qadapt search` into
+ * it) is refused before anything is read or written there. */
+START_TEST(test_search_locked)
+{
+    char folder[128], out[4096], errs[4096];
+    snprintf(folder, sizeof folder, "%s/locked", dir);
+    int fd;
+    qa_err err = {0};
+    ck_assert_int_eq(exp_dir_claim(folder, "the test", &fd, &err), QA_OK);
+    int code = run_bin(dir, search_args("locked", "2", 0), out, sizeof out, errs, sizeof errs);
+    exp_dir_release(fd);
+    ck_assert_msg(code == 1, "exit %d: %s", code, errs);
+    ck_assert_msg(strstr(errs, "locked is in use by another qadapt process"), "%s", errs);
+    char path[200];
+    snprintf(path, sizeof path, "%s/search.h5", folder);
+    ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
 /* Ctrl-C after the second episode's line, then --resume: the same file as
  * a search never stopped (the interrupted file keeps its finished
  * episodes); exit codes 130 and 0. */
@@ -594,6 +614,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_plan_trains);
     tcase_add_test(tc, test_sigint_resume);
     tcase_add_test(tc, test_cli_usage);
+    tcase_add_test(tc, test_search_locked);
     suite_add_tcase(s, tc);
     return s;
 }
