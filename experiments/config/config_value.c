@@ -111,13 +111,15 @@ static int parse_bool(const cfg_key *k, void *field, const char *text, char *why
     return -1;
 }
 
-/* Text that would not read back the same from an INI line is refused. */
+/* Text that would not read back the same from an INI line is refused: a
+ * leading ';' too, which the rendered "key = ;..." turns into a comment. */
 static int parse_string(const cfg_key *k, void *field, const char *text, char *why, size_t n)
 {
     size_t len = strlen(text);
-    if (strpbrk(text, "\r\n") || strstr(text, " ;") || strstr(text, "\t;") ||
+    if (strpbrk(text, "\r\n") || strstr(text, " ;") || strstr(text, "\t;") || text[0] == ';' ||
         (len && (text[0] == ' ' || text[0] == '\t' || text[len - 1] == ' ' || text[len - 1] == '\t'))) {
-        snprintf(why, n, "'%.40s' has a line break, an inline ' ;' or blanks at its ends", text);
+        snprintf(why, n, "'%.40s' has a line break, an inline ' ;', a leading ';' or blanks at "
+                 "its ends", text);
         return -1;
     }
     if (len >= k->size) {

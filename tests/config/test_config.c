@@ -306,6 +306,10 @@ START_TEST(test_bad_strings)
     ck_assert_int_eq(cfg_set(&doc, "alpha.s=a ;b", &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "inline ' ;'"));
     ck_assert_int_eq(cfg_set(&doc, "alpha.s=ab ", &err), QA_ERR_CONFIG);
+    /* rendered as "s = ;b" it would read back as a comment, an empty s */
+    ck_assert_int_eq(cfg_set(&doc, "alpha.s=;b", &err), QA_ERR_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "leading ';'"));
+    ck_assert_int_eq(cfg_load_text(&doc, "[alpha]\ns =;b\n", "t.ini", &err), QA_ERR_CONFIG);
 }
 END_TEST
 
