@@ -78,7 +78,8 @@ static int run_command(const command *c, int argc, char **argv)
     char where[32] = "";
     if (exp_dist_rank() > 0)
         snprintf(where, sizeof where, " (rank %d)", exp_dist_rank());
-    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks == 1 || lockstep_failed(c, rc)))
+    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks == 1 || lockstep_failed(c, rc) ||
+                          exp_dist_failed_alone()))
         fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
                 where);
     if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks == 1)

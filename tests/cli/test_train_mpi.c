@@ -283,6 +283,49 @@ START_TEST(test_interrupt_over_ranks)
 }
 END_TEST
 
+/* A rank whose set-up fails alone (here rank 1's dataset folder is missing,
+ * as on a node without the data) must not leave rank 0 waiting in its first
+ * exchange: the ranks agree on set-up, rank 1 says what failed and who it
+ * is, and both end non-zero at once. Run under timeout(1): a hang is
+ * exit 124 after LONG_S. */
+#define LONG_S "60"
+START_TEST(test_one_rank_fails_setup)
+{
+    char out[128], dir[256];
+    snprintf(out, sizeof out, "%s/alone", tmp);
+    snprintf(dir, sizeof dir, "data.dir=%s/no_such_data", tmp);
+    char *rank0[] = {qadapt, "run", smoke, "--out", out, "--set", "data.limit=256", NULL};
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "-k";
+    argv[n++] = "5";
+    argv[n++] = LONG_S;
+    argv[n++] = getenv("MPIRUN");
+    argv[n++] = "--oversubscribe";
+    if (geteuid() == 0)
+        argv[n++] = "--allow-run-as-root";
+    for (int app = 0; app < 2; app++) {
+        if (app)
+            argv[n++] = ":";
+        argv[n++] = "-n";
+        argv[n++] = "1";
+        for (int i = 0; rank0[i]; i++)
+            argv[n++] = rank0[i];
+    }
+    argv[n++] = "--set";
+    argv[n++] = dir;
+    argv[n] = NULL;
+    setenv("QADAPT_BIN", "/usr/bin/timeout", 1);
+    int code = run_bin(tmp, argv, out_text, sizeof out_text, err_text, sizeof err_text);
+    ck_assert_msg(code != 124 && code != 137, "the job hung (killed after " LONG_S " s): %s",
+                  err_text);
+    ck_assert_int_ne(code, 0);
+    ck_assert_msg(strstr(err_text, "no_such_data") && strstr(err_text, "(rank 1)"), "%s",
+                  err_text);
+    ck_assert_msg(strstr(err_text, "rank 1 of 2 could not set up the run"), "%s", err_text);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("train_mpi");
@@ -294,6 +337,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_nan_over_ranks);
     tcase_add_test(tc, test_interrupt_over_ranks);
+    tcase_add_test(tc, test_one_rank_fails_setup);
     suite_add_tcase(s, tc);
     return s;
 }
