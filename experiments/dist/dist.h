@@ -61,6 +61,10 @@ int exp_dist_agree(int rc, qa_err *err);
 /* 1 when this rank's own failure went into exp_dist_agree while rank 0's
  * set-up succeeded: rank 0 cannot report it, so this rank must. */
 int exp_dist_failed_alone(void);
+/* 1 once an exp_dist_agree found every rank set up: from then on the ranks
+ * go in step, and one that fails may leave the others inside a collective
+ * (its first exchange included). */
+int exp_dist_agreed(void);
 
 typedef struct {
     long calls;     /* exchanges (allgathers) */

@@ -155,7 +155,7 @@ int exp_dist_max(int v)
     return out;
 }
 
-static int failed_alone;
+static int failed_alone, agreed;
 
 int exp_dist_agree(int rc, qa_err *err)
 {
@@ -169,6 +169,7 @@ int exp_dist_agree(int rc, qa_err *err)
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     failed_alone = rc && rank > 0 && first[0] > 0;
+    agreed = first[0] == size;
     if (rc || first[0] == size)
         return rc;
     return qa_fail(err, QA_ERR_IO, "rank %d of %d%s could not set up the run (%s above); "
@@ -179,4 +180,9 @@ int exp_dist_agree(int rc, qa_err *err)
 int exp_dist_failed_alone(void)
 {
     return failed_alone;
+}
+
+int exp_dist_agreed(void)
+{
+    return agreed;
 }

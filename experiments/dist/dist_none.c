@@ -83,3 +83,8 @@ int exp_dist_failed_alone(void)
 {
     return 0;
 }
+
+int exp_dist_agreed(void)
+{
+    return 0;
+}
