@@ -28,10 +28,7 @@ static char out_text[1 << 16], err_text[1 << 16];
 
 static void setup(void)
 {
-    run_bin_setup("train_mpi", tmp, sizeof tmp, smoke, sizeof smoke);
-    if (!qadapt[0])
-        snprintf(qadapt, sizeof qadapt, "%s", getenv("QADAPT_BIN"));
-    ck_assert_msg(getenv("MPIRUN"), "MPIRUN unset (run through meson test)");
+    run_bin_mpi_setup("train_mpi", tmp, sizeof tmp, smoke, sizeof smoke, qadapt, sizeof qadapt);
 }
 
 static void teardown(void)
@@ -62,11 +59,7 @@ static int run_config(const char *config, int ranks, const char *tag, const char
     snprintf(nr, sizeof nr, "%d", ranks);
     if (ranks > 0) {
         setenv("QADAPT_BIN", getenv("MPIRUN"), 1);
-        argv[n++] = "-n";
-        argv[n++] = nr;
-        argv[n++] = "--oversubscribe";
-        if (geteuid() == 0)
-            argv[n++] = "--allow-run-as-root";
+        n = run_bin_mpi_args(argv, nr);
         argv[n++] = qadapt;
     } else {
         setenv("QADAPT_BIN", qadapt, 1);
@@ -253,12 +246,7 @@ START_TEST(test_interrupt_over_ranks)
     char *argv[24], *run[] = {qadapt, "run", smoke, "--out", out, "--set", "train.epochs=50",
                               "--set", "data.limit=1024", "--set", "data.test_limit=64",
                               "--set", "experiment.threads=1", NULL};
-    int n = 0;
-    argv[n++] = "-n";
-    argv[n++] = "2";
-    argv[n++] = "--oversubscribe";
-    if (geteuid() == 0)
-        argv[n++] = "--allow-run-as-root";
+    int n = run_bin_mpi_args(argv, "2");
     for (int i = 0; run[i]; i++)
         argv[n++] = run[i];
     argv[n] = NULL;
@@ -301,17 +289,14 @@ START_TEST(test_one_rank_fails_setup)
     argv[n++] = "5";
     argv[n++] = LONG_S;
     argv[n++] = getenv("MPIRUN");
-    argv[n++] = "--oversubscribe";
-    if (geteuid() == 0)
-        argv[n++] = "--allow-run-as-root";
-    for (int app = 0; app < 2; app++) {
-        if (app)
-            argv[n++] = ":";
-        argv[n++] = "-n";
-        argv[n++] = "1";
-        for (int i = 0; rank0[i]; i++)
-            argv[n++] = rank0[i];
-    }
+    n += run_bin_mpi_args(argv + n, "1"); /* mpirun's flags, rank 0's count */
+    for (int i = 0; rank0[i]; i++)
+        argv[n++] = rank0[i];
+    argv[n++] = ":"; /* rank 1: the same, but for its data.dir */
+    argv[n++] = "-n";
+    argv[n++] = "1";
+    for (int i = 0; rank0[i]; i++)
+        argv[n++] = rank0[i];
     argv[n++] = "--set";
     argv[n++] = dir;
     argv[n] = NULL;
