@@ -171,9 +171,9 @@ int exp_dist_agree(int rc, qa_err *err)
     agreed = first == size;
     if (rc || agreed)
         return rc;
-    return qa_fail(err, QA_ERR_IO, "rank %d of %d%s could not set up the run (%s above); "
+    return qa_fail(err, QA_ERR_IO, "rank %d of %d%s could not set up the run (%s); "
                    "no rank trained", first, size, sum > 1 ? " and others" : "",
-                   sum > 1 ? "their messages" : "its message");
+                   sum > 1 ? "their messages say why" : "its message says why");
 }
 
 int exp_dist_failed_alone(void)
