@@ -16,16 +16,7 @@
 set -eu
 case ${1:-} in -h | --help) sed -n '2,/^set -/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 
-build=${1:-build}
-qadapt="$build/qadapt"
-rounds=${ROUNDS:-3}
-root=$(cd "$(dirname "$0")/.." && pwd)
-[ -x "$qadapt" ] || { echo "train_ranks: $qadapt not found" >&2; exit 1; }
-"$qadapt" info | grep -q '^MPI .*built in' || { echo "train_ranks: $qadapt has no MPI built in" >&2; exit 1; }
-asroot=""
-[ "$(id -u)" -eq 0 ] && asroot=--allow-run-as-root
-
-median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+. "$(dirname "$0")/ranks_common.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

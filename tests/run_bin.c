@@ -18,6 +18,26 @@ void run_bin_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t
     qa_test_tmpdir(tmp, ntmp, name);
 }
 
+void run_bin_mpi_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t nsmoke,
+                       char *qadapt, size_t nqadapt)
+{
+    run_bin_setup(name, tmp, ntmp, smoke, nsmoke);
+    if (!qadapt[0])
+        snprintf(qadapt, nqadapt, "%s", getenv("QADAPT_BIN"));
+    ck_assert_msg(getenv("MPIRUN"), "MPIRUN unset (run through meson test)");
+}
+
+int run_bin_mpi_args(char **argv, const char *ranks)
+{
+    int n = 0;
+    argv[n++] = "-n";
+    argv[n++] = (char *)ranks;
+    argv[n++] = "--oversubscribe";
+    if (geteuid() == 0)
+        argv[n++] = "--allow-run-as-root";
+    return n;
+}
+
 void run_bin_teardown(const char *tmp)
 {
     qa_test_rmtree(tmp);

@@ -12,6 +12,15 @@
  * QADAPT_SOURCE_ROOT, puts configs/smoke.ini's path in smoke and makes a
  * fresh directory /tmp/qa_test_<name>_XXXXXX, its path in tmp. */
 void run_bin_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t nsmoke);
+/* The fixture of the MPI tests: run_bin_setup, and the qadapt binary
+ * (QADAPT_BIN) into qadapt unless it holds it already (a test may point
+ * QADAPT_BIN at mpirun); fails unless meson test set MPIRUN. */
+void run_bin_mpi_setup(const char *name, char *tmp, size_t ntmp, char *smoke, size_t nsmoke,
+                       char *qadapt, size_t nqadapt);
+/* The start of an mpirun command line into argv: -n ranks, --oversubscribe
+ * (any rank count on any machine) and, as root (CI), --allow-run-as-root;
+ * the number of arguments written (at most 4). */
+int run_bin_mpi_args(char **argv, const char *ranks);
 /* Removes tmp and everything in it. */
 void run_bin_teardown(const char *tmp);
 

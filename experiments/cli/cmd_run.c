@@ -101,6 +101,7 @@ static int run_ranks(const exp_config *cfg, exp_run_opts *opts, qa_err *err)
                        cfg->experiment.shares, n, n, cfg->experiment.shares);
     exp_dist_train_hook();
     opts->agree_stop = exp_dist_max; /* Ctrl-C reaches the ranks at different steps */
+    opts->agree_open = exp_dist_agree; /* a node's own dataset or folder may be missing */
     if (exp_dist_rank() > 0) {
         opts->mirror = 1;
         opts->progress = NULL;
@@ -121,6 +122,7 @@ static int run_config(const exp_config_args *a, const char *command, qa_err *err
                          .temp_file = exp_stop_remove_on_exit};
     if (!rc)
         rc = run_ranks(cfg, &opts, err);
+    rc = exp_dist_agree(rc, err); /* a config unreadable on one node: all stop here */
     if (!rc) {
         if (exp_dist_rank() == 0)
             exp_sweep_note(a->config, stderr);
@@ -175,7 +177,9 @@ int exp_cmd_run(int argc, char **argv, qa_err *err)
     if (!a.sets)
         return qa_fail(err, QA_ERR_NOMEM, "out of memory for arguments");
     int rc = exp_config_args_parse(argc, argv, "run", &a, err);
-    if (!rc) {
+    if (rc) /* the others (given other arguments) agree in run_config */
+        rc = exp_dist_agree(rc, err);
+    else {
         char command[4096];
         exp_args_join(argc, argv, command, sizeof command);
         rc = run_config(&a, command, err);

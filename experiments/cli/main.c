@@ -57,7 +57,7 @@ static int exit_code(int status)
 static int lockstep_failed(const command *c, int rc)
 {
     return rc != QA_OK && rc != QA_ERR_INTERRUPTED && c->ranks == 2 &&
-           exp_dist_exchange_totals().calls > 0;
+           (exp_dist_agreed() || exp_dist_exchange_totals().calls > 0);
 }
 
 /* A command in a job of one process, or of several when it can share its
@@ -78,7 +78,8 @@ static int run_command(const command *c, int argc, char **argv)
     char where[32] = "";
     if (exp_dist_rank() > 0)
         snprintf(where, sizeof where, " (rank %d)", exp_dist_rank());
-    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks == 1 || lockstep_failed(c, rc)))
+    if (rc != QA_OK && (exp_dist_rank() == 0 || c->ranks == 1 || lockstep_failed(c, rc) ||
+                          exp_dist_failed_alone()))
         fprintf(stderr, "qadapt %s: %s%s\n", c->name, err.msg[0] ? err.msg : qa_status_name(rc),
                 where);
     if (rc != QA_OK && exp_dist_rank() > 0 && c->ranks == 1)
@@ -88,8 +89,8 @@ static int run_command(const command *c, int argc, char **argv)
      * written. Another rank gives rank 0 (which fails alike when the cause
      * is the data: NaN in the loss) time to write it and end the job, then
      * leaves without MPI_Finalize, which would wait for the others (mpirun
-     * then ends the job). Before any exchange (a refused config: every rank
-     * refuses alike) all finish cleanly. Two aborts at once crash mpirun. */
+     * then ends the job). Before the ranks agree that all are set up
+     * (exp_dist_agree) all finish cleanly. Two aborts at once crash mpirun. */
     if (lockstep_failed(c, rc)) {
         if (exp_dist_rank() == 0)
             exp_dist_abort(exit_code(rc));

@@ -50,6 +50,22 @@ void exp_dist_train_hook(void);
  * same point (v itself in a job of one). */
 int exp_dist_max(int v);
 
+/* Every rank's set-up status combined, so that a rank that failed alone
+ * (a dataset or folder missing on its node, a memory check refusing) does
+ * not leave the others waiting in their first exchange: a collective, every
+ * rank calls it once at the same point, whatever its own rc. Returns rc when
+ * this rank failed; when only other ranks did, a failure in err naming the
+ * lowest of them; QA_OK when every rank's rc was. rc itself in a job of
+ * one. */
+int exp_dist_agree(int rc, qa_err *err);
+/* 1 when this rank's own failure went into exp_dist_agree while rank 0's
+ * set-up succeeded: rank 0 cannot report it, so this rank must. */
+int exp_dist_failed_alone(void);
+/* 1 once an exp_dist_agree found every rank set up: from then on the ranks
+ * go in step, and one that fails may leave the others inside a collective
+ * (its first exchange included). */
+int exp_dist_agreed(void);
+
 typedef struct {
     long calls;     /* exchanges (allgathers) */
     double bytes;   /* received from other ranks */

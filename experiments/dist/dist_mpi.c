@@ -154,3 +154,34 @@ int exp_dist_max(int v)
     }
     return out;
 }
+
+static int failed_alone, agreed;
+
+int exp_dist_agree(int rc, qa_err *err)
+{
+    if (!joined || size < 2)
+        return rc;
+    int mine = rc ? rank : size, failed = rc != QA_OK, first = size, sum = 0;
+    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS ||
+        MPI_Allreduce(&failed, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS) {
+        fprintf(stderr, "qadapt: rank %d: the agreement over ranks failed\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    failed_alone = rc && rank > 0 && first > 0;
+    agreed = first == size;
+    if (rc || agreed)
+        return rc;
+    return qa_fail(err, QA_ERR_IO, "rank %d of %d%s could not set up the run (%s); "
+                   "no rank trained", first, size, sum > 1 ? " and others" : "",
+                   sum > 1 ? "their messages say why" : "its message says why");
+}
+
+int exp_dist_failed_alone(void)
+{
+    return failed_alone;
+}
+
+int exp_dist_agreed(void)
+{
+    return agreed;
+}

@@ -404,8 +404,10 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
     memset(res, 0, sizeof *res);
     res->file = EXP_FILE_NONE;
     res->test_acc = res->test_loss = res->val_acc = res->val_loss = NAN;
-    if (!r)
-        return qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
+    if (!r) {
+        int rc = qa_fail(err, QA_ERR_NOMEM, "out of memory for a run");
+        return opts->agree_open ? opts->agree_open(rc, err) : rc;
+    }
     r->method = method;
     r->cfg = cfg;
     r->opts = opts;
@@ -423,6 +425,8 @@ int exp_run_open(exp_run **out, const exp_config *cfg, const exp_method *method,
     if (!rc)
         rc = run_resume(r, ck, res, err);
     exp_ckpt_close(ck);
+    if (opts->agree_open) /* before any step: the first exchange */
+        rc = opts->agree_open(rc, err);
     if (!rc && opts->eval_only && res->epochs < cfg->train.epochs)
         rc = qa_fail(err, QA_ERR_CONFIG, "the run is not finished: its checkpoint has %d of "
                      "train.epochs = %d epochs (qadapt run --resume finishes it)",

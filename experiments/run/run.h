@@ -78,6 +78,10 @@ typedef struct {
     int (*agree_stop)(int stop); /* data-parallel: every rank's stop flag combined (a
                                    collective), so that all ranks stop at the same step;
                                    NULL: this process's flag alone */
+    int (*agree_open)(int rc, qa_err *err); /* data-parallel: every rank's set-up status
+                                   combined (a collective, exp_dist_agree), so that a rank
+                                   that failed alone does not leave the others waiting in
+                                   their first exchange; NULL: this process's alone */
 } exp_run_opts;
 
 typedef enum { EXP_RUN_COMPLETE, EXP_RUN_INTERRUPTED, EXP_RUN_FAILED } exp_run_status;

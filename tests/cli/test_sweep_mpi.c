@@ -21,10 +21,7 @@ static char out_text[1 << 16], err_text[1 << 16];
 /* run_bin starts QADAPT_BIN: here mpirun, given qadapt as its program */
 static void setup(void)
 {
-    run_bin_setup("sweep_mpi", tmp, sizeof tmp, smoke, sizeof smoke);
-    if (!qadapt[0])
-        snprintf(qadapt, sizeof qadapt, "%s", getenv("QADAPT_BIN"));
-    ck_assert_msg(getenv("MPIRUN"), "MPIRUN unset (run through meson test)");
+    run_bin_mpi_setup("sweep_mpi", tmp, sizeof tmp, smoke, sizeof smoke, qadapt, sizeof qadapt);
     setenv("QADAPT_BIN", getenv("MPIRUN"), 1);
 }
 
@@ -36,12 +33,7 @@ static void teardown(void)
 /* argv for mpirun: 2 ranks, qadapt, then args (NULL-terminated) */
 static void mpi_args(char **argv, char *const args[])
 {
-    int n = 0;
-    argv[n++] = "-n";
-    argv[n++] = "2";
-    argv[n++] = "--oversubscribe";
-    if (geteuid() == 0)
-        argv[n++] = "--allow-run-as-root";
+    int n = run_bin_mpi_args(argv, "2");
     argv[n++] = qadapt;
     for (int i = 0; args[i]; i++)
         argv[n++] = args[i];

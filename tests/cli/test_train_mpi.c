@@ -28,10 +28,7 @@ static char out_text[1 << 16], err_text[1 << 16];
 
 static void setup(void)
 {
-    run_bin_setup("train_mpi", tmp, sizeof tmp, smoke, sizeof smoke);
-    if (!qadapt[0])
-        snprintf(qadapt, sizeof qadapt, "%s", getenv("QADAPT_BIN"));
-    ck_assert_msg(getenv("MPIRUN"), "MPIRUN unset (run through meson test)");
+    run_bin_mpi_setup("train_mpi", tmp, sizeof tmp, smoke, sizeof smoke, qadapt, sizeof qadapt);
 }
 
 static void teardown(void)
@@ -62,11 +59,7 @@ static int run_config(const char *config, int ranks, const char *tag, const char
     snprintf(nr, sizeof nr, "%d", ranks);
     if (ranks > 0) {
         setenv("QADAPT_BIN", getenv("MPIRUN"), 1);
-        argv[n++] = "-n";
-        argv[n++] = nr;
-        argv[n++] = "--oversubscribe";
-        if (geteuid() == 0)
-            argv[n++] = "--allow-run-as-root";
+        n = run_bin_mpi_args(argv, nr);
         argv[n++] = qadapt;
     } else {
         setenv("QADAPT_BIN", qadapt, 1);
@@ -253,12 +246,7 @@ START_TEST(test_interrupt_over_ranks)
     char *argv[24], *run[] = {qadapt, "run", smoke, "--out", out, "--set", "train.epochs=50",
                               "--set", "data.limit=1024", "--set", "data.test_limit=64",
                               "--set", "experiment.threads=1", NULL};
-    int n = 0;
-    argv[n++] = "-n";
-    argv[n++] = "2";
-    argv[n++] = "--oversubscribe";
-    if (geteuid() == 0)
-        argv[n++] = "--allow-run-as-root";
+    int n = run_bin_mpi_args(argv, "2");
     for (int i = 0; run[i]; i++)
         argv[n++] = run[i];
     argv[n] = NULL;
@@ -283,6 +271,46 @@ START_TEST(test_interrupt_over_ranks)
 }
 END_TEST
 
+/* A rank whose set-up fails alone (here rank 1's dataset folder is missing,
+ * as on a node without the data) must not leave rank 0 waiting in its first
+ * exchange: the ranks agree on set-up, rank 1 says what failed and who it
+ * is, and both end non-zero at once. Run under timeout(1): a hang is
+ * exit 124 after LONG_S. */
+#define LONG_S "60"
+START_TEST(test_one_rank_fails_setup)
+{
+    char out[128], dir[256];
+    snprintf(out, sizeof out, "%s/alone", tmp);
+    snprintf(dir, sizeof dir, "data.dir=%s/no_such_data", tmp);
+    char *rank0[] = {qadapt, "run", smoke, "--out", out, "--set", "data.limit=256", NULL};
+    char *argv[40];
+    int n = 0;
+    argv[n++] = "-k";
+    argv[n++] = "5";
+    argv[n++] = LONG_S;
+    argv[n++] = getenv("MPIRUN");
+    n += run_bin_mpi_args(argv + n, "1"); /* mpirun's flags, rank 0's count */
+    for (int i = 0; rank0[i]; i++)
+        argv[n++] = rank0[i];
+    argv[n++] = ":"; /* rank 1: the same, but for its data.dir */
+    argv[n++] = "-n";
+    argv[n++] = "1";
+    for (int i = 0; rank0[i]; i++)
+        argv[n++] = rank0[i];
+    argv[n++] = "--set";
+    argv[n++] = dir;
+    argv[n] = NULL;
+    setenv("QADAPT_BIN", "/usr/bin/timeout", 1);
+    int code = run_bin(tmp, argv, out_text, sizeof out_text, err_text, sizeof err_text);
+    ck_assert_msg(code != 124 && code != 137, "the job hung (killed after " LONG_S " s): %s",
+                  err_text);
+    ck_assert_int_ne(code, 0);
+    ck_assert_msg(strstr(err_text, "no_such_data") && strstr(err_text, "(rank 1)"), "%s",
+                  err_text);
+    ck_assert_msg(strstr(err_text, "rank 1 of 2 could not set up the run"), "%s", err_text);
+}
+END_TEST
+
 Suite *qa_test_suite(void)
 {
     Suite *s = suite_create("train_mpi");
@@ -294,6 +322,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_nan_over_ranks);
     tcase_add_test(tc, test_interrupt_over_ranks);
+    tcase_add_test(tc, test_one_rank_fails_setup);
     suite_add_tcase(s, tc);
     return s;
 }
