@@ -285,8 +285,9 @@ END_TEST
 /* 80 SGD steps of L = 1/2 |x_hat|^2 (a push on R toward 0) on a weight
  * quantizer at 4 of 8 bits with floor c; every step's forward range is
  * checked against max(R, c mean|x|), its R gradient against 0 while the
- * floor holds; returns the last forward range over c mean|x| */
-static float floor_run(float c, const float *x, size_t n, float *g_free)
+ * floor holds; returns the last forward range over c mean|x|, and in g1
+ * R's gradient at step 1 (R at its start, three floors up) */
+static float floor_run(float c, const float *x, size_t n, float *g1)
 {
     q_cfg cfg;
     q_cfg_defaults(&cfg);
@@ -296,12 +297,11 @@ static float floor_run(float c, const float *x, size_t n, float *g_free)
     trained t;
     fx_make_spec(&t.f, &s, &cfg);
     sgd(&t);
-    float zero[MAXN] = {0}, y[MAXN], dx[MAXN], dot, fwd = 0.0f, lo = 0.0f;
+    float zero[MAXN] = {0}, y[MAXN], dx[MAXN], dot, fwd = 0.0f;
     double am = 0.0;
     for (size_t i = 0; i < n; i++)
         am += fabsf(x[i]);
-    lo = 2.0f * (float)(am / (double)n); /* the floor at c = 2, for both runs */
-    *g_free = 0.0f;
+    float lo = 2.0f * (float)(am / (double)n); /* the floor at c = 2, for both runs */
     for (int it = 0; it < 80; it++) {
         float R = q_ddq_range(&t.f.q, fx_p(&t.f), 0);
         fwd = step(&t, x, zero, n, y, dx, &dot) * fx_rho(4, Q_DOM_SIGNED);
@@ -314,7 +314,10 @@ static float floor_run(float c, const float *x, size_t n, float *g_free)
             ck_assert_float_eq_tol(fwd, lo, 1e-5f * lo);
         } else if (R > 1.001f * lo) {
             ck_assert_float_eq_tol(fwd, R, 1e-5f * R);
-            *g_free = fabsf(g) > *g_free ? fabsf(g) : *g_free;
+        }
+        if (it == 1) {
+            ck_assert_msg(R > 1.001f * lo, "R %g starts under the floor %g", R, lo);
+            *g1 = g;
         }
     }
     nn_optim_free(t.o);
@@ -324,22 +327,22 @@ static float floor_run(float c, const float *x, size_t n, float *g_free)
 
 /* without the floor the push takes R below 2 mean|w|; with c = 2 the
  * forward range stops there and R's gradient is 0 below it, while above
- * it R learns as before (its gradient finite-difference checked in
- * test_ddq_grad.c, where the floor is off) */
+ * it R's gradient is the floorless one to the bit (that one is
+ * finite-difference checked in test_ddq_grad.c) */
 START_TEST(test_range_floor)
 {
     nn_rng rng;
     nn_rng_init(&rng, 35, NN_STREAM_TEST, 1, 0);
     size_t n = 400;
-    float x[MAXN], gfree, gclamp;
+    float x[MAXN], goff, gon;
     for (size_t i = 0; i < n; i++)
         x[i] = 0.05f * nn_rng_normal(&rng);
-    float off = floor_run(0.0f, x, n, &gfree);
+    float off = floor_run(0.0f, x, n, &goff);
     ck_assert_msg(off < 0.9f, "the push left R at %g floors: the test proves nothing", off);
-    ck_assert_msg(gfree > 0.0f, "R never learned");
-    float on = floor_run(2.0f, x, n, &gclamp);
+    ck_assert_msg(goff > 0.0f, "the push does not push R down: dL/dR %g", goff);
+    float on = floor_run(2.0f, x, n, &gon);
     ck_assert_msg(on >= 1.0f - 1e-5f, "forward range %g floors, under the floor", on);
-    ck_assert_msg(gclamp > 0.0f, "R never learned above the floor");
+    ck_assert_msg(gon == goff, "above the floor dL/dR %.9g, without it %.9g", gon, goff);
 }
 END_TEST
 
