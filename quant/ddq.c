@@ -76,6 +76,7 @@ static int ddq_init(q_quant *q, nn_net *net, const char *layer, const q_quant_sp
     d->tau = c->tau;
     d->curvature = c->curvature;
     d->knots = c->knots;
+    d->floor = spec->side == Q_SIDE_W ? c->range_floor : 0.0f;
     d->dom = spec->dom;
     d->alo = -2 * (int)q->r.qn - 1;
     d->ncell = 2 * (int)(q->r.qn + q->r.qp) + 2;
@@ -95,8 +96,11 @@ static int ddq_init(q_quant *q, nn_net *net, const char *layer, const q_quant_sp
     d->idx = nn_arena_alloc(&net->arena, (size_t)d->ncell, err);
     d->lv = nn_arena_alloc(&net->arena, ((size_t)1 << B) * sizeof *d->lv, err);
     d->sfine = nn_arena_floats(&net->arena, (size_t)spec->nch, err);
+    d->amean = nn_arena_floats(&net->arena, (size_t)spec->nch, err);
+    d->clamped = nn_arena_alloc(&net->arena, (size_t)spec->nch, err);
     d->part = nn_arena_alloc(&net->arena, (size_t)d->nshares * d->stride * sizeof *d->part, err);
-    if (!d->val || !d->dval || !d->idx || !d->lv || !d->sfine || !d->part)
+    if (!d->val || !d->dval || !d->idx || !d->lv || !d->sfine || !d->amean || !d->clamped ||
+        !d->part)
         return err ? err->code : QA_ERR_NOMEM;
     q->ddq = d;
     return QA_OK;
@@ -164,10 +168,14 @@ static void ddq_resolve(q_quant *q, const nn_params *p, const float *x, const q_
     q->r = q_range_make(d->bits, d->dom);
     q->gscale = 1.0f / sqrtf((float)q->m * q->r.qp);
     float up = ldexpf(1.0f, d->max_bits - d->bits), rb = rho(d->max_bits, d->dom);
+    if (d->floor > 0.0f && rows->n > 0)
+        q_rows_absmean(q, x, rows, d->amean);
     for (int c = 0; c < q->nch; c++) {
         if (ref[c] == 0.0f) /* a range set directly is its own reference */
             ref[c] = fmaxf(u[c], Q_STEP_MIN);
-        d->sfine[c] = fmaxf(q_logscale(u[c], ref[c]) / rb, Q_STEP_MIN);
+        float range = q_logscale(u[c], ref[c]), lo = d->floor * d->amean[c];
+        d->clamped[c] = range < lo;
+        d->sfine[c] = fmaxf(fmaxf(range, lo) / rb, Q_STEP_MIN);
         q->s[c] = d->sfine[c] * up;
     }
     build_tables(d, d->vlevel >= 0 ? nn_params_value(p, d->vlevel) : NULL);
@@ -358,6 +366,8 @@ static void backward_grads(const q_quant *q, const nn_params *p, const double *s
     const float *ref = nn_params_value(p, q->vstate) + Q_ST_REF;
     float rb = rho(d->bits, d->dom);
     for (int c = 0; c < q->nch; c++) { /* rho_b^2 dL/dR: LSQ's step update at b, in R */
+        if (d->clamped[c]) /* the floor, not R, sets the output */
+            continue;
         float range = d->sfine[c] * rho(d->max_bits, d->dom);
         g[c] += q->gscale * rb * q_logscale_slope(range, ref[c]) * (float)sum[c];
     }

@@ -44,6 +44,14 @@
  * x_hat is the level nearest to x (ties away from zero, as roundf), so the
  * uniform case is LSQ's quantizer at b bits with step s_b, exactly.
  *
+ * Range floor (weights only, range_floor = c > 0): the forward pass uses
+ * max(R, c mean|w|), mean|w| over the step's latent weights at this batch.
+ * R alone can run away toward 0 at a fixed precision (the batch-norm
+ * running statistics then lag the shrinking weights, docs/METHODS.md
+ * section 9); the floor bounds that. While the floor holds, dL/dR = 0 (R
+ * does not reach the output) and the weights' gradient takes the floor as
+ * a constant (no path through mean|w|), as LSQ's initial step is.
+ *
  * State (NN_PARAM_BUFFER "<layer>.<w|a>_state.b<B>"): Q_ST_INIT and the
  * reference (initial) range of each step. At the first batch: R = rho_r
  * LSQ's step at r = range_bits (so at precision r it starts as LSQ does),
@@ -68,6 +76,7 @@ struct q_ddq {
     float gate_init, tau;
     int curvature;          /* second-order flip estimate (above) */
     int knots;
+    float floor;            /* range floor in mean |w| (weights only; 0: none) */
     q_domain dom;
     int vgate, vlevel;      /* views of theta (ngate) and phi (knots), -1 if none */
     int bits;               /* precision of the current call (set by resolve) */
@@ -77,7 +86,9 @@ struct q_ddq {
     float *dval;            /* the same minus the current precision's: Q_j - Q_b */
     uint8_t *idx;           /* (ncell) index of that level at the current precision */
     int32_t *lv;            /* (2^B) the current levels, fine codes, ascending */
-    float *sfine;           /* (nch) s_B of each step */
+    float *sfine;           /* (nch) s_B of each step, from the forward range */
+    uint8_t *clamped;       /* (nch) the forward range is the floor, not R */
+    float *amean;           /* (nch) mean |w| of each step's rows (the floor's scale) */
     int nshares;            /* nn_par shares part is sized for */
     size_t stride;          /* doubles per share in part: nch + 2 Q_DDQ_NPREC + 2 + 2^B */
     double *part;           /* (nshares, stride) backward's per-share sums: the range

@@ -26,7 +26,8 @@ void q_cfg_defaults(q_cfg *c)
     c->pact_decay = 1e-4f;
     c->ema_momentum = 0.9f;
     c->ddq = (q_ddq_cfg){.min_bits = 2, .init_bits = 8, .range_bits = 4, .gate_init = 0.5f,
-                         .tau = 1.0f, .curvature = 1, .adaptive = 0, .knots = 16};
+                         .tau = 1.0f, .curvature = 1, .adaptive = 0, .knots = 16,
+                         .range_floor = 2.0f};
     c->w_bits = 8;
     c->a_bits = 8;
 }

@@ -47,6 +47,8 @@ typedef struct {
                          quantization error (ddq.h); 0: first order only */
     int adaptive;     /* learn non-uniform levels (adaptive resolution) */
     int knots;        /* pieces of the piecewise-linear level warp */
+    float range_floor; /* weights: the forward range is at least this times the
+                          channel's mean |w| (ddq.h); 0: no floor */
 } q_ddq_cfg;
 
 /* Method ddq's training (its [ddq] section; the quantizers' own settings

@@ -113,6 +113,10 @@ const cfg_key exp_quant_keys[] = {
      .help = "ddq: learn non-uniform levels (adaptive resolution; false: uniform levels)"},
     {.key = "ddq_knots", .type = CFG_INT, FIELD(ddq.knots), .def = "16", .min = 1,
      .max = Q_DDQ_MAX_KNOTS, .help = "ddq: pieces of the adaptive levels' monotone warp"},
+    {.key = "ddq_range_floor", .type = CFG_FLOAT, FIELD(ddq.range_floor), .def = "2", .min = 0,
+     .max = 100,
+     .help = "ddq: weights' forward range at least this times the channel's mean |w| "
+             "(no gradient to the range while it holds); 0 = no floor"},
     {.key = "w_bits", .type = CFG_INT, FIELD(w_bits), .def = "8", .min = 2, .max = 32,
      .help = "method = fixed: weight width of every planned layer"},
     {.key = "a_bits", .type = CFG_INT, FIELD(a_bits), .def = "8", .min = 2, .max = 32,

@@ -27,7 +27,7 @@ void fx_set(fixture *f, float v);
 void fx_run(fixture *f, const float *x, int n, float *y, int32_t *codes, int train);
 
 /* ---- DDQ (quant/ddq.h) ---- */
-/* a DDQ quantizer, adaptive levels (8 knots) or not */
+/* a DDQ quantizer, adaptive levels (8 knots) or not, no range floor */
 void fx_make_ddq(fixture *f, int side, q_domain dom, int bits, int nch, size_t m, int adaptive);
 const nn_params *fx_p(const fixture *f);
 float *fx_gates(fixture *f);

@@ -240,6 +240,7 @@ START_TEST(test_fixed_precision_is_lsq)
             q_cfg cfg;
             q_cfg_defaults(&cfg);
             cfg.ddq.range_bits = cfg.ddq.init_bits = b;
+            cfg.ddq.range_floor = 0.0f; /* LSQ has none */
             q_quant_spec s = {Q_KIND_DDQ, side, dom, 8, 1, n, 0};
             fx_make_spec(&d.f, &s, &cfg);
             sgd(&l);
@@ -276,6 +277,72 @@ START_TEST(test_fixed_precision_is_lsq)
             fx_free(&l.f);
             fx_free(&d.f);
         }
+}
+END_TEST
+
+/* ---- the weights' range floor ---- */
+
+/* 80 SGD steps of L = 1/2 |x_hat|^2 (a push on R toward 0) on a weight
+ * quantizer at 4 of 8 bits with floor c; every step's forward range is
+ * checked against max(R, c mean|x|), its R gradient against 0 while the
+ * floor holds; returns the last forward range over c mean|x|, and in g1
+ * R's gradient at step 1 (R at its start, three floors up) */
+static float floor_run(float c, const float *x, size_t n, float *g1)
+{
+    q_cfg cfg;
+    q_cfg_defaults(&cfg);
+    cfg.ddq.range_floor = c;
+    cfg.ddq.init_bits = 4;
+    q_quant_spec s = {Q_KIND_DDQ, Q_SIDE_W, Q_DOM_SIGNED, 8, 1, n, 0};
+    trained t;
+    fx_make_spec(&t.f, &s, &cfg);
+    sgd(&t);
+    float zero[MAXN] = {0}, y[MAXN], dx[MAXN], dot, fwd = 0.0f;
+    double am = 0.0;
+    for (size_t i = 0; i < n; i++)
+        am += fabsf(x[i]);
+    float lo = 2.0f * (float)(am / (double)n); /* the floor at c = 2, for both runs */
+    for (int it = 0; it < 80; it++) {
+        float R = q_ddq_range(&t.f.q, fx_p(&t.f), 0);
+        fwd = step(&t, x, zero, n, y, dx, &dot) * fx_rho(4, Q_DOM_SIGNED);
+        float g = nn_params_grad(fx_p(&t.f), t.f.q.vparam)[0];
+        ck_assert_int_eq(t.f.q.ddq->bits, 4);
+        if (R == 0.0f) /* the first batch sets it */
+            continue;
+        if (c > 0.0f && R < 0.999f * lo) {
+            ck_assert_msg(g == 0.0f, "step %d: R %g under the floor %g, dL/dR %g", it, R, lo, g);
+            ck_assert_float_eq_tol(fwd, lo, 1e-5f * lo);
+        } else if (R > 1.001f * lo) {
+            ck_assert_float_eq_tol(fwd, R, 1e-5f * R);
+        }
+        if (it == 1) {
+            ck_assert_msg(R > 1.001f * lo, "R %g starts under the floor %g", R, lo);
+            *g1 = g;
+        }
+    }
+    nn_optim_free(t.o);
+    fx_free(&t.f);
+    return fwd / lo;
+}
+
+/* without the floor the push takes R below 2 mean|w|; with c = 2 the
+ * forward range stops there and R's gradient is 0 below it, while above
+ * it R's gradient is the floorless one to the bit (that one is
+ * finite-difference checked in test_ddq_grad.c) */
+START_TEST(test_range_floor)
+{
+    nn_rng rng;
+    nn_rng_init(&rng, 35, NN_STREAM_TEST, 1, 0);
+    size_t n = 400;
+    float x[MAXN], goff, gon;
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.05f * nn_rng_normal(&rng);
+    float off = floor_run(0.0f, x, n, &goff);
+    ck_assert_msg(off < 0.9f, "the push left R at %g floors: the test proves nothing", off);
+    ck_assert_msg(goff > 0.0f, "the push does not push R down: dL/dR %g", goff);
+    float on = floor_run(2.0f, x, n, &gon);
+    ck_assert_msg(on >= 1.0f - 1e-5f, "forward range %g floors, under the floor", on);
+    ck_assert_msg(gon == goff, "above the floor dL/dR %.9g, without it %.9g", gon, goff);
 }
 END_TEST
 
@@ -419,6 +486,7 @@ Suite *qa_test_suite(void)
     tcase_add_test(tc, test_fixed_precision_is_lsq);
     tcase_add_test(tc, test_levels_property);
     tcase_add_test(tc, test_threads);
+    tcase_add_test(tc, test_range_floor);
     suite_add_tcase(s, tc);
     return s;
 }
