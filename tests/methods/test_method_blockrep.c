@@ -26,6 +26,7 @@
 #include "experiments/methods/registry.h"
 #include "experiments/run/run.h"
 #include "h5read.h"
+#include "smoke_config.h"
 #include "nn/par.h"
 
 static char dir[64], teacher[1024], fixed_run[1024];
@@ -35,16 +36,15 @@ static int have_data;
  * arguments (NULL-terminated); its run file into path (may be NULL). */
 static int smoke_run(const char *name, char *const *extra, char *path, qa_err *err)
 {
-    char cfgpath[1024], nm[64];
-    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
+    char nm[64];
     snprintf(nm, sizeof nm, "experiment.name=%s", name);
-    char *sets[20] = {nm, "data.limit=1000", "data.test_limit=300", "data.normalize=none",
-                      "experiment.threads=1", "quant.w_bits=2", "quant.a_bits=2"};
-    int n = 7;
-    for (int i = 0; extra && extra[i] && n < 20; i++)
-        sets[n++] = extra[i];
+    const char *const base[] = {nm, "data.limit=1000", "data.test_limit=300", "data.normalize=none",
+                                "experiment.threads=1", "quant.w_bits=2", "quant.a_bits=2"};
+    int nextra = 0;
+    while (extra && extra[nextra])
+        nextra++;
     exp_config *c = malloc(sizeof *c);
-    int rc = exp_config_load(c, cfgpath, sets, n, err);
+    int rc = smoke_config_load(c, base, 7, extra, nextra, err);
     exp_run_opts o = {.out_dir = dir, .command = "test_method_blockrep"};
     exp_run_result res;
     if (!rc)

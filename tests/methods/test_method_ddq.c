@@ -23,6 +23,7 @@
 #include "experiments/methods/registry.h"
 #include "experiments/run/run.h"
 #include "h5read.h"
+#include "smoke_config.h"
 
 static char dir[64];
 
@@ -40,16 +41,8 @@ enum { NBASE = 8 };
 
 static int run_ddq_opts(char **extra, int nextra, int resume, exp_run_result *res, qa_err *err)
 {
-    char cfgpath[1024];
-    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", QA_SOURCE_ROOT);
-    char *sets[24];
-    int n = 0;
-    for (int i = 0; i < NBASE; i++)
-        sets[n++] = (char *)BASE[i];
-    for (int i = 0; i < nextra; i++)
-        sets[n++] = extra[i];
     exp_config *c = malloc(sizeof *c);
-    int rc = exp_config_load(c, cfgpath, sets, n, err);
+    int rc = smoke_config_load(c, BASE, NBASE, extra, nextra, err);
     if (rc == QA_OK) {
         exp_run_opts o = {.out_dir = dir, .command = "test_method_ddq", .resume = resume};
         rc = exp_run_main(c, &o, res, err);

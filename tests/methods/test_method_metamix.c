@@ -21,6 +21,7 @@
 #include "experiments/methods/registry.h"
 #include "experiments/run/run.h"
 #include "h5read.h"
+#include "smoke_config.h"
 #include "nn/optim.h"
 #include "quant/quantizer.h"
 
@@ -35,17 +36,9 @@ enum { NBASE = 10 };
 
 static exp_config *config(char **extra, int nextra)
 {
-    char cfgpath[1024];
-    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
-    char *sets[24];
-    int n = 0;
-    for (int i = 0; i < NBASE; i++)
-        sets[n++] = (char *)BASE[i];
-    for (int i = 0; i < nextra; i++)
-        sets[n++] = extra[i];
     exp_config *c = malloc(sizeof *c);
     qa_err err = {0};
-    ck_assert_msg(exp_config_load(c, cfgpath, sets, n, &err) == QA_OK, "%s", err.msg);
+    ck_assert_msg(smoke_config_load(c, BASE, NBASE, extra, nextra, &err) == QA_OK, "%s", err.msg);
     return c;
 }
 
@@ -292,8 +285,6 @@ START_TEST(test_metamix_config_errors)
     char *phases[] = {"metamix.warmup=2"};
     ck_assert_int_eq(run_main(phases, 1, &res, &err), QA_ERR_CONFIG);
     ck_assert_ptr_nonnull(strstr(err.msg, "metamix.warmup"));
-    char cfgpath[1024];
-    snprintf(cfgpath, sizeof cfgpath, "%s/configs/smoke.ini", getenv("QADAPT_SOURCE_ROOT"));
     static const char *const bad[][2] = {{"metamix.candidates=4,3", "ascending"},
                                          {"metamix.candidates=3,x", "metamix.candidates"},
                                          {"metamix.finetune=0", "finetune"},
@@ -302,7 +293,7 @@ START_TEST(test_metamix_config_errors)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         exp_config *c = malloc(sizeof *c);
         char *set[] = {(char *)bad[i][0]};
-        ck_assert_int_ne(exp_config_load(c, cfgpath, set, 1, &err), QA_OK);
+        ck_assert_int_ne(smoke_config_load(c, NULL, 0, set, 1, &err), QA_OK);
         ck_assert_msg(strstr(err.msg, bad[i][1]), "%s: %s", bad[i][0], err.msg);
         free(c);
     }
